@@ -1,0 +1,101 @@
+"""Every default of the deploy, in one place.
+
+pyinfra gives data this precedence: ``--data`` > host data in the inventory > group_data/<group>.py
+> group_data/all.py. Override a key per host in the inventory (``("m1", {"ip": ...})``), for a
+whole run with ``--data key=value``, or by editing this file. Data given to a group inside the
+inventory file (``agents = ([...], {...})``) is outranked by group_data files of that group;
+``python -m pyinfra_mesos check`` warns when that happens.
+"""
+
+# -- Cluster ------------------------------------------------------------------------------------
+cluster_name = "pyinfra-mesos"
+
+# -- Base packages every cluster host gets -----------------------------------------------------
+base_packages = ["ca-certificates", "curl", "gnupg", "python3"]
+
+# -- ZooKeeper: Debian's zookeeperd (Debian 12: 3.8.0) -----------------------------------------
+zookeeper_package = "zookeeperd"
+zookeeper_service = "zookeeper"
+zookeeper_conf_dir = "/etc/zookeeper/conf"
+zookeeper_data_dir = "/var/lib/zookeeper"
+zookeeper_client_port = 2181
+zookeeper_peer_port = 2888
+zookeeper_election_port = 3888
+zookeeper_tick_time_ms = 2000
+zookeeper_init_limit = 10
+zookeeper_sync_limit = 5
+# ZooKeeper 3.5+ allows only `srvr` by default; health checks need the others.
+zookeeper_4lw_whitelist = ["srvr", "ruok", "mntr", "stat"]
+zookeeper_mesos_path = "/mesos"
+zookeeper_marathon_path = "/marathon"
+
+# -- Docker: the distribution's docker.io --------------------------------------------------------
+docker_package = "docker.io"
+# Registries the daemons trust over plain HTTP, and pull-through mirrors for Docker Hub names.
+# The optional `registry` group adds its own host to both.
+docker_insecure_registries: list[str] = []
+docker_registry_mirrors: list[str] = []
+
+# -- Mesos 1.11: AVENTER's aventer-mesos package (Apache Mesos is in the Attic since 2025) -------
+mesos_package = "aventer-mesos"
+# Pinned through /etc/apt/preferences.d (a version glob), so a plain install stays idempotent.
+mesos_version = "1.11.0"
+# Keyed by the distribution's ID; {codename} is filled from the host (bookworm, jammy, noble).
+mesos_apt_repo_urls = {
+    "Debian": "http://rpm.aventer.biz/Debian/",
+    "Ubuntu": "http://rpm.aventer.biz/Ubuntu/{codename}",
+}
+mesos_apt_repo_component = "main"
+# The key is public; override the URL for a mirror. When a fingerprint is set, the deploy
+# refuses a key that does not match it (one public build of the key expires 2026-09-28).
+mesos_apt_key_url = "https://www.aventer.biz/assets/support_aventer.asc"
+mesos_apt_key_fingerprint = ""
+
+mesos_master_port = 5050
+mesos_agent_port = 5051
+# The replicated log lives here; never /tmp (docs/configuration/master.md).
+mesos_master_work_dir = "/var/lib/mesos/master"
+mesos_agent_work_dir = "/var/lib/mesos/agent"
+mesos_log_dir = "/var/log/mesos"
+mesos_zk_session_timeout = "10secs"
+mesos_containerizers = "docker,mesos"
+# Docker pulls take longer than Mesos' 1mins default; Marathon's task_launch_timeout matches.
+mesos_executor_registration_timeout = "10mins"
+mesos_agent_ports = "[31000-32000]"
+# Consent switches for the two destructive steps Mesos can need (use with --data KEY=true):
+# a master count change from 1 that needs the replicated log wiped, and an agent whose
+# resources or attributes changed ("Incompatible agent info": its checkpoint must go).
+mesos_allow_replicated_log_reset = False
+mesos_allow_agent_checkpoint_reset = False
+# Extra flags, merged over the computed ones; every name is checked against the 1.11 lists.
+mesos_master_flags: dict[str, str] = {}
+mesos_agent_flags: dict[str, str] = {}
+
+# -- Marathon 1.10: its Docker image under a systemd unit ---------------------------------------
+marathon_image = "mesosphere/marathon:v1.10.26"
+marathon_container_name = "marathon"
+marathon_http_port = 8080
+marathon_mesos_user = "root"
+marathon_task_launch_timeout_ms = 600000  # = mesos_executor_registration_timeout (10mins)
+# Service ports Marathon hands out (--local_port_min/max); keep them clear of mesos_agent_ports.
+marathon_service_port_range = (10000, 20000)
+# "user:password" for the HTTP API; written only to a 0600 env file, never printed.
+marathon_http_credentials = ""
+# Extra flags (name without --, value as a string; "" for a toggle), checked against 1.10.
+marathon_flags: dict[str, str] = {}
+
+# -- HAProxy, fed from Marathon by a small bridge on each load balancer ------------------------
+haproxy_package = "haproxy"
+haproxy_bridge_interval_s = 5
+# Expose only apps whose HAPROXY_GROUP label matches; "*" exposes every app.
+haproxy_group = "*"
+
+# -- Optional private registry (the `registry` group): Debian's docker-registry ----------------
+registry_port = 5000
+registry_data_dir = "/var/lib/docker-registry"
+
+# -- Apps: Marathon app definitions deployed after the cluster converges -------------------------
+apps_dir = "apps"
+# Per-app instance overrides without editing files, e.g. --data 'apps_instances={"hello-sinatra": 3}'
+apps_instances: dict[str, int] = {}
+apps_deploy_timeout_s = 300

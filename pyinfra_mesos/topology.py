@@ -1,0 +1,110 @@
+"""The cluster's shape, derived from inventory groups without touching any host.
+
+Roles default to co-location: ZooKeeper and Marathon run on the masters, HAProxy on the agents.
+An explicit `zookeepers`, `marathon` or `load_balancers` group overrides that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLE_GROUPS = ("masters", "agents", "zookeepers", "marathon", "load_balancers", "registry")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One inventory host as the topology sees it: its name, the address others use, its data."""
+
+    name: str
+    ip: str
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def zookeeper_id(self) -> Any:
+        return self.data.get("zookeeper_id")
+
+
+@dataclass(frozen=True)
+class Topology:
+    masters: tuple[Member, ...]
+    agents: tuple[Member, ...]
+    zookeepers: tuple[Member, ...]
+    marathons: tuple[Member, ...]
+    load_balancers: tuple[Member, ...]
+    registries: tuple[Member, ...]
+
+    @property
+    def all_members(self) -> tuple[Member, ...]:
+        """Every cluster host once, in inventory order (masters first)."""
+        seen: dict[str, Member] = {}
+        for group in (self.masters, self.zookeepers, self.marathons, self.agents,
+                      self.load_balancers, self.registries):
+            for member in group:
+                seen.setdefault(member.name, member)
+        return tuple(seen.values())
+
+    def roles_of(self, name: str) -> set[str]:
+        roles = set()
+        for role, group in (("master", self.masters), ("agent", self.agents),
+                            ("zookeeper", self.zookeepers), ("marathon", self.marathons),
+                            ("load_balancer", self.load_balancers),
+                            ("registry", self.registries)):
+            if any(m.name == name for m in group):
+                roles.add(role)
+        return roles
+
+
+def advertised_address(name: str, data: Mapping[str, Any]) -> str:
+    """The address other cluster members use for this host: `ip` data, else its name.
+
+    Never what the host resolves for itself: Debian maps the hostname to 127.0.1.1, and a master
+    advertising that is unreachable for everyone else.
+    """
+    ip = data.get("ip")
+    return str(ip) if ip else name
+
+
+def members(hosts: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[Member, ...]:
+    return tuple(Member(name, advertised_address(name, data), data) for name, data in hosts)
+
+
+def build_topology(groups: Mapping[str, Iterable[tuple[str, Mapping[str, Any]]]]) -> Topology:
+    """Build the topology from `{group: [(host name, host data), ...]}`."""
+    masters = members(groups.get("masters", ()))
+    agents = members(groups.get("agents", ()))
+    zookeepers = members(groups.get("zookeepers", ())) or masters
+    marathons = members(groups.get("marathon", ())) or masters
+    load_balancers = members(groups.get("load_balancers", ())) or agents
+    registries = members(groups.get("registry", ()))
+    return Topology(masters, agents, zookeepers, marathons, load_balancers, registries)
+
+
+def topology_from_inventory(inventory: Any) -> Topology:
+    """Build the topology from a pyinfra `Inventory` (no connection is made)."""
+    groups = {}
+    for group in ROLE_GROUPS:
+        hosts = inventory.get_group(group, default=[])
+        groups[group] = [(host.name, host.data.dict()) for host in hosts]
+    return build_topology(groups)
+
+
+def quorum(master_count: int) -> int:
+    """Mesos' replicated-log quorum: strictly more than half of the masters (1/1, 3/2, 5/3)."""
+    if master_count < 1:
+        raise ValueError("a cluster needs at least one master")
+    return master_count // 2 + 1
+
+
+def zookeeper_server_lines(zookeepers: Iterable[Member], peer_port: int = 2888,
+                           election_port: int = 3888) -> list[str]:
+    """`server.N=host:peer:election` for every ensemble member, ordered by id."""
+    ordered = sorted(zookeepers, key=lambda m: int(m.zookeeper_id))
+    return [f"server.{m.zookeeper_id}={m.ip}:{peer_port}:{election_port}" for m in ordered]
+
+
+def zk_url(zookeepers: Iterable[Member], path: str, client_port: int = 2181) -> str:
+    """`zk://h1:2181,h2:2181,h3:2181/path`, the form Mesos and Marathon take."""
+    hosts = ",".join(f"{m.ip}:{client_port}" for m in zookeepers)
+    return f"zk://{hosts}/{path.strip('/')}"

@@ -1,0 +1,1 @@
+"""Stand-ins for Mesos and Marathon (tests and the offline sandbox only; never the product)."""

@@ -1,0 +1,92 @@
+"""The flag names Mesos 1.11 and Marathon 1.10 accept, and which of them are required.
+
+The lists are facts copied from upstream (see ../shared/reference, pyinfra_mesos/data/*.tsv). Both
+programs refuse to start on an unknown flag, so a typo here would be a crash loop on every host;
+checking names before any host is touched turns it into one clear line instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+Kind = Literal["master", "agent", "marathon"]
+
+_FILES: dict[str, str] = {
+    "master": "mesos-1.11-master-flags.tsv",
+    "agent": "mesos-1.11-agent-flags.tsv",
+    "marathon": "marathon-1.10-flags.tsv",
+}
+
+# The data key that holds the user's extra flags for each kind (group_data/all.py).
+DATA_KEYS: dict[str, str] = {
+    "master": "mesos_master_flags",
+    "agent": "mesos_agent_flags",
+    "marathon": "marathon_flags",
+}
+
+
+@cache
+def _rows(kind: str) -> tuple[tuple[str, ...], ...]:
+    if kind not in _FILES:
+        raise ValueError(f"unknown flag list {kind!r}; use one of {sorted(_FILES)}")
+    text = resources.files("pyinfra_mesos").joinpath("data", _FILES[kind]).read_text("utf-8")
+    return tuple(tuple(line.split("\t")) for line in text.splitlines() if line.strip())
+
+
+def known_flags(kind: Kind) -> frozenset[str]:
+    """Every flag name (without `--`) the program of this kind accepts."""
+    return frozenset(row[0] for row in _rows(kind))
+
+
+def boolean_flags(kind: Kind) -> frozenset[str]:
+    """Marathon flags that take no value (given as `MARATHON_<FLAG>=`); empty for Mesos."""
+    if kind != "marathon":
+        return frozenset()
+    return frozenset(row[0] for row in _rows(kind) if len(row) > 3 and row[3] == "boolean")
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def required_flags(kind: Kind, flags: Mapping[str, Any]) -> list[str]:
+    """The required flags that `flags` lacks or leaves empty, in a stable order.
+
+    Mesos: the master needs `work_dir` (the replicated log) and `quorum` whenever `zk` is set;
+    the agent needs `work_dir` and `master` (docs/configuration/*.md). Marathon needs `master`
+    (the only `required = true` option in MarathonConf.scala).
+    """
+    if kind == "master":
+        needed = ["work_dir"] + (["quorum"] if _is_set(flags.get("zk")) else [])
+    elif kind == "agent":
+        needed = ["work_dir", "master"]
+    elif kind == "marathon":
+        needed = [row[0] for row in _rows(kind) if len(row) > 2 and row[2] == "required"]
+    else:
+        raise ValueError(f"unknown flag list {kind!r}; use one of {sorted(_FILES)}")
+    return [name for name in needed if not _is_set(flags.get(name))]
+
+
+def suggest(kind: Kind, name: str) -> str | None:
+    """The closest known flag name, for a "did you mean" hint (None when nothing is close)."""
+    # People paste `--work_dir` or `MESOS_WORK_DIR`; strip those forms before comparing.
+    bare = name.strip().lstrip("-")
+    for prefix in ("MESOS_", "MARATHON_"):
+        if bare.upper().startswith(prefix):
+            bare = bare[len(prefix):]
+    bare = bare.lower().replace("-", "_")
+    known = known_flags(kind)
+    if bare in known and bare != name:
+        return bare
+    close = difflib.get_close_matches(bare, sorted(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def unknown_flags(kind: Kind, names: Iterable[str]) -> dict[str, str | None]:
+    """`{unknown name: suggested known name or None}`, in the order given."""
+    known = known_flags(kind)
+    return {name: suggest(kind, name) for name in names if name not in known}

@@ -1,0 +1,53 @@
+"""What validators report: one `Problem` per issue, printed as one line.
+
+The format is binding (docs/CONTRACTS.md): ``error: <where>: <field>: <message>``, where
+`where` is a host name or a file path. Validators return lists of these and never raise for
+bad user input, so one run shows every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    level: Level
+    where: str
+    field: str
+    message: str
+
+    def format(self) -> str:
+        return f"{self.level}: {self.where}: {self.field}: {self.message}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def error(where: str, field: str, message: str) -> Problem:
+    return Problem("error", where, field, message)
+
+
+def warning(where: str, field: str, message: str) -> Problem:
+    return Problem("warning", where, field, message)
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that stop a deploy (warnings do not)."""
+    return [p for p in problems if p.level == "error"]
+
+
+def warnings(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.level == "warning"]
+
+
+def summary(problems: Iterable[Problem]) -> str:
+    """`2 errors, 1 warning` style counts, for the last line of a report."""
+    found = list(problems)
+    n_err, n_warn = len(errors(found)), len(warnings(found))
+    return (f"{n_err} error{'' if n_err == 1 else 's'}, "
+            f"{n_warn} warning{'' if n_warn == 1 else 's'}")

@@ -1,0 +1,302 @@
+"""apps.py: loading, normalising, validating (one test per rule) and comparing app definitions."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyinfra_mesos import apps
+from pyinfra_mesos.topology import build_topology
+
+EXAMPLES = Path("/work/shared/reference/examples/marathon")
+REPO = Path(__file__).resolve().parents[2]
+HELLO = json.loads((REPO / "apps" / "hello-sinatra.json").read_text())
+
+LEGACY = {
+    "id": "nginx", "instances": 1, "cpus": 0.1, "mem": 32,
+    "container": {"type": "DOCKER", "docker": {
+        "image": "nginx", "network": "BRIDGE",
+        "portMappings": [{"containerPort": 80, "hostPort": 0, "servicePort": 10080,
+                          "protocol": "tcp"}]}},
+}
+
+
+def topo(**agent_data: Any):
+    return build_topology({
+        "masters": [("m1", {"ip": "10.0.0.1", "zookeeper_id": 1})],
+        "agents": [("a1", {"ip": "10.0.0.2", **agent_data})],
+    })
+
+
+def lines(problems) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def only_error(path: str, app: dict[str, Any]) -> str:
+    found = [p for p in apps.validate_app(path, app) if p.level == "error"]
+    assert len(found) == 1, lines(found)
+    return str(found[0])
+
+
+def test_shipped_apps_dir_is_valid() -> None:
+    assert lines(apps.validate_app_dir(str(REPO / "apps"), topo())) == []
+
+
+def test_documented_bridge_example_is_valid() -> None:
+    app = json.loads((EXAMPLES / "app-definition-docker-bridge.json").read_text())
+    assert apps.validate_app("x.json", app) == []
+
+
+def test_normalise_legacy_bridge_to_1_5() -> None:
+    out = apps.normalise_app(LEGACY)
+    assert out["networks"] == [{"mode": "container/bridge"}]
+    assert out["container"]["portMappings"][0]["servicePort"] == 10080
+    assert "network" not in out["container"]["docker"]
+    assert "portMappings" not in out["container"]["docker"]
+    assert out["id"] == "/nginx"
+    assert LEGACY["container"]["docker"]["network"] == "BRIDGE"  # input untouched
+
+
+def test_normalise_drops_read_only_fields() -> None:
+    out = apps.normalise_app({**HELLO, "version": "x", "tasksRunning": 3, "tasks": []})
+    assert not {"version", "tasksRunning", "tasks"} & set(out)
+
+
+def test_canonical_app_normalises_to_itself() -> None:
+    assert apps.normalise_app(HELLO) == HELLO
+
+
+@pytest.mark.parametrize("bad_id", ["Hello", "hello_world", "-x", ""])
+def test_id_pattern(bad_id: str) -> None:
+    assert only_error("a.json", {**HELLO, "id": bad_id}).startswith("error: a.json: id: ")
+
+
+def test_id_required() -> None:
+    app = dict(HELLO)
+    del app["id"]
+    assert only_error("a.json", app).startswith("error: a.json: id: is required")
+
+
+def test_docker_image_required() -> None:
+    app = copy.deepcopy(HELLO)
+    del app["container"]["docker"]["image"]
+    assert only_error("a.json", app).startswith("error: a.json: container.docker.image: ")
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "3", True])
+def test_instances_integer(value: Any) -> None:
+    assert only_error("a.json", {**HELLO, "instances": value}).startswith(
+        "error: a.json: instances: must be an integer >= 0")
+
+
+def test_cpus_number() -> None:
+    assert only_error("a.json", {**HELLO, "cpus": "0.1"}).startswith("error: a.json: cpus: ")
+
+
+def test_mem_number() -> None:
+    assert only_error("a.json", {**HELLO, "mem": -1}).startswith("error: a.json: mem: ")
+
+
+def test_port_range() -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["portMappings"][0]["servicePort"] = 70000
+    assert only_error("a.json", app).startswith(
+        "error: a.json: container.portMappings[0].servicePort: must be an integer port")
+
+
+def test_legacy_port_field_named() -> None:
+    app = copy.deepcopy(LEGACY)
+    app["container"]["docker"]["portMappings"][0]["containerPort"] = "80"
+    assert only_error("a.json", app).startswith(
+        "error: a.json: container.docker.portMappings[0].containerPort: ")
+
+
+def test_port_definition_range() -> None:
+    app = {"id": "x", "cmd": "sleep 1", "portDefinitions": [{"port": -5}]}
+    assert only_error("a.json", app).startswith("error: a.json: portDefinitions[0].port: ")
+
+
+def test_unknown_top_level_key() -> None:
+    assert only_error("a.json", {**HELLO, "instance": 2}).startswith(
+        "error: a.json: instance: is not a Marathon app field")
+
+
+def test_cmd_and_args_both() -> None:
+    assert only_error("a.json", {**HELLO, "cmd": "x", "args": ["y"]}).startswith(
+        "error: a.json: cmd: cmd and args are both set")
+
+
+def test_upgrade_strategy_bounds() -> None:
+    app = {**HELLO, "upgradeStrategy": {"minimumHealthCapacity": 2}}
+    assert only_error("a.json", app).startswith(
+        "error: a.json: upgradeStrategy.minimumHealthCapacity: ")
+
+
+def test_health_check_port_index() -> None:
+    app = copy.deepcopy(HELLO)
+    app["healthChecks"][0]["portIndex"] = 1
+    assert only_error("a.json", app).startswith("error: a.json: healthChecks[0].portIndex: ")
+
+
+def test_label_values_strings() -> None:
+    app = {**HELLO, "labels": {"HAPROXY_GROUP": 1}}
+    assert only_error("a.json", app).startswith("error: a.json: labels.HAPROXY_GROUP: ")
+
+
+def test_mixed_networks() -> None:
+    app = {**HELLO, "networks": [{"mode": "host"}, {"mode": "container/bridge"}]}
+    assert only_error("a.json", app).startswith("error: a.json: networks: ")
+
+
+def test_read_only_field_is_a_warning() -> None:
+    found = apps.validate_app("a.json", {**HELLO, "version": "2020"})
+    assert lines(found) == ["warning: a.json: version: is read-only (Marathon sets it); "
+                            "it is ignored"]
+
+
+def write(tmp_path: Path, name: str, app: Any) -> str:
+    (tmp_path / name).write_text(json.dumps(app) if not isinstance(app, str) else app)
+    return str(tmp_path / name)
+
+
+def test_dir_invalid_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.json", '{"id": "x",\n}')
+    found = lines(apps.validate_app_dir(str(tmp_path), topo()))
+    assert len(found) == 1
+    assert found[0].startswith(f"error: {path}: (json): invalid JSON at line 2 column 1: ")
+
+
+def test_dir_missing() -> None:
+    assert lines(apps.validate_app_dir("/nonexistent/apps", topo())) == [
+        "error: /nonexistent/apps: apps_dir: is not a directory"]
+
+
+def test_dir_duplicate_ids(tmp_path: Path) -> None:
+    write(tmp_path, "a.json", {**HELLO})
+    other = copy.deepcopy(HELLO)
+    other["container"]["portMappings"][0]["servicePort"] = 9001
+    path = write(tmp_path, "b.json", other)
+    assert lines(apps.validate_app_dir(str(tmp_path), topo())) == [
+        f"error: {path}: id: '/hello-sinatra' is also the id in {tmp_path / 'a.json'}"]
+
+
+def test_dir_shared_service_port(tmp_path: Path) -> None:
+    write(tmp_path, "a.json", HELLO)
+    path = write(tmp_path, "b.json", {**copy.deepcopy(HELLO), "id": "/other"})
+    assert lines(apps.validate_app_dir(str(tmp_path), topo())) == [
+        f"error: {path}: servicePort: 9000 is also the service port of {tmp_path / 'a.json'}"]
+
+
+def test_dir_service_port_in_agent_range(tmp_path: Path) -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["portMappings"][0]["servicePort"] = 31500
+    path = write(tmp_path, "a.json", app)
+    found = lines(apps.validate_app_dir(str(tmp_path), topo()))
+    assert found == [f"error: {path}: servicePort: 31500 is inside agent a1's ports resource "
+                     "[31000-32000]: a task could get it as host port. Use 10000-20000"]
+
+
+def test_dir_service_port_in_agent_resources_range(tmp_path: Path) -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["portMappings"][0]["servicePort"] = 9500
+    write(tmp_path, "a.json", app)
+    agents = topo(mesos_resources={"ports": "[9000-9999]"})
+    assert "inside agent a1's ports resource [9000-9999]" in lines(
+        apps.validate_app_dir(str(tmp_path), agents))[0]
+
+
+@pytest.mark.parametrize("port", [2181, 5050, 8080])
+def test_dir_service_port_on_cluster_port(tmp_path: Path, port: int) -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["portMappings"][0]["servicePort"] = port
+    path = write(tmp_path, "a.json", app)
+    assert lines(apps.validate_app_dir(str(tmp_path), topo()))[0].startswith(
+        f"error: {path}: servicePort: {port} is the ")
+
+
+def test_dir_custom_marathon_port(tmp_path: Path) -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["portMappings"][0]["servicePort"] = 8090
+    write(tmp_path, "a.json", app)
+    cluster = build_topology({"masters": [("m1", {"zookeeper_id": 1, "marathon_http_port": 8090})],
+                              "agents": [("a1", {})]})
+    assert "8090 is the Marathon port" in lines(apps.validate_app_dir(str(tmp_path), cluster))[0]
+
+
+def test_host_networking_service_port_checked(tmp_path: Path) -> None:
+    write(tmp_path, "a.json", {"id": "web", "cmd": "x", "portDefinitions": [{"port": 5051}]})
+    assert "portDefinitions.port: 5051 is the Mesos agent port" in lines(
+        apps.validate_app_dir(str(tmp_path), topo()))[0]
+
+
+def test_instance_overrides() -> None:
+    out = apps.apply_instance_overrides([HELLO, LEGACY], {"hello-sinatra": 3})
+    assert [a["instances"] for a in out] == [3, 1]
+    assert HELLO["instances"] == 1
+
+
+def test_instance_override_problems() -> None:
+    loaded = [apps.LoadedApp("apps/hello-sinatra.json", HELLO)]
+    assert apps.validate_instance_overrides(loaded, {"hello-sinatra": 3}) == []
+    assert lines(apps.validate_instance_overrides(loaded, {"hello": 3, "hello-sinatra": -1})) == [
+        "error: apps_instances: hello: no app with this id (known: hello-sinatra)",
+        "error: apps_instances: hello-sinatra: instances must be an integer >= 0, got -1",
+    ]
+
+
+def marathon_view(app: dict[str, Any]) -> dict[str, Any]:
+    """What Marathon 1.10 answers for `app`: defaults added everywhere, canonical form."""
+    out = apps.normalise_app(app)
+    out.update({"backoffSeconds": 1, "backoffFactor": 1.15, "disk": 0, "gpus": 0,
+                "executor": "", "constraints": [], "version": "2020-01-01T00:00:00Z",
+                "tasksRunning": 1, "tasksHealthy": 1, "cpus": float(out.get("cpus", 1))})
+    out["container"]["docker"].update({"forcePullImage": False, "privileged": False,
+                                       "parameters": []})
+    for mapping in out["container"]["portMappings"]:
+        mapping.update({"labels": {}, "name": mapping.get("name", "default")})
+        if mapping.get("servicePort") == 0:
+            mapping["servicePort"] = 10001
+    out["healthChecks"][0].update({"ipProtocol": "IPv4", "delaySeconds": 15})
+    out["labels"] = dict(app.get("labels", {}))
+    return out
+
+
+def test_needs_update_no_change_against_marathon_defaults() -> None:
+    assert not apps.needs_update(HELLO, marathon_view(HELLO))
+
+
+def test_needs_update_legacy_file_matches_canonical_answer() -> None:
+    legacy = {**LEGACY, "healthChecks": [{"path": "/", "portIndex": 0}], "labels": {}}
+    assert not apps.needs_update(legacy, marathon_view(legacy))
+
+
+def test_needs_update_service_port_zero_is_any() -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["portMappings"][0]["servicePort"] = 0
+    assert not apps.needs_update(app, marathon_view(app))
+
+
+def test_needs_update_instances() -> None:
+    current = marathon_view(HELLO)
+    assert apps.needs_update({**HELLO, "instances": 3}, current)
+    assert apps.differences({**HELLO, "instances": 3}, current) == ["instances: 1 -> 3"]
+
+
+def test_needs_update_image() -> None:
+    app = copy.deepcopy(HELLO)
+    app["container"]["docker"]["image"] = "pyinfra-mesos/hello-sinatra:1.1"
+    assert apps.needs_update(app, marathon_view(HELLO))
+
+
+def test_needs_update_removed_label() -> None:
+    current = marathon_view({**HELLO, "labels": {"HAPROXY_GROUP": "external", "old": "1"}})
+    assert apps.needs_update(HELLO, current)
+
+
+def test_needs_update_missing_app() -> None:
+    assert apps.needs_update(HELLO, None)
+    assert apps.differences(HELLO, None) == ["(new app)"]

@@ -76,7 +76,7 @@ def _handler(fake: FakeMarathon) -> type[BaseHTTPRequestHandler]:
 def fake_marathon() -> Iterator[FakeMarathon]:
     fake = FakeMarathon()
     fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake

@@ -1,0 +1,168 @@
+"""Flag loading the way stout does it (argv `--name=value`, `--[no-]name`, `MESOS_<NAME>` env).
+
+The known flags are the Mesos 1.11 lists (name<TAB>default). Messages copy stout's wording so the
+deploy's error handling sees what real Mesos prints.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Installed layout first would shadow the source tree during tests, so prefer the copy that sits
+# next to this checkout (pyinfra_mesos/data) and fall back to the one the .deb ships.
+_SOURCE_DATA = Path(__file__).resolve().parents[4] / "pyinfra_mesos" / "data"
+_INSTALLED_DATA = Path("/usr/share/mesos-standin")
+
+
+class FlagError(Exception):
+    """A flag could not be loaded; the message is what Mesos prints."""
+
+
+@dataclass
+class Flags:
+    program: str
+    defaults: dict[str, str]
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        """The loaded value, else the default, else None (an unset Option<> flag)."""
+        if name in self.values:
+            return self.values[name]
+        default = self.defaults[name]
+        return default if default != "" else None
+
+    def is_set(self, name: str) -> bool:
+        return name in self.values
+
+    def boolean(self, name: str) -> bool:
+        return parse_bool(name, self.get(name) or "false")
+
+    def effective(self) -> dict[str, str]:
+        """Flags as /state shows them: every flag that has a value (default or loaded)."""
+        out = {k: v for k, v in self.defaults.items() if v != ""}
+        out.update(self.values)
+        return dict(sorted(out.items()))
+
+
+def flag_list_path(kind: str) -> Path:
+    name = f"mesos-1.11-{kind}-flags.tsv"
+    for base in (_SOURCE_DATA, _INSTALLED_DATA):
+        if (base / name).exists():
+            return base / name
+    raise FileNotFoundError(f"{name} not found in {_SOURCE_DATA} or {_INSTALLED_DATA}")
+
+
+def read_flag_list(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, default = line.partition("\t")
+        out[name.strip()] = default.strip()
+    return out
+
+
+def is_boolean(defaults: Mapping[str, str], name: str) -> bool:
+    # The lists carry no types; stout booleans are exactly the flags defaulting to true/false.
+    return defaults.get(name) in ("true", "false")
+
+
+def parse_bool(name: str, value: str) -> bool:
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise FlagError(
+        f"Failed to load flag '{name}': Failed to load value '{value}': "
+        "Expecting a boolean (e.g., true or false)"
+    )
+
+
+def load(
+    program: str,
+    kind: str,
+    argv: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+) -> Flags:
+    """Load flags for `kind` ('master' or 'agent'); raises FlagError with Mesos's wording."""
+    defaults = read_flag_list(flag_list_path(kind))
+    defaults.setdefault("help", "false")  # stout's FlagsBase adds --help to every program
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+
+    # Environment first: stout only picks up MESOS_* names that are known flags and ignores the
+    # rest (so /etc/default/mesos may carry MESOS_ZK for a master and an agent alike).
+    for key, value in env.items():
+        if not key.startswith("MESOS_"):
+            continue
+        name = key[len("MESOS_") :].lower()
+        if name in defaults:
+            values[name] = _checked(defaults, name, value)
+
+    seen: set[str] = set()
+    for arg in argv:
+        if arg == "--":
+            break
+        if not arg.startswith("--"):
+            continue  # stout leaves non-flag arguments alone
+        body = arg[2:]
+        name, eq, raw = body.partition("=")
+        negated = name.startswith("no-")
+        flag_name = name[3:] if negated else name
+        if flag_name not in defaults:
+            via = f" via '{name}'" if negated else ""
+            raise FlagError(f"Failed to load unknown flag '{flag_name}'{via}")
+        if flag_name in seen:
+            raise FlagError(f"Duplicate flag '{flag_name}' on command line")
+        seen.add(flag_name)
+        boolean = is_boolean(defaults, flag_name)
+        if negated:
+            if not boolean:
+                raise FlagError(f"Failed to load non-boolean flag '{flag_name}' via '{name}'")
+            if eq:
+                raise FlagError(
+                    f"Failed to load boolean flag '{flag_name}' via '{name}' with value '{raw}'"
+                )
+            values[flag_name] = "false"
+        elif not eq:
+            if not boolean:
+                raise FlagError(f"Failed to load non-boolean flag '{flag_name}': Missing value")
+            values[flag_name] = "true"
+        else:
+            values[flag_name] = _checked(defaults, flag_name, raw)  # argv wins over env
+    return Flags(program=program, defaults=defaults, values=values)
+
+
+def _checked(defaults: Mapping[str, str], name: str, value: str) -> str:
+    if is_boolean(defaults, name):
+        return "true" if parse_bool(name, value) else "false"
+    return value
+
+
+def usage(program: str, message: str) -> str:
+    return f"{message}\n\nUsage: {program} [options]\n"
+
+
+def load_or_exit(program: str, kind: str, argv: Sequence[str]) -> Flags:
+    """Like `flags.load` + `flags.usage(load.error())` in Mesos's main.cpp: exit 1 on error."""
+    try:
+        return load(program, kind, argv)
+    except FlagError as exc:
+        sys.stderr.write(usage(program, str(exc)))
+        sys.exit(1)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from a stout Duration ('10secs', '1mins', '500ms', '2hrs', '1days', '3weeks')."""
+    units = [
+        ("weeks", 604800.0), ("days", 86400.0), ("hrs", 3600.0), ("mins", 60.0),
+        ("secs", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9),
+    ]  # fmt: skip
+    for suffix, factor in units:
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    raise FlagError(f"Invalid duration '{text}'")

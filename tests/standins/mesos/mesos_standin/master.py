@@ -1,0 +1,379 @@
+"""mesos-master STAND-IN: Mesos flag loading, ZooKeeper leader election, documented endpoints.
+
+Election is Mesos's: every master adds an ephemeral sequential `json.info_` znode with its
+MasterInfo JSON under the --zk path; the lowest sequence leads. The replicated log is replaced by
+a rule: the lowest member only leads while at least --quorum masters are registered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kazoo.client import KazooClient, KazooState
+
+from . import VERSION
+from . import flags as flaglib
+from . import zk as zklib
+from .common import BUILD_TIME, default_ip, die, ip_as_uint32, now, setup_logging
+from .http import Request, Response, call, serve
+from .master_state import Registry
+
+PROGRAM = "mesos-master"
+
+
+class Master:
+    def __init__(self, flags: flaglib.Flags, log: logging.Logger) -> None:
+        self.flags, self.log = flags, log
+        self.ip = flags.get("ip") or default_ip()
+        self.advertise_ip = flags.get("advertise_ip") or self.ip
+        self.port = int(flags.get("port") or 5050)
+        self.advertise_port = int(flags.get("advertise_port") or self.port)
+        self.hostname = flags.get("hostname") or (
+            os.uname().nodename if flags.boolean("hostname_lookup") else self.advertise_ip
+        )
+        self.id = str(uuid.uuid4())
+        self.pid = f"master@{self.advertise_ip}:{self.advertise_port}"
+        self.start_time = now()
+        self.elected_time: float | None = None
+        self.quorum = int(flags.get("quorum") or 1)
+        self.registry = Registry(self.id)
+        self.zk: KazooClient | None = None
+        self.zk_url: zklib.ZkUrl | None = None
+        self.my_node: str | None = None
+        self.leader: dict[str, Any] | None = None  # MasterInfo of the current leader
+        self.leading = False
+        self.ensemble_size = 0
+        self._wake = threading.Event()
+        self._zk_state = KazooState.CONNECTED
+        self._suspended_at: float | None = None
+        self._quorum_lost_at: float | None = None
+
+    # -- MasterInfo -----------------------------------------------------------------------
+
+    def master_info(self) -> dict[str, Any]:
+        """JSON::protobuf(MasterInfo): the znode content (src/master/contender/zookeeper.cpp)."""
+        return {
+            "id": self.id,
+            "ip": ip_as_uint32(self.advertise_ip),
+            "port": self.advertise_port,
+            "pid": self.pid,
+            "hostname": self.hostname,
+            "version": VERSION,
+            "address": {"hostname": self.hostname, "ip": self.advertise_ip,
+                        "port": self.advertise_port},
+            "capabilities": [{"type": "AGENT_UPDATE"}, {"type": "AGENT_DRAINING"},
+                             {"type": "QUOTA_V2"}],
+        }  # fmt: skip
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def prepare_work_dir(self) -> None:
+        """Create <work_dir>/replicated_log like Mesos's LevelDB log, so the deploy's data-safety
+        checks (never wipe a populated log) see a real, non-empty directory."""
+        work_dir = Path(self.flags.get("work_dir") or "")
+        log_dir = work_dir / "replicated_log"
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            die(self.log, f"Failed to create work directory '{work_dir}': {exc}")
+        marker = log_dir / "STANDIN-REPLICA"
+        if not marker.exists():
+            marker.write_text(json.dumps({"created": now(), "quorum": self.quorum,
+                                          "standin": True}) + "\n")  # fmt: skip
+        (log_dir / "CURRENT").write_text("MANIFEST-000001\n")
+
+    def start_zookeeper(self, zk_flag: str) -> None:
+        self.zk_url = zklib.parse_zk_url(zk_flag)
+        timeout = flaglib.parse_duration(self.flags.get("zk_session_timeout") or "10secs")
+        self.zk = KazooClient(hosts=self.zk_url.servers, timeout=timeout)
+        self.zk.add_listener(self._on_zk_state)
+        self.zk.start(timeout=max(15.0, timeout))
+        path = self.zk_url.path
+        self.zk.ensure_path(path)
+        # Log replicas register under <path>/log_replicas like Mesos's replicated log.
+        self.zk.ensure_path(zklib.join(path, "log_replicas"))
+        self.zk.create(
+            zklib.join(path, "log_replicas") + "/",
+            f"log-replica(1)@{self.advertise_ip}:{self.advertise_port}".encode(),
+            ephemeral=True, sequence=True,
+        )  # fmt: skip
+        created = self.zk.create(
+            zklib.join(path, zklib.JSON_LABEL + "_"),
+            json.dumps(self.master_info()).encode(),
+            ephemeral=True, sequence=True,
+        )  # fmt: skip
+        self.my_node = created.rsplit("/", 1)[1]
+        self.log.info("Created ZooKeeper member %s (quorum %d)", created, self.quorum)
+        self.zk.ChildrenWatch(path, self._on_children)
+        self.zk.ChildrenWatch(zklib.join(path, "log_replicas"), self._on_replicas)
+
+    def _on_zk_state(self, state: str) -> None:
+        # Runs in kazoo's thread: only record, the main loop decides.
+        self._zk_state = state
+        if state == KazooState.SUSPENDED and self._suspended_at is None:
+            self._suspended_at = time.monotonic()
+        elif state == KazooState.CONNECTED:
+            self._suspended_at = None
+        self._wake.set()
+
+    def _on_children(self, _children: list[str]) -> None:
+        self._wake.set()
+
+    def _on_replicas(self, children: list[str]) -> None:
+        self.ensemble_size = len(children)
+
+    # -- election -----------------------------------------------------------------------------
+
+    def evaluate(self) -> None:
+        """Re-read the members and decide who leads (called from the main loop only)."""
+        if self.zk is None or self.zk_url is None:
+            return
+        if self._zk_state == KazooState.LOST:
+            die(self.log, "Lost candidacy in ZooKeeper cluster (session expired)")
+        if self._zk_state != KazooState.CONNECTED:
+            timeout = flaglib.parse_duration(self.flags.get("zk_session_timeout") or "10secs")
+            if self.leading and self._suspended_at is not None:
+                if time.monotonic() - self._suspended_at > timeout:
+                    die(self.log, "Lost leadership... committing suicide!")
+            return
+        path = self.zk_url.path
+        try:
+            children = self.zk.get_children(path)
+        except Exception as exc:  # noqa: BLE001 - connection trouble; retry next round
+            self.log.warning("Failed to list %s: %s", path, exc)
+            return
+        if self.my_node not in children:
+            die(self.log, "Lost candidacy in ZooKeeper cluster (membership cancelled)")
+        registered = len(zklib.json_members(children))
+        lowest = zklib.leader_node(children)
+        has_quorum = registered >= self.quorum
+        leader = zklib.read_master_info(self.zk, path, lowest) if lowest and has_quorum else None
+        if self.leading:
+            if lowest != self.my_node:
+                die(self.log, "Lost leadership... committing suicide!")
+            if not has_quorum:
+                # The real log cannot write without a quorum; the registrar aborts the master.
+                self._quorum_lost_at = self._quorum_lost_at or time.monotonic()
+                limit = flaglib.parse_duration(self.flags.get("registry_store_timeout") or "20secs")
+                if time.monotonic() - self._quorum_lost_at > limit:
+                    die(self.log, f"Registrar aborting: only {registered} of quorum "
+                                  f"{self.quorum} masters registered")  # fmt: skip
+                return
+            self._quorum_lost_at = None
+            return
+        if lowest == self.my_node and has_quorum:
+            self.leading, self.elected_time, self.leader = True, now(), self.master_info()
+            self.log.info("Elected as the leading master! (%d of quorum %d registered)",
+                          registered, self.quorum)  # fmt: skip
+            return
+        if (leader or {}).get("pid") != (self.leader or {}).get("pid"):
+            self.log.info("The newly elected leader is %s",
+                          (leader or {}).get("pid", "None (no quorum or no members)"))
+        self.leader = leader
+
+    def run(self) -> None:
+        while True:
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            self.evaluate()
+            if self.leading:
+                self.registry.expire_agents()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def leader_address(self) -> tuple[str, int] | None:
+        info = self.leader
+        if not info:
+            return None
+        addr = info.get("address") or {}
+        return str(addr.get("ip") or addr.get("hostname")), int(addr.get("port") or info["port"])
+
+    def state(self, _req: Request) -> Response:
+        active, inactive = self.registry.counts()
+        body: dict[str, Any] = {
+            "version": VERSION, "git_sha": "standin", "git_tag": VERSION,
+            "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME, "build_user": "standin",
+            "start_time": self.start_time, "id": self.id, "pid": self.pid,
+            "hostname": self.hostname,
+            "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+            "activated_slaves": float(active), "deactivated_slaves": float(inactive),
+            "unreachable_slaves": 0.0,
+            "cluster": self.flags.get("cluster") or "",
+            "flags": self.flags.effective(),
+            "slaves": self.registry.slaves_json(VERSION) if self.leading else [],
+            "recovered_slaves": [],
+            "frameworks": self.registry.frameworks_json() if self.leading else [],
+            "completed_frameworks": [], "orphan_tasks": [], "unregistered_frameworks": [],
+        }  # fmt: skip
+        if self.elected_time is not None:
+            body["elected_time"] = self.elected_time
+        if self.leader:
+            body["leader"] = self.leader["pid"]
+            body["leader_info"] = {k: self.leader[k] for k in ("id", "pid", "port", "hostname")}
+        if not body["cluster"]:
+            del body["cluster"]  # Mesos omits unset optional fields
+        return Response(200, body)
+
+    def redirect(self, req: Request) -> Response:
+        addr = self.leader_address()
+        if addr is None:
+            return Response(503, "No leader elected")
+        return Response(307, None, {"Location": f"//{addr[0]}:{addr[1]}"})
+
+    def version(self, _req: Request) -> Response:
+        return Response(200, {"version": VERSION, "git_tag": VERSION, "git_sha": "standin",
+                              "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME,
+                              "build_user": "standin", "standin": True})  # fmt: skip
+
+    def metrics(self, _req: Request) -> Response:
+        active, inactive = self.registry.counts()
+        return Response(200, {
+            "master/elected": 1.0 if self.leading else 0.0,
+            "master/uptime_secs": now() - self.start_time,
+            "master/slaves_active": float(active),
+            "master/slaves_inactive": float(inactive),
+            "master/slaves_connected": float(active),
+            "master/slaves_disconnected": float(inactive),
+            "master/frameworks_active": float(len(self.registry.frameworks)),
+            "registrar/log/recovered": 1.0 if self.leading else 0.0,
+            "registrar/log/ensemble_size": float(self.ensemble_size or 1),
+        })  # fmt: skip
+
+    def _leader_only(self, req: Request) -> Response | None:
+        """Only the leader accepts writes; others send the client to it (307) like Mesos."""
+        if self.leading:
+            return None
+        addr = self.leader_address()
+        if addr is None:
+            return Response(503, {"message": "No leader elected"})
+        return Response(307, {"message": "Not the leader"},
+                        {"Location": f"http://{addr[0]}:{addr[1]}{req.path}"})  # fmt: skip
+
+    def api_register_agent(self, req: Request) -> Response:
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        body = req.body if isinstance(req.body, dict) else {}
+        if not body.get("ip"):
+            return Response(400, {"message": "Missing 'ip'"})
+        known = body.get("id") in self.registry.agents
+        agent_id = self.registry.register_agent(body)
+        if not known:
+            self.log.info("Registered agent %s at slave(1)@%s:%s", agent_id, body["ip"],
+                          body.get("port"))  # fmt: skip
+        return Response(200, {"id": agent_id})
+
+    def api_register_framework(self, req: Request) -> Response:
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        body = req.body if isinstance(req.body, dict) else {}
+        fid = self.registry.register_framework(body)
+        self.log.info("Registered framework %s (%s)", fid, body.get("name"))
+        return Response(200, {"id": fid})
+
+    def _forward(self, req: Request, what: str) -> tuple[Response | None, Any, Any]:
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect, None, None
+        body = req.body if isinstance(req.body, dict) else {}
+        agent = self.registry.agents.get(str(body.get("agent_id")))
+        if agent is None:
+            return Response(404, {"message": f"Unknown agent {body.get('agent_id')}"}), None, None
+        if not agent.active:
+            return Response(409, {"message": f"Agent {agent.id} is not active"}), None, None
+        return None, body, agent
+
+    def api_launch(self, req: Request) -> Response:
+        early, body, agent = self._forward(req, "launch")
+        if early is not None:
+            return early
+        spec = body.get("task")
+        if not isinstance(spec, dict) or not spec.get("id"):
+            return Response(400, {"message": "Missing 'task' with an 'id'"})
+        fid = str(body.get("framework_id") or "")
+        self.registry.record_launch(fid, agent.id, spec)
+        try:
+            status, reply, _ = call("POST", f"http://{agent.ip}:{agent.port}/standin/v1/launch",
+                                    dict(spec, framework_id=fid), timeout=10)  # fmt: skip
+        except OSError as exc:
+            return Response(502, {"message": f"Agent {agent.id} unreachable: {exc}"})
+        return Response(202 if status == 202 else status, reply)
+
+    def api_kill(self, req: Request) -> Response:
+        early, body, agent = self._forward(req, "kill")
+        if early is not None:
+            return early
+        payload = {"framework_id": body.get("framework_id"), "task_id": body.get("task_id")}
+        try:
+            status, reply, _ = call("POST", f"http://{agent.ip}:{agent.port}/standin/v1/kill",
+                                    payload, timeout=30)  # fmt: skip
+        except OSError as exc:
+            return Response(502, {"message": f"Agent {agent.id} unreachable: {exc}"})
+        return Response(202 if status == 202 else status, reply)
+
+    def routes(self) -> dict[tuple[str, str], Any]:
+        health = lambda _r: Response(200, "")  # noqa: E731
+        return {
+            ("GET", "/master/state"): self.state, ("GET", "/state"): self.state,
+            ("GET", "/health"): health, ("GET", "/master/health"): health,
+            ("GET", "/redirect"): self.redirect, ("GET", "/master/redirect"): self.redirect,
+            ("GET", "/version"): self.version, ("GET", "/metrics/snapshot"): self.metrics,
+            ("POST", "/standin/v1/agents/register"): self.api_register_agent,
+            ("POST", "/standin/v1/frameworks/register"): self.api_register_framework,
+            ("POST", "/standin/v1/launch"): self.api_launch,
+            ("POST", "/standin/v1/kill"): self.api_kill,
+        }  # fmt: skip
+
+
+def validate(flags: flaglib.Flags, log: logging.Logger) -> None:
+    """The start-up checks of src/master/main.cpp that the deploy relies on."""
+    if flags.get("registry") == "replicated_log" and flags.get("work_dir") is None:
+        die(log, "--work_dir needed for replicated log based registry")
+    if flags.get("zk") is not None and flags.get("quorum") is None:
+        die(log, "Need to specify --quorum for replicated log based registry when using ZooKeeper")
+    for name in ("port", "quorum"):
+        value = flags.get(name)
+        if value is not None and not value.isdigit():
+            die(log, f"Failed to load flag '{name}': Failed to convert '{value}' to integer")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    flags = flaglib.load_or_exit(PROGRAM, "master", args)
+    if flags.boolean("help"):
+        print(flaglib.usage(PROGRAM, "").lstrip())
+        return 0
+    if flags.boolean("version"):
+        print(f"mesos {VERSION} (STAND-IN)")
+        return 0
+    log = setup_logging(PROGRAM)
+    validate(flags, log)
+    master = Master(flags, log)
+    master.prepare_work_dir()
+    try:
+        serve(master.ip, master.port, master.routes())
+    except OSError as exc:
+        die(log, f"Failed to initialize: Failed to bind on {master.ip}:{master.port}: {exc}")
+    log.info("Master %s (%s) started on %s:%d", master.id, master.hostname, master.ip, master.port)
+    zk_flag = flags.get("zk")
+    if zk_flag is None:
+        # No ZooKeeper: a standalone master leads at once (Mesos's StandaloneMasterContender).
+        master.leading, master.elected_time, master.leader = True, now(), master.master_info()
+        log.info("Elected as the leading master! (standalone)")
+    else:
+        try:
+            master.start_zookeeper(zk_flag)
+        except Exception as exc:  # noqa: BLE001 - any ZooKeeper start-up failure is fatal
+            die(log, f"Failed to join ZooKeeper group: {exc}")
+    master.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""What the leading master knows (agents, frameworks, tasks) and how /master/state shows it.
+
+Real Mesos learns tasks from agent (re-)registration after a failover; so does this: agents send
+their TaskStatus list with every heartbeat and the master keeps no task state of its own except
+launches it forwarded and the agent has not reported yet.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import resources as res
+from .common import now
+
+AGENT_TIMEOUT_S = 15.0  # CONTRACTS.md: an agent silent for 15 s is deactivated
+TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
+            "TASK_DROPPED", "TASK_GONE"}  # fmt: skip
+
+
+@dataclass
+class Agent:
+    id: str
+    hostname: str
+    ip: str
+    port: int
+    resources: dict[str, Any]
+    attributes: dict[str, Any]
+    registered_time: float
+    last_seen: float
+    active: bool = True
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> str:
+        return f"slave(1)@{self.ip}:{self.port}"
+
+
+@dataclass
+class Framework:
+    id: str
+    name: str
+    hostname: str
+    webui_url: str
+    registered_time: float
+    recovered: bool = False  # known only from its tasks on agents, not (yet) re-registered
+
+
+class Registry:
+    """Thread-safe bookkeeping of the leading master."""
+
+    def __init__(self, master_id: str) -> None:
+        self.master_id = master_id
+        self.lock = threading.RLock()
+        self.agents: dict[str, Agent] = {}
+        self.frameworks: dict[str, Framework] = {}
+        self._next_agent = 0
+        self._next_framework = 0
+
+    # -- writes (leader only) -------------------------------------------------------------
+
+    def register_agent(self, body: dict[str, Any]) -> str:
+        with self.lock:
+            agent_id = body.get("id") or None
+            if agent_id is None:
+                agent_id = f"{self.master_id}-S{self._next_agent}"
+                self._next_agent += 1
+            t = now()
+            agent = self.agents.get(agent_id)
+            if agent is None:
+                agent = Agent(
+                    id=agent_id, hostname=str(body.get("hostname") or body.get("ip")),
+                    ip=str(body["ip"]), port=int(body.get("port") or 5051),
+                    resources=dict(body.get("resources") or {}),
+                    attributes=dict(body.get("attributes") or {}),
+                    registered_time=t, last_seen=t,
+                )  # fmt: skip
+                self.agents[agent_id] = agent
+            agent.hostname = str(body.get("hostname") or agent.hostname)
+            agent.ip, agent.port = str(body["ip"]), int(body.get("port") or agent.port)
+            agent.resources = dict(body.get("resources") or agent.resources)
+            agent.attributes = dict(body.get("attributes") or agent.attributes)
+            agent.last_seen, agent.active = t, True
+            reported = {str(s["id"]): dict(s) for s in body.get("tasks") or []}
+            # Keep launches the agent has not reported yet (still being sent to it).
+            for tid, status in agent.tasks.items():
+                if tid not in reported and status.get("state") == "TASK_STAGING":
+                    if t - float(status.get("timestamp") or t) < AGENT_TIMEOUT_S:
+                        reported[tid] = status
+            agent.tasks = reported
+            for status in reported.values():
+                self._recover_framework(str(status.get("framework_id") or ""))
+            return agent_id
+
+    def register_framework(self, body: dict[str, Any]) -> str:
+        with self.lock:
+            fid = body.get("id") or None
+            if fid is None:
+                fid = f"{self.master_id}-{self._next_framework:04d}"
+                self._next_framework += 1
+            self.frameworks[fid] = Framework(
+                id=fid, name=str(body.get("name") or ""), hostname=str(body.get("hostname") or ""),
+                webui_url=str(body.get("webui_url") or ""), registered_time=now(),
+            )  # fmt: skip
+            return fid
+
+    def _recover_framework(self, fid: str) -> None:
+        if fid and fid not in self.frameworks:
+            self.frameworks[fid] = Framework(fid, "", "", "", now(), recovered=True)
+
+    def record_launch(self, framework_id: str, agent_id: str, spec: dict[str, Any]) -> None:
+        with self.lock:
+            self._recover_framework(framework_id)
+            status = dict(spec, framework_id=framework_id, state="TASK_STAGING",
+                          timestamp=now())  # fmt: skip
+            self.agents[agent_id].tasks[str(spec["id"])] = status
+
+    def expire_agents(self) -> None:
+        with self.lock:
+            for agent in self.agents.values():
+                if agent.active and now() - agent.last_seen > AGENT_TIMEOUT_S:
+                    agent.active = False
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        with self.lock:
+            active = sum(1 for a in self.agents.values() if a.active)
+            return active, len(self.agents) - active
+
+    def task_json(self, agent: Agent, status: dict[str, Any]) -> dict[str, Any]:
+        state = status.get("state", "TASK_STAGING")
+        if not agent.active and state not in TERMINAL:
+            state = "TASK_LOST"  # the agent stopped heartbeating; its tasks are unreachable
+        statuses = status.get("statuses") or [
+            {"state": state, "timestamp": float(status.get("timestamp") or now())}
+        ]
+        mappings = [
+            {"host_port": int(m.get("host_port") or 0),
+             "container_port": int(m.get("container_port") or 0),
+             "protocol": str(m.get("protocol") or "tcp")}
+            for m in status.get("port_mappings") or []
+        ]  # fmt: skip
+        out: dict[str, Any] = {
+            "id": status["id"],
+            "name": status.get("name") or status["id"],
+            "framework_id": status.get("framework_id") or "",
+            "executor_id": "",
+            "slave_id": agent.id,
+            "state": state,
+            "resources": res.task_resources(status),
+            "statuses": statuses,
+            "labels": [
+                {"key": k, "value": str(v)} for k, v in (status.get("labels") or {}).items()
+            ],
+            "container": {
+                "type": "DOCKER",
+                "docker": {
+                    "image": status.get("image") or "",
+                    "network": status.get("network") or "BRIDGE",
+                    "privileged": False,
+                    "force_pull_image": False,
+                    "port_mappings": mappings,
+                },
+            },
+        }
+        if status.get("message"):
+            out["message"] = status["message"]
+        return out
+
+    def slaves_json(self, version: str) -> list[dict[str, Any]]:
+        with self.lock:
+            out = []
+            for a in self.agents.values():
+                used: dict[str, Any] = res.zero_scalars()
+                for s in a.tasks.values():
+                    if s.get("state") not in TERMINAL:
+                        used = res.add(used, res.task_resources(s))
+                out.append({
+                    "id": a.id, "hostname": a.hostname, "port": a.port, "pid": a.pid,
+                    "attributes": a.attributes, "registered_time": a.registered_time,
+                    "resources": a.resources, "used_resources": used,
+                    "offered_resources": res.zero_scalars(), "reserved_resources": {},
+                    "unreserved_resources": a.resources, "active": a.active,
+                    "version": version, "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE",
+                                                         "RESERVATION_REFINEMENT"],
+                })  # fmt: skip
+            return out
+
+    def frameworks_json(self) -> list[dict[str, Any]]:
+        with self.lock:
+            by_fw: dict[str, dict[str, list[dict[str, Any]]]] = {
+                fid: {"tasks": [], "unreachable_tasks": [], "completed_tasks": []}
+                for fid in self.frameworks
+            }
+            for agent in self.agents.values():
+                for status in agent.tasks.values():
+                    task = self.task_json(agent, status)
+                    lists = by_fw.get(task["framework_id"])
+                    if lists is None:
+                        continue
+                    if not agent.active and task["state"] == "TASK_LOST":
+                        lists["unreachable_tasks"].append(task)
+                    elif task["state"] in TERMINAL:
+                        lists["completed_tasks"].append(task)
+                    else:
+                        lists["tasks"].append(task)
+            out = []
+            for fid, fw in self.frameworks.items():
+                used: dict[str, Any] = res.zero_scalars()
+                for t in by_fw[fid]["tasks"]:
+                    used = res.add(used, t["resources"])
+                out.append({
+                    "id": fid, "name": fw.name, "pid": f"scheduler-{fid}@{fw.hostname}",
+                    "used_resources": used, "offered_resources": res.zero_scalars(),
+                    "capabilities": [], "hostname": fw.hostname, "webui_url": fw.webui_url,
+                    "active": not fw.recovered, "connected": not fw.recovered,
+                    "recovered": fw.recovered, "user": "root",
+                    "failover_timeout": 604800.0, "checkpoint": True,
+                    "registered_time": fw.registered_time, "unregistered_time": 0.0,
+                    "resources": used, "role": "*", **by_fw[fid],
+                    "offers": [], "executors": [],
+                })  # fmt: skip
+            return out

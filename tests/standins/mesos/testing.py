@@ -1,0 +1,117 @@
+"""Helpers for the stand-in tests: start master/agent processes, poll bounded, stop by pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parents[3]
+T = TypeVar("T")
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Proc:
+    """A stand-in process with its log; stopped by pid."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], log: Path) -> None:
+        self.popen, self.log = popen, log
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+
+
+def start(
+    kind: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None
+) -> Proc:
+    """Run the stand-in `kind` ('master' or 'agent') from the source tree."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", f"tests.standins.mesos.mesos_standin.{kind}", *args]
+    with open(log, "wb") as out:
+        popen = subprocess.Popen(
+            cmd, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    return Proc(popen, log)
+
+
+def run(
+    kind: str, args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
+    """Run a stand-in to completion (for start-up refusals), bounded."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", f"tests.standins.mesos.mesos_standin.{kind}", *args]
+    return subprocess.run(
+        cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def get(url: str, timeout: float = 2.0) -> tuple[int, Any]:
+    try:
+        with _opener.open(url, timeout=timeout) as resp:
+            raw, status = resp.read(), resp.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+    try:
+        return status, json.loads(raw) if raw else None
+    except json.JSONDecodeError:
+        return status, raw.decode(errors="replace")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 0.2) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+            if value:
+                return value
+        except (OSError, ValueError, KeyError) as exc:
+            last_exc = exc
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
+
+
+def state(port: int) -> dict[str, Any]:
+    status, body = get(f"http://127.0.0.1:{port}/master/state")
+    if status != 200 or not isinstance(body, dict):
+        raise ValueError(f"/master/state -> {status}")
+    return body
+
+
+def free_ports(n: int) -> list[int]:
+    import socket
+
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(int(s.getsockname()[1]))
+    for s in socks:
+        s.close()
+    return ports

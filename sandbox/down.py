@@ -1,0 +1,59 @@
+"""``down``: remove everything the state records, in reverse order, tolerating partial state."""
+
+from __future__ import annotations
+
+import shutil
+
+from sandbox import config, hosts, network, services
+from sandbox.mounts import mounts_under, umount
+from sandbox.proc import phase, say, stop
+from sandbox.state import StateFile
+
+# Hosts running containers take 12-18 s to power off (dockerd waits for them).
+HOST_STOP_S = 45
+SERVICE_STOP_S = 20
+# Kept across `down` so the next `up` is fast: built artifacts, the ssh key, the mirror.
+KEEP = ("version", "sandbox", "artifacts", "ssh_key", "mesos_repo", "mirror")
+
+
+def down(st: StateFile, purge: bool = False) -> int:
+    timings: dict[str, float] = {}
+    removed: list[str] = []
+    with phase("hosts", timings):
+        procs = [r["proc"] for r in st.hosts.values() if isinstance(r.get("proc"), dict)]
+        stop(procs, HOST_STOP_S, "host ")
+        for name in list(st.hosts):
+            rec = st.hosts[name]
+            hosts.remove_cgroups(rec)
+            gone = network.delete_host_net(rec) + hosts.remove_root(rec)
+            say(f"   {name}: {', '.join(gone) if gone else 'nothing left to remove'}")
+            removed += gone
+            del st.hosts[name]
+            st.save()
+    with phase("services and bridge", timings):
+        stop(services.service_records(st), SERVICE_STOP_S, "service ")
+        st.services.clear()
+        st.save()
+        sandbox = st.data["sandbox"]
+        xroot = services.exec_root(sandbox)
+        for m in mounts_under(xroot) + mounts_under(config.state_dir(sandbox)):
+            if umount(m):
+                removed.append(f"mount {m}")
+        if xroot.exists() and not mounts_under(xroot):
+            shutil.rmtree(xroot)
+        removed += network.delete_bridge(st)
+        st.data.pop("bridge", None)
+        st.save()
+    if purge:
+        sdir = config.state_dir(st.data["sandbox"])
+        if not mounts_under(sdir):
+            shutil.rmtree(sdir, ignore_errors=True)
+            say(f"   purged {sdir} (the golden-root cache in {config.CACHE_ROOT} stays)")
+    else:
+        st.data = {k: v for k, v in st.data.items() if k in KEEP}
+        st.data.setdefault("hosts", {})
+        st.data.setdefault("services", {})
+        st.save()
+    say("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    say(f"down: removed {len(removed)} things" if removed else "down: nothing was running")
+    return 0

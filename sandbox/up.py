@@ -1,0 +1,112 @@
+"""``up``: make (or complete) the sandbox an inventory names. Every step is idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox import config, hosts, images, network, packages, services
+from sandbox.addressing import allocate
+from sandbox.golden import ensure_golden
+from sandbox.invfile import SandboxInventory
+from sandbox.mirror import find_mirror, mirror_host
+from sandbox.proc import alive, phase, run, say
+from sandbox.state import StateFile
+
+STANDIN_BANNER = """
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  STAND-INS: Mesos and Marathon in this sandbox are STAND-INS from tests/standins/, NOT the
+!!  real products. The real sources (AVENTER's apt repository, the Marathon image on Docker Hub)
+!!  are unreachable from this machine. ZooKeeper, Docker, HAProxy, systemd, SSH, apt are real.
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+"""
+
+
+def ensure_ssh_key(st: StateFile) -> bool:
+    key = config.state_dir(st.data["sandbox"]) / "ssh" / "id_ed25519"
+    st.data["ssh_key"] = str(key)
+    if key.is_file() and key.with_suffix(".pub").is_file():
+        return False
+    key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"sandbox-{st.data['sandbox']}",
+         "-f", str(key)])
+    st.save()
+    return True
+
+
+def up(inv: SandboxInventory, st: StateFile) -> int:
+    timings: dict[str, float] = {}
+    changes: list[str] = []
+
+    with phase("machine packages", timings):
+        installed = packages.ensure_packages()
+        changes += [f"installed {p}" for p in installed]
+    with phase("golden root", timings):
+        mirror = find_mirror(config.SUITE)
+        st.data["mirror"] = mirror
+        golden, built = ensure_golden(mirror)
+        say(f"   {golden} ({'built now' if built else 'cached'})")
+        if built:
+            changes.append("golden root")
+        if ensure_ssh_key(st):
+            changes.append("ssh key")
+    with phase("bridge and services", timings):
+        if network.ensure_bridge(st):
+            changes.append(f"bridge {config.BRIDGE}")
+        started = services.ensure_services(st, mirror_host(mirror))
+        changes += [f"started {s}" for s in started]
+        for name in ("tinyproxy", "http", "registry", "dockerd"):
+            say(f"   {name:<10} pid {st.services[name]['pid']}"
+                f"{' (started)' if name in started else ' (running)'}")
+    with phase("hosts", timings):
+        failed = _hosts(inv, st, golden, changes)
+    with phase("artifacts", timings):
+        results = images.ensure_artifacts(st, golden)
+        for what, result in results.items():
+            say(f"   {what:<20} {result}")
+            if result == "built":
+                changes.append(what)
+        missing = [w for w, r in results.items() if r == "missing"]
+        if missing:
+            say("   NOTE: not built because their sources are not in the tree yet: "
+                f"{', '.join(missing)} (tests/standins/mesos/build_repo.py, "
+                "tests/standins/marathon/Dockerfile, apps/hello-sinatra/Dockerfile.debian)")
+    say(STANDIN_BANNER)
+    say("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    if failed:
+        say(f"error: hosts not reachable over ssh: {', '.join(failed)} "
+            f"(clean up with: python -m sandbox down {inv.path})")
+        return 1
+    say("up: nothing changed" if not changes else f"up: changed: {', '.join(changes)}")
+    return 0
+
+
+def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str]) -> list[str]:
+    recorded = {n: r["ip"] for n, r in st.hosts.items() if r.get("ip")}
+    addresses = allocate(inv.hosts, recorded)
+    everyone = {**recorded, **addresses}
+    extra = sorted(set(recorded) - set(inv.hosts))
+    if extra:
+        say(f"   recorded but not in the inventory (left as they are; `down` removes them): "
+            f"{', '.join(extra)}")
+    pubkey = Path(st.data["ssh_key"] + ".pub").read_text()
+    booted: dict[str, dict] = {}
+    for name in inv.hosts:
+        rec = hosts.host_record(st, name, addresses[name], golden)
+        made = network.ensure_host_net(st, name, rec)
+        made += hosts.ensure_root(rec)
+        if hosts.seed(rec, name, everyone, pubkey):
+            made.append("seeded root")
+        if hosts.start(st, name, rec):
+            made.append(f"nspawn pid {rec['proc']['pid']}")
+            booted[name] = rec
+        elif not alive(rec.get("proc")):
+            made.append("not running")
+        say(f"   {name:<12} {rec['ip']:<15} {'created: ' + ', '.join(made) if made else 'running'}")
+        changes += [f"{name}: {m}" for m in made]
+    if not booted:
+        return []
+    failed = hosts.wait_ssh(booted)
+    for name in booted:
+        if name not in failed:
+            say(f"   {name:<12} sshd answers")
+    return failed

@@ -180,23 +180,24 @@ def _check_zookeeper_ids(topo: Topology) -> list[Problem]:
 
 def _address_problem(m: Member) -> Problem | None:
     given = m.data.get("ip")
-    field = "ip" if given else "name"
     address = str(given) if given else m.name
+    # Without `ip` the host name is the address others use; either way the fix is `ip`.
+    what = (f"{address} is" if given
+            else f"no ip set; the host name {address!r} is used as the address and is")
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         if given:
             return error(m.name, "ip", f"{address!r} is not a valid IP address")
         if address.lower() == "localhost" or not _HOSTNAME.match(address):
-            return error(m.name, "ip", f"no ip given and the host name {address!r} is not an "
-                                       "address other hosts can use; set ip")
+            return error(m.name, "ip", f"{what} not one other hosts can use; set ip")
         return None  # a DNS name: it must resolve the same everywhere, which we cannot see here
     if ip.is_loopback:
-        return error(m.name, field,
-                     f"{address} is a loopback address; other hosts cannot reach it. Set ip to "
-                     "the address the other cluster hosts use (not 127.x, e.g. Debian's 127.0.1.1)")
+        return error(m.name, "ip",
+                     f"{what} a loopback address; other hosts cannot reach it. Set ip to the "
+                     "address the other cluster hosts use (never 127.x such as Debian's 127.0.1.1)")
     if ip.is_unspecified:
-        return error(m.name, field, f"{address} is not a host address; set ip")
+        return error(m.name, "ip", f"{what} not a host address; set ip")
     return None
 
 
@@ -501,7 +502,7 @@ def _check_ports(topo: Topology) -> list[Problem]:
 
 def _collision(clash: tuple[int, int], what_a: str, field_a: str, what_b: str,
                field_b: str) -> str:
-    text = f"port {_show(clash)} of the {what_a} collides with the {what_b} ({field_b}) here"
+    text = f"{_show(clash)}: the {what_a} collides with the {what_b} ({field_b}) on this host"
     if "AdminServer" in what_a + what_b:
         text += ("; ZooKeeper's AdminServer takes 8080, Marathon's port: set "
                  "zookeeper_admin_server = False or move one of them")

@@ -1,0 +1,14 @@
+"""Refused: agent named 127.0.0.1 with no ip (its name would be its address)."""
+
+masters = [
+    ("m1", {"ip": "10.0.0.11", "zookeeper_id": 1}),
+    ("m2", {"ip": "10.0.0.12", "zookeeper_id": 2}),
+    ("m3", {"ip": "10.0.0.13", "zookeeper_id": 3}),
+]
+
+agents = [
+    ("a1", {"ip": "10.0.0.21"}),
+    ("a2", {"ip": "10.0.0.22"}),
+]
+
+agents.append("127.0.0.1")

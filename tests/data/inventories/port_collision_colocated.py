@@ -1,0 +1,12 @@
+"""Refused: the Mesos master moved onto ZooKeeper's client port."""
+
+masters = [
+    ("m1", {"ip": "10.0.0.11", "zookeeper_id": 1, "mesos_master_port": 2181}),
+    ("m2", {"ip": "10.0.0.12", "zookeeper_id": 2}),
+    ("m3", {"ip": "10.0.0.13", "zookeeper_id": 3}),
+]
+
+agents = [
+    ("a1", {"ip": "10.0.0.21"}),
+    ("a2", {"ip": "10.0.0.22"}),
+]

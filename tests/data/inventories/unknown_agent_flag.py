@@ -1,0 +1,12 @@
+"""Refused: a typo in a Mesos agent flag name."""
+
+masters = [
+    ("m1", {"ip": "10.0.0.11", "zookeeper_id": 1}),
+    ("m2", {"ip": "10.0.0.12", "zookeeper_id": 2}),
+    ("m3", {"ip": "10.0.0.13", "zookeeper_id": 3}),
+]
+
+agents = [
+    ("a1", {"ip": "10.0.0.21", "mesos_agent_flags": {"containerizer": "docker,mesos"}}),
+    ("a2", {"ip": "10.0.0.22"}),
+]

@@ -12,6 +12,8 @@ cluster_name = "pyinfra-mesos"
 
 # -- Base packages every cluster host gets -----------------------------------------------------
 base_packages = ["ca-certificates", "curl", "gnupg", "python3"]
+# `apt update` runs at most this often (seconds); a re-run within it changes nothing.
+apt_cache_time_s = 3600
 
 # -- ZooKeeper: Debian's zookeeperd (Debian 12: 3.8.0) -----------------------------------------
 zookeeper_package = "zookeeperd"
@@ -58,6 +60,9 @@ mesos_master_work_dir = "/var/lib/mesos/master"
 mesos_agent_work_dir = "/var/lib/mesos/agent"
 mesos_log_dir = "/var/log/mesos"
 mesos_zk_session_timeout = "10secs"
+# A master restarted by the deploy must answer /health within this many seconds before the
+# next one is restarted (one at a time, so a quorum of masters stays up).
+mesos_master_restart_wait_s = 60
 mesos_containerizers = "docker,mesos"
 # Docker pulls take longer than Mesos' 1mins default; Marathon's task_launch_timeout matches.
 mesos_executor_registration_timeout = "10mins"

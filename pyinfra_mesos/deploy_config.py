@@ -1,0 +1,288 @@
+"""What the tasks write and decide, computed without a host.
+
+Tasks read facts, hand them to these functions and call operations with the results, so every
+decision here (the apt line, daemon.json, zoo.cfg settings, whether a quorum change or an agent
+checkpoint reset is allowed) is unit-tested without hosts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pyinfra.api.exceptions import PyinfraError
+
+from pyinfra_mesos.flags import AGENT_INFO_FLAGS
+from pyinfra_mesos.topology import (
+    ROLE_GROUPS,
+    Member,
+    Topology,
+    quorum,
+    zookeeper_server_lines,
+)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+MESOS_KEYRING = "/etc/apt/keyrings/aventer-mesos.asc"
+MESOS_SOURCES_FILE = "/etc/apt/sources.list.d/aventer-mesos.list"
+MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
+# Above 1000 so apt also downgrades to the pinned version (apt_preferences(5)).
+MESOS_PIN_PRIORITY = 1001
+
+
+class DeployRefused(PyinfraError):
+    """A step that would lose data and that the operator has not asked for.
+
+    A PyinfraError, so the CLI prints the message as one line and exits non-zero; raised while
+    operations are generated, so no host has been changed yet.
+    """
+
+
+def template_path(name: str) -> str:
+    return str(TEMPLATES_DIR / name)
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render templates/<name> for operations that take a string (files.block)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template(name).render(**context)
+
+
+# -- common -----------------------------------------------------------------------------------
+
+def hosts_entries(topo: Topology) -> list[tuple[str, str]]:
+    """(address, name) for every cluster member, so names resolve the same on every host."""
+    return [(m.ip, m.name) for m in topo.all_members if m.ip != m.name]
+
+
+# -- docker -----------------------------------------------------------------------------------
+
+def docker_daemon_config(data: Mapping[str, Any], topo: Topology) -> dict[str, list[str]]:
+    """daemon.json: trusted plain-HTTP registries and mirrors, plus the `registry` group's host."""
+    insecure = list(data.get("docker_insecure_registries") or [])
+    mirrors = list(data.get("docker_registry_mirrors") or [])
+    for member in topo.registries:
+        address = f"{member.ip}:{member.data.get('registry_port', data['registry_port'])}"
+        insecure.append(address)
+        mirrors.append(f"http://{address}")
+    config: dict[str, list[str]] = {}
+    if insecure:
+        config["insecure-registries"] = list(dict.fromkeys(insecure))
+    if mirrors:
+        config["registry-mirrors"] = list(dict.fromkeys(mirrors))
+    return config
+
+
+# -- zookeeper --------------------------------------------------------------------------------
+
+def zookeeper_settings(data: Mapping[str, Any]) -> dict[str, str]:
+    """zoo.cfg key/values other than the server.N lines."""
+    return {
+        "tickTime": str(data["zookeeper_tick_time_ms"]),
+        "initLimit": str(data["zookeeper_init_limit"]),
+        "syncLimit": str(data["zookeeper_sync_limit"]),
+        "dataDir": str(data["zookeeper_data_dir"]),
+        "clientPort": str(data["zookeeper_client_port"]),
+        # 3.5+ allows only `srvr`; the health checks need ruok/mntr/stat too.
+        "4lw.commands.whitelist": ",".join(data["zookeeper_4lw_whitelist"]),
+        # The AdminServer takes 8080 by default, which is Marathon's port.
+        "admin.enableServer": "false",
+    }
+
+
+def zookeeper_servers(data: Mapping[str, Any], topo: Topology) -> list[str]:
+    return zookeeper_server_lines(topo.zookeepers, int(data["zookeeper_peer_port"]),
+                                  int(data["zookeeper_election_port"]))
+
+
+def myid_target(myid_path: str, link: Mapping[str, Any] | None | bool) -> str | None:
+    """Where to write myid: through Debian's symlink to its target, else the path itself.
+
+    `link` is pyinfra's `files.Link` fact: a dict for a symlink, False for a regular file,
+    None when nothing is there yet (return None: the caller writes through whatever link the
+    package install creates).
+    """
+    if isinstance(link, Mapping):
+        target = str(link["link_target"])
+        if not target.startswith("/"):
+            target = str(Path(myid_path).parent / target)
+        return target
+    if link is False:
+        return myid_path
+    return None
+
+
+# -- mesos apt repository -------------------------------------------------------------------
+
+def mesos_repo_url(data: Mapping[str, Any], distro: str, codename: str) -> str:
+    urls = data["mesos_apt_repo_urls"]
+    if distro not in urls:
+        raise DeployRefused(
+            f"mesos_apt_repo_urls has no entry for {distro!r} (it has {sorted(urls)}); "
+            "add the repository URL for this distribution")
+    return str(urls[distro]).format(codename=codename)
+
+
+def mesos_apt_line(data: Mapping[str, Any], distro: str, codename: str) -> str:
+    url = mesos_repo_url(data, distro, codename)
+    return (f"deb [signed-by={MESOS_KEYRING}] {url} {codename} "
+            f"{data['mesos_apt_repo_component']}")
+
+
+def normalise_fingerprint(fingerprint: str | None) -> str:
+    return (fingerprint or "").replace(" ", "").upper()
+
+
+def key_fingerprint_check_command(url: str, expected: str) -> str:
+    """Shell check run right after a fresh key download; removes a wrong key so the next run
+    downloads again, and names the URL and both fingerprints."""
+    want = normalise_fingerprint(expected)
+    return (
+        f"got=$(gpg --show-keys --with-colons {MESOS_KEYRING} 2>/dev/null "
+        "| awk -F: '$1==\"fpr\"{print $10; exit}'); "
+        f'if [ "$got" != "{want}" ]; then rm -f {MESOS_KEYRING}; '
+        f'echo "the aventer-mesos apt key from {url} has fingerprint ${{got:-none}}, '
+        f'expected {want} (mesos_apt_key_fingerprint); refusing it" >&2; exit 1; fi'
+    )
+
+
+# -- mesos master: quorum changes ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuorumPlan:
+    current: int | None
+    new: int
+    reset_replicated_log: bool
+
+    @property
+    def changes(self) -> bool:
+        return self.current is not None and self.current != self.new
+
+
+def plan_quorum_change(host: str, current_flags: Mapping[str, str], master_count: int,
+                       replicated_log_exists: bool, allow_reset: bool) -> QuorumPlan:
+    """Decide what a master count change needs (facts.md, "Growing 3 -> 5 masters").
+
+    From one master with a replicated log to more, the log must be wiped: refuse unless the
+    operator set mesos_allow_replicated_log_reset. Growing 3 -> 5 needs no wipe: the existing
+    masters restart with the new quorum before the new ones start (the task orders that).
+    """
+    new = quorum(master_count)
+    raw = current_flags.get("quorum")
+    current = int(raw) if raw and raw.isdigit() else None
+    reset = False
+    if current == 1 and new > 1 and replicated_log_exists:
+        if not allow_reset:
+            raise DeployRefused(
+                f"{host}: mesos_allow_replicated_log_reset: the masters grow from 1 to "
+                f"{master_count} (quorum 1 -> {new}) and this master has a replicated log; Mesos "
+                "cannot grow a single-master log. Re-run with --data "
+                "mesos_allow_replicated_log_reset=true to move the log aside (the registry's "
+                "state starts empty), or keep one master. Nothing was changed.")
+        reset = True
+    return QuorumPlan(current, new, reset)
+
+
+# -- mesos agent: checkpointed agent info ----------------------------------------------------
+
+def agent_info_changes(current_flags: Mapping[str, str], new_flags: Mapping[str, str]) -> list[str]:
+    """The checkpointed fields (resources, attributes) whose value changes; [] for a new agent."""
+    if not current_flags:
+        return []
+    return [name for name in AGENT_INFO_FLAGS
+            if current_flags.get(name, "") != new_flags.get(name, "")]
+
+
+def check_agent_checkpoint(host: str, changed: list[str], checkpoint_exists: bool,
+                           allow_reset: bool) -> bool:
+    """True when <work_dir>/meta/slaves/latest must be removed; refuses without consent."""
+    if not changed or not checkpoint_exists:
+        return False
+    if not allow_reset:
+        fields = ", ".join(f"mesos_{name}" for name in changed)
+        raise DeployRefused(
+            f"{host}: {fields}: changed on an agent that has checkpointed state; Mesos will "
+            "refuse to start it (\"Incompatible agent info\") until its checkpoint is removed, "
+            "and the tasks on it are then lost. Re-run with --data "
+            "mesos_allow_agent_checkpoint_reset=true to remove <work_dir>/meta/slaves/latest, "
+            "or revert the change. Nothing was changed.")
+    return True
+
+
+# -- shared by the tasks ------------------------------------------------------------------------
+
+MESOS_COMMON_ENV = "/etc/default/mesos"
+MESOS_MASTER_ENV = "/etc/default/mesos-master"
+MESOS_AGENT_ENV = "/etc/default/mesos-agent"
+MESOS_ZK_FILE = "/etc/mesos/zk"
+MARATHON_ENV = "/etc/default/marathon"
+MARATHON_UNIT = "/etc/systemd/system/marathon.service"
+MESOS_AGENT_DOCKER_DROPIN = "/etc/systemd/system/mesos-agent.service.d/docker.conf"
+
+
+def member_named(topo: Topology, name: str) -> Member:
+    for member in topo.all_members:
+        if member.name == name:
+            return member
+    raise DeployRefused(f"{name}: host is in none of the groups {', '.join(ROLE_GROUPS)}")
+
+
+def mesos_common_env_lines(data: Mapping[str, Any]) -> list[str]:
+    """/etc/default/mesos, read by the wrapper for master and agent alike: only what both share
+    (the wrapper's LOGS and ULIMIT, as the Debian packaging has always shipped them)."""
+    return [f"LOGS={data['mesos_log_dir']}", 'ULIMIT="-n 8192"']
+
+
+def check_work_dir(host: str, field: str, path: str) -> None:
+    """Mesos keeps state there (the master's replicated log): /tmp is wiped at boot."""
+    if path.rstrip("/") == "/tmp" or path.startswith("/tmp/"):
+        raise DeployRefused(f"{host}: {field}: {path} is under /tmp, which is cleared at boot; "
+                            "use a persistent directory such as /var/lib/mesos")
+
+
+def restart_and_wait_command(service: str, health_url: str, timeout_s: int) -> str:
+    """Restart, then wait until the service answers, so a serial restart of several masters
+    never takes a second one down before the first is back."""
+    return (f"systemctl restart {service} && "
+            f"for i in $(seq {timeout_s}); do "
+            f"curl -fsS -o /dev/null {health_url} && exit 0; sleep 1; done; "
+            f'echo "{service} did not answer {health_url} within {timeout_s} s" >&2; exit 1')
+
+
+def replicated_log_reset_commands(work_dir: str, service: str) -> list[str]:
+    """Move the log aside (never delete it): the operator can still restore it by hand."""
+    log = f"{work_dir.rstrip('/')}/replicated_log"
+    return [f"systemctl stop {service}",
+            f"mv {log} {log}.before-quorum-change-$(date +%Y%m%d%H%M%S)"]
+
+
+def problems_report(problems: Iterable[Any]) -> tuple[list[str], list[str]]:
+    """(error lines, warning lines), each problem once, in the contract's one-line format."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for problem in problems:
+        line = problem.format()
+        target = errors if problem.level == "error" else warnings
+        if line not in target:
+            target.append(line)
+    return errors, warnings
+
+
+_already_printed: set[tuple[int, str]] = set()
+
+
+def first_time(run: object, line: str) -> bool:
+    """True the first time `line` is seen in this run: the deploy file runs once per host, and
+    a problem with the inventory should be printed once, not once per host."""
+    key = (id(run), line)
+    if key in _already_printed:
+        return False
+    _already_printed.add(key)
+    return True

@@ -1,0 +1,25 @@
+"""Custom pyinfra facts the deploy reads before it changes anything."""
+
+from __future__ import annotations
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+
+
+class GpgKeyFingerprint(FactBase[str | None]):
+    """The primary key fingerprint of a key file (armored or binary), or None.
+
+    None also when gpg is not installed yet: on a fresh host the key file is not there either.
+    """
+
+    def command(self, path: str) -> StringCommand:
+        return StringCommand(
+            "if [ -f", QuoteString(path), "] && command -v gpg >/dev/null; then",
+            "gpg --show-keys --with-colons", QuoteString(path),
+            "2>/dev/null | awk -F: '$1==\"fpr\"{print $10; exit}'; fi",
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        for line in output:
+            if line.strip():
+                return line.strip().upper()
+        return None

@@ -1,0 +1,160 @@
+"""Computed flags for mesos-master, mesos-agent and Marathon, and the env files that carry them.
+
+Pure functions: each takes a topology `Member` (whose `data` is the host's full pyinfra data,
+group_data included) and the `Topology`, and returns `{flag name: value}` with the computed
+defaults first and the user's `*_flags` dict merged over them. Name checking against the
+Mesos 1.11 / Marathon 1.10 lists lives in the sibling module `flag_lists`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
+
+# Flags that go to /etc/mesos/zk instead of the env file: the init wrapper turns that file into
+# `--zk` (master) or `--master` (agent), and a flag given both ways is ambiguous to read.
+MASTER_ZK_FLAG = "zk"
+AGENT_ZK_FLAG = "master"
+
+# The agent fields Mesos checkpoints: changing either makes the agent refuse to recover
+# ("Incompatible agent info") until <work_dir>/meta/slaves/latest is removed.
+AGENT_INFO_FLAGS = ("resources", "attributes")
+
+
+def flag_value(value: Any) -> str:
+    """Mesos and Marathon spell booleans in lower case; everything else is its string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _merged(computed: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, str]:
+    flags = {name: flag_value(value) for name, value in computed.items()}
+    for name, value in (extra or {}).items():
+        flags[str(name)] = flag_value(value)
+    return flags
+
+
+def mesos_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
+    return zk_url(topo.zookeepers, data["zookeeper_mesos_path"], int(data["zookeeper_client_port"]))
+
+
+def marathon_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
+    return zk_url(topo.zookeepers, data["zookeeper_marathon_path"],
+                  int(data["zookeeper_client_port"]))
+
+
+def format_resources(resources: Mapping[str, Any] | None, default_ports: str) -> str:
+    """`cpus:2;mem:1024;ports:[31000-32000]`: the user's resources, ports defaulted."""
+    items = {str(k): flag_value(v) for k, v in (resources or {}).items()}
+    items.setdefault("ports", default_ports)
+    return ";".join(f"{name}:{value}" for name, value in items.items())
+
+
+def format_attributes(attributes: Mapping[str, Any] | None) -> str:
+    """`rack:r1;zone:a` (Mesos' attribute syntax)."""
+    return ";".join(f"{k}:{flag_value(v)}" for k, v in (attributes or {}).items())
+
+
+def master_flags(member: Member, topo: Topology) -> dict[str, str]:
+    data = member.data
+    computed = {
+        "ip": member.ip,
+        # Advertise the address, not a name: Debian resolves its own hostname to 127.0.1.1.
+        "hostname": member.ip,
+        "port": data["mesos_master_port"],
+        MASTER_ZK_FLAG: mesos_zk_url(data, topo),
+        "quorum": quorum(len(topo.masters)),
+        "work_dir": data["mesos_master_work_dir"],
+        "log_dir": data["mesos_log_dir"],
+        "cluster": data["cluster_name"],
+        "zk_session_timeout": data["mesos_zk_session_timeout"],
+    }
+    return _merged(computed, data.get("mesos_master_flags"))
+
+
+def agent_flags(member: Member, topo: Topology) -> dict[str, str]:
+    data = member.data
+    computed: dict[str, Any] = {
+        AGENT_ZK_FLAG: mesos_zk_url(data, topo),
+        "ip": member.ip,
+        "hostname": member.ip,
+        "port": data["mesos_agent_port"],
+        "work_dir": data["mesos_agent_work_dir"],
+        "log_dir": data["mesos_log_dir"],
+        "containerizers": data["mesos_containerizers"],
+        # Docker pulls outlast Mesos' 1mins default (facts.md, "Defaults").
+        "executor_registration_timeout": data["mesos_executor_registration_timeout"],
+        "resources": format_resources(data.get("mesos_resources"), data["mesos_agent_ports"]),
+    }
+    attributes = format_attributes(data.get("mesos_attributes"))
+    if attributes:
+        computed["attributes"] = attributes
+    return _merged(computed, data.get("mesos_agent_flags"))
+
+
+def marathon_flags(member: Member, topo: Topology) -> dict[str, str]:
+    data = member.data
+    port_min, port_max = data["marathon_service_port_range"]
+    computed = {
+        "master": mesos_zk_url(data, topo),
+        "zk": marathon_zk_url(data, topo),
+        # Used in leader redirects: must be an address the other instances and clients reach.
+        "hostname": member.ip,
+        "http_port": data["marathon_http_port"],
+        "mesos_user": data["marathon_mesos_user"],
+        "task_launch_timeout": data["marathon_task_launch_timeout_ms"],
+        "local_port_min": port_min,
+        "local_port_max": port_max,
+    }
+    extra = {k: v for k, v in (data.get("marathon_flags") or {}).items() if k != "http_credentials"}
+    flags = _merged(computed, extra)
+    # Credentials come only from their own key, so they are easy to keep out of shared files.
+    if data.get("marathon_http_credentials"):
+        flags["http_credentials"] = str(data["marathon_http_credentials"])
+    return flags
+
+
+# -- env files --------------------------------------------------------------------------------
+
+def env_lines(prefix: str, flags: Mapping[str, str], *, shell_quoted: bool = True,
+              omit: Iterable[str] = ()) -> list[str]:
+    """`PREFIX_FLAG=value` lines.
+
+    The Mesos init wrapper *sources* its env files, so values are shell-quoted (a resources
+    value holds `;` and `[`). `docker run --env-file` (Marathon) takes values literally, so
+    those lines must not be quoted.
+    """
+    skipped = set(omit)
+    lines = []
+    for name, value in flags.items():
+        if name in skipped:
+            continue
+        if not shell_quoted and "\n" in value:
+            raise ValueError(f"{prefix}_{name.upper()}: a docker env-file value cannot hold a "
+                             "newline")
+        rendered = shlex.quote(value) if shell_quoted and value else value
+        lines.append(f"{prefix}_{name.upper()}={rendered}")
+    return lines
+
+
+def parse_env_lines(lines: Iterable[str] | None, prefix: str) -> dict[str, str]:
+    """Read back `PREFIX_FLAG=value` lines (shell-quoted or not) as `{flag: value}`."""
+    flags: dict[str, str] = {}
+    for raw in lines or ():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name = name.removeprefix("export ").strip()
+        if not name.startswith(prefix + "_"):
+            continue
+        try:
+            parts = shlex.split(value)
+        except ValueError:
+            parts = [value]
+        flags[name[len(prefix) + 1:].lower()] = " ".join(parts)
+    return flags

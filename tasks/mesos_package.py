@@ -1,0 +1,97 @@
+"""Masters and agents: AVENTER's aventer-mesos package from its signed apt repository, pinned.
+
+The key, the sources line and the pin are files; `apt update` runs only when one changed, so a
+re-run changes nothing. A key whose fingerprint differs from mesos_apt_key_fingerprint is
+refused (and removed, so the next run downloads it again).
+"""
+
+from pyinfra import host, inventory
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_mesos.deploy_config import (
+    MESOS_KEYRING,
+    MESOS_PIN_FILE,
+    MESOS_PIN_PRIORITY,
+    MESOS_SOURCES_FILE,
+    key_fingerprint_check_command,
+    mesos_apt_line,
+    normalise_fingerprint,
+    template_path,
+)
+from pyinfra_mesos.deploy_facts import GpgKeyFingerprint
+from pyinfra_mesos.topology import topology_from_inventory
+
+topo = topology_from_inventory(inventory)
+roles = topo.roles_of(host.name)
+distribution = host.get_fact(LinuxDistribution)
+codename = distribution["release_meta"].get("VERSION_CODENAME", "")
+key_url = host.data.mesos_apt_key_url
+expected_fingerprint = normalise_fingerprint(host.data.mesos_apt_key_fingerprint)
+installed_fingerprint = host.get_fact(GpgKeyFingerprint, path=MESOS_KEYRING)
+
+key = files.download(
+    name="Download the aventer-mesos apt key",
+    src=key_url,
+    dest=MESOS_KEYRING,
+    mode="0644",
+    # A key that no longer matches the configured fingerprint (rotated, or the source was
+    # overridden) is fetched again and checked below.
+    force=bool(expected_fingerprint and installed_fingerprint
+               and installed_fingerprint != expected_fingerprint),
+)
+
+if expected_fingerprint:
+    server.shell(
+        name="Check the aventer-mesos apt key fingerprint",
+        commands=[key_fingerprint_check_command(key_url, expected_fingerprint)],
+        _if=key.did_change,
+    )
+
+sources = files.template(
+    name="Add the aventer-mesos apt repository",
+    src=template_path("aventer-mesos.list.j2"),
+    dest=MESOS_SOURCES_FILE,
+    mode="0644",
+    apt_line=mesos_apt_line(host.data.dict(), distribution["name"], codename),
+)
+
+pin = files.template(
+    name=f"Pin aventer-mesos to {host.data.mesos_version}",
+    src=template_path("aventer-mesos.pref.j2"),
+    dest=MESOS_PIN_FILE,
+    mode="0644",
+    package=host.data.mesos_package,
+    version=host.data.mesos_version,
+    priority=MESOS_PIN_PRIORITY,
+)
+
+apt.update(
+    name="Refresh apt lists (aventer-mesos repository changed)",
+    _if=any_changed(key, sources, pin),
+)
+
+package = apt.packages(
+    name="Install aventer-mesos",
+    packages=[host.data.mesos_package],
+)
+
+# The package carries both units; a host runs only the ones its roles need. The first op covers
+# hosts where the package was already there at planning time, the second a fresh install whose
+# postinst may have enabled and started both.
+for unit, role in (("mesos-master.service", "master"), ("mesos-agent.service", "agent")):
+    if role in roles:
+        continue
+    systemd.service(
+        name=f"{unit} stopped and disabled (host is not a {role})",
+        service=unit,
+        running=False,
+        enabled=False,
+    )
+    server.shell(
+        name=f"{unit} stopped and disabled after install (host is not a {role})",
+        commands=[f"if systemctl cat {unit} >/dev/null 2>&1; then "
+                  f"systemctl disable --now {unit}; fi"],
+        _if=package.did_change,
+    )

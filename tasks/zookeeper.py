@@ -1,0 +1,74 @@
+"""ZooKeeper ensemble member: Debian's zookeeperd, its myid and a zoo.cfg listing every member.
+
+The data directory's contents are never touched beyond myid.
+"""
+
+from io import StringIO
+
+from pyinfra import host, inventory
+from pyinfra.facts.files import Link
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from pyinfra_mesos.deploy_config import (
+    myid_target,
+    template_path,
+    zookeeper_servers,
+    zookeeper_settings,
+)
+from pyinfra_mesos.topology import topology_from_inventory
+
+topo = topology_from_inventory(inventory)
+data = host.data.dict()
+zookeeper_id = int(host.data.zookeeper_id)
+service = f"{host.data.zookeeper_service}.service"
+
+apt.packages(
+    name="Install ZooKeeper",
+    packages=[host.data.zookeeper_package],
+)
+
+# Debian links <dataDir>/myid to /etc/zookeeper/conf/myid: write the link's target so the
+# package's layout stays intact.
+myid_path = f"{host.data.zookeeper_data_dir}/myid"
+myid_file = myid_target(myid_path, host.get_fact(Link, path=myid_path))
+if myid_file:
+    myid = files.put(
+        name=f"Set ZooKeeper myid to {zookeeper_id}",
+        src=StringIO(f"{zookeeper_id}\n"),
+        dest=myid_file,
+        mode="0644",
+    )
+else:
+    # First run: the package is installed by this same run, after planning, so the link (if
+    # any) does not exist yet. A shell redirect writes through it either way; later runs take
+    # the branch above and change nothing.
+    myid = server.shell(
+        name=f"Set ZooKeeper myid to {zookeeper_id} (first run)",
+        commands=[f"printf '%s\\n' {zookeeper_id} > {myid_path}"],
+    )
+
+zoo_cfg = files.template(
+    name="Configure the ZooKeeper ensemble (zoo.cfg)",
+    src=template_path("zoo.cfg.j2"),
+    dest=f"{host.data.zookeeper_conf_dir}/zoo.cfg",
+    mode="0644",
+    settings=zookeeper_settings(data),
+    servers=zookeeper_servers(data, topo),
+)
+
+systemd.service(
+    name="ZooKeeper enabled and running",
+    service=service,
+    running=True,
+    enabled=True,
+)
+
+# The package starts ZooKeeper with its example config before ours is written: restart on any
+# change, whether or not it was running at planning time.
+systemd.service(
+    name="Restart ZooKeeper (zoo.cfg or myid changed)",
+    service=service,
+    command="restart",
+    _if=any_changed(zoo_cfg, myid),
+)

@@ -1,0 +1,1 @@
+"""End-to-end tier on the sandbox: `pytest tests/e2e` (root + systemd-nspawn)."""

@@ -26,6 +26,12 @@ MESOS_STANDIN = REPO_ROOT / "tests/standins/mesos"
 MARATHON_CONTEXT = REPO_ROOT / "tests/standins/marathon"
 HELLO_CONTEXT = REPO_ROOT / "apps/hello-sinatra"
 HELLO_DOCKERFILE = "Dockerfile.debian"
+# What each artifact is built from, for the "not built" notes.
+SOURCES = {
+    "mesos apt repo": "tests/standins/mesos/build_repo.py",
+    "marathon image": "tests/standins/marathon/Dockerfile",
+    "hello-sinatra image": f"apps/hello-sinatra/{HELLO_DOCKERFILE}",
+}
 SKIP_PARTS = {"__pycache__", ".pytest_cache"}
 
 

@@ -65,18 +65,18 @@ def up(inv: SandboxInventory, st: StateFile) -> int:
             say(f"   {what:<20} {result}")
             if result == "built":
                 changes.append(what)
-        missing = [w for w, r in results.items() if r == "missing"]
-        if missing:
-            say("   NOTE: not built because their sources are not in the tree yet: "
-                f"{', '.join(missing)} (tests/standins/mesos/build_repo.py, "
-                "tests/standins/marathon/Dockerfile, apps/hello-sinatra/Dockerfile.debian)")
+        for what, source in images.SOURCES.items():
+            if results.get(what) == "missing":
+                say(f"   NOTE: {what} NOT BUILT: {source} is not in the tree yet; hosts work, "
+                    "the deploy cannot install what it provides until it exists")
     say(STANDIN_BANNER)
     say("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     if failed:
         say(f"error: hosts not reachable over ssh: {', '.join(failed)} "
             f"(clean up with: python -m sandbox down {inv.path})")
         return 1
-    say("up: nothing changed" if not changes else f"up: changed: {', '.join(changes)}")
+    summary = f"{len(changes)} changes: {', '.join(changes)}" if changes else "nothing changed"
+    say(f"up: {summary}")
     return 0
 
 
@@ -102,7 +102,8 @@ def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str
         elif not alive(rec.get("proc")):
             made.append("not running")
         say(f"   {name:<12} {rec['ip']:<15} {'created: ' + ', '.join(made) if made else 'running'}")
-        changes += [f"{name}: {m}" for m in made]
+        if made:
+            changes.append(f"{name} ({', '.join(m.split(' pid')[0] for m in made)})")
     if not booted:
         return []
     failed = hosts.wait_ssh(booted)

@@ -47,6 +47,49 @@ class Framework:
     recovered: bool = False  # known only from its tasks on agents, not (yet) re-registered
 
 
+def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> dict[str, Any]:
+    """A Task as /master/state and the agent's /state show it (container.docker shape)."""
+    state = status.get("state", "TASK_STAGING")
+    if not reachable and state not in TERMINAL:
+        state = "TASK_LOST"  # the agent stopped heartbeating; its tasks are unreachable
+    statuses = status.get("statuses") or [
+        {"state": state, "timestamp": float(status.get("timestamp") or now())}
+    ]
+    mappings = [
+        {"host_port": int(m.get("host_port") or 0),
+         "container_port": int(m.get("container_port") or 0),
+         "protocol": str(m.get("protocol") or "tcp")}
+        for m in status.get("port_mappings") or []
+    ]  # fmt: skip
+    out: dict[str, Any] = {
+        "id": status["id"],
+        "name": status.get("name") or status["id"],
+        "framework_id": status.get("framework_id") or "",
+        "executor_id": "",
+        "slave_id": slave_id,
+        "state": state,
+        "resources": res.task_resources(status),
+        "statuses": statuses,
+        "labels": [
+            {"key": k, "value": str(v)} for k, v in (status.get("labels") or {}).items()
+        ],
+        "container": {
+            "type": "DOCKER",
+            "docker": {
+                "image": status.get("image") or "",
+                "network": status.get("network") or "BRIDGE",
+                "privileged": False,
+                "force_pull_image": False,
+                "port_mappings": mappings,
+            },
+        },
+    }
+    if status.get("message"):
+        out["message"] = status["message"]
+    return out
+
+
+
 class Registry:
     """Thread-safe bookkeeping of the leading master."""
 
@@ -129,46 +172,6 @@ class Registry:
             active = sum(1 for a in self.agents.values() if a.active)
             return active, len(self.agents) - active
 
-    def task_json(self, agent: Agent, status: dict[str, Any]) -> dict[str, Any]:
-        state = status.get("state", "TASK_STAGING")
-        if not agent.active and state not in TERMINAL:
-            state = "TASK_LOST"  # the agent stopped heartbeating; its tasks are unreachable
-        statuses = status.get("statuses") or [
-            {"state": state, "timestamp": float(status.get("timestamp") or now())}
-        ]
-        mappings = [
-            {"host_port": int(m.get("host_port") or 0),
-             "container_port": int(m.get("container_port") or 0),
-             "protocol": str(m.get("protocol") or "tcp")}
-            for m in status.get("port_mappings") or []
-        ]  # fmt: skip
-        out: dict[str, Any] = {
-            "id": status["id"],
-            "name": status.get("name") or status["id"],
-            "framework_id": status.get("framework_id") or "",
-            "executor_id": "",
-            "slave_id": agent.id,
-            "state": state,
-            "resources": res.task_resources(status),
-            "statuses": statuses,
-            "labels": [
-                {"key": k, "value": str(v)} for k, v in (status.get("labels") or {}).items()
-            ],
-            "container": {
-                "type": "DOCKER",
-                "docker": {
-                    "image": status.get("image") or "",
-                    "network": status.get("network") or "BRIDGE",
-                    "privileged": False,
-                    "force_pull_image": False,
-                    "port_mappings": mappings,
-                },
-            },
-        }
-        if status.get("message"):
-            out["message"] = status["message"]
-        return out
-
     def slaves_json(self, version: str) -> list[dict[str, Any]]:
         with self.lock:
             out = []
@@ -196,7 +199,7 @@ class Registry:
             }
             for agent in self.agents.values():
                 for status in agent.tasks.values():
-                    task = self.task_json(agent, status)
+                    task = task_json(agent.id, status, agent.active)
                     lists = by_fw.get(task["framework_id"])
                     if lists is None:
                         continue

@@ -1,0 +1,305 @@
+"""mesos-agent STAND-IN: Mesos flag loading, checkpointed agent info, registration with the
+leading master (found through ZooKeeper like Mesos's detector), Docker tasks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kazoo.client import KazooClient
+
+from . import VERSION
+from . import flags as flaglib
+from . import resources as res
+from . import zk as zklib
+from .common import BUILD_TIME, default_ip, die, now, setup_logging
+from .docker import Docker
+from .http import Request, Response, call, serve
+from .master_state import TERMINAL, task_json
+from .tasks import Tasks
+
+PROGRAM = "mesos-agent"
+HEARTBEAT_S = 2.0  # CONTRACTS.md: agents (re-)register every 2 s
+
+
+class Agent:
+    def __init__(self, flags: flaglib.Flags, log: logging.Logger) -> None:
+        self.flags, self.log = flags, log
+        self.work_dir = Path(flags.get("work_dir") or "")
+        self.ip = flags.get("ip") or default_ip()
+        self.advertise_ip = flags.get("advertise_ip") or self.ip
+        self.port = int(flags.get("port") or 5051)
+        self.hostname = flags.get("hostname") or (
+            os.uname().nodename if flags.boolean("hostname_lookup") else self.advertise_ip
+        )
+        self.resources = res.agent_resources(flags.get("resources"), str(self.work_dir))
+        self.attributes = res.parse_attributes(flags.get("attributes"))
+        self.id: str | None = None
+        self.start_time = now()
+        self.master_pid: str | None = None
+        self.master_url: str | None = None  # http://ip:port of the leader we talk to
+        self.zk: KazooClient | None = None
+        self.zk_path = "/"
+        self.configured_url: str | None = None  # --master host:port, to fall back to
+        containerizers = (flags.get("containerizers") or "mesos").split(",")
+        docker = None
+        if "docker" in containerizers:
+            docker = Docker(flags.get("docker") or "docker",
+                            flags.get("docker_socket") or "/var/run/docker.sock")  # fmt: skip
+        self.docker = docker
+        self.tasks = Tasks(
+            docker, log, str(self.resources.get("ports") or ""),
+            flaglib.parse_duration(flags.get("executor_registration_timeout") or "1mins"),
+            flags.boolean("cgroups_enable_cfs"),
+        )  # fmt: skip
+
+    # -- checkpoint ---------------------------------------------------------------------------
+
+    @property
+    def latest(self) -> Path:
+        return self.work_dir / "meta" / "slaves" / "latest"
+
+    def recover_checkpoint(self) -> None:
+        """Reuse the checkpointed agent ID, refusing changed resources/attributes like Mesos."""
+        info_path = self.latest / "slave.info"
+        if not info_path.exists():
+            return
+        old = json.loads(info_path.read_text())
+        new = {"resources": self.resources, "attributes": self.attributes}
+        if old.get("resources") != new["resources"] or old.get("attributes") != new["attributes"]:
+            die(self.log, "\n".join([
+                "Failed to perform recovery: Incompatible agent info detected.",
+                "------------------------------------------------------------",
+                "Old agent info:\n" + json.dumps({k: old.get(k) for k in new}, sort_keys=True),
+                "------------------------------------------------------------",
+                "New agent info:\n" + json.dumps(new, sort_keys=True),
+                "------------------------------------------------------------",
+                "To remedy this do as follows:",
+                f"Step 1: rm -f {self.latest}",
+                "        This ensures agent doesn't recover old live executors.",
+                "Step 2: Restart the agent.",
+            ]))  # fmt: skip
+        self.id = str(old["id"])
+        self.log.info("Recovered agent ID %s from %s", self.id, info_path)
+
+    def checkpoint(self) -> None:
+        assert self.id is not None
+        slaves = self.work_dir / "meta" / "slaves"
+        target = slaves / self.id
+        target.mkdir(parents=True, exist_ok=True)
+        info = {"id": self.id, "hostname": self.hostname, "port": self.port,
+                "resources": self.resources, "attributes": self.attributes}  # fmt: skip
+        tmp = target / "slave.info.tmp"
+        tmp.write_text(json.dumps(info, sort_keys=True, indent=1) + "\n")
+        tmp.replace(target / "slave.info")
+        # `latest` is a symlink to the agent's dir, as in Mesos (`rm -f .../latest` resets it).
+        if not self.latest.is_symlink():
+            self.latest.symlink_to(self.id)
+
+    # -- master detection ---------------------------------------------------------------------
+
+    def start_detector(self, master: str) -> None:
+        master = zklib.read_value(master)
+        if master.startswith("zk://"):
+            url = zklib.parse_zk_url(master)
+            self.zk_path = url.path
+            self.zk = KazooClient(hosts=url.servers, timeout=10.0)
+            self.zk.start(timeout=30)
+        else:
+            self.master_url = "http://" + master.removeprefix("http://").rstrip("/")
+            self.configured_url = self.master_url
+
+    def detect(self) -> str | None:
+        """URL of the leading master: the lowest json.info_/info_ member's address."""
+        if self.zk is None:
+            return self.master_url
+        try:
+            children = self.zk.get_children(self.zk_path) if self.zk.exists(self.zk_path) else []
+        except Exception:  # noqa: BLE001 - ZooKeeper unreachable: keep the last leader
+            return self.master_url
+        node = zklib.leader_node(children)
+        info = zklib.read_master_info(self.zk, self.zk_path, node) if node else None
+        if not info:
+            return None
+        addr = info.get("address") or {}
+        return f"http://{addr.get('ip') or addr.get('hostname')}:{addr.get('port') or info['port']}"
+
+    # -- registration -------------------------------------------------------------------------
+
+    def register_once(self) -> None:
+        url = self.detect()
+        if url is None:
+            if self.master_pid is not None:
+                self.log.info("Lost the leading master; waiting for a new one")
+            self.master_pid = None
+            return
+        body = {"id": self.id, "hostname": self.hostname, "ip": self.advertise_ip,
+                "port": self.port, "resources": self.resources, "attributes": self.attributes,
+                "tasks": self.tasks.snapshot()}  # fmt: skip
+        for _ in range(2):  # follow one 307 from a non-leading master
+            status, reply, headers = call("POST", url + "/standin/v1/agents/register", body)
+            if status == 307 and headers.get("Location"):
+                loc = urlsplit(headers["Location"])
+                url = f"http://{loc.netloc}"
+                continue
+            break
+        if status != 200 or not isinstance(reply, dict) or not reply.get("id"):
+            if self.master_pid is not None:
+                self.log.warning("Master at %s answered %s: %s", url, status, reply)
+            self.master_pid = None
+            return
+        pid = f"master@{urlsplit(url).netloc}"
+        if self.id is None:
+            self.id = str(reply["id"])
+            self.tasks.agent_id = self.id
+            self.checkpoint()
+            self.log.info("Registered with master %s; given agent ID %s", pid, self.id)
+        elif pid != self.master_pid:
+            self.log.info("Re-registered with master %s as agent %s", pid, self.id)
+        self.master_pid, self.master_url = pid, url if self.zk is None else self.master_url
+
+    def run(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                self.register_once()
+            except OSError as exc:
+                if self.master_pid is not None:
+                    self.log.warning("Lost the master: %s", exc)
+                self.master_pid = None
+                if self.configured_url is not None:
+                    self.master_url = self.configured_url  # the leader we followed is gone
+            self.tasks.refresh()
+            time.sleep(max(0.1, HEARTBEAT_S - (time.monotonic() - started)))
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def state(self, _req: Request) -> Response:
+        frameworks: dict[str, dict[str, Any]] = {}
+        for t in self.tasks.snapshot():
+            fid = str(t.get("framework_id") or "")
+            fw = frameworks.setdefault(fid, {
+                "id": fid, "name": "", "user": "root", "failover_timeout": 604800.0,
+                "checkpoint": True, "hostname": "", "role": "*",
+                "executors": [], "completed_executors": [],
+            })  # fmt: skip
+            task = task_json(self.id or "", t)
+            executor = {
+                "id": t["id"], "name": f"Command Executor (Task: {t['id']})", "source": t["id"],
+                "container": f"mesos-{t['id']}", "role": "*",
+                "directory": str(self.work_dir / "slaves" / (self.id or "") / "frameworks" / fid
+                                 / "executors" / t["id"] / "runs" / "latest"),
+                "resources": task["resources"], "queued_tasks": [],
+                "tasks": [] if task["state"] in TERMINAL else [task],
+                "completed_tasks": [task] if task["state"] in TERMINAL else [],
+            }  # fmt: skip
+            key = "completed_executors" if task["state"] in TERMINAL else "executors"
+            fw[key].append(executor)
+        used: dict[str, Any] = res.zero_scalars()
+        for t in self.tasks.snapshot():
+            if t.get("state") not in TERMINAL:
+                used = res.add(used, res.task_resources(t))
+        body = {
+            "version": VERSION, "git_sha": "standin", "git_tag": VERSION,
+            "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME, "build_user": "standin",
+            "start_time": self.start_time, "id": self.id or "",
+            "pid": f"slave(1)@{self.advertise_ip}:{self.port}", "hostname": self.hostname,
+            "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
+            "resources": self.resources, "reserved_resources": {},
+            "unreserved_resources": self.resources, "reserved_resources_full": {},
+            "reserved_resources_allocated": {}, "unreserved_resources_allocated": used,
+            "attributes": self.attributes,
+            "master_hostname": (self.master_pid or "@:").split("@", 1)[1].rsplit(":", 1)[0],
+            "flags": self.flags.effective(),
+            "frameworks": list(frameworks.values()), "completed_frameworks": [],
+        }  # fmt: skip
+        if not self.master_pid:
+            del body["master_hostname"]
+        return Response(200, body)
+
+    def api_launch(self, req: Request) -> Response:
+        body = req.body if isinstance(req.body, dict) else {}
+        spec = {k: v for k, v in body.items() if k != "framework_id"}
+        status, reply = self.tasks.launch(spec, str(body.get("framework_id") or ""))
+        return Response(status, reply)
+
+    def api_kill(self, req: Request) -> Response:
+        body = req.body if isinstance(req.body, dict) else {}
+        status, reply = self.tasks.kill(str(body.get("task_id") or ""))
+        return Response(status, reply)
+
+    def routes(self) -> dict[tuple[str, str], Any]:
+        health = lambda _r: Response(200, "")  # noqa: E731
+        version = lambda _r: Response(200, {  # noqa: E731
+            "version": VERSION, "git_tag": VERSION, "git_sha": "standin",
+            "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME,
+            "build_user": "standin", "standin": True})  # fmt: skip
+        return {
+            ("GET", "/state"): self.state, ("GET", "/slave(1)/state"): self.state,
+            ("GET", "/health"): health, ("GET", "/version"): version,
+            ("POST", "/standin/v1/launch"): self.api_launch,
+            ("POST", "/standin/v1/kill"): self.api_kill,
+        }  # fmt: skip
+
+
+def validate(flags: flaglib.Flags) -> None:
+    """Required flags, checked before logging starts like stout's required-flag errors."""
+    if flags.get("master") is None and flags.get("master_detector") is None:
+        sys.stderr.write(flaglib.usage(PROGRAM, "Missing required option `--master` or "
+                                                "`--master_detector`."))  # fmt: skip
+        sys.exit(1)
+    if flags.get("work_dir") is None:
+        sys.stderr.write(flaglib.usage(PROGRAM, "Flag 'work_dir' is required, but it was not "
+                                                "provided"))  # fmt: skip
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    flags = flaglib.load_or_exit(PROGRAM, "agent", args)
+    if flags.boolean("help"):
+        print(flaglib.usage(PROGRAM, "").lstrip())
+        return 0
+    if flags.boolean("version"):
+        print(f"mesos {VERSION} (STAND-IN)")
+        return 0
+    validate(flags)
+    log = setup_logging(PROGRAM)
+    agent = Agent(flags, log)
+    if agent.docker is not None:
+        # Mesos cannot create its DockerContainerizer without a daemon and refuses to start.
+        problem = agent.docker.check()
+        if problem is not None:
+            die(log, "Failed to create a containerizer: Could not create DockerContainerizer: "
+                     f"Failed to create docker: {problem} (is Docker running?)")  # fmt: skip
+    try:
+        agent.work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        die(log, f"Failed to create work directory '{agent.work_dir}': {exc}")
+    agent.recover_checkpoint()
+    agent.tasks.agent_id = agent.id
+    agent.tasks.recover(agent.id)
+    try:
+        serve(agent.ip, agent.port, agent.routes())
+    except OSError as exc:
+        die(log, f"Failed to initialize: Failed to bind on {agent.ip}:{agent.port}: {exc}")
+    log.info("Agent started on %s:%d with resources %s and attributes %s", agent.ip, agent.port,
+             agent.resources, agent.attributes)  # fmt: skip
+    try:
+        agent.start_detector(str(flags.get("master")))
+    except Exception as exc:  # noqa: BLE001 - a bad --master is fatal, as in Mesos
+        die(log, f"Failed to create a master detector: {exc}")
+    threading.Thread(target=agent.run, name="register", daemon=True).start()
+    threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -153,16 +153,6 @@ def sandbox_name(inventory_text: str) -> str:
     return match["name"]
 
 
-def rename_sandbox(inventory_text: str, new_name: str) -> str:
-    """The inventory with its SANDBOX name replaced: the e2e run gets its own sandbox state, so
-    its teardown can never take down a sandbox someone else brought up from inventory/sandbox.py.
-    """
-    sandbox_name(inventory_text)  # raises when there is no assignment to rename
-    return SANDBOX_ASSIGNMENT.sub(
-        lambda m: m.group(0).replace(f"{m[1]}{m['name']}{m[1]}", f'"{new_name}"'),
-        inventory_text, count=1)
-
-
 def scale_out_line(inventory_text: str, agent_name: str) -> str:
     """The one line an operator adds to grow the agents group, in the file's own style."""
     match = SANDBOX_HOST_CALL.search(inventory_text)

@@ -4,7 +4,7 @@
 
 One session, in order; each step needs the one before, so they are one test with labelled steps:
 
-1. `python -m sandbox up` on a copy of inventory/sandbox.py (own SANDBOX name, in a tmp dir)
+1. `python -m sandbox up` on a copy of inventory/sandbox.py in a tmp dir (same SANDBOX name)
 2. deploy from bare hosts (timed)             3. `pytest tests/cluster --inventory COPY`
 4. deploy again: pyinfra must report ZERO changed operations (timed)
 5. note every old host's service start stamps, add one agent line to the copy, `sandbox up`
@@ -18,6 +18,7 @@ Logs of every subprocess: build/e2e-logs/. Timings: build/e2e-timings.txt and th
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -42,7 +43,6 @@ from .helpers import (
     next_agent_name,
     parse_pyinfra_results,
     parse_systemctl_show,
-    rename_sandbox,
     restarted_services,
     sandbox_name,
     scale_out_line,
@@ -188,29 +188,45 @@ def write_timings(run: E2ERun) -> None:
     print("\n" + table, flush=True)
 
 
+def sandbox_in_use(sandbox: str) -> str | None:
+    """Why a sandbox already runs on this machine, or None.
+
+    The bridge and addresses are machine-wide, and `down` of our copy (same SANDBOX name) would
+    take down hosts someone else brought up: the e2e run starts only on a machine with none.
+    `down` keeps state.json (artifacts, key) but empties its hosts and removes the bridge.
+    """
+    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True,
+                      timeout=30).returncode == 0:
+        return f"the sandbox bridge {BRIDGE} exists"
+    try:
+        state = json.loads((STATE_ROOT / sandbox / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(state, dict) and (state.get("hosts") or state.get("services")):
+        return f"{STATE_ROOT / sandbox / 'state.json'} records running hosts or services"
+    return None
+
+
 @pytest.fixture(scope="module")
 def e2e_run() -> Iterator[E2ERun]:
     problems = preflight_problems()
     if problems:
         pytest.fail("cannot run the e2e tier here:\n  " + "\n  ".join(problems))
     text = SANDBOX_INVENTORY.read_text()
-    main_sandbox = sandbox_name(text)
-    if (STATE_ROOT / main_sandbox / "state.json").exists():
-        # Same bridge and addresses: running beside it would clash, and must never tear it down.
-        pytest.fail(f"the sandbox `{main_sandbox}` from inventory/sandbox.py is up; bring it down "
-                    f"first (python -m sandbox down inventory/sandbox.py)")
-    sandbox = f"{main_sandbox}-e2e"
+    # The same SANDBOX name as inventory/sandbox.py: the contract makes a copy the same sandbox,
+    # so `up` reuses its cached golden root and images.
+    sandbox = sandbox_name(text)
+    busy = sandbox_in_use(sandbox)
+    if busy:
+        pytest.fail(f"a sandbox is up on this machine ({busy}); the e2e run makes and removes "
+                    f"its own hosts. Bring it down first: "
+                    f"python -m sandbox down inventory/sandbox.py")
     workdir = Path(tempfile.mkdtemp(prefix="pyinfra-mesos-e2e-"))
     # Keep the file name: it is a pyinfra group (`sandbox`) that group_data may address.
     inventory = workdir / SANDBOX_INVENTORY.name
-    inventory.write_text(rename_sandbox(text, sandbox))
+    inventory.write_text(text)
     run = E2ERun(inventory, sandbox)
     try:
-        if (STATE_ROOT / sandbox / "state.json").exists():
-            # A crashed earlier e2e run: take its hosts down first (they are ours by name).
-            require_success("sandbox down (leftover)", run_logged(
-                "sandbox-down-leftover", [PYTHON, "-m", "sandbox", "down", str(inventory)],
-                SANDBOX_DOWN_TIMEOUT_S))
         yield run
     finally:
         teardown(run, workdir)

@@ -412,13 +412,11 @@ agents = [
 '''
 
 
-def test_rename_sandbox() -> None:
+def test_sandbox_name() -> None:
     assert e2e.sandbox_name(SANDBOX_INVENTORY) == "pms"
-    renamed = e2e.rename_sandbox(SANDBOX_INVENTORY, "pms-e2e")
-    assert 'SANDBOX = "pms-e2e"' in renamed and e2e.sandbox_name(renamed) == "pms-e2e"
     assert e2e.sandbox_name("SANDBOX: str = 'x'\n") == "x"
     with pytest.raises(ValueError):
-        e2e.rename_sandbox("masters = []\n", "x")
+        e2e.sandbox_name("masters = []\n")
 
 
 @pytest.mark.parametrize("agents_form", ["list", "tuple"])

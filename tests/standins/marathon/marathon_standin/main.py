@@ -1,0 +1,73 @@
+"""Start-up: flags, ZooKeeper, Mesos master lookup, HTTP server; exit codes like Marathon."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from kazoo.handlers.threading import KazooTimeoutError
+
+from .api import make_server
+from .flags import FlagError, load_specs, parse, usage
+from .mesos import MesosMaster
+from .node import Node
+from .zk import connect, parse_zk_url
+
+log = logging.getLogger("marathon")
+
+
+def main(argv: list[str], env: dict[str, str]) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    specs = load_specs()
+    try:
+        flags = parse(argv, env, specs)
+    except FlagError as exc:
+        if str(exc) == "HELP":
+            print(usage(specs))
+            return 0
+        print(f"[scallop] Error: {exc}", file=sys.stderr)
+        return 1
+    log.warning("STAND-IN: this is the pyinfra-mesos Marathon stand-in (tests/offline sandbox),"
+                " not Marathon")
+    try:
+        zk_url = parse_zk_url(flags.text("zk") or "")
+    except ValueError as exc:
+        print(f"Error: --zk: {exc}", file=sys.stderr)
+        return 1
+    timeout = flags.number("zk_connection_timeout", 10000) / 1000
+    try:
+        client = connect(zk_url, flags.number("zk_session_timeout", 10000) / 1000, timeout)
+        mesos = MesosMaster(flags.text("master") or "", client, zk_url)
+    except (KazooTimeoutError, ValueError) as exc:
+        print(f"Error: cannot use ZooKeeper ({exc})", file=sys.stderr)
+        return 1
+    node = Node(flags, client, zk_url.path, mesos)
+    bind = flags.text("http_address") or "0.0.0.0"
+    try:
+        server = make_server(node, bind, flags.number("http_port", 8080))
+    except OSError as exc:
+        print(f"Error: cannot listen on {bind}:{flags.number('http_port')}: {exc}",
+              file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: shutting down", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    node.start()
+    log.info("serving on %s:%s as %s (zk %s, master %s)", bind, flags.number("http_port"),
+             node.address, flags.text("zk"), flags.text("master"))
+    stopping.wait()
+    server.shutdown()
+    node.stop()
+    client.stop()  # closes the session: our ephemeral election node goes away at once
+    client.close()
+    return 0

@@ -1,0 +1,9 @@
+"""Apps only: `pyinfra -y inventory/<env>.py deploy_apps.py [--data 'apps_instances={...}']`.
+
+Touches nothing but Marathon (and the small client file on the first Marathon host): for
+scaling or shipping a new image without re-running the whole cluster deploy.
+"""
+
+from pyinfra import local
+
+local.include("tasks/apps.py")

@@ -1,0 +1,65 @@
+"""Custom pyinfra facts: what Marathon currently has, read over SSH on a Marathon host.
+
+The deploy talks to Marathon from the Marathon host itself (127.0.0.1:<marathon_http_port>):
+the operator's machine often cannot reach the cluster network, the hosts always can.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+
+from pyinfra_mesos.marathon_client import app_path
+
+
+class MarathonApp(FactBase[dict[str, Any]]):
+    """`{"status": <HTTP status, 0 = unreachable>, "app": {...} | None, "message": str}`.
+
+    Never fails the deploy: while Marathon is not up yet (first run, prepare phase) the status
+    is 0 and the operation plans a PUT; at execution the fact is read again.
+    """
+
+    def requires_command(self, *args: Any, **kwargs: Any) -> str:
+        return "curl"
+
+    @staticmethod
+    def default() -> dict[str, Any]:
+        return {"status": 0, "app": None, "message": "not read"}
+
+    def command(self, app_id: str, url: str = "http://127.0.0.1:8080",
+                curl_config: str = "") -> StringCommand:
+        # `-w` appends the status on its own line; `|| true` keeps "connection refused" (000)
+        # from failing the fact. Credentials come from a 0600 curl config file, never argv.
+        parts: list[Any] = ["curl", "-sS", "--max-time", "10", "-H",
+                            QuoteString("Accept: application/json")]
+        if curl_config:
+            parts += ["-K", QuoteString(curl_config)]
+        parts += ["-w", QuoteString("\\n%{http_code}"),
+                  QuoteString(url.rstrip("/") + app_path(app_id)), "2>/dev/null", "||", "true"]
+        return StringCommand(*parts)
+
+    def process(self, output: list[str]) -> dict[str, Any]:
+        return parse_marathon_app_output(output)
+
+
+def parse_marathon_app_output(output: list[str]) -> dict[str, Any]:
+    """Split curl's body and trailing status line; keep Marathon's message on errors."""
+    lines = [line for line in output if line is not None]
+    if not lines:
+        return MarathonApp.default()
+    try:
+        status = int(lines[-1].strip() or 0)
+    except ValueError:
+        status = 0
+    text = "\n".join(lines[:-1]).strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    app = body.get("app") if isinstance(body, dict) else None
+    message = body.get("message", "") if isinstance(body, dict) else text[:200]
+    if status == 200 and not isinstance(app, dict):
+        return {"status": 0, "app": None, "message": f"unexpected answer: {text[:200]}"}
+    return {"status": status, "app": app if status == 200 else None, "message": str(message)}

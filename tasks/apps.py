@@ -1,0 +1,78 @@
+"""Apps: every apps/*.json in Marathon, once per run, from the first Marathon host.
+
+Included for every cluster host by deploy.py (and by deploy_apps.py); only the first Marathon
+host acts, so each app is PUT once. Marathon is reached at 127.0.0.1 on that host: the
+operator's machine may not route to the cluster, and any Marathon instance proxies to the
+leader. The files are validated first, with the same messages as `check`; one bad file stops
+the run before any host is touched.
+"""
+
+import os
+from io import StringIO
+
+import click
+from pyinfra import host, inventory, state
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.operations import files
+
+from pyinfra_mesos import marathon_client
+from pyinfra_mesos.apps import (
+    apply_instance_overrides,
+    load_apps,
+    validate_app_dir,
+    validate_instance_overrides,
+)
+from pyinfra_mesos.operations import CLIENT_PATH, marathon_app
+from pyinfra_mesos.topology import topology_from_inventory
+
+CLIENT_SOURCE = marathon_client.__file__
+CREDENTIALS_FILE = "/etc/pyinfra-mesos/marathon-credentials"
+CURL_CONFIG = "/etc/pyinfra-mesos/marathon-curl.conf"
+
+topo = topology_from_inventory(inventory)
+
+if topo.marathons and host.name == topo.marathons[0].name:
+    apps_dir = str(host.data.apps_dir)
+    if not os.path.isabs(apps_dir):
+        apps_dir = os.path.join(state.cwd or os.getcwd(), apps_dir)
+
+    loaded, problems = load_apps(apps_dir)
+    problems = validate_app_dir(apps_dir, topo)
+    problems += validate_instance_overrides(loaded, host.data.apps_instances)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    error_count = sum(1 for p in problems if p.level == "error")
+    if error_count:
+        # Raised while operations are generated: nothing has been changed on any host.
+        raise PyinfraError(f"{error_count} error(s) in the app definitions listed above; "
+                           "nothing was changed on any host")
+
+    credentials = str(host.data.get("marathon_http_credentials") or "")
+    if credentials:
+        # Two 0600 forms of one secret: curl's config (the fact) and a bare user:password
+        # (marathon_client.py). Named operations, so the content is never printed.
+        files.put(name="Marathon API credentials for the apps deploy (0600)",
+                  src=StringIO(credentials + "\n"), dest=CREDENTIALS_FILE, mode="0600")
+        escaped = credentials.replace("\\", "\\\\").replace('"', '\\"')
+        files.put(name="Marathon API credentials for curl (0600)",
+                  src=StringIO(f'user = "{escaped}"\n'), dest=CURL_CONFIG, mode="0600")
+
+    files.put(
+        name="Install the Marathon client used by the apps deploy",
+        src=CLIENT_SOURCE,
+        dest=CLIENT_PATH,
+        mode="0755",
+        add_deploy_dir=False,
+    )
+
+    url = f"http://127.0.0.1:{int(host.data.marathon_http_port)}"
+    for app in apply_instance_overrides([item.app for item in loaded],
+                                        host.data.apps_instances or {}):
+        marathon_app(
+            name=f"Marathon app {app['id']} ({app.get('instances', 1)} instances)",
+            app=app,
+            url=url,
+            timeout_s=float(host.data.apps_deploy_timeout_s),
+            credentials_file=CREDENTIALS_FILE if credentials else "",
+            curl_config=CURL_CONFIG if credentials else "",
+        )

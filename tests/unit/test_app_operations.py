@@ -1,0 +1,159 @@
+"""The apps deploy (tasks/apps.py, facts.MarathonApp, operations.marathon_app) end to end in
+pyinfra against @fake hosts, whose scripted curl answers stand for Marathon."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyinfra_mesos.facts import MarathonApp, parse_marathon_app_output
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = Path(sys.executable).parent / "pyinfra"
+HELLO = json.loads((REPO / "apps" / "hello-sinatra.json").read_text())
+APPLY = "marathon_client.py apply"
+
+
+def marathon_answer(instances: int = 1) -> dict[str, Any]:
+    app = json.loads(json.dumps(HELLO))
+    app.update({"instances": instances, "version": "2015-09-29T15:59:51.164Z",
+                "backoffSeconds": 1, "disk": 0, "tasksRunning": instances,
+                "tasksHealthy": instances})
+    app["container"]["portMappings"][0]["labels"] = {}
+    return {"app": app}
+
+
+def write_inventory(tmp_path: Path, curl: Any, masters: int = 1, apply: Any = None) -> Path:
+    """masters m1..mN and one agent; curl/apply are fake_responses values for m1."""
+    responses = {"CURL_PATTERN": curl}
+    if apply is not None:
+        responses[APPLY] = apply
+    fake = {"fake_delay": 0, "fake_delay_jitter": 0}
+    text = f"""import re
+fake = {fake!r}
+responses = {responses!r}
+responses[re.compile(r"curl -sS .*/v2/apps/hello-sinatra")] = responses.pop("CURL_PATTERN")
+masters = [("@fake/m1", {{"zookeeper_id": 1, "ip": "10.0.0.1", "fake_responses": responses,
+                          **fake}})]
+masters += [(f"@fake/m{{i}}", {{"zookeeper_id": i, "ip": f"10.0.0.{{i}}", **fake}})
+            for i in range(2, {masters} + 1)]
+agents = [("@fake/a1", {{"ip": "10.0.1.1", **fake}})]
+"""
+    path = tmp_path / "inventory.py"
+    path.write_text(text)
+    return path
+
+
+def pyinfra(inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYINFRA_FAKE_DELAY": "0", "PYINFRA_FAKE_DELAY_JITTER": "0"}
+    env.pop("PYINFRA_YES", None)
+    return subprocess.run([str(PYINFRA), str(inventory), "deploy_apps.py", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+def app_row(output: str) -> str:
+    rows = [line for line in output.splitlines() if "| Marathon app /hello-sinatra" in line]
+    assert rows, output
+    return " ".join(rows[-1].split())
+
+
+def test_no_change_when_marathon_has_the_app(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, [json.dumps(marathon_answer()), "200"])
+    done = pyinfra(inventory, "-y", "-vv")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    assert app_row(out).endswith("1 - - 1")  # hosts, success, error, no change
+    assert APPLY not in out
+
+
+def test_dry_run_shows_scaling(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, [json.dumps(marathon_answer()), "200"])
+    done = pyinfra(inventory, "--dry", "--data", 'apps_instances={"hello-sinatra": 3}')
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "[@fake/m1] Marathon app /hello-sinatra: instances: 1 -> 3" in out
+    assert app_row(out).endswith("(3 instances) 1 (@fake/m1) -")  # change, conditional
+
+
+def test_create_runs_apply_once_on_first_marathon_host(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, ['{"message": "App \'/hello-sinatra\' does not exist"}',
+                                           "404"], masters=3)
+    done = pyinfra(inventory, "-y", "-vv")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "Marathon app /hello-sinatra: (new app)" in out
+    applies = [line for line in out.splitlines() if APPLY in line]
+    assert len(applies) == 1 and applies[0].startswith("[@fake/m1] >>> python3 ")
+    assert "--url http://127.0.0.1:8080 --file /var/lib/pyinfra-mesos/apps/hello-sinatra.json" \
+        in applies[0]
+    assert "--timeout 300" in applies[0]
+
+
+def test_marathon_not_up_yet_plans_the_put(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, ["000"])
+    done = pyinfra(inventory, "--dry")
+    assert "Marathon app /hello-sinatra: (Marathon not answering yet)" in done.stdout + done.stderr
+
+
+def test_unexpected_status_is_an_error(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, ['{"message": "Unauthorized"}', "401"])
+    done = pyinfra(inventory, "-y")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Marathon answered 401 for /hello-sinatra: Unauthorized" in out
+
+
+def test_apply_failure_fails_the_operation(tmp_path: Path) -> None:
+    message = ("error: /hello-sinatra: Marathon 409: App is locked by one or more deployments."
+               " Override with the option '?force=true'.")
+    inventory = write_inventory(tmp_path, ['{"message": "nope"}', "404"],
+                                apply={"success": False, "stderr": message})
+    done = pyinfra(inventory, "-y")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Marathon 409: App is locked" in out
+
+
+def test_invalid_app_stops_before_any_host_is_touched(tmp_path: Path) -> None:
+    apps_dir = tmp_path / "apps"
+    apps_dir.mkdir()
+    (apps_dir / "bad.json").write_text(json.dumps({**HELLO, "instances": -1}))
+    inventory = write_inventory(tmp_path, ["000"])
+    done = pyinfra(inventory, "-y", "--data", f"apps_dir={apps_dir}")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert f"error: {apps_dir}/bad.json: instances: must be an integer >= 0, got -1" in out
+    assert "Beginning operation run" not in out
+
+
+def test_unknown_override_refused(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, ["000"])
+    done = pyinfra(inventory, "-y", "--data", 'apps_instances={"hello": 2}')
+    out = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "error: apps_instances: hello: no app with this id (known: hello-sinatra)" in out
+
+
+def test_fact_command_keeps_credentials_out_of_argv() -> None:
+    command = MarathonApp().command("/g/web", "http://127.0.0.1:8080",
+                                    "/etc/pyinfra-mesos/marathon-curl.conf").get_raw_value()
+    assert "-K /etc/pyinfra-mesos/marathon-curl.conf" in command
+    assert "http://127.0.0.1:8080/v2/apps/g/web" in command
+    assert command.endswith("|| true")
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (['{"app": {"id": "/x"}}', "200"], {"status": 200, "app": {"id": "/x"}, "message": ""}),
+    (['{"message": "App \'/x\' does not exist"}', "404"],
+     {"status": 404, "app": None, "message": "App '/x' does not exist"}),
+    (["000"], {"status": 0, "app": None, "message": ""}),
+    (["<html>", "200"], {"status": 0, "app": None, "message": "unexpected answer: <html>"}),
+])
+def test_fact_parsing(lines: list[str], expected: dict[str, Any]) -> None:
+    assert parse_marathon_app_output(lines) == expected

@@ -1,0 +1,237 @@
+"""Build the aventer-mesos STAND-IN .deb and a signed apt repository (CONTRACTS.md).
+
+    python -m tests.standins.mesos.build_repo OUT_DIR
+
+OUT_DIR gets pool/main/a/aventer-mesos/*.deb, dists/bookworm/{InRelease,Release,Release.gpg},
+dists/bookworm/main/binary-{all,amd64}/Packages[.gz], key.asc and repo.json; the signing key lives
+in OUT_DIR/../gnupg. A second run with unchanged sources changes nothing (same key, same files).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[2]
+PACKAGE = "aventer-mesos"
+VERSION = "1.11.0-standin1"
+SUITE, COMPONENT = "bookworm", "main"
+ARCHES = ("all", "amd64")
+SOURCE_DATE_EPOCH = 1600000000  # fixed mtimes: the same sources give a byte-identical .deb
+DEB_NAME = f"{PACKAGE}_{VERSION}_all.deb"
+POOL = Path("pool") / COMPONENT / "a" / PACKAGE
+KEY_NAME = "pyinfra-mesos stand-in apt repository (test sandbox only)"
+
+CONTROL = f"""\
+Package: {PACKAGE}
+Version: {VERSION}
+Architecture: all
+Maintainer: pyinfra-mesos test sandbox <root@localhost>
+Installed-Size: {{size}}
+Depends: python3 (>= 3.9), python3-kazoo
+Section: misc
+Priority: optional
+Description: STAND-IN for Apache Mesos 1.11 (aventer-mesos layout) - NOT Apache Mesos
+ Test-sandbox stand-in built by pyinfra-mesos. It keeps the aventer-mesos packaging
+ (mesos-master, mesos-agent, mesos-init-wrapper, systemd units) but its programs are
+ small Python programs that load Mesos 1.11 flags, elect a leader through ZooKeeper
+ and serve the documented HTTP endpoints. Never use it outside the sandbox.
+"""
+
+POSTINST = """\
+#!/bin/sh
+set -e
+# Let systemd see the units; enabling and starting them is the deploy's job.
+if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload >/dev/null 2>&1 || true
+fi
+"""
+
+README = """\
+aventer-mesos STAND-IN (pyinfra-mesos test sandbox)
+
+This is NOT Apache Mesos. /usr/bin/mesos-master and /usr/bin/mesos-agent are Python programs
+(/usr/lib/mesos-standin/mesos_standin) that keep Mesos 1.11's flags, ZooKeeper leader election
+and documented HTTP endpoints so the deploy can be tested where real Mesos cannot be downloaded.
+"""
+
+
+def package_files() -> dict[str, tuple[bytes, int]]:
+    """Installed path -> (content, mode)."""
+    files: dict[str, tuple[bytes, int]] = {}
+    pkg = HERE / "package"
+    launcher = (pkg / "launcher.py.in").read_text()
+    for program, module in (("mesos-master", "master"), ("mesos-agent", "agent")):
+        text = launcher.replace("@PROGRAM@", program).replace("@MODULE@", module)
+        files[f"usr/bin/{program}"] = (text.encode(), 0o755)
+    files["usr/bin/mesos-init-wrapper"] = ((pkg / "mesos-init-wrapper").read_bytes(), 0o755)
+    for unit in ("mesos-master.service", "mesos-agent.service"):
+        files[f"lib/systemd/system/{unit}"] = ((pkg / unit).read_bytes(), 0o644)
+    for src in sorted((HERE / "mesos_standin").glob("*.py")):
+        files[f"usr/lib/mesos-standin/mesos_standin/{src.name}"] = (src.read_bytes(), 0o644)
+    for kind in ("master", "agent"):
+        name = f"mesos-1.11-{kind}-flags.tsv"
+        data = (REPO_ROOT / "pyinfra_mesos" / "data" / name).read_bytes()
+        files[f"usr/share/mesos-standin/{name}"] = (data, 0o644)
+    files[f"usr/share/doc/{PACKAGE}/README.standin"] = (README.encode(), 0o644)
+    return files
+
+
+def inputs_digest(files: dict[str, tuple[bytes, int]]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(files):
+        content, mode = files[path]
+        h.update(f"{path}\0{mode:o}\0{len(content)}\0".encode())
+        h.update(content)
+    h.update(CONTROL.encode() + POSTINST.encode())
+    return h.hexdigest()
+
+
+def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(cmd, check=True, capture_output=True, **kw)  # type: ignore[call-overload]
+
+
+def build_deb(files: dict[str, tuple[bytes, int]], dest: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        for path, (content, mode) in files.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            target.chmod(mode)
+        debian = root / "DEBIAN"
+        debian.mkdir()
+        size_kb = sum((len(c) + 1023) // 1024 for c, _ in files.values())
+        (debian / "control").write_text(CONTROL.format(size=size_kb))
+        (debian / "postinst").write_text(POSTINST)
+        (debian / "postinst").chmod(0o755)
+        md5 = "".join(f"{hashlib.md5(c).hexdigest()}  {p}\n" for p, (c, _) in sorted(files.items()))
+        (debian / "md5sums").write_text(md5)
+        for p in [root, *root.rglob("*")]:
+            if p.is_dir():
+                p.chmod(0o755)
+            os.utime(p, (SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH), follow_symlinks=False)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=str(SOURCE_DATE_EPOCH))
+        out = Path(tmp) / dest.name
+        run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(out)], env=env)
+        if not dest.exists() or dest.read_bytes() != out.read_bytes():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out, dest)
+
+
+def gpg(gnupg: Path, *args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    return run(["gpg", "--batch", "--homedir", str(gnupg), *args], **kw)
+
+
+def ensure_key(gnupg: Path) -> str:
+    """The fingerprint of the repository key, generated once into `gnupg`."""
+    gnupg.mkdir(mode=0o700, parents=True, exist_ok=True)
+    gnupg.chmod(0o700)
+    fpr = fingerprint(gnupg)
+    if fpr is None:
+        params = (
+            "%no-protection\nKey-Type: RSA\nKey-Length: 3072\nKey-Usage: sign\n"
+            f"Name-Real: {KEY_NAME}\nExpire-Date: 0\n%commit\n"
+        )
+        gpg(gnupg, "--gen-key", input=params.encode())
+        fpr = fingerprint(gnupg)
+    if fpr is None:
+        raise RuntimeError(f"no signing key in {gnupg} after generating one")
+    return fpr
+
+
+def fingerprint(gnupg: Path) -> str | None:
+    out = gpg(gnupg, "--with-colons", "--list-secret-keys").stdout.decode()
+    for line in out.splitlines():
+        if line.startswith("fpr:"):
+            return line.split(":")[9]
+    return None
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    if not path.exists() or path.read_bytes() != data:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def build_indexes(out: Path) -> None:
+    packages = run(["apt-ftparchive", "packages", str(POOL)], cwd=out).stdout
+    for arch in ARCHES:
+        d = out / "dists" / SUITE / COMPONENT / f"binary-{arch}"
+        write_if_changed(d / "Packages", packages)
+        write_if_changed(d / "Packages.gz", gzip.compress(packages, mtime=0))
+    opts = {
+        "Origin": "pyinfra-mesos-standin", "Label": "aventer-mesos STAND-IN",
+        "Suite": SUITE, "Codename": SUITE, "Components": COMPONENT,
+        "Architectures": " ".join(ARCHES),
+        "Description": "STAND-IN aventer-mesos repository (pyinfra-mesos test sandbox)",
+    }  # fmt: skip
+    args = [f"-oAPT::FTPArchive::Release::{k}={v}" for k, v in opts.items()]
+    dist = out / "dists" / SUITE
+    for stale in ("Release", "InRelease", "Release.gpg"):
+        (dist / stale).unlink(missing_ok=True)  # never hash an old Release into the new one
+    release = run(["apt-ftparchive", *args, "release", str(dist)]).stdout
+    (dist / "Release").write_bytes(release)
+
+
+def sign(out: Path, gnupg: Path, fpr: str) -> None:
+    dist = out / "dists" / SUITE
+    common = ["--yes", "--local-user", fpr, "--digest-algo", "SHA512"]
+    gpg(gnupg, *common, "--clearsign", "-o", str(dist / "InRelease"), str(dist / "Release"))
+    gpg(gnupg, *common, "--armor", "--detach-sign", "-o", str(dist / "Release.gpg"),
+        str(dist / "Release"))  # fmt: skip
+
+
+def build(out: Path) -> bool:
+    """Build or refresh the repository; returns False when everything was up to date."""
+    out = out.resolve()
+    gnupg = out.parent / "gnupg"
+    files = package_files()
+    digest = inputs_digest(files)
+    stamp = out / ".standin-inputs"
+    fpr = ensure_key(gnupg)
+    outputs = [out / POOL / DEB_NAME, out / "dists" / SUITE / "InRelease",
+               out / "dists" / SUITE / "Release.gpg", out / "key.asc", out / "repo.json"]
+    stamp_text = f"{digest} {fpr}\n"
+    if stamp.exists() and stamp.read_text() == stamp_text and all(p.exists() for p in outputs):
+        return False
+    out.mkdir(parents=True, exist_ok=True)
+    build_deb(files, out / POOL / DEB_NAME)
+    build_indexes(out)
+    sign(out, gnupg, fpr)
+    write_if_changed(out / "key.asc", gpg(gnupg, "--armor", "--export", fpr).stdout)
+    repo = {"suite": SUITE, "component": COMPONENT, "package": PACKAGE, "version": VERSION,
+            "fingerprint": fpr}  # fmt: skip
+    write_if_changed(out / "repo.json", (json.dumps(repo, indent=2) + "\n").encode())
+    stamp.write_text(stamp_text)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tests.standins.mesos.build_repo OUT_DIR", file=sys.stderr)
+        return 2
+    out = Path(argv[0])
+    try:
+        changed = build(out)
+    except subprocess.CalledProcessError as exc:
+        print(f"build_repo: {' '.join(exc.cmd)} failed:\n{exc.stderr.decode()}", file=sys.stderr)
+        return 1
+    finally:
+        # gpg starts an agent for the homedir; stop it so no process outlives the build.
+        subprocess.run(["gpgconf", "--homedir", str(out.resolve().parent / "gnupg"),
+                        "--kill", "gpg-agent"], capture_output=True, check=False)  # fmt: skip
+    print(f"{'built' if changed else 'up to date'}: {out.resolve()} (STAND-IN {PACKAGE} {VERSION})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

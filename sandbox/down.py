@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 from sandbox import config, hosts, network, services
 from sandbox.mounts import mounts_under, umount
@@ -13,7 +15,7 @@ from sandbox.state import StateFile
 HOST_STOP_S = 45
 SERVICE_STOP_S = 20
 # Kept across `down` so the next `up` is fast: built artifacts, the ssh key, the mirror.
-KEEP = ("version", "sandbox", "artifacts", "ssh_key", "mesos_repo", "mirror")
+KEEP = ("version", "sandbox", "artifacts", "ssh_key", "mesos_repo")
 
 
 def down(st: StateFile, purge: bool = False) -> int:
@@ -43,6 +45,8 @@ def down(st: StateFile, purge: bool = False) -> int:
             shutil.rmtree(xroot)
         removed += network.delete_bridge(st)
         st.data.pop("bridge", None)
+        for path in st.data.pop("created_dirs", []):
+            _rmdir_empty_tree(path)
         st.save()
     if purge:
         sdir = config.state_dir(st.data["sandbox"])
@@ -57,3 +61,17 @@ def down(st: StateFile, purge: bool = False) -> int:
     say("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     say(f"down: removed {len(removed)} things" if removed else "down: nothing was running")
     return 0
+
+
+def _rmdir_empty_tree(top: str) -> None:
+    """Remove a runtime dir we created, but only its empty directories (never files).
+
+    `ip netns add` bind-mounts /run/netns onto itself: unmount it once it holds nothing.
+    """
+    if os.path.isdir(top) and not os.listdir(top) and top in mounts_under(Path(top)):
+        umount(top)
+    for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda w: -len(w[0])):
+        try:
+            os.rmdir(dirpath)
+        except OSError:
+            pass

@@ -42,7 +42,6 @@ def up(inv: SandboxInventory, st: StateFile) -> int:
         changes += [f"installed {p}" for p in installed]
     with phase("golden root", timings):
         mirror = find_mirror(config.SUITE)
-        st.data["mirror"] = mirror
         golden, built = ensure_golden(mirror)
         say(f"   {golden} ({'built now' if built else 'cached'})")
         if built:
@@ -50,6 +49,12 @@ def up(inv: SandboxInventory, st: StateFile) -> int:
         if ensure_ssh_key(st):
             changes.append("ssh key")
     with phase("bridge and services", timings):
+        # Runtime dirs nspawn and dockerd make on the machine: removed by `down` if we made them.
+        for path in ("/run/docker", "/run/systemd/nspawn", "/run/netns"):
+            created = st.data.setdefault("created_dirs", [])
+            if not Path(path).exists() and path not in created:
+                created.append(path)
+                st.save()
         if network.ensure_bridge(st):
             changes.append(f"bridge {config.BRIDGE}")
         started = services.ensure_services(st, mirror_host(mirror))

@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +219,25 @@ def wait_for(check: Callable[[], str | None], timeout_s: float, interval_s: floa
         sleep(interval_s)
 
 
+@dataclass(frozen=True, repr=False)
+class HostParam(Member):
+    """A Member whose repr is its name and address only.
+
+    pytest prints test arguments in tracebacks; host data can hold secrets (Marathon's
+    credentials), and pages of group_data help nobody reading a failure.
+    """
+
+    def __repr__(self) -> str:
+        return f"<{self.name} {self.ip}>"
+
+
+def redacted(topology: Topology) -> Topology:
+    """The topology with every member a HostParam (same names, addresses and data)."""
+    return replace(topology, **{
+        f.name: tuple(HostParam(m.name, m.ip, m.data) for m in getattr(topology, f.name))
+        for f in fields(topology)})
+
+
 # -- Inventory loading ---------------------------------------------------------------------------
 
 
@@ -391,7 +410,7 @@ def _topology(config: pytest.Config) -> Topology:
         inventory = load_inventory(path)
     except Exception as exc:  # any import/exec error in the inventory file is a usage error
         raise pytest.UsageError(f"--inventory {option}: cannot load it: {exc!r}") from exc
-    topology = topology_from_inventory(inventory)
+    topology = redacted(topology_from_inventory(inventory))
     if not topology.masters:
         raise pytest.UsageError(f"--inventory {option}: no hosts in group `masters`")
     config.stash[_TOPOLOGY_KEY] = topology
@@ -441,13 +460,27 @@ def testinfra_host_for(cluster: Topology, _insecure_ssh_config: Path) -> Callabl
     """`testinfra_host_for(name)`: the (cached) testinfra host for an inventory host name."""
     by_name = {m.name: m for m in cluster.all_members}
     cache: dict[str, Any] = {}
+    unreachable: dict[str, str] = {}
 
     def get(name: str) -> Any:
-        if name not in cache:
+        # One failed connect per host per run: a down host must not cost every one of its checks
+        # another SSH timeout.
+        if name not in cache and name not in unreachable:
             if name not in by_name:
                 raise KeyError(f"{name} is not a cluster host in the inventory")
             connection = host_connection(name, by_name[name].data)
-            cache[name] = make_testinfra_host(connection, _insecure_ssh_config)
+            host = make_testinfra_host(connection, _insecure_ssh_config)
+            try:
+                host.backend.client  # noqa: B018 (connects now, so the failure is named here)
+            except Exception as exc:  # paramiko/socket errors: report, don't crash the run
+                target = connection.hostspec.partition("?")[0]
+                unreachable[name] = (f"{name}: cannot connect over SSH ({target}, host-key "
+                                     f"checking {connection.host_key_checking}): "
+                                     f"{type(exc).__name__}: {exc}")
+            else:
+                cache[name] = host
+        if name in unreachable:
+            pytest.fail(unreachable[name], pytrace=False)
         return cache[name]
 
     return get

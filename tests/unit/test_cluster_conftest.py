@@ -23,7 +23,7 @@ if str(PROJECT_ROOT) not in sys.path:  # `tests.*` packages live at the project 
 checks = importlib.import_module("tests.cluster.conftest")
 e2e = importlib.import_module("tests.e2e.helpers")
 
-from pyinfra_mesos.topology import Member  # noqa: E402
+from pyinfra_mesos.topology import Member, build_topology  # noqa: E402
 
 # -- connection specs -----------------------------------------------------------------------------
 
@@ -452,3 +452,13 @@ def test_format_timings() -> None:
         "no-op re-run     41.5",
         "scale-out         n/a",
     ]
+
+
+def test_test_arguments_do_not_print_host_data() -> None:
+    # pytest shows test arguments in tracebacks: no group_data, no credentials.
+    topology = build_topology({"masters": [("m1", {"ip": "10.0.0.1", "zookeeper_id": 1,
+                                                          "marathon_http_credentials": "u:s3"})]})
+    safe = checks.redacted(topology)
+    assert repr(safe.masters[0]) == "<m1 10.0.0.1>"
+    assert "s3" not in repr(safe) and safe.masters[0].data["marathon_http_credentials"] == "u:s3"
+    assert (safe.marathons[0].name, safe.masters[0].ip) == ("m1", topology.masters[0].ip)

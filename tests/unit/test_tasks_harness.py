@@ -1,0 +1,137 @@
+"""Run the deploy's task files in-process against pyinfra @fake hosts (no connection, no CLI).
+
+Facts come from each host's `fake_responses` (command substring -> output); anything else
+answers empty, which looks like a fresh host. `plan()` returns, per host, the operations the
+task files generated: their names and the shell commands they would run.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyinfra
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.command import StringCommand
+from pyinfra.api.connect import connect_all
+from pyinfra.api.state import StateStage
+from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
+from pyinfra_cli.util import exec_file
+
+from pyinfra_mesos.topology import topology_from_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OS_RELEASE = ["/etc/os-release", 'NAME="Debian GNU/Linux"', "ID=debian", 'VERSION_ID="12"',
+              "VERSION_CODENAME=bookworm", "---"]
+
+
+def group_defaults() -> dict[str, Any]:
+    values = runpy.run_path(str(ROOT / "group_data" / "all.py"))
+    return {k: v for k, v in values.items() if not k.startswith("__")}
+
+
+def fake_host(name: str, responses: Mapping[Any, Any] | None = None,
+              **data: Any) -> tuple[str, dict[str, Any]]:
+    fake_responses = {"-release": OS_RELEASE, **(responses or {})}
+    return (f"@fake/{name}", {"fake_delay": 0, "fake_delay_jitter": 0,
+                              "fake_responses": fake_responses, **data})
+
+
+@dataclass
+class PlannedOp:
+    name: str
+    commands: list[str]
+    global_arguments: dict[str, Any]
+
+
+def _command_text(command: Any) -> str:
+    if isinstance(command, StringCommand):
+        return command.get_masked_value()
+    if isinstance(command, str):
+        return command
+    # File uploads and functions: name them so a test can still see them.
+    return type(command).__name__ + ":" + str(getattr(command, "dest", ""))
+
+
+# Task file -> the role whose hosts deploy.py includes it for (None: every cluster host).
+TASK_ROLES: dict[str, set[str] | None] = {
+    "tasks/common.py": None,
+    "tasks/docker.py": {"agent", "marathon"},
+    "tasks/zookeeper.py": {"zookeeper"},
+    "tasks/mesos_package.py": {"master", "agent"},
+    "tasks/mesos_master.py": {"master"},
+    "tasks/marathon.py": {"marathon"},
+    "tasks/mesos_agent.py": {"agent"},
+}
+
+
+def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
+         task_files: Iterable[str], data: Mapping[str, Any] | None = None
+         ) -> dict[str, list[PlannedOp]]:
+    """Generate the operations of `task_files` (paths under the repo) for the hosts whose roles
+    deploy.py includes each file for."""
+    all_data = {**group_defaults(), **(data or {})}
+    group_hosts = {g: list(hosts) for g, hosts in groups.items()}
+    names = list(dict.fromkeys(name for hosts in group_hosts.values() for name, _ in hosts))
+    host_data = {name: d for hosts in group_hosts.values() for name, d in hosts}
+    inventory = Inventory(
+        ([(name, host_data[name]) for name in names], all_data),
+        **{g: ([name for name, _ in hosts], {}) for g, hosts in group_hosts.items()},
+    )
+    state = State(check_for_changes=False)
+    state.init(inventory, Config())
+    old_cwd, old_is_cli = os.getcwd(), pyinfra.is_cli
+    os.chdir(ROOT)
+    pyinfra.is_cli = True
+    state.cwd = str(ROOT)
+    try:
+        with ctx_state.use(state), ctx_inventory.use(inventory), ctx_config.use(state.config):
+            state.set_stage(StateStage.Connect)
+            connect_all(state)
+            state.set_stage(StateStage.Prepare)
+            topo = topology_from_inventory(inventory)
+            for number, task in enumerate(task_files):
+                path = str(ROOT / task)
+                state.current_op_file_number = number
+                state.current_deploy_filename = path
+                for host in inventory.get_active_hosts():
+                    wanted = TASK_ROLES[task]
+                    if wanted is not None and not wanted & topo.roles_of(host.name):
+                        continue
+                    with ctx_host.use(host):
+                        exec_file(path)
+            return _collect(state, inventory)
+    finally:
+        os.chdir(old_cwd)
+        pyinfra.is_cli = old_is_cli
+
+
+def _collect(state: State, inventory: Inventory) -> dict[str, list[PlannedOp]]:
+    result: dict[str, list[PlannedOp]] = {}
+    order = state.get_op_order()
+    for host in inventory:
+        ops = []
+        with ctx_host.use(host):
+            for op_hash in order:
+                if op_hash not in host.op_hash_order:
+                    continue
+                meta = state.get_op_meta(op_hash)
+                op_data = state.get_op_data_for_host(host, op_hash)
+                commands = [_command_text(c) for c in op_data.command_generator()]
+                name = sorted(meta.names)[0] if meta.names else ""
+                ops.append(PlannedOp(name.split(" | ", 1)[-1], commands,
+                                     {**meta.global_arguments, **op_data.global_arguments}))
+        result[host.name.removeprefix("@fake/")] = ops
+    return result
+
+
+def op_named(ops: list[PlannedOp], prefix: str) -> PlannedOp:
+    for op in ops:
+        if op.name.startswith(prefix):
+            return op
+    raise AssertionError(f"no operation starting {prefix!r} in {[o.name for o in ops]}")

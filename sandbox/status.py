@@ -27,7 +27,8 @@ def _port(port: int) -> bool:
 def status(inv: SandboxInventory, st: StateFile) -> int:
     print(f"sandbox {inv.sandbox}  state {st.path}  bridge "
           f"{(st.data.get('bridge') or {}).get('name', '-')} {config.BRIDGE_IP}")
-    for name in sorted(set(inv.hosts) | set(st.hosts), key=lambda n: (n not in inv.hosts, n)):
+    order = inv.hosts + sorted(set(st.hosts) - set(inv.hosts))
+    for name in order:
         rec = st.hosts.get(name)
         if not rec:
             print(f"  {name:<12} {'-':<15} not created")

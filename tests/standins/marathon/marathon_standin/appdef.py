@@ -83,9 +83,9 @@ def _normalise_legacy(app: dict[str, Any], errors: Errors) -> None:
                 app["networks"] = [{"mode": mode}]
         if legacy_mappings is not None and container.get("portMappings") is None:
             container["portMappings"] = legacy_mappings
-    ports = app.pop("ports", None)
-    if ports is not None and app.get("portDefinitions") is None:
-        app["portDefinitions"] = [{"port": p} for p in ports] if isinstance(ports, list) else ports
+    # Legacy `ports` mean portDefinitions only with host networking (decided later); with
+    # BRIDGE, 1.4 derived them from the port mappings, so they are dropped then.
+    app["_legacy_ports"] = app.pop("ports", None)
     uris = app.pop("uris", None)
     if uris and not app.get("fetch"):
         app["fetch"] = [{"uri": u} for u in uris]
@@ -97,6 +97,8 @@ def _normalise_legacy(app: dict[str, Any], errors: Errors) -> None:
 
 def network_mode(app: dict[str, Any]) -> str:
     networks = app.get("networks") or [{"mode": "host"}]
+    if not isinstance(networks, list) or not isinstance(networks[0], dict):
+        return "host"  # already reported as invalid; any answer will do
     return str(networks[0].get("mode", "container"))
 
 
@@ -151,6 +153,9 @@ def _normalise_ports(app: dict[str, Any], errors: Errors) -> None:
     mode = network_mode(app)
     container = app.get("container")
     mappings = container.get("portMappings") if isinstance(container, dict) else None
+    legacy = app.pop("_legacy_ports", None)
+    if mode == "host" and isinstance(legacy, list) and app.get("portDefinitions") is None:
+        app["portDefinitions"] = [{"port": p} for p in legacy]
     if mode == "host":
         if mappings:
             errors.add("/container/portMappings",

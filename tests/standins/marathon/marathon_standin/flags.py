@@ -94,9 +94,8 @@ def env_to_args(env: dict[str, str]) -> list[str]:
         if not key.startswith("MARATHON_") or key.startswith("MARATHON_APP_"):
             continue
         name = key[len("MARATHON_"):].lower()
-        args.append(f"--{name}")
-        if env[key] != "":
-            args.append(env[key])
+        # --name=value keeps the value attached, so a toggle given a value is named as such.
+        args.append(f"--{name}" if env[key] == "" else f"--{name}={env[key]}")
     return args
 
 

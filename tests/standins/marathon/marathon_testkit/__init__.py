@@ -1,0 +1,1 @@
+"""Test helpers for the Marathon stand-in (not copied into the image)."""

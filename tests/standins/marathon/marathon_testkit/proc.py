@@ -1,0 +1,101 @@
+"""Run the stand-in program with python3 (no Docker here), poll it bounded, stop it by pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+CONTEXT = Path(__file__).resolve().parents[1]
+PROGRAM = CONTEXT / "bin" / "marathon"
+T = TypeVar("T")
+# Tests talk to 127.0.0.1 only; never let an environment proxy get in the way.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Marathon:
+    def __init__(self, popen: subprocess.Popen[bytes], log: Path, port: int):
+        self.popen, self.log, self.port = popen, log, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.address = f"127.0.0.1:{port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARATHON_")}
+    env.update(extra or {})
+    return env
+
+
+def run(args: Sequence[str], env: dict[str, str] | None = None,
+        timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(PROGRAM), *args], env=clean_env(env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start(args: Sequence[str], log: Path, port: int, env: dict[str, str] | None = None,
+          wait: float = 20) -> Marathon:
+    with open(log, "wb") as out:
+        popen = subprocess.Popen([sys.executable, str(PROGRAM), *args], env=clean_env(env),
+                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    marathon = Marathon(popen, log, port)
+    try:
+        wait_for(lambda: http(marathon.url + "/ping")[0] == 200 or None, wait,
+                 lambda: f"stand-in did not answer /ping:\n{marathon.output()[-3000:]}")
+    except BaseException:
+        marathon.stop()
+        raise
+    return marathon
+
+
+def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = None,
+         timeout: float = 10) -> tuple[int, Any, dict[str, str]]:
+    """(status, parsed JSON or text, headers); never raises for HTTP error statuses."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            status, payload, headers = response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        status, payload, headers = exc.code, exc.read(), exc.headers
+    except OSError:
+        return 0, None, {}
+    text = payload.decode(errors="replace")
+    try:
+        parsed: Any = json.loads(text) if text else None
+    except ValueError:
+        parsed = text
+    return status, parsed, dict(headers.items())
+
+
+def wait_for(check: Callable[[], T | None], timeout: float,
+             message: Callable[[], str] | str = "condition not met") -> T:
+    """Poll `check` every 0.2 s until it returns something other than None/False."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message() if callable(message) else message)
+        time.sleep(0.2)

@@ -153,15 +153,29 @@ def sandbox_name(inventory_text: str) -> str:
     return match["name"]
 
 
-def scale_out_line(inventory_text: str, agent_name: str) -> str:
-    """The one line an operator adds to grow the agents group, in the file's own style."""
+AGENTS_LIST_BLOCK = re.compile(r"^agents\s*=\s*\[[ \t]*\n(?P<body>(?:.*\n)*?)\][ \t]*$",
+                               re.MULTILINE)
+
+
+def add_agent_line(inventory_text: str, agent_name: str) -> str:
+    """The inventory with one more agent, added the way an operator would add it.
+
+    In an `agents = [` ... `]` block the new `sandbox_host(SANDBOX, "agentN"),` line goes last,
+    indented like its neighbours; any other layout gets one `.append(...)` line at the end.
+    """
     match = SANDBOX_HOST_CALL.search(inventory_text)
     if not match:
         raise ValueError("the sandbox inventory calls no sandbox_host(...): cannot add an agent")
     call = f'{match["callable"]}(SANDBOX, "{agent_name}")'
-    # `agents` is a list of hosts, or pyinfra's `(hosts, data)` tuple form.
-    return (f"(agents[0] if isinstance(agents, tuple) else agents).append({call})"
-            "  # e2e scale-out\n")
+    block = AGENTS_LIST_BLOCK.search(inventory_text)
+    if block:
+        entries = [line for line in block["body"].splitlines() if line.strip()]
+        indent = re.match(r"\s*", entries[-1])[0] if entries else "    "
+        at = block.end("body")
+        return inventory_text[:at] + f"{indent}{call},\n" + inventory_text[at:]
+    # `agents` is a list built some other way, or pyinfra's `(hosts, data)` tuple form.
+    line = f"(agents[0] if isinstance(agents, tuple) else agents).append({call})\n"
+    return inventory_text.rstrip("\n") + "\n" + line
 
 
 def next_agent_name(existing: Sequence[str], prefix: str = "agent") -> str:

@@ -38,6 +38,7 @@ from tests.cluster import conftest as checks
 from .helpers import (
     WATCHED_SERVICES,
     SummaryFormatError,
+    add_agent_line,
     describe_changes,
     format_timings,
     next_agent_name,
@@ -45,7 +46,6 @@ from .helpers import (
     parse_systemctl_show,
     restarted_services,
     sandbox_name,
-    scale_out_line,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -327,8 +327,7 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     old_hosts = [m.name for m in before_topology.all_members]
     before = service_stamps(run.inventory, old_hosts)
     new_agent = next_agent_name([m.name for m in before_topology.agents])
-    text = run.inventory.read_text()
-    run.inventory.write_text(text.rstrip("\n") + "\n" + scale_out_line(text, new_agent))
+    run.inventory.write_text(add_agent_line(run.inventory.read_text(), new_agent))
     agents_now = [m.name for m in _topology(run.inventory).agents]
     assert new_agent in agents_now, (
         f"added `{new_agent}` to the inventory copy, but pyinfra's agents group is {agents_now}")

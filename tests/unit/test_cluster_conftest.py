@@ -419,27 +419,44 @@ def test_sandbox_name() -> None:
         e2e.sandbox_name("masters = []\n")
 
 
-@pytest.mark.parametrize("agents_form", ["list", "tuple"])
-def test_scale_out_line_appends_one_agent(agents_form: str) -> None:
-    text = SANDBOX_INVENTORY
-    if agents_form == "tuple":
-        text = text.replace("agents = [", "agents = ([").replace("\n]\n", "\n], {})\n")
-    name = e2e.next_agent_name(["agent1", "agent2", "master1"])
-    assert name == "agent3"
-    line = e2e.scale_out_line(text, name)
-    assert line.count("\n") == 1
+def _exec_inventory(text: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
     stub = "def sandbox_host(sandbox, name, **data):\n    return (name, data)\n"
-    exec(text.replace("from sandbox.inventory import sandbox_host\n", stub) + line, namespace)
-    hosts = namespace["agents"][0] if agents_form == "tuple" else namespace["agents"]
+    exec(text.replace("from sandbox.inventory import sandbox_host\n", stub), namespace)
+    return namespace
+
+
+def test_add_agent_line_adds_exactly_one_line_in_the_agents_list() -> None:
+    name = e2e.next_agent_name(["agent1", "agent2", "master1"])
+    assert name == "agent3"
+    grown = e2e.add_agent_line(SANDBOX_INVENTORY, name)
+    added = set(grown.splitlines()) - set(SANDBOX_INVENTORY.splitlines())
+    assert added == {'    sandbox_host(SANDBOX, "agent3"),'}
+    assert len(grown.splitlines()) == len(SANDBOX_INVENTORY.splitlines()) + 1
+    assert [h[0] for h in _exec_inventory(grown)["agents"]] == ["agent1", "agent2", "agent3"]
+
+
+def test_add_agent_line_handles_the_real_sandbox_inventory() -> None:
+    text = (PROJECT_ROOT / "inventory" / "sandbox.py").read_text()
+    grown = e2e.add_agent_line(text, "agent9")
+    assert len(grown.splitlines()) == len(text.splitlines()) + 1
+    assert 'sandbox_host(SANDBOX, "agent9"),' in grown
+
+
+def test_add_agent_line_falls_back_to_append_for_the_tuple_form() -> None:
+    text = SANDBOX_INVENTORY.replace("agents = [", "agents = ([").replace("\n]\n", "\n], {})\n")
+    grown = e2e.add_agent_line(text, "agent3")
+    hosts, _data = _exec_inventory(grown)["agents"]
     assert [h[0] for h in hosts] == ["agent1", "agent2", "agent3"]
 
 
-def test_scale_out_line_keeps_a_qualified_callable() -> None:
+def test_add_agent_line_keeps_a_qualified_callable() -> None:
     text = ('import sandbox.inventory\nSANDBOX = "x"\n'
             'agents = [sandbox.inventory.sandbox_host(SANDBOX, "a")]\n')
-    assert "sandbox.inventory.sandbox_host(SANDBOX, \"agent1\")" in e2e.scale_out_line(
+    assert 'sandbox.inventory.sandbox_host(SANDBOX, "agent1")' in e2e.add_agent_line(
         text, "agent1")
+    with pytest.raises(ValueError):
+        e2e.add_agent_line("agents = []\n", "agent1")
 
 
 def test_format_timings() -> None:

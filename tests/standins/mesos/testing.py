@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.standins.mesos.mesos_standin.http import call
+
 REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class Proc:
@@ -70,15 +68,9 @@ def run(
 
 
 def get(url: str, timeout: float = 2.0) -> tuple[int, Any]:
-    try:
-        with _opener.open(url, timeout=timeout) as resp:
-            raw, status = resp.read(), resp.status
-    except urllib.error.HTTPError as err:
-        raw, status = err.read(), err.code
-    try:
-        return status, json.loads(raw) if raw else None
-    except json.JSONDecodeError:
-        return status, raw.decode(errors="replace")
+    """(status, JSON or text) without following redirects (tests look at the 307s)."""
+    status, body, _ = call("GET", url, timeout=timeout)
+    return status, body
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 0.2) -> T:

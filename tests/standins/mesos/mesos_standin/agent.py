@@ -177,7 +177,9 @@ class Agent:
                 if self.configured_url is not None:
                     self.master_url = self.configured_url  # the leader we followed is gone
             self.tasks.refresh()
-            time.sleep(max(0.1, HEARTBEAT_S - (time.monotonic() - started)))
+            # Retry quickly while no master has us, like Mesos's short initial backoff.
+            period = HEARTBEAT_S if self.master_pid else 0.5
+            time.sleep(max(0.1, period - (time.monotonic() - started)))
 
     # -- HTTP -----------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ def fake_host(name: str, responses: Mapping[Any, Any] | None = None,
 @dataclass
 class PlannedOp:
     name: str
+    all_names: set[str]
     commands: list[str]
     global_arguments: dict[str, Any]
 
@@ -123,8 +124,9 @@ def _collect(state: State, inventory: Inventory) -> dict[str, list[PlannedOp]]:
                 meta = state.get_op_meta(op_hash)
                 op_data = state.get_op_data_for_host(host, op_hash)
                 commands = [_command_text(c) for c in op_data.command_generator()]
-                name = sorted(meta.names)[0] if meta.names else ""
-                ops.append(PlannedOp(name.split(" | ", 1)[-1], commands,
+                # One operation (same line) can carry a different name on each host.
+                all_names = {n.split(" | ", 1)[-1] for n in meta.names}
+                ops.append(PlannedOp(min(all_names, default=""), all_names, commands,
                                      {**meta.global_arguments, **op_data.global_arguments}))
         result[host.name.removeprefix("@fake/")] = ops
     return result
@@ -132,6 +134,6 @@ def _collect(state: State, inventory: Inventory) -> dict[str, list[PlannedOp]]:
 
 def op_named(ops: list[PlannedOp], prefix: str) -> PlannedOp:
     for op in ops:
-        if op.name.startswith(prefix):
+        if any(name.startswith(prefix) for name in op.all_names):
             return op
     raise AssertionError(f"no operation starting {prefix!r} in {[o.name for o in ops]}")

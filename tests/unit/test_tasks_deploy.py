@@ -1,0 +1,170 @@
+"""The operations the task files generate for masters and agents, on @fake hosts.
+
+An empty fact answer looks like a fresh host; `fake_responses` script existing state.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_tasks_harness import fake_host, op_named, plan
+
+from pyinfra_mesos.deploy_config import DeployRefused
+
+ALL_TASKS = ["tasks/common.py", "tasks/docker.py", "tasks/zookeeper.py",
+             "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/marathon.py",
+             "tasks/mesos_agent.py"]
+
+
+def cluster(masters=3, master_responses=None, agent_responses=None, **agent_data):
+    return {
+        "masters": [fake_host(f"m{i}", master_responses, ip=f"10.0.0.{10 + i}",
+                              zookeeper_id=i) for i in range(1, masters + 1)],
+        "agents": [fake_host("a1", agent_responses, ip="10.0.1.11", **agent_data)],
+    }
+
+
+def names(ops):
+    return [op.name for op in ops]
+
+
+def test_fresh_master_runs_every_component_in_order():
+    ops = plan(cluster(), ALL_TASKS)["m1"]
+    order = names(ops)
+    for earlier, later in [("Install base packages", "Install Docker"),
+                           ("Install ZooKeeper", "Configure the ZooKeeper ensemble"),
+                           ("Download the aventer-mesos apt key", "Install aventer-mesos"),
+                           ("Configure mesos-master", "mesos-master enabled and running"),
+                           ("Install marathon.service", "Marathon enabled and running")]:
+        first = next(i for i, n in enumerate(order) if n.startswith(earlier))
+        second = next(i for i, n in enumerate(order) if n.startswith(later))
+        assert first < second, (earlier, later)
+    assert not any(n.startswith("Configure mesos-agent") for n in order)
+    assert op_named(ops, "Configure mesos-master").name.endswith("(quorum 2 of 3)")
+    # A master is not an agent: the package's agent unit is kept off.
+    assert any("mesos-agent.service stopped and disabled" in n for n in order)
+
+
+def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
+    ops = plan(cluster(1), ALL_TASKS)["a1"]
+    order = names(ops)
+    assert "Install Docker" in order and "Install aventer-mesos" in order
+    assert not any(n.startswith(("Install ZooKeeper", "Configure mesos-master",
+                                 "Install marathon.service")) for n in order)
+    env = op_named(ops, "Configure mesos-agent")
+    assert "chmod 600 /etc/default/mesos-agent" in env.commands
+    assert order.index("Docker running before the agent") < order.index(
+        "mesos-agent enabled and running")
+
+
+def test_master_restarts_are_serial_conditional_and_wait_for_health():
+    ops = plan(cluster(), ["tasks/mesos_master.py"])["m2"]
+    restart = op_named(ops, "Restart new masters")
+    assert restart.global_arguments["_serial"] is True
+    assert callable(restart.global_arguments["_if"])
+    assert "systemctl restart mesos-master.service" in restart.commands[0]
+    assert "http://10.0.0.12:5050/health" in restart.commands[0]
+
+
+def test_running_masters_restart_before_new_ones_start():
+    running = {"systemctl show --all --property Id --property SubState mesos-master.service":
+               ["Id=mesos-master.service", "SubState=running"],
+               "cat /etc/default/mesos-master": ["MESOS_QUORUM=2"]}
+    ops = plan(cluster(5, master_responses=running), ["tasks/mesos_master.py"])["m1"]
+    order = names(ops)
+    assert order.index("Restart running masters with the new config, one at a time") < \
+        order.index("mesos-master enabled and running")
+    assert op_named(ops, "Configure mesos-master").name.endswith("(quorum 3 of 5)")
+
+
+def test_one_to_three_masters_is_refused_when_a_replicated_log_exists():
+    single = {"cat /etc/default/mesos-master": ["MESOS_QUORUM=1"],
+              "/var/lib/mesos/master/replicated_log": [
+                  "user=root group=root mode=drwxr-x--- atime=1 mtime=1 ctime=1 size=4096 "
+                  "'/var/lib/mesos/master/replicated_log'"]}
+    with pytest.raises(Exception, match="mesos_allow_replicated_log_reset") as refused:
+        plan(cluster(3, master_responses=single), ["tasks/mesos_master.py"])
+    assert isinstance(refused.value, DeployRefused) or isinstance(
+        getattr(refused.value, "exception", None), DeployRefused)
+
+    ops = plan(cluster(3, master_responses=single), ["tasks/mesos_master.py"],
+               data={"mesos_allow_replicated_log_reset": True})["m1"]
+    reset = op_named(ops, "Move the single-master replicated log aside")
+    assert reset.commands[0] == "systemctl stop mesos-master.service"
+    assert reset.commands[1].startswith("mv /var/lib/mesos/master/replicated_log ")
+    assert not any("rm " in c for op in ops for c in op.commands)
+
+
+AGENT_BEFORE = {
+    "cat /etc/default/mesos-agent": ["MESOS_RESOURCES='cpus:1;ports:[31000-32000]'"],
+    "/var/lib/mesos/agent/meta/slaves/latest": [
+        "user=root group=root mode=lrwxrwxrwx atime=1 mtime=1 ctime=1 size=10 "
+        "'/var/lib/mesos/agent/meta/slaves/latest' -> 'abc-S0'"],
+}
+
+
+def test_changed_agent_resources_are_refused_without_consent():
+    with pytest.raises(Exception, match=r"@fake/a1: mesos_resources"):
+        plan(cluster(1, agent_responses=AGENT_BEFORE, mesos_resources={"cpus": 2}),
+             ["tasks/mesos_agent.py"])
+
+
+def test_consented_checkpoint_reset_removes_only_the_latest_link():
+    ops = plan(cluster(1, agent_responses=AGENT_BEFORE, mesos_resources={"cpus": 2}),
+               ["tasks/mesos_agent.py"],
+               data={"mesos_allow_agent_checkpoint_reset": True})["a1"]
+    reset = op_named(ops, "Remove the agent checkpoint")
+    assert reset.commands == ["systemctl stop mesos-agent.service",
+                              "rm -f /var/lib/mesos/agent/meta/slaves/latest"]
+    assert names(ops).index(reset.name) < names(ops).index(
+        "Restart mesos-agent (its config changed)")
+
+
+def test_unchanged_agent_resources_need_no_consent():
+    ops = plan(cluster(1, agent_responses=AGENT_BEFORE, mesos_resources={"cpus": 1}),
+               ["tasks/mesos_agent.py"])["a1"]
+    assert not any(op.name.startswith("Remove the agent checkpoint") for op in ops)
+
+
+def test_zookeeper_myid_is_written_through_debians_symlink():
+    linked = {"/var/lib/zookeeper/myid": [
+        "user=root group=root mode=lrwxrwxrwx atime=1 mtime=1 ctime=1 size=26 "
+        "'/var/lib/zookeeper/myid' -> '/etc/zookeeper/conf/myid'"]}
+    ops = plan(cluster(3, master_responses=linked), ["tasks/zookeeper.py"])["m2"]
+    myid = op_named(ops, "Set ZooKeeper myid to 2")
+    assert any(c.endswith("/etc/zookeeper/conf/myid") for c in myid.commands)
+    assert not any("/var/lib/zookeeper/myid" in c for c in myid.commands)
+    restart = op_named(ops, "Restart ZooKeeper")
+    assert callable(restart.global_arguments["_if"])
+
+
+def test_apt_update_for_the_mesos_repo_only_runs_when_its_files_changed():
+    ops = plan(cluster(1), ["tasks/mesos_package.py"],
+               data={"mesos_apt_key_fingerprint": "AAAA BBBB"})["m1"]
+    update = op_named(ops, "Refresh apt lists (aventer-mesos repository changed)")
+    assert callable(update.global_arguments["_if"])
+    check = op_named(ops, "Check the aventer-mesos apt key fingerprint")
+    assert "AAAABBBB" in check.commands[0] and callable(check.global_arguments["_if"])
+    sources = op_named(ops, "Add the aventer-mesos apt repository")
+    assert "FileUploadCommand:/etc/apt/sources.list.d/aventer-mesos.list" in sources.commands
+
+
+def test_marathon_env_is_private_and_secrets_stay_out_of_operation_names():
+    secret = "admin:s3cret-pass"
+    ops = plan(cluster(1), ["tasks/marathon.py"],
+               data={"marathon_http_credentials": secret})["m1"]
+    env = op_named(ops, "Configure Marathon")
+    assert "chmod 600 /etc/default/marathon" in env.commands
+    assert not any(secret in op.name or any(secret in c for c in op.commands) for op in ops)
+    reload = op_named(ops, "Reload systemd (marathon.service changed)")
+    assert callable(reload.global_arguments["_if"])
+
+
+def test_common_lists_every_member_and_caches_apt_update():
+    ops = plan(cluster(3), ["tasks/common.py"])["a1"]
+    block = op_named(ops, "List every cluster member in /etc/hosts")
+    for ip, name in [("10.0.0.11", "m1"), ("10.0.0.13", "m3"), ("10.0.1.11", "a1")]:
+        assert re.search(rf"{ip} @fake/{name}\n", block.commands[0])
+    update = op_named(ops, "Refresh apt lists")
+    assert "touch /var/lib/apt/periodic/update-success-stamp" in update.commands

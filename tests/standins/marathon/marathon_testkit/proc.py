@@ -90,11 +90,11 @@ def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = No
 
 def wait_for(check: Callable[[], T | None], timeout: float,
              message: Callable[[], str] | str = "condition not met") -> T:
-    """Poll `check` every 0.2 s until it returns something other than None/False."""
+    """Poll `check` every 0.2 s until it returns something truthy; return that."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
-        if value is not None and value is not False:
+        if value:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(message() if callable(message) else message)

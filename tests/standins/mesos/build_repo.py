@@ -215,6 +215,12 @@ def build(out: Path) -> bool:
     return True
 
 
+def stop_gpg_agent(gnupg: Path) -> None:
+    """gpg starts an agent for the homedir; stop it so no process outlives the build."""
+    subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"],
+                   capture_output=True, check=False)  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m tests.standins.mesos.build_repo OUT_DIR", file=sys.stderr)
@@ -226,9 +232,7 @@ def main(argv: list[str]) -> int:
         print(f"build_repo: {' '.join(exc.cmd)} failed:\n{exc.stderr.decode()}", file=sys.stderr)
         return 1
     finally:
-        # gpg starts an agent for the homedir; stop it so no process outlives the build.
-        subprocess.run(["gpgconf", "--homedir", str(out.resolve().parent / "gnupg"),
-                        "--kill", "gpg-agent"], capture_output=True, check=False)  # fmt: skip
+        stop_gpg_agent(out.resolve().parent / "gnupg")
     print(f"{'built' if changed else 'up to date'}: {out.resolve()} (STAND-IN {PACKAGE} {VERSION})")
     return 0
 

@@ -1,0 +1,132 @@
+"""build_repo produces an aventer-mesos .deb and a signed apt repository that real apt accepts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.standins.mesos import build_repo
+from tests.standins.mesos.testing import REPO, Proc, free_ports, get, wait_for
+
+DEB = Path("pool/main/a/aventer-mesos/aventer-mesos_1.11.0-standin1_all.deb")
+WRONG_KEY = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("standin-repo") / "repo"
+    proc = subprocess.run([sys.executable, "-m", "tests.standins.mesos.build_repo", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    (port,) = free_ports(1)
+    log = tmp_path_factory.mktemp("http") / "http.log"
+    with open(log, "wb") as out:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
+             "--directory", str(repo)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Proc(popen, log)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for("http.server", lambda: get(url + "repo.json")[0] == 200, 10)
+        yield url
+    finally:
+        server.stop()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_layout_and_package_fields(repo: Path) -> None:
+    info = json.loads((repo / "repo.json").read_text())
+    assert info["suite"] == "bookworm" and info["component"] == "main"
+    assert info["package"] == "aventer-mesos" and info["version"] == "1.11.0-standin1"
+    assert len(info["fingerprint"]) == 40 and int(info["fingerprint"], 16) >= 0
+    for arch in ("all", "amd64"):
+        assert "Package: aventer-mesos" in (
+            repo / f"dists/bookworm/main/binary-{arch}/Packages"
+        ).read_text()  # fmt: skip
+    release = (repo / "dists/bookworm/Release").read_text()
+    assert "SHA256:" in release and "main/binary-amd64/Packages" in release
+    assert "BEGIN PGP SIGNED MESSAGE" in (repo / "dists/bookworm/InRelease").read_text()
+    assert (repo / "dists/bookworm/Release.gpg").exists()
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in (repo / "key.asc").read_text()
+    deb = str(repo / DEB)
+    fields = subprocess.run(["dpkg-deb", "-f", deb], capture_output=True, text=True).stdout
+    assert "Depends: python3 (>= 3.9), python3-kazoo\n" in fields
+    assert "STAND-IN" in fields
+    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
+    for path in ("./usr/bin/mesos-master", "./usr/bin/mesos-agent", "./usr/bin/mesos-init-wrapper",
+                 "./lib/systemd/system/mesos-master.service",
+                 "./lib/systemd/system/mesos-agent.service",
+                 "./usr/share/mesos-standin/mesos-1.11-master-flags.tsv",
+                 "./usr/share/mesos-standin/mesos-1.11-agent-flags.tsv"):  # fmt: skip
+        assert path in files
+    assert "mesos-slave" not in files
+    unit = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True).stdout
+    assert unit  # the data archive is readable
+
+
+def test_units_match_the_real_package() -> None:
+    pkg = Path(build_repo.__file__).parent / "package"
+    agent = (pkg / "mesos-agent.service").read_text()
+    master = (pkg / "mesos-master.service").read_text()
+    assert "ExecStart=/usr/bin/mesos-init-wrapper agent" in agent
+    assert "Delegate=true" in agent and "KillMode=process" in agent and "Restart=always" in agent
+    assert "ExecStart=/usr/bin/mesos-init-wrapper master" in master and "Restart=always" in master
+
+
+def test_second_run_changes_nothing_and_deb_is_deterministic(repo: Path) -> None:
+    watched = [repo / DEB, repo / "dists/bookworm/InRelease", repo / "key.asc", repo / "repo.json"]
+    before = {p: (p.stat().st_mtime_ns, _sha(p)) for p in watched}
+    try:
+        assert build_repo.build(repo) is False
+    finally:
+        build_repo.stop_gpg_agent(repo.parent / "gnupg")
+    assert {p: (p.stat().st_mtime_ns, _sha(p)) for p in watched} == before
+    # Rebuilding the .deb from the same sources gives the same bytes (fixed mtimes, owners).
+    fresh = repo.parent / "rebuilt.deb"
+    build_repo.build_deb(build_repo.package_files(), fresh)
+    assert _sha(fresh) == _sha(repo / DEB)
+
+
+def _apt(tmp: Path, url: str, key: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
+    for d in ("lists/partial", "cache/archives/partial", "etc"):
+        (tmp / d).mkdir(parents=True, exist_ok=True)
+    (tmp / "status").touch()
+    sources = tmp / "etc/sources.list"
+    sources.write_text(f"deb [signed-by={key}] {url} bookworm main\n")
+    opts = [
+        f"-oDir::Etc::sourcelist={sources}", "-oDir::Etc::sourceparts=/nonexistent",
+        f"-oDir::State::Lists={tmp}/lists", f"-oDir::Cache={tmp}/cache",
+        f"-oDir::State::status={tmp}/status", "-oDebug::NoLocking=1",
+        "-oAPT::Sandbox::User=root", "-oAcquire::http::Proxy=DIRECT",
+    ]  # fmt: skip
+    return subprocess.run([cmd[0], *opts, *cmd[1:]], capture_output=True, text=True, timeout=60)
+
+
+def test_real_apt_accepts_the_repository(repo: Path, served: str, tmp_path: Path) -> None:
+    update = _apt(tmp_path, served, repo / "key.asc", "apt-get", "update")
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert "W:" not in update.stderr and "E:" not in update.stderr
+    policy = _apt(tmp_path, served, repo / "key.asc", "apt-cache", "policy", "aventer-mesos")
+    assert "Candidate: 1.11.0-standin1" in policy.stdout
+
+
+def test_real_apt_rejects_a_wrong_key(served: str, tmp_path: Path) -> None:
+    update = _apt(tmp_path, served, WRONG_KEY, "apt-get", "update")
+    assert update.returncode != 0
+    assert "NO_PUBKEY" in update.stderr or "not signed" in update.stderr

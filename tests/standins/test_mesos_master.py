@@ -125,9 +125,19 @@ def test_launch_without_docker_containerizer_fails_task(cluster: dict[str, Any])
     mport = cluster["master"]
     fid = _post(mport, "/standin/v1/frameworks/register", {"id": None, "name": "t"})[1]["id"]
     agent_id = state(mport)["slaves"][0]["id"]
-    task = {"id": "web.1", "name": "web", "image": "busybox", "cpus": 0.1, "mem": 32,
-            "cmd": None, "args": None, "env": {}, "labels": {}, "network": "BRIDGE",
-            "port_mappings": [{"container_port": 80, "host_port": 31001, "protocol": "tcp"}]}
+    task = {
+        "id": "web.1",
+        "name": "web",
+        "image": "busybox",
+        "cpus": 0.1,
+        "mem": 32,
+        "cmd": None,
+        "args": None,
+        "env": {},
+        "labels": {},
+        "network": "BRIDGE",
+        "port_mappings": [{"container_port": 80, "host_port": 31001, "protocol": "tcp"}],
+    }
     status, _ = _post(mport, "/standin/v1/launch",
                       {"framework_id": fid, "agent_id": agent_id, "task": task})  # fmt: skip
     assert status == 202

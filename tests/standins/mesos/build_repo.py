@@ -198,8 +198,13 @@ def build(out: Path) -> bool:
     digest = inputs_digest(files)
     stamp = out / ".standin-inputs"
     fpr = ensure_key(gnupg)
-    outputs = [out / POOL / DEB_NAME, out / "dists" / SUITE / "InRelease",
-               out / "dists" / SUITE / "Release.gpg", out / "key.asc", out / "repo.json"]
+    outputs = [
+        out / POOL / DEB_NAME,
+        out / "dists" / SUITE / "InRelease",
+        out / "dists" / SUITE / "Release.gpg",
+        out / "key.asc",
+        out / "repo.json",
+    ]
     stamp_text = f"{digest} {fpr}\n"
     if stamp.exists() and stamp.read_text() == stamp_text and all(p.exists() for p in outputs):
         return False

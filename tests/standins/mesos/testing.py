@@ -40,9 +40,7 @@ class Proc:
                 self.popen.wait(timeout=10)
 
 
-def start(
-    kind: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None
-) -> Proc:
+def start(kind: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Proc:
     """Run the stand-in `kind` ('master' or 'agent') from the source tree."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
     full_env.update(env or {})

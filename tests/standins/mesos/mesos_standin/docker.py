@@ -36,9 +36,8 @@ class Docker:
             return f"Failed to execute '{' '.join(self.base)} info': {exc}"
         if proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()
-            return (
-                f"'{' '.join(self.base)} info' exited with status {proc.returncode}: "
-                + (detail[-1] if detail else "")
+            return f"'{' '.join(self.base)} info' exited with status {proc.returncode}: " + (
+                detail[-1] if detail else ""
             )
         return None
 

@@ -175,8 +175,10 @@ class Master:
                           registered, self.quorum)  # fmt: skip
             return
         if (leader or {}).get("pid") != (self.leader or {}).get("pid"):
-            self.log.info("The newly elected leader is %s",
-                          (leader or {}).get("pid", "None (no quorum or no members)"))
+            self.log.info(
+                "The newly elected leader is %s",
+                (leader or {}).get("pid", "None (no quorum or no members)"),
+            )
         self.leader = leader
 
     def run(self) -> None:

@@ -70,9 +70,7 @@ def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> 
         "state": state,
         "resources": res.task_resources(status),
         "statuses": statuses,
-        "labels": [
-            {"key": k, "value": str(v)} for k, v in (status.get("labels") or {}).items()
-        ],
+        "labels": [{"key": k, "value": str(v)} for k, v in (status.get("labels") or {}).items()],
         "container": {
             "type": "DOCKER",
             "docker": {
@@ -87,7 +85,6 @@ def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> 
     if status.get("message"):
         out["message"] = status["message"]
     return out
-
 
 
 class Registry:

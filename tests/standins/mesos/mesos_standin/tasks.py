@@ -79,8 +79,11 @@ class Tasks:
         name = container_name(task["id"])
         if self.docker.inspect(name) is not None:
             self.docker.remove(name, 0)  # a leftover of an earlier attempt with the same id
-        spec = {k: v for k, v in task.items()
-                if k not in ("framework_id", "statuses", "state", "timestamp", "message")}
+        spec = {
+            k: v
+            for k, v in task.items()
+            if k not in ("framework_id", "statuses", "state", "timestamp", "message")
+        }
         args = self.docker.run_args(self.agent_id or "", task["framework_id"], spec, self.cfs)
         ok, out = self.docker.run(args, self.launch_timeout_s)
         with self.lock:

@@ -80,7 +80,7 @@ class Election:
                 data, _ = self.client.get(f"{self.dir}/{child}")
             except NoNodeError:
                 continue
-            self._set(child == self.my_node, data.decode())
+            self._set(child == self.my_node, data.decode() or None)
             return
         self._set(False, None)
 

@@ -1,0 +1,105 @@
+"""Marathon stand-in HA: two instances on one --zk; one leads, the other proxies; when the
+leader dies (SIGKILL, so only ZooKeeper session expiry tells), the other takes over with the
+apps and tasks intact and launches nothing twice."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.standins.marathon.marathon_testkit.fake_mesos import FakeMaster, free_ports
+from tests.standins.marathon.marathon_testkit.proc import Marathon, http, start, wait_for
+
+
+@pytest.fixture()
+def pair(zookeeper: str, tmp_path: Path) -> Iterator[tuple[FakeMaster, list[Marathon]]]:
+    master = FakeMaster(agents=1)
+    suffix = uuid.uuid4().hex[:8]
+    procs: list[Marathon] = []
+    try:
+        for i, port in enumerate(free_ports(2)):
+            args = ["--master", master.address, "--zk", f"zk://{zookeeper}/ha-{suffix}",
+                    "--http_port", str(port), "--http_address", "127.0.0.1",
+                    "--hostname", "127.0.0.1", "--zk_session_timeout", "2000"]
+            procs.append(start(args, tmp_path / f"marathon{i}.log", port))
+        yield master, procs
+    finally:
+        for proc in procs:
+            proc.stop()
+        master.close()
+
+
+def leader_of(procs: list[Marathon]) -> str | None:
+    answers = {http(p.url + "/v2/leader")[1].get("leader") for p in procs
+               if p.popen.poll() is None}
+    return answers.pop() if len(answers) == 1 else None
+
+
+def test_one_leads_other_proxies_and_takes_over(pair: tuple[FakeMaster, list[Marathon]]
+                                                 ) -> None:
+    master, procs = pair
+    leader_address = wait_for(lambda: leader_of(procs), 15, "instances disagree on the leader")
+    leader = next(p for p in procs if p.address == leader_address)
+    follower = next(p for p in procs if p is not leader)
+    assert http(leader.url + "/v2/info")[1]["elected"] is True
+    assert http(follower.url + "/v2/info")[1]["elected"] is False
+
+    # Writes and reads through the follower reach the leader (proxied, headers kept).
+    app = {"id": "/ha/app", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "instances": 1}
+    status, body, headers = http(follower.url + "/v2/apps", "POST", app)
+    assert status == 201, body
+    assert headers["Location"] == "/ha/app" and headers.get("Marathon-Deployment-Id")
+    assert headers["X-Marathon-Leader"] == f"http://{leader.address}"
+    wait_for(lambda: http(follower.url + "/v2/deployments")[1] == [], 15, "not deployed")
+    assert http(follower.url + "/v2/apps/ha/app")[1]["app"]["tasksRunning"] == 1
+    assert http(follower.url + "/v2/apps/nope")[0] == 404
+    task_id = master.live_tasks()[0]["id"]
+    launches = len(master.launches)
+    framework_id = http(leader.url + "/v2/info")[1]["frameworkId"]
+
+    leader.stop(signal.SIGKILL)
+    wait_for(lambda: http(follower.url + "/v2/leader")[1].get("leader") == follower.address,
+             15, lambda: f"no takeover:\n{follower.output()[-3000:]}")
+    info = http(follower.url + "/v2/info")[1]
+    assert info["elected"] is True and info["frameworkId"] == framework_id
+    app_now = wait_for(lambda: http(follower.url + "/v2/apps/ha/app")[1].get("app"), 10)
+    assert app_now["instances"] == 1
+    tasks = wait_for(lambda: http(follower.url + "/v2/apps/ha/app/tasks")[1].get("tasks"), 10)
+    assert [t["id"] for t in tasks] == [task_id]
+    # The new leader registered again with the same framework id and started nothing new.
+    wait_for(lambda: master.registrations[-1]["id"] == framework_id
+             and len(master.registrations) >= 2, 10)
+    assert len(master.launches) == launches
+    assert [t["id"] for t in master.live_tasks()] == [task_id]
+
+
+def test_no_leader_means_404_and_503(zookeeper: str, tmp_path: Path) -> None:
+    """With ZooKeeper path reachable but the instance not elected yet (HA with a foreign
+    leader node that holds no address), /v2/leader says 404 and /v2 calls 503."""
+    from kazoo.client import KazooClient
+
+    suffix = uuid.uuid4().hex[:8]
+    zk = KazooClient(hosts=zookeeper, timeout=5)
+    zk.start(timeout=10)
+    try:
+        # A lower member whose data is gone: the stand-in must not think it leads.
+        zk.create(f"/noleader-{suffix}/leader/member_", b"", ephemeral=True, sequence=True,
+                  makepath=True)
+        port = free_ports(1)[0]
+        proc = start(["--master", "127.0.0.1:1", "--zk", f"zk://{zookeeper}/noleader-{suffix}",
+                      "--http_port", str(port), "--http_address", "127.0.0.1",
+                      "--hostname", "127.0.0.1"], tmp_path / "m.log", port)
+        try:
+            status, body, _ = wait_for(
+                lambda: (r := http(proc.url + "/v2/leader"))[0] in (404, 503) and r, 10)
+            assert (status, body) == (404, {"message": "There is no leader"})
+            assert http(proc.url + "/v2/apps")[0] == 503
+        finally:
+            proc.stop()
+    finally:
+        zk.stop()
+        zk.close()

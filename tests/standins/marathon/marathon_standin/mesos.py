@@ -19,6 +19,7 @@ from .zk import ZkUrl, connect, parse_zk_url
 
 log = logging.getLogger("marathon.mesos")
 TIMEOUT = 3.0
+WRITE_TIMEOUT = 15.0
 
 
 class MesosError(Exception):
@@ -86,7 +87,9 @@ class MesosMaster:
             request = urllib.request.Request(url, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                # Launch and kill are forwarded to an agent (docker run/stop): allow longer.
+                timeout = TIMEOUT if method == "GET" else WRITE_TIMEOUT
+                with urllib.request.urlopen(request, timeout=timeout) as response:
                     raw = response.read()
                     return json.loads(raw) if raw.strip() else None
             except urllib.error.HTTPError as exc:

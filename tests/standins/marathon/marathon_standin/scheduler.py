@@ -79,8 +79,10 @@ class Scheduler:
             # The (new) leading master does not know us: register again with the same id.
             self._register(leader)
             return
-        seen = {t["id"]: t for t in framework.get("completed_tasks") or []}
-        seen.update({t["id"]: t for t in framework.get("tasks") or []})
+        # Later lists win: a live entry beats a terminal one for the same id.
+        seen: dict[str, Any] = {}
+        for key in ("unreachable_tasks", "completed_tasks", "tasks"):
+            seen.update({t["id"]: t for t in framework.get(key) or []})
         agents = {s["id"]: s for s in state.get("slaves") or [] if s.get("active", True)}
         with self.store.lock:
             kills = self._reconcile(seen, agents)

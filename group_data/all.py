@@ -101,6 +101,7 @@ registry_data_dir = "/var/lib/docker-registry"
 
 # -- Apps: Marathon app definitions deployed after the cluster converges -------------------------
 apps_dir = "apps"
-# Per-app instance overrides without editing files, e.g. --data 'apps_instances={"hello-sinatra": 3}'
+# Per-app instance overrides without editing files:
+#     --data 'apps_instances={"hello-sinatra": 3}'
 apps_instances: dict[str, int] = {}
 apps_deploy_timeout_s = 300

@@ -7,6 +7,7 @@ masters = [
 ]
 
 agents = [
-    ("a1", {"ip": "10.0.0.21", "mesos_resources": {"cpus": 2, "mem": 2048, "ports": "[15000-16000]"}}),
+    ("a1", {"ip": "10.0.0.21",
+            "mesos_resources": {"cpus": 2, "mem": 2048, "ports": "[15000-16000]"}}),
     ("a2", {"ip": "10.0.0.22"}),
 ]

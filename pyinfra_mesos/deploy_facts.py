@@ -23,3 +23,18 @@ class GpgKeyFingerprint(FactBase[str | None]):
             if line.strip():
                 return line.strip().upper()
         return None
+
+
+class UnitEnabledState(FactBase[str]):
+    """`systemctl is-enabled UNIT` ("enabled", "disabled", ... or "" when unknown).
+
+    pyinfra's SystemdEnabled reads UnitFileState, which is "generated" for a unit made from a
+    SysV script (Debian's zookeeper): it never reads as enabled, so `enabled=True` would run
+    `systemctl enable` on every run. `is-enabled` asks systemd-sysv-install for those.
+    """
+
+    def command(self, unit: str) -> StringCommand:
+        return StringCommand("systemctl is-enabled", QuoteString(unit), "2>/dev/null || true")
+
+    def process(self, output: list[str]) -> str:
+        return output[-1].strip() if output else ""

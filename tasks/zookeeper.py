@@ -16,6 +16,7 @@ from pyinfra_mesos.deploy_config import (
     zookeeper_servers,
     zookeeper_settings,
 )
+from pyinfra_mesos.deploy_facts import UnitEnabledState
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -57,11 +58,16 @@ zoo_cfg = files.template(
     servers=zookeeper_servers(data, topo),
 )
 
+# Debian's zookeeper unit is generated from its SysV script: ask `systemctl is-enabled` (see
+# UnitEnabledState) rather than pass enabled=True, which would re-enable it on every run.
+if host.get_fact(UnitEnabledState, unit=service) != "enabled":
+    systemd.service(name="ZooKeeper enabled at boot", service=service, running=None,
+                    enabled=True)
+
 systemd.service(
-    name="ZooKeeper enabled and running",
+    name="ZooKeeper running",
     service=service,
     running=True,
-    enabled=True,
 )
 
 # The package starts ZooKeeper with its example config before ours is written: restart on any

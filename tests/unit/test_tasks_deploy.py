@@ -168,3 +168,12 @@ def test_common_lists_every_member_and_caches_apt_update():
         assert re.search(rf"{ip} @fake/{name}\n", block.commands[0])
     update = op_named(ops, "Refresh apt lists")
     assert "touch /var/lib/apt/periodic/update-success-stamp" in update.commands
+
+
+def test_sysv_generated_zookeeper_unit_is_not_re_enabled_every_run():
+    enabled = {"systemctl is-enabled": ["enabled"]}
+    converged = plan(cluster(1, master_responses=enabled), ["tasks/zookeeper.py"])["m1"]
+    assert not any(op.name.startswith("ZooKeeper enabled at boot") for op in converged)
+    fresh = plan(cluster(1), ["tasks/zookeeper.py"])["m1"]
+    assert "systemctl enable zookeeper.service" in op_named(
+        fresh, "ZooKeeper enabled at boot").commands

@@ -51,8 +51,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cmd == "status":
         from sandbox.status import status
+        from sandbox.summary import summary
 
-        return status(inv, st)
+        rc = status(inv, st)
+        if any(st.hosts.values()):
+            # The cluster as its own APIs see it: leader, agents, Marathon, apps and their URLs.
+            rc = rc or summary(str(inv.path))
+        return rc
     if args.cmd == "ssh":
         from sandbox.status import ssh
 

@@ -6,24 +6,21 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kazoo.client import KazooClient
 
+from tests.reference import MARATHON_EXAMPLES
 from tests.standins.marathon.marathon_testkit.fake_mesos import FakeMaster, free_ports
 from tests.standins.marathon.marathon_testkit.proc import Marathon, http, start, wait_for
 
-REFERENCE = Path("/work/shared/reference/examples/marathon")
+REFERENCE = MARATHON_EXAMPLES
 
 
 def example(name: str) -> Any:
-    """A documented upstream example, when the shared reference is on this machine."""
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return json.loads(path.read_text())
+    """A documented upstream example (tests/data/reference)."""
+    return json.loads((REFERENCE / name).read_text())
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from kazoo.client import KazooClient
 
+from tests.reference import MESOS_EXAMPLES
 from tests.standins.mesos.testing import Proc, free_ports, get, start, state, wait_for
 
-EXAMPLES = Path("/work/shared/reference/examples/mesos")
+EXAMPLES = MESOS_EXAMPLES
 # Optional fields Mesos only writes when set (fault domains, log file flag, a principal).
 OPTIONAL = {"domain", "external_log_file", "principal"}
 

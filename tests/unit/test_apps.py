@@ -11,8 +11,9 @@ import pytest
 
 from pyinfra_mesos import apps
 from pyinfra_mesos.topology import build_topology
+from tests.reference import MARATHON_EXAMPLES
 
-EXAMPLES = Path("/work/shared/reference/examples/marathon")
+EXAMPLES = MARATHON_EXAMPLES
 REPO = Path(__file__).resolve().parents[2]
 HELLO = json.loads((REPO / "apps" / "hello-sinatra.json").read_text())
 

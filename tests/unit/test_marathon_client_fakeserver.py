@@ -11,10 +11,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-EXAMPLES = Path("/work/shared/reference/examples/marathon")
+from tests.reference import MARATHON_EXAMPLES
+
+EXAMPLES = MARATHON_EXAMPLES
 
 
 def example(name: str) -> Any:

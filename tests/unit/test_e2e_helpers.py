@@ -1,0 +1,152 @@
+"""Unit tests of the e2e tier's pure helpers for scaling, Marathon outage and master failover.
+
+haproxy.cfg samples are rendered by the real bridge (pyinfra_mesos/haproxy_bridge.py) from
+Marathon answers, so a change of the bridge's layout fails here before it fails on the sandbox.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+if str(PROJECT_ROOT) not in sys.path:  # `tests.*` packages live at the project root
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+e2e = importlib.import_module("tests.e2e.helpers")
+
+from pyinfra_mesos.haproxy_bridge import render_config  # noqa: E402
+
+
+def task(host: str, port: int, state: str = "TASK_RUNNING", alive: bool = True) -> dict[str, Any]:
+    return {"id": f"hello-sinatra.{host}-{port}", "host": host, "ports": [port], "state": state,
+            "healthCheckResults": [{"alive": alive}]}
+
+
+def app(tasks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"id": "/hello-sinatra", "instances": len(tasks), "labels": {"HAPROXY_GROUP": "x"},
+            "container": {"type": "DOCKER", "docker": {"image": "i"},
+                          "portMappings": [{"containerPort": 4567, "hostPort": 0,
+                                            "servicePort": 9000, "protocol": "tcp"}]},
+            "networks": [{"mode": "container/bridge"}], "healthChecks": [{"protocol": "HTTP"}],
+            "tasks": tasks, **extra}
+
+
+# -- haproxy.cfg ----------------------------------------------------------------------------------
+
+
+def test_listeners_from_the_bridges_config() -> None:
+    tasks = [task("198.51.100.14", 31000), task("198.51.100.15", 31000),
+             task("198.51.100.14", 31001)]
+    config = render_config({"apps": [app(tasks)]})
+    assert e2e.haproxy_listeners(config) == {9000: {"198.51.100.14:31000", "198.51.100.15:31000",
+                                                    "198.51.100.14:31001"}}
+    assert e2e.marathon_task_addresses(app(tasks)) == e2e.haproxy_listeners(config)[9000]
+
+
+def test_listener_without_backends_and_unhealthy_tasks() -> None:
+    config = render_config({"apps": [app([task("198.51.100.14", 31000, alive=False)])]})
+    assert e2e.haproxy_listeners(config) == {9000: set()}
+    assert e2e.haproxy_listeners(render_config({"apps": []})) == {}
+
+
+def test_listeners_hand_written_layouts() -> None:
+    config = ("global\n    daemon\n# comment\nlisten a\n  bind *:80,0.0.0.0:81  # two\n"
+              "  server s1 10.0.0.1:8080 check\n  # server old 10.0.0.9:1\n"
+              "frontend f\n  bind :90\n  default_backend b\nbackend b\n  server s 10.0.0.2:1\n"
+              "listen c\n  bind :9000\n  server x 10.0.0.3:31000\n")
+    assert e2e.haproxy_listeners(config) == {80: {"10.0.0.1:8080"}, 81: {"10.0.0.1:8080"},
+                                             9000: {"10.0.0.3:31000"}}
+
+
+def test_backends_problem_names_missing_and_stale() -> None:
+    config = render_config({"apps": [app([task("198.51.100.14", 31000),
+                                          task("198.51.100.15", 31005)])]})
+    assert e2e.backends_problem("agent1", config, 9000,
+                                {"198.51.100.14:31000", "198.51.100.15:31005"}) is None
+    problem = e2e.backends_problem("agent1", config, 9000, {"198.51.100.14:31000"})
+    assert "agent1" in problem and "stale ['198.51.100.15:31005']" in problem
+    problem = e2e.backends_problem("agent2", config, 9000, {"198.51.100.14:31000", "h:1"})
+    assert "missing ['h:1']" in problem
+    assert "no listen section binds :9001" in e2e.backends_problem("agent1", config, 9001, set())
+
+
+def test_checksums() -> None:
+    digest = "a" * 64
+    assert e2e.parse_sha256sum(f"{digest}  /etc/haproxy/haproxy.cfg\n") == digest
+    with pytest.raises(ValueError):
+        e2e.parse_sha256sum("sha256sum: /etc/haproxy/haproxy.cfg: No such file or directory")
+    with pytest.raises(ValueError):
+        e2e.parse_sha256sum("")
+    before = {"agent1": digest, "agent2": "b" * 64}
+    assert e2e.changed_checksums(before, dict(before)) == []
+    assert e2e.changed_checksums(before, {"agent1": "c" * 64}) == [
+        "agent1: aaaaaaaaaaaa -> cccccccccccc", "agent2: bbbbbbbbbbbb -> missing"]
+
+
+# -- Marathon -------------------------------------------------------------------------------------
+
+
+def test_task_addresses_only_running_tasks_and_the_asked_port() -> None:
+    tasks = [task("h1", 31000), task("h2", 31001, state="TASK_STAGING"),
+             {"host": "h3", "ports": [31002, 31003], "state": "TASK_RUNNING"},
+             {"host": "h4", "ports": [], "state": "TASK_RUNNING"}]
+    assert e2e.marathon_task_addresses(app(tasks)) == {"h1:31000", "h3:31002"}
+    assert e2e.marathon_task_addresses(app(tasks), port_index=1) == {"h3:31003"}
+    assert e2e.marathon_task_addresses({}) == set()
+
+
+def test_app_scale_problem() -> None:
+    done = {"id": "/a", "instances": 3, "tasksRunning": 3, "tasksHealthy": 3,
+            "healthChecks": [{}], "deployments": []}
+    assert e2e.app_scale_problem(done, 3) is None
+    assert "instances=3, tasksRunning=3, tasksHealthy=3, want 1" in e2e.app_scale_problem(done, 1)
+    assert "tasksHealthy=2" in e2e.app_scale_problem({**done, "tasksHealthy": 2}, 3)
+    assert "deployment still running" in e2e.app_scale_problem(
+        {**done, "deployments": [{"id": "d"}]}, 3)
+    # No health checks: Marathon's tasksHealthy stays 0 and is not asked for.
+    assert e2e.app_scale_problem({**done, "healthChecks": [], "tasksHealthy": 0}, 3) is None
+
+
+# -- Mesos masters --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("10secs", 10.0), ("500ms", 0.5), ("1.5mins", 90.0), (" 2hrs ", 7200.0)])
+def test_mesos_durations(text: str, seconds: float) -> None:
+    assert e2e.parse_mesos_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["10", "10s", "secs", "-1secs", ""])
+def test_mesos_durations_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a Mesos duration"):
+        e2e.parse_mesos_duration(text)
+
+
+def test_master_pid() -> None:
+    assert e2e.parse_master_pid("master@198.51.100.11:5050") == ("198.51.100.11", 5050)
+    for bad in ("", "198.51.100.11:5050", "master@198.51.100.11", "master@:5050", "a@b@c:1"):
+        with pytest.raises(ValueError, match="not a Mesos master pid"):
+            e2e.parse_master_pid(bad)
+
+
+def test_leader_agreement() -> None:
+    pid = "master@198.51.100.12:5050"
+    assert e2e.leader_agreement({"m1": pid, "m2": pid}) == (pid, None)
+    leader, why = e2e.leader_agreement({"m1": pid, "m2": "master@198.51.100.13:5050"})
+    assert leader is None and "do not agree" in why
+    leader, why = e2e.leader_agreement({"m1": pid, "m3": None})
+    assert leader is None and "m3=no leader/no answer" in why
+    assert e2e.leader_agreement({}) == (None, "no master answered")
+
+
+def test_framework_problem() -> None:
+    state = {"pid": "master@x:5050", "frameworks": [{"name": "marathon", "active": True}]}
+    assert e2e.framework_problem(state) is None
+    inactive = {"pid": "master@x:5050", "frameworks": [{"name": "marathon", "active": False}]}
+    assert "no active framework 'marathon'" in e2e.framework_problem(inactive)
+    assert "frameworks: []" in e2e.framework_problem({"frameworks": []})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.standins.mesos.testing import Proc
+
 CONTEXT = Path(__file__).resolve().parents[1]
 PROGRAM = CONTEXT / "bin" / "marathon"
 T = TypeVar("T")
@@ -21,23 +22,14 @@ T = TypeVar("T")
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class Marathon:
+class Marathon(Proc):
+    """A Marathon stand-in process and where it answers."""
+
     def __init__(self, popen: subprocess.Popen[bytes], log: Path, port: int):
-        self.popen, self.log, self.port = popen, log, port
+        super().__init__(popen, log)
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.address = f"127.0.0.1:{port}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.popen.poll() is None:
-            os.kill(self.popen.pid, sig)
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=10)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:

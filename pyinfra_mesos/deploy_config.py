@@ -23,6 +23,7 @@ from pyinfra_mesos.topology import (
     quorum,
     zookeeper_server_lines,
 )
+from pyinfra_mesos.validation import check_master_count_change
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -170,24 +171,23 @@ def plan_quorum_change(host: str, current_flags: Mapping[str, str], master_count
                        replicated_log_exists: bool, allow_reset: bool) -> QuorumPlan:
     """Decide what a master count change needs (facts.md, "Growing 3 -> 5 masters").
 
-    From one master with a replicated log to more, the log must be wiped: refuse unless the
-    operator set mesos_allow_replicated_log_reset. Growing 3 -> 5 needs no wipe: the existing
-    masters restart with the new quorum before the new ones start (the task orders that).
+    The rule itself is validation.check_master_count_change, the same one `check` documents:
+    1 -> N masters, or shrinking, with a replicated log needs mesos_allow_replicated_log_reset
+    (refused otherwise, before anything changes); growing 3 -> 5 needs nothing, the task
+    restarts the existing masters with the new quorum before the new ones start.
     """
     new = quorum(master_count)
     raw = current_flags.get("quorum")
     current = int(raw) if raw and raw.isdigit() else None
-    reset = False
-    if current == 1 and new > 1 and replicated_log_exists:
-        if not allow_reset:
-            raise DeployRefused(
-                f"{host}: mesos_allow_replicated_log_reset: the masters grow from 1 to "
-                f"{master_count} (quorum 1 -> {new}) and this master has a replicated log; Mesos "
-                "cannot grow a single-master log. Re-run with --data "
-                "mesos_allow_replicated_log_reset=true to move the log aside (the registry's "
-                "state starts empty), or keep one master. Nothing was changed.")
-        reset = True
-    return QuorumPlan(current, new, reset)
+    # Counts are odd (validation refuses even ones), so a quorum q was computed for 2q-1 masters.
+    previous_count = None if current is None else 2 * current - 1
+    problems = check_master_count_change(previous_count, replicated_log_exists, master_count,
+                                         allowed=allow_reset, where=host)
+    refusals = [p for p in problems if p.level == "error"]
+    if refusals:
+        raise DeployRefused(" ".join(p.format() for p in refusals))
+    # A remaining (warning) problem is a consented change that needs the log moved aside.
+    return QuorumPlan(current, new, reset_replicated_log=bool(problems))
 
 
 # -- mesos agent: checkpointed agent info ----------------------------------------------------

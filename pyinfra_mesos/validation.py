@@ -512,7 +512,7 @@ def _collision(clash: tuple[int, int], what_a: str, field_a: str, what_b: str,
 # -- changes between runs ------------------------------------------------------------------------
 
 def check_master_count_change(previous_master_count: int | None, log_exists: bool,
-                              topo: Topology, allowed: bool,
+                              master_count: int, allowed: bool,
                               where: str = "masters") -> list[Problem]:
     """Refuse master count changes Mesos' replicated log cannot survive, unless consented to.
 
@@ -521,7 +521,7 @@ def check_master_count_change(previous_master_count: int | None, log_exists: boo
     cannot gain replicas); shrinking leaves the log with replicas it counts on. Growing 3 -> 5
     is supported (restart the old ones with the new quorum first) and needs no consent.
     """
-    new = len(topo.masters)
+    new = master_count
     if previous_master_count is None or not log_exists or new == previous_master_count or new == 0:
         return []
     how = f"rerun with --data {CONSENT_LOG_RESET}=true"

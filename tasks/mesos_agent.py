@@ -14,16 +14,14 @@ from pyinfra.operations.util import any_changed
 from pyinfra_mesos.deploy_config import (
     MESOS_AGENT_DOCKER_DROPIN,
     MESOS_AGENT_ENV,
-    MESOS_COMMON_ENV,
-    MESOS_ZK_FILE,
     agent_info_changes,
     check_agent_checkpoint,
     check_work_dir,
     member_named,
-    mesos_common_env_lines,
     template_path,
 )
-from pyinfra_mesos.flags import AGENT_ZK_FLAG, agent_flags, env_lines, parse_env_lines
+from pyinfra_mesos.flags import AGENT_ZK_FLAG, agent_flags, parse_env_lines
+from pyinfra_mesos.mesos_files import mesos_role_files
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-agent.service"
@@ -42,31 +40,14 @@ remove_checkpoint = check_agent_checkpoint(
     allow_reset=bool(host.data.mesos_allow_agent_checkpoint_reset),
 )
 
-files.directory(name="Mesos agent work_dir", path=work_dir, mode="0750")
-files.directory(name="Mesos log directory", path=flags["log_dir"], mode="0755")
-
-common_env = files.template(
-    name="Configure what master and agent share (/etc/default/mesos)",
-    src=template_path("mesos-env.j2"),
-    dest=MESOS_COMMON_ENV,
-    mode="0644",
-    source="tasks/mesos_master.py, tasks/mesos_agent.py",
-    lines=mesos_common_env_lines(host.data.dict()),
-)
-agent_env = files.template(
-    name="Configure mesos-agent (resources, attributes, containerizers)",
-    src=template_path("mesos-env.j2"),
-    dest=MESOS_AGENT_ENV,
-    mode="0600",
+config_files = mesos_role_files(
+    role_env=MESOS_AGENT_ENV,
+    role_env_name="Configure mesos-agent (resources, attributes, containerizers)",
+    work_dir_name="Mesos agent work_dir",
+    flags=flags,
+    zk_flag=AGENT_ZK_FLAG,
     source="tasks/mesos_agent.py",
-    lines=env_lines("MESOS", flags, omit=[AGENT_ZK_FLAG]),
-)
-zk_file = files.template(
-    name="Point Mesos at ZooKeeper (/etc/mesos/zk)",
-    src=template_path("mesos-zk.j2"),
-    dest=MESOS_ZK_FILE,
-    mode="0644",
-    zk_url=flags[AGENT_ZK_FLAG],
+    data=host.data.dict(),
 )
 
 if "docker" in flags["containerizers"].split(","):
@@ -102,5 +83,5 @@ systemd.service(
     name="Restart mesos-agent (its config changed)",
     service=SERVICE,
     command="restart",
-    _if=any_changed(common_env, agent_env, zk_file),
+    _if=any_changed(*config_files),
 )

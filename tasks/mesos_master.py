@@ -9,22 +9,19 @@ masters restart before new ones start (growing 3 -> 5: the old three get quorum 
 from pyinfra import host, inventory
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
-    MESOS_COMMON_ENV,
     MESOS_MASTER_ENV,
-    MESOS_ZK_FILE,
     check_work_dir,
     member_named,
-    mesos_common_env_lines,
     plan_quorum_change,
     replicated_log_reset_commands,
     restart_and_wait_command,
-    template_path,
 )
-from pyinfra_mesos.flags import MASTER_ZK_FLAG, env_lines, master_flags, parse_env_lines
+from pyinfra_mesos.flags import MASTER_ZK_FLAG, master_flags, parse_env_lines
+from pyinfra_mesos.mesos_files import mesos_role_files
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-master.service"
@@ -49,34 +46,16 @@ if plan.reset_replicated_log:
         commands=replicated_log_reset_commands(work_dir, SERVICE),
     )
 
-files.directory(name="Mesos master work_dir (replicated log)", path=work_dir, mode="0750")
-files.directory(name="Mesos log directory", path=flags["log_dir"], mode="0755")
-
-common_env = files.template(
-    name="Configure what master and agent share (/etc/default/mesos)",
-    src=template_path("mesos-env.j2"),
-    dest=MESOS_COMMON_ENV,
-    mode="0644",
-    source="tasks/mesos_master.py, tasks/mesos_agent.py",
-    lines=mesos_common_env_lines(host.data.dict()),
-)
-master_env = files.template(
-    name=f"Configure mesos-master (quorum {plan.new} of {len(topo.masters)})",
-    src=template_path("mesos-env.j2"),
-    dest=MESOS_MASTER_ENV,
-    # Mode 0600: extra flags may carry credentials.
-    mode="0600",
+config_files = mesos_role_files(
+    role_env=MESOS_MASTER_ENV,
+    role_env_name=f"Configure mesos-master (quorum {plan.new} of {len(topo.masters)})",
+    work_dir_name="Mesos master work_dir (replicated log)",
+    flags=flags,
+    zk_flag=MASTER_ZK_FLAG,
     source="tasks/mesos_master.py",
-    lines=env_lines("MESOS", flags, omit=[MASTER_ZK_FLAG]),
+    data=host.data.dict(),
 )
-zk_file = files.template(
-    name="Point Mesos at ZooKeeper (/etc/mesos/zk)",
-    src=template_path("mesos-zk.j2"),
-    dest=MESOS_ZK_FILE,
-    mode="0644",
-    zk_url=flags[MASTER_ZK_FLAG],
-)
-config_changed = any_changed(common_env, master_env, zk_file)
+config_changed = any_changed(*config_files)
 restart = restart_and_wait_command(
     SERVICE, f"http://{flags['ip']}:{flags['port']}/health",
     int(host.data.mesos_master_restart_wait_s))

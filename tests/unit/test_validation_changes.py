@@ -18,32 +18,32 @@ def cluster(n: int) -> Topology:
 @pytest.mark.parametrize("previous,new,log", [(None, 3, True), (3, 3, True), (1, 3, False),
                                               (3, 5, True), (1, 1, True)])
 def test_no_consent_needed(previous: int | None, new: int, log: bool) -> None:
-    assert check_master_count_change(previous, log, cluster(new), allowed=False) == []
+    assert check_master_count_change(previous, log, new, allowed=False) == []
 
 
 def test_growing_from_one_master_with_a_log_needs_consent() -> None:
-    [p] = check_master_count_change(1, True, cluster(3), allowed=False)
+    [p] = check_master_count_change(1, True, 3, allowed=False)
     assert p.level == "error" and p.field == "mesos_allow_replicated_log_reset"
     assert "--data mesos_allow_replicated_log_reset=true" in p.message
     assert "1 master to 3" in p.message
 
 
 def test_growing_from_one_master_with_consent_is_a_warning() -> None:
-    [p] = check_master_count_change(1, True, cluster(3), allowed=True)
+    [p] = check_master_count_change(1, True, 3, allowed=True)
     assert p.level == "warning"
 
 
 @pytest.mark.parametrize("previous,new", [(3, 1), (5, 3)])
 def test_shrinking_needs_consent(previous: int, new: int) -> None:
-    [p] = check_master_count_change(previous, True, cluster(new), allowed=False)
+    [p] = check_master_count_change(previous, True, new, allowed=False)
     assert p.level == "error" and "shrinking" in p.message
     assert "mesos_allow_replicated_log_reset=true" in p.message
-    assert check_master_count_change(previous, True, cluster(new), allowed=True)[0].level == \
+    assert check_master_count_change(previous, True, new, allowed=True)[0].level == \
         "warning"
 
 
 def test_where_names_the_host_when_given() -> None:
-    [p] = check_master_count_change(1, True, cluster(3), allowed=False, where="m1")
+    [p] = check_master_count_change(1, True, 3, allowed=False, where="m1")
     assert p.where == "m1"
 
 

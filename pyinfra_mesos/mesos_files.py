@@ -1,0 +1,57 @@
+"""The files a Mesos master and a Mesos agent both get, written one way for both roles.
+
+Called from tasks/mesos_master.py and tasks/mesos_agent.py inside a deploy (it calls pyinfra
+operations for the current host); returns the operations whose change means a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyinfra.operations import files
+
+from pyinfra_mesos.deploy_config import (
+    MESOS_COMMON_ENV,
+    MESOS_ZK_FILE,
+    mesos_common_env_lines,
+    template_path,
+)
+from pyinfra_mesos.flags import env_lines
+
+
+def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
+                     flags: Mapping[str, str], zk_flag: str, source: str,
+                     data: Mapping[str, Any]) -> list[Any]:
+    """work_dir, log dir, /etc/default/mesos, the role's env file and /etc/mesos/zk.
+
+    The zk URL goes only to /etc/mesos/zk (the wrapper reads it into --zk or --master), so it is
+    left out of the role's env file: one flag given two ways is ambiguous.
+    """
+    files.directory(name=work_dir_name, path=flags["work_dir"], mode="0750")
+    files.directory(name="Mesos log directory", path=flags["log_dir"], mode="0755")
+    common_env = files.template(
+        name="Configure what master and agent share (/etc/default/mesos)",
+        src=template_path("mesos-env.j2"),
+        dest=MESOS_COMMON_ENV,
+        mode="0644",
+        source="tasks/mesos_master.py, tasks/mesos_agent.py",
+        lines=mesos_common_env_lines(data),
+    )
+    role_env_file = files.template(
+        name=role_env_name,
+        src=template_path("mesos-env.j2"),
+        dest=role_env,
+        # Mode 0600: extra flags may carry credentials.
+        mode="0600",
+        source=source,
+        lines=env_lines("MESOS", flags, omit=[zk_flag]),
+    )
+    zk_file = files.template(
+        name="Point Mesos at ZooKeeper (/etc/mesos/zk)",
+        src=template_path("mesos-zk.j2"),
+        dest=MESOS_ZK_FILE,
+        mode="0644",
+        zk_url=flags[zk_flag],
+    )
+    return [common_env, role_env_file, zk_file]

@@ -1,5 +1,6 @@
 """Pure helpers of the e2e tier: pyinfra's results table, systemctl output, the inventory copy,
-the timing table. No hosts, no subprocesses: tests/unit/test_cluster_conftest.py covers them.
+the timing table, haproxy.cfg backends, Marathon tasks and the Mesos leader. No hosts, no
+subprocesses: tests/unit/test_cluster_conftest.py and tests/unit/test_e2e_helpers.py cover them.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # -- pyinfra's "--> Results:" table --------------------------------------------------------------
 #
@@ -196,3 +198,143 @@ def format_timings(rows: Sequence[tuple[str, float | None]]) -> str:
         value = f"{seconds:7.1f}" if seconds is not None else "    n/a"
         lines.append(f"{name.ljust(width)}  {value}")
     return "\n".join(lines) + "\n"
+
+
+# -- haproxy.cfg (as haproxy_bridge.py writes it) ------------------------------------------------
+
+SECTION_KEYWORDS = ("global", "defaults", "listen", "frontend", "backend", "resolvers", "peers",
+                    "userlist", "program", "http-errors", "ring", "cache", "mailers")
+
+
+def haproxy_listeners(config: str) -> dict[int, set[str]]:
+    """`{bound port: {"host:port" of each server line}}` for the `listen` sections of a config.
+
+    A listener without servers maps to an empty set; a port bound by no listen section is absent.
+    `bind :9000`, `bind *:9000`, `bind 0.0.0.0:9000,:9001` all count.
+    """
+    listeners: dict[int, set[str]] = {}
+    ports: list[int] = []
+    servers: set[str] = set()
+    in_listen = False
+
+    def close() -> None:
+        for port in ports:
+            listeners.setdefault(port, set()).update(servers)
+
+    for raw in config.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        words = line.split()
+        if not raw[0].isspace() and words[0] in SECTION_KEYWORDS:
+            if in_listen:
+                close()
+            in_listen, ports, servers = words[0] == "listen", [], set()
+            continue
+        if not in_listen:
+            continue
+        if words[0] == "bind" and len(words) > 1:
+            for address in words[1].split(","):
+                port = address.rpartition(":")[2]
+                if port.isdigit():
+                    ports.append(int(port))
+        elif words[0] == "server" and len(words) > 2:
+            servers.add(words[2])
+    if in_listen:
+        close()
+    return listeners
+
+
+def backends_problem(where: str, config: str, port: int, want: set[str]) -> str | None:
+    """None when the config's listener on `port` has exactly the servers `want`, else why not."""
+    listeners = haproxy_listeners(config)
+    if port not in listeners:
+        return f"{where}: no listen section binds :{port} (listeners: {sorted(listeners)})"
+    have = listeners[port]
+    if have == want:
+        return None
+    return (f"{where}: :{port} has backends {sorted(have)}, want {sorted(want)} "
+            f"(missing {sorted(want - have)}, stale {sorted(have - want)})")
+
+
+def parse_sha256sum(output: str) -> str:
+    """The digest from `sha256sum FILE` output; ValueError when it is not one."""
+    digest = output.split()[0] if output.split() else ""
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ValueError(f"not sha256sum output: {output[:100]!r}")
+    return digest
+
+
+def changed_checksums(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """One line per host whose checksum changed or is missing after."""
+    return [f"{host}: {digest[:12]} -> {after[host][:12] if host in after else 'missing'}"
+            for host, digest in sorted(before.items()) if after.get(host) != digest]
+
+
+# -- Marathon -------------------------------------------------------------------------------------
+
+
+def marathon_task_addresses(app: Mapping[str, Any], port_index: int = 0) -> set[str]:
+    """`host:port` of an app's TASK_RUNNING tasks (the `app` of GET /v2/apps/ID), for a port."""
+    found = set()
+    for task in app.get("tasks") or []:
+        ports = task.get("ports") or []
+        if task.get("state") == "TASK_RUNNING" and task.get("host") and port_index < len(ports):
+            found.add(f"{task['host']}:{ports[port_index]}")
+    return found
+
+
+def app_scale_problem(app: Mapping[str, Any], want: int) -> str | None:
+    """None when Marathon has `want` instances, all running and healthy, no deployment left."""
+    app_id = app.get("id", "?")
+    keys = ["instances", "tasksRunning"] + (["tasksHealthy"] if app.get("healthChecks") else [])
+    counts = {key: int(app.get(key) or 0) for key in keys}
+    wrong = [f"{key}={value}" for key, value in counts.items() if value != want]
+    if wrong:
+        return f"Marathon app {app_id}: {', '.join(wrong)}, want {want}"
+    if app.get("deployments"):
+        return f"Marathon app {app_id}: deployment still running {app['deployments']}"
+    return None
+
+
+# -- Mesos masters --------------------------------------------------------------------------------
+
+MESOS_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "secs": 1.0, "mins": 60.0,
+                        "hrs": 3600.0, "days": 86400.0, "weeks": 604800.0}
+
+
+def parse_mesos_duration(text: str) -> float:
+    """Mesos' Duration flag syntax (`10secs`, `500ms`, `1.5mins`) in seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", str(text))
+    if not match or match[2] not in MESOS_DURATION_UNITS:
+        raise ValueError(f"not a Mesos duration: {text!r} "
+                         f"(units: {', '.join(MESOS_DURATION_UNITS)})")
+    return float(match[1]) * MESOS_DURATION_UNITS[match[2]]
+
+
+def parse_master_pid(pid: str) -> tuple[str, int]:
+    """`master@198.51.100.11:5050` -> ("198.51.100.11", 5050); ValueError for anything else."""
+    match = re.fullmatch(r"[^@\s]+@(?P<ip>[^:@\s]+):(?P<port>\d+)", str(pid).strip())
+    if not match:
+        raise ValueError(f"not a Mesos master pid: {pid!r}")
+    return match["ip"], int(match["port"])
+
+
+def leader_agreement(leaders: Mapping[str, str | None]) -> tuple[str | None, str | None]:
+    """`{master: the leader pid it reports, or None}` -> (agreed leader, None) or (None, why)."""
+    if not leaders:
+        return None, "no master answered"
+    named = {pid for pid in leaders.values() if pid}
+    summary = ", ".join(f"{m}={p or 'no leader/no answer'}" for m, p in sorted(leaders.items()))
+    if len(named) == 1 and all(leaders.values()):
+        return named.pop(), None
+    return None, f"the masters do not agree on one leader: {summary}"
+
+
+def framework_problem(state: Mapping[str, Any], name: str = "marathon") -> str | None:
+    """None when the master's /master/state lists an active framework called `name`."""
+    frameworks = state.get("frameworks") or []
+    if any(f.get("name") == name and f.get("active") for f in frameworks):
+        return None
+    seen = [(f.get("name"), f.get("active")) for f in frameworks]
+    return f"{state.get('pid', 'the leader')}: no active framework {name!r} (frameworks: {seen})"

@@ -10,23 +10,37 @@ One session, in order; each step needs the one before, so they are one test with
 5. note every old host's service start stamps, add one agent line to the copy, `sandbox up`
    (boots only the new host), deploy again (timed: scale-out), run the checks again (the new
    agent is registered with the leader), and prove no service on an old host restarted
-6. app checks: whatever tests/cluster holds for apps runs in the checks of steps 3 and 5
-7. `python -m sandbox down` in a finalizer that always runs, then prove nothing is left
+6. app scaling: deploy_apps.py with apps_instances 3 then 1 (timed); Marathon, the containers on
+   the agents and every load balancer's haproxy.cfg (within two bridge intervals) agree, the app
+   answers through every load balancer, and a re-run with the same data changes nothing
+7. Marathon stopped on every host: every haproxy.cfg stays byte-identical, the app still answers,
+   the bridge logs that Marathon is unreachable; then Marathon back with a leader (timed)
+8. Mesos master failover: SIGKILL the leading master; another is elected within the ZooKeeper
+   session timeout + 15 s (measured), all masters agree, the agents and Marathon follow, the app
+   keeps its instance
+9. `python -m sandbox down` in a finalizer that always runs, then prove nothing is left
+
+The app checks of tests/cluster run in the checks of steps 3 and 5. Phases 6-8 talk HTTP to the
+hosts straight from this machine (the sandbox bridge routes here) and run commands over SSH.
 
 Logs of every subprocess: build/e2e-logs/. Timings: build/e2e-timings.txt and the terminal.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,10 +53,19 @@ from .helpers import (
     WATCHED_SERVICES,
     SummaryFormatError,
     add_agent_line,
+    app_scale_problem,
+    backends_problem,
+    changed_checksums,
     describe_changes,
     format_timings,
+    framework_problem,
+    leader_agreement,
+    marathon_task_addresses,
     next_agent_name,
+    parse_master_pid,
+    parse_mesos_duration,
     parse_pyinfra_results,
+    parse_sha256sum,
     parse_systemctl_show,
     restarted_services,
     sandbox_name,
@@ -66,6 +89,27 @@ SANDBOX_DOWN_TIMEOUT_S = 600
 DEPLOY_TIMEOUT_S = 2400
 CHECKS_TIMEOUT_S = 900
 LOG_TAIL_LINES = 40
+# deploy_apps.py waits up to apps_deploy_timeout_s (300) for a deployment; this caps the whole run.
+APPS_DEPLOY_TIMEOUT_S = 900
+
+# The app of phases 6-8 (apps/hello-sinatra.json) and what it answers through every LB.
+APP_ID = "hello-sinatra"
+APP_IMAGE = "pyinfra-mesos/hello-sinatra:1.0"
+APP_SERVICE_PORT = 9000
+APP_PATH = "/greet/world"
+APP_BODY = "Hello world!"
+HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
+BRIDGE_UNIT = "pyinfra-mesos-haproxy-bridge"
+BRIDGE_UNREACHABLE_LOG = "Marathon unreachable"
+HTTP_TIMEOUT_S = 5
+# A settled cluster answers at once; these bound waits for what follows a change.
+SETTLE_TIMEOUT_S = 60.0
+BRIDGE_SLACK_S = 5.0  # on top of two bridge intervals: a bridge run, haproxy -c and a reload
+MARATHON_BACK_TIMEOUT_S = 180.0  # `systemctl start marathon` pulls the image, then elects
+FAILOVER_SLACK_S = 15.0  # on top of mesos_zk_session_timeout
+# The killed master comes back after its unit's RestartSec (20 s) and must rejoin.
+FAILOVER_SETTLE_TIMEOUT_S = 120.0
+POLL_S = 0.5
 
 
 @dataclass
@@ -180,7 +224,9 @@ def leftovers(sandbox: str, host_names: Sequence[str]) -> list[str]:
 def write_timings(run: E2ERun) -> None:
     order = ["sandbox up", "bare deploy", "cluster checks", "no-op re-run",
              "sandbox up (+1 agent)", "scale-out", "cluster checks (after scale-out)",
-             "sandbox down"]
+             "app scale to 3", "LB convergence (3 instances)", "app scale to 1",
+             "LB convergence (1 instance)", "marathon outage", "marathon back (leader)",
+             "master failover", "master failover settled", "sandbox down"]
     rows = [(name, run.timings.get(name)) for name in order]
     table = format_timings(rows)
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
@@ -269,31 +315,340 @@ def cluster_checks(step: str, run: E2ERun, timing: str) -> None:
     require_success(timing, result)
 
 
+class Hosts:
+    """SSH (testinfra) to the inventory's hosts, one cached connection per host.
+
+    `with Hosts(inventory) as hosts:`; `hosts.run(name, command, what)` is stdout or an
+    AssertionError naming `what`. The topology (group_data merged) is `hosts.topology`.
+    """
+
+    def __init__(self, inventory: Path) -> None:
+        self.topology = _topology(inventory)
+        self.members = {m.name: m for m in self.topology.all_members}
+        self._workdir = Path(tempfile.mkdtemp(prefix="pyinfra-mesos-e2e-ssh-"))
+        self._ssh_config = self._workdir / "ssh_config"
+        self._ssh_config.write_text(checks.INSECURE_SSH_CONFIG)
+        self._hosts: dict[str, Any] = {}
+
+    def __enter__(self) -> Hosts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for host in self._hosts.values():
+            try:
+                host.backend.client.close()
+            except Exception:  # closing is best effort
+                pass
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def host(self, name: str) -> Any:
+        if name not in self._hosts:
+            connection = checks.host_connection(name, self.members[name].data)
+            self._hosts[name] = checks.make_testinfra_host(connection, self._ssh_config)
+        return self._hosts[name]
+
+    def run(self, name: str, command: str, what: str) -> str:
+        return checks.run_on(self.host(name), command, f"{name}: {what}")
+
+    def data(self, key: str, member: Any = None) -> Any:
+        member = member or self.topology.all_members[0]
+        return checks.data_value(member, key, None)
+
+
 def service_stamps(inventory: Path, host_names: Sequence[str]) -> dict[str, dict[str, dict]]:
     """`{host: {unit: start properties}}` for the watched units present and active on each host."""
-    topology = _topology(inventory)
-    members = {m.name: m for m in topology.all_members}
-    workdir = Path(tempfile.mkdtemp(prefix="pyinfra-mesos-e2e-ssh-"))
-    ssh_config = workdir / "ssh_config"
-    ssh_config.write_text(checks.INSECURE_SSH_CONFIG)
     stamps: dict[str, dict[str, dict]] = {}
-    try:
+    with Hosts(inventory) as hosts:
         for name in host_names:
-            member = members[name]
-            host = checks.make_testinfra_host(checks.host_connection(name, member.data),
-                                              ssh_config)
             stamps[name] = {}
             for unit in WATCHED_SERVICES:
-                props = parse_systemctl_show(checks.run_on(
-                    host, f"systemctl show -p LoadState -p ActiveState "
+                props = parse_systemctl_show(hosts.run(
+                    name, f"systemctl show -p LoadState -p ActiveState "
                           f"-p ActiveEnterTimestampMonotonic -p ExecMainStartTimestampMonotonic "
-                          f"-p NRestarts {unit}.service", f"{name}: systemctl show {unit}"))
+                          f"-p NRestarts {unit}.service", f"systemctl show {unit}"))
                 if props.get("LoadState") == "loaded" and props.get("ActiveState") == "active":
                     stamps[name][unit] = props
-            host.backend.client.close()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return stamps
+
+
+# -- Phases 6-8: HTTP from this machine, commands over SSH ---------------------------------------
+
+
+def http_get(url: str, credentials: str = "", timeout_s: float = HTTP_TIMEOUT_S) -> str:
+    """The body of GET `url` (redirects followed); AssertionError on any failure."""
+    request = urllib.request.Request(url)
+    if credentials:
+        request.add_header("Authorization",
+                           "Basic " + base64.b64encode(credentials.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.read().decode("utf-8", errors="replace")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise AssertionError(f"GET {url}: {getattr(exc, 'reason', exc)}") from None
+
+
+def get_json(url: str, credentials: str = "", timeout_s: float = HTTP_TIMEOUT_S) -> dict:
+    return checks.parse_json_object(http_get(url, credentials, timeout_s), f"GET {url}")
+
+
+def wait_until(check: Callable[[], str | None], timeout_s: float, what: str,
+               interval_s: float = POLL_S) -> float:
+    """Seconds until `check` returned None; pytest.fail naming `what` after `timeout_s`."""
+    started = time.monotonic()
+    problem = checks.wait_for(check, timeout_s, interval_s)
+    if problem is not None:
+        pytest.fail(f"{what}: {problem}", pytrace=False)
+    return time.monotonic() - started
+
+
+def marathon_url(hosts: Hosts, member: Any = None) -> str:
+    member = member or hosts.topology.marathons[0]
+    return f"http://{member.ip}:{int(hosts.data('marathon_http_port', member))}"
+
+
+def marathon_app(hosts: Hosts) -> dict:
+    credentials = str(hosts.data("marathon_http_credentials") or "")
+    return get_json(f"{marathon_url(hosts)}/v2/apps/{APP_ID}", credentials)["app"]
+
+
+def bridge_interval_s(hosts: Hosts) -> float:
+    return float(hosts.data("haproxy_bridge_interval_s", hosts.topology.load_balancers[0]))
+
+
+def app_answers(lb_ip: str, requests: int = 1) -> str | None:
+    """None when `requests` GETs through one load balancer all answer APP_BODY."""
+    url = f"http://{lb_ip}:{APP_SERVICE_PORT}{APP_PATH}"
+    for _ in range(requests):
+        body = http_get(url).strip()
+        if body != APP_BODY:
+            return f"{url} answered {body[:100]!r}, want {APP_BODY!r}"
+    return None
+
+
+def all_lbs_answer(hosts: Hosts, requests: int, what: str) -> None:
+    """Every LB answers APP_BODY `requests` times in a row (round robin: every backend asked)."""
+    for lb in hosts.topology.load_balancers:
+        wait_until(lambda lb=lb: app_answers(lb.ip, requests), SETTLE_TIMEOUT_S / 4,
+                   f"{what}: {lb.name}")
+
+
+def app_containers(hosts: Hosts) -> dict[str, int]:
+    """Running containers of APP_IMAGE on each agent."""
+    command = f"docker ps -q --filter ancestor={shlex.quote(APP_IMAGE)}"
+    return {agent.name: len(hosts.run(agent.name, command, "docker ps").split())
+            for agent in hosts.topology.agents}
+
+
+def lb_configs(hosts: Hosts) -> dict[str, str]:
+    return {lb.name: hosts.run(lb.name, f"cat {HAPROXY_CONFIG}", f"read {HAPROXY_CONFIG}")
+            for lb in hosts.topology.load_balancers}
+
+
+def lb_checksums(hosts: Hosts) -> dict[str, str]:
+    return {lb.name: parse_sha256sum(hosts.run(lb.name, f"sha256sum {HAPROXY_CONFIG}",
+                                               f"sha256sum {HAPROXY_CONFIG}"))
+            for lb in hosts.topology.load_balancers}
+
+
+def deploy_apps(step: str, run: E2ERun, instances: int, timing: str | None = None) -> StepResult:
+    data = "apps_instances=" + json.dumps({APP_ID: instances})
+    result = run_logged(step, [PYINFRA, "-y", str(run.inventory), "deploy_apps.py",
+                               "--data", data], APPS_DEPLOY_TIMEOUT_S)
+    if timing:
+        run.timings[timing] = result.seconds
+    require_success(timing or step, result)
+    return result
+
+
+def require_no_changes(step: str, result: StepResult) -> None:
+    try:
+        summary = parse_pyinfra_results(result.output)
+    except SummaryFormatError as exc:
+        pytest.fail(f"{step}: {exc} (log: {result.log})")
+    assert summary.total.changed == 0 and summary.total.errors == 0, (
+        f"{step}: changed {summary.total.changed} and failed {summary.total.errors} "
+        f"operation-host pair(s); it must change nothing (log: {result.log}):\n"
+        f"{describe_changes(summary)}")
+
+
+def phase_app_scaling(run: E2ERun) -> None:
+    """6. Scale to 3 and back to 1; Marathon, Docker and every haproxy.cfg agree each time."""
+    with Hosts(run.inventory) as hosts:
+        lb_bound = 2 * bridge_interval_s(hosts) + BRIDGE_SLACK_S
+        for step, instances in (("6-apps-scale-3", 3), ("6-apps-scale-1", 1)):
+            label = f"{instances} instance{'s' if instances > 1 else ''}"
+            deploy_apps(step, run, instances, f"app scale to {instances}")
+            wait_until(lambda n=instances: app_scale_problem(marathon_app(hosts), n),
+                       SETTLE_TIMEOUT_S, f"after scaling to {label}")
+            # The deploy has waited for running and healthy: from here the bridge has its input.
+            settled = time.monotonic()
+            want = marathon_task_addresses(marathon_app(hosts))
+            assert len(want) == instances, (
+                f"Marathon reports {instances} running tasks but their host:port are {want}")
+
+            def containers(n: int = instances) -> str | None:
+                found = app_containers(hosts)
+                if sum(found.values()) != n:
+                    return f"{APP_IMAGE} containers per agent: {found}, want {n} in all"
+                return None
+
+            def lbs_listed(want: set[str] = want) -> str | None:
+                problems = [backends_problem(name, text, APP_SERVICE_PORT, want)
+                            for name, text in lb_configs(hosts).items()]
+                return "; ".join(p for p in problems if p) or None
+
+            wait_until(lbs_listed, lb_bound,
+                       f"every load balancer's {HAPROXY_CONFIG} within two bridge intervals "
+                       f"+ {BRIDGE_SLACK_S:.0f} s ({lb_bound:.0f} s) of Marathon reporting {label}")
+            run.timings[f"LB convergence ({label})"] = time.monotonic() - settled
+            wait_until(containers, SETTLE_TIMEOUT_S, f"after scaling to {label}")
+            print(f"[e2e] {label}: backends {sorted(want)} on every load balancer "
+                  f"{run.timings[f'LB convergence ({label})']:.1f} s after Marathon settled",
+                  flush=True)
+            all_lbs_answer(hosts, 2 * instances, f"after scaling to {label}")
+            require_no_changes(f"deploy_apps.py re-run at {label}",
+                               deploy_apps(f"{step}-noop", run, instances))
+
+
+def start_marathons(hosts: Hosts) -> list[str]:
+    """`systemctl start marathon` on every Marathon host; the failures (never raises)."""
+    failures = []
+    for member in hosts.topology.marathons:
+        try:
+            hosts.run(member.name, "systemctl start marathon", "systemctl start marathon")
+        except AssertionError as exc:
+            failures.append(str(exc))
+    return failures
+
+
+def marathon_back_problem(hosts: Hosts) -> str | None:
+    credentials = str(hosts.data("marathon_http_credentials") or "")
+    for member in hosts.topology.marathons:
+        if http_get(f"{marathon_url(hosts, member)}/ping", credentials).strip() != "pong":
+            return f"{member.name}: /ping does not answer pong"
+    leader = get_json(f"{marathon_url(hosts)}/v2/leader", credentials).get("leader")
+    return None if leader else "Marathon has no leader (/v2/leader)"
+
+
+def phase_marathon_outage(run: E2ERun) -> None:
+    """7. With Marathon down everywhere the load balancers keep their config and keep serving."""
+    with Hosts(run.inventory) as hosts:
+        wait_s = 2 * bridge_interval_s(hosts) + BRIDGE_SLACK_S
+        before = lb_checksums(hosts)
+        since = int(time.time()) - 1  # the hosts share this machine's clock
+        started = time.monotonic()
+        try:
+            for member in hosts.topology.marathons:
+                hosts.run(member.name, "systemctl stop marathon", "systemctl stop marathon")
+            for member in hosts.topology.marathons:  # nothing answers: the outage is real
+                answer = checks.probe(lambda m=member: http_get(
+                    f"{marathon_url(hosts, m)}/ping", timeout_s=2))
+                assert isinstance(answer, AssertionError), (
+                    f"{member.name}: Marathon still answers /ping after systemctl stop marathon")
+            print(f"[e2e] Marathon stopped on every host; waiting {wait_s:.0f} s "
+                  f"(two bridge intervals + slack)", flush=True)
+            time.sleep(wait_s)
+            changed = changed_checksums(before, lb_checksums(hosts))
+            assert not changed, (f"{HAPROXY_CONFIG} changed while Marathon was down (the bridge "
+                                 f"must keep the last good config):\n  " + "\n  ".join(changed))
+            for lb in hosts.topology.load_balancers:
+                state = hosts.host(lb.name).run("systemctl is-active haproxy").stdout.strip()
+                assert state == "active", f"{lb.name}: haproxy is {state!r} with Marathon down"
+                problem = app_answers(lb.ip, 2)
+                assert problem is None, f"{lb.name} with Marathon down: {problem}"
+                log = hosts.run(lb.name, f"journalctl -u {BRIDGE_UNIT} --since @{since} "
+                                         f"--no-pager -o cat", "bridge journal")
+                runs = log.count(BRIDGE_UNREACHABLE_LOG)
+                assert runs >= 2, (
+                    f"{lb.name}: the bridge logged {BRIDGE_UNREACHABLE_LOG!r} {runs} time(s) in "
+                    f"{wait_s:.0f} s of Marathon outage, want one per run (>= 2); log tail:\n"
+                    f"{tail(log, 10)}")
+        finally:
+            failures = start_marathons(hosts)
+        run.timings["marathon outage"] = time.monotonic() - started
+        assert not failures, "starting Marathon again failed:\n  " + "\n  ".join(failures)
+        run.timings["marathon back (leader)"] = wait_until(
+            lambda: marathon_back_problem(hosts), MARATHON_BACK_TIMEOUT_S,
+            "Marathon after `systemctl start marathon` on every host")
+        wait_until(lambda: app_scale_problem(marathon_app(hosts), 1), SETTLE_TIMEOUT_S,
+                   "the app after Marathon came back")
+        all_lbs_answer(hosts, 2, "after Marathon came back")
+
+
+def master_state(hosts: Hosts, member: Any, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
+    port = int(hosts.data("mesos_master_port", member))
+    return get_json(f"http://{member.ip}:{port}/master/state", timeout_s=timeout_s)
+
+
+def reported_leaders(hosts: Hosts, members: Sequence[Any]) -> dict[str, str | None]:
+    """`{master: the leader pid its /master/state reports}`; None when it does not answer."""
+    leaders: dict[str, str | None] = {}
+    for member in members:
+        try:
+            leaders[member.name] = master_state(hosts, member, timeout_s=2).get("leader") or None
+        except AssertionError:
+            leaders[member.name] = None
+    return leaders
+
+
+def phase_master_failover(run: E2ERun) -> None:
+    """8. SIGKILL the leading Mesos master: another takes over, agents and Marathon follow."""
+    with Hosts(run.inventory) as hosts:
+        masters = hosts.topology.masters
+        by_ip = {m.ip: m for m in masters}
+        old_pid, problem = leader_agreement(reported_leaders(hosts, masters))
+        assert old_pid, f"before the failover: {problem}"
+        old = by_ip.get(parse_master_pid(old_pid)[0])
+        assert old, f"the leader {old_pid} is none of the masters {sorted(by_ip)}"
+        others = [m for m in masters if m is not old]
+        bound = parse_mesos_duration(hosts.data("mesos_zk_session_timeout")) + FAILOVER_SLACK_S
+
+        hosts.run(old.name, "systemctl kill -s SIGKILL mesos-master", "SIGKILL mesos-master")
+        killed = time.monotonic()
+        print(f"[e2e] SIGKILLed the leading master {old.name} ({old_pid})", flush=True)
+
+        def new_leader() -> str | None:
+            pid, problem = leader_agreement(reported_leaders(hosts, others))
+            if pid is None:
+                return problem
+            if pid == old_pid:
+                return f"the other masters still name the killed {old_pid} as leader"
+            return None
+
+        seconds = wait_until(new_leader, bound,
+                             f"a new leader after SIGKILL of {old.name} (ZooKeeper session "
+                             f"timeout + {FAILOVER_SLACK_S:.0f} s)")
+        run.timings["master failover"] = seconds
+        new_pid = leader_agreement(reported_leaders(hosts, others))[0]
+        leader = by_ip[parse_master_pid(new_pid)[0]]
+        print(f"[e2e] master failover: {old.name} -> {leader.name} in {seconds:.1f} s", flush=True)
+
+        def settled() -> str | None:
+            pid, problem = leader_agreement(reported_leaders(hosts, masters))
+            if pid != new_pid:
+                return problem or f"the leader moved on again: {new_pid} -> {pid}"
+            state = master_state(hosts, leader)
+            agents = len(hosts.topology.agents)
+            if state.get("activated_slaves") != agents:
+                return (f"{leader.name}: activated_slaves={state.get('activated_slaves')}, "
+                        f"want {agents}")
+            problem = framework_problem(state)
+            if problem:
+                return problem
+            tasks = [t for f in state.get("frameworks") or [] for t in f.get("tasks") or []
+                     if t.get("name") == APP_ID and t.get("state") == "TASK_RUNNING"]
+            if len(tasks) != 1:
+                return f"{leader.name}: {len(tasks)} running {APP_ID} task(s), want 1"
+            return app_scale_problem(marathon_app(hosts), 1)
+
+        wait_until(settled, FAILOVER_SETTLE_TIMEOUT_S,
+                   f"after the failover to {leader.name} (all masters agree, "
+                   f"{len(hosts.topology.agents)} agents active, Marathon registered, "
+                   f"the app running)")
+        run.timings["master failover settled"] = time.monotonic() - killed
+        state = hosts.host(old.name).run("systemctl is-active mesos-master").stdout.strip()
+        assert state == "active", f"{old.name}: mesos-master is {state!r} after the SIGKILL"
+        all_lbs_answer(hosts, 2, "after the master failover")
 
 
 def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
@@ -312,15 +667,8 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     cluster_checks("3-cluster-checks", run, "cluster checks")
 
     # 4. A converged cluster: a re-run changes nothing on any host.
-    rerun = deploy("4-deploy-noop", run, "no-op re-run")
-    try:
-        summary = parse_pyinfra_results(rerun.output)
-    except SummaryFormatError as exc:
-        pytest.fail(f"no-op re-run: {exc} (log: {rerun.log})")
-    assert summary.total.changed == 0 and summary.total.errors == 0, (
-        f"the re-run on a converged cluster changed {summary.total.changed} and failed "
-        f"{summary.total.errors} operation-host pair(s); it must change nothing "
-        f"(log: {rerun.log}):\n{describe_changes(summary)}")
+    require_no_changes("the re-run on a converged cluster",
+                       deploy("4-deploy-noop", run, "no-op re-run"))
 
     # 5. Scale out by one inventory line; nothing on the old hosts may restart.
     before_topology = _topology(run.inventory)
@@ -345,3 +693,12 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     restarted = restarted_services(before, after)
     assert not restarted, ("adding an agent restarted services on existing hosts:\n  "
                            + "\n  ".join(restarted))
+
+    # 6. Scale the app through deploy_apps.py; the load balancers follow within two intervals.
+    phase_app_scaling(run)
+
+    # 7. Marathon down everywhere: the load balancers keep their last good config.
+    phase_marathon_outage(run)
+
+    # 8. The leading Mesos master dies: another takes over, the cluster follows.
+    phase_master_failover(run)

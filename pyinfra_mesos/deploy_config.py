@@ -240,6 +240,17 @@ def mesos_common_env_lines(data: Mapping[str, Any]) -> list[str]:
     return [f"LOGS={data['mesos_log_dir']}", 'ULIMIT="-n 8192"']
 
 
+def mesos_upgrade_needed(installed: Mapping[str, Iterable[str]], package: str,
+                         version: str) -> bool:
+    """True when `package` is installed but not at the pinned `version` (a prefix, as the pin).
+
+    A plain install leaves an installed package alone, so a changed mesos_version needs its own
+    step; the services then restart (masters one at a time) as for a config change.
+    """
+    versions = list(installed.get(package) or [])
+    return bool(versions) and not any(str(v).startswith(version) for v in versions)
+
+
 def check_work_dir(host: str, field: str, path: str) -> None:
     """Mesos keeps state there (the master's replicated log): /tmp is wiped at boot."""
     if path.rstrip("/") == "/tmp" or path.startswith("/tmp/"):

@@ -7,6 +7,7 @@ and then removes only that link.
 """
 
 from pyinfra import host, inventory
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -18,6 +19,7 @@ from pyinfra_mesos.deploy_config import (
     check_agent_checkpoint,
     check_work_dir,
     member_named,
+    mesos_upgrade_needed,
     template_path,
 )
 from pyinfra_mesos.flags import AGENT_ZK_FLAG, agent_flags, parse_env_lines
@@ -49,6 +51,11 @@ config_files = mesos_role_files(
     source="tasks/mesos_agent.py",
     data=host.data.dict(),
 )
+
+# A package moved to a new mesos_version restarts like a config change (tasks/mesos_package.py).
+upgraded = mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
+                                host.data.mesos_version)
+config_changed = any_changed(*config_files)
 
 if "docker" in flags["containerizers"].split(","):
     dropin = files.template(
@@ -83,5 +90,5 @@ systemd.service(
     name="Restart mesos-agent (its config changed)",
     service=SERVICE,
     command="restart",
-    _if=any_changed(*config_files),
+    _if=lambda: upgraded or config_changed(),
 )

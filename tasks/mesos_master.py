@@ -7,6 +7,7 @@ masters restart before new ones start (growing 3 -> 5: the old three get quorum 
 """
 
 from pyinfra import host, inventory
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server, systemd
@@ -16,6 +17,7 @@ from pyinfra_mesos.deploy_config import (
     MESOS_MASTER_ENV,
     check_work_dir,
     member_named,
+    mesos_upgrade_needed,
     plan_quorum_change,
     replicated_log_reset_commands,
     restart_and_wait_command,
@@ -55,7 +57,15 @@ config_files = mesos_role_files(
     source="tasks/mesos_master.py",
     data=host.data.dict(),
 )
+# A package moved to a new mesos_version restarts like a config change (tasks/mesos_package.py).
+upgraded = mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
+                                host.data.mesos_version)
 config_changed = any_changed(*config_files)
+
+
+def restart_needed() -> bool:
+    return upgraded or config_changed()
+
 restart = restart_and_wait_command(
     SERVICE, f"http://{flags['ip']}:{flags['port']}/health",
     int(host.data.mesos_master_restart_wait_s))
@@ -64,7 +74,7 @@ if was_running:
     server.shell(
         name="Restart running masters with the new config, one at a time",
         commands=[restart],
-        _if=config_changed,
+        _if=restart_needed,
         _serial=True,
     )
 
@@ -80,6 +90,6 @@ if not was_running:
     server.shell(
         name="Restart new masters with their config, one at a time",
         commands=[restart],
-        _if=config_changed,
+        _if=restart_needed,
         _serial=True,
     )

@@ -6,6 +6,7 @@ refused (and removed, so the next run downloads it again).
 """
 
 from pyinfra import host, inventory
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -17,6 +18,7 @@ from pyinfra_mesos.deploy_config import (
     MESOS_SOURCES_FILE,
     key_fingerprint_check_command,
     mesos_apt_line,
+    mesos_upgrade_needed,
     normalise_fingerprint,
     template_path,
 )
@@ -76,6 +78,15 @@ package = apt.packages(
     name="Install aventer-mesos",
     packages=[host.data.mesos_package],
 )
+
+if mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
+                        host.data.mesos_version):
+    # The pin above selects the version; 1001 lets apt go down as well as up.
+    server.shell(
+        name=f"Move aventer-mesos to the pinned {host.data.mesos_version}",
+        commands=["DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
+                  f"-o Dpkg::Options::=--force-confold {host.data.mesos_package}"],
+    )
 
 # The package carries both units; a host runs only the ones its roles need. The first op covers
 # hosts where the package was already there at planning time, the second a fresh install whose

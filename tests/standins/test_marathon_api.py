@@ -234,10 +234,13 @@ def test_scheduling_scaling_health_and_replacement(marathon: Marathon,
     assert sorted(t["id"] for t in tasks) == sorted(t["id"] for t in web["tasks"])
 
     # Scale down: the surplus instance is killed, the other keeps running.
+    staged = {t["id"]: t["stagedAt"] for t in web["tasks"]}
     reply = http(marathon.url + "/v2/apps/shop/web", "PUT", {"instances": 1})[1]
     deployed(marathon, reply["deploymentId"])
     assert len(live(master, "shop_web")) == 1
     survivor = live(master, "shop_web")[0]["id"]
+    # killSelection YOUNGEST_FIRST (the default): the longest-running instance stays.
+    assert staged[survivor] == min(staged.values()), (survivor, staged)
 
     # A failed task is replaced (after the app's 1 s backoff).
     master.end_task(survivor, "TASK_FAILED")

@@ -143,3 +143,11 @@ def test_agent_info_change_needs_consent_only_with_a_checkpoint():
     with pytest.raises(DeployRefused, match="a1: mesos_resources"):
         check_agent_checkpoint("a1", changed, checkpoint_exists=True, allow_reset=False)
     assert check_agent_checkpoint("a1", changed, checkpoint_exists=True, allow_reset=True)
+
+
+def test_mesos_upgrade_needed_only_for_an_installed_package_off_the_pin() -> None:
+    from pyinfra_mesos.deploy_config import mesos_upgrade_needed
+
+    assert not mesos_upgrade_needed({}, "aventer-mesos", "1.11.0")
+    assert not mesos_upgrade_needed({"aventer-mesos": {"1.11.0-1"}}, "aventer-mesos", "1.11.0")
+    assert mesos_upgrade_needed({"aventer-mesos": {"1.10.0-1"}}, "aventer-mesos", "1.11.0")

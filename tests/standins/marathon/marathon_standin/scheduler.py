@@ -209,10 +209,11 @@ class Scheduler:
         kills: list[dict[str, Any]] = []
         # Scale down: youngest first (killSelection default), not-running ones before those.
         if len(current) > target:
-            order = sorted(current, key=lambda t: (t["state"] == "TASK_RUNNING", t["stagedAt"]))
-            if app.get("killSelection") == "OLDEST_FIRST":
-                order = sorted(current, key=lambda t: (t["state"] == "TASK_RUNNING",
-                                                       -time_key(t["stagedAt"])))
+            # Kills take the head of the order: not-running tasks, then by age as asked.
+            oldest_first = app.get("killSelection") == "OLDEST_FIRST"
+            order = sorted(current, key=lambda t: (
+                t["state"] == "TASK_RUNNING",
+                time_key(t["stagedAt"]) if oldest_first else -time_key(t["stagedAt"])))
             kills += order[: len(current) - target]
             current = [t for t in current if t not in kills]
         # Replace old-config tasks without dropping below minimumHealthCapacity.

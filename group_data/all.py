@@ -28,6 +28,8 @@ zookeeper_init_limit = 10
 zookeeper_sync_limit = 5
 # ZooKeeper 3.5+ allows only `srvr` by default; health checks need the others.
 zookeeper_4lw_whitelist = ["srvr", "ruok", "mntr", "stat"]
+# A restarted member must be back (leader/follower) within this before the next one restarts.
+zookeeper_restart_wait_s = 120
 zookeeper_mesos_path = "/mesos"
 zookeeper_marathon_path = "/marathon"
 
@@ -86,6 +88,8 @@ marathon_task_launch_timeout_ms = 600000  # = mesos_executor_registration_timeou
 marathon_service_port_range = (10000, 20000)
 # "user:password" for the HTTP API; written only to a 0600 env file, never printed.
 marathon_http_credentials = ""
+# A restarted Marathon must answer /ping within this before the next one restarts.
+marathon_restart_wait_s = 300
 # Extra flags (name without --, value as a string; "" for a toggle), checked against 1.10.
 marathon_flags: dict[str, str] = {}
 

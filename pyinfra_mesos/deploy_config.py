@@ -258,13 +258,32 @@ def check_work_dir(host: str, field: str, path: str) -> None:
                             "use a persistent directory such as /var/lib/mesos")
 
 
-def restart_and_wait_command(service: str, health_url: str, timeout_s: int) -> str:
-    """Restart, then wait until the service answers, so a serial restart of several masters
-    never takes a second one down before the first is back."""
+def restart_and_wait_command(service: str, probe: str, timeout_s: int) -> str:
+    """Restart, then poll `probe` (a shell command) until it succeeds, bounded.
+
+    Run with `_serial=True`, so a rolling restart never takes a second member of a quorum down
+    before the first is back.
+    """
     return (f"systemctl restart {service} && "
             f"for i in $(seq {timeout_s}); do "
-            f"curl -fsS -o /dev/null {health_url} && exit 0; sleep 1; done; "
-            f'echo "{service} did not answer {health_url} within {timeout_s} s" >&2; exit 1')
+            f"{probe} && exit 0; sleep 1; done; "
+            f'echo "{service} did not pass `{probe}` within {timeout_s} s" >&2; exit 1')
+
+
+def http_probe(url: str) -> str:
+    return f"curl -fsS -o /dev/null {url}"
+
+
+def zookeeper_probe(client_port: int, in_ensemble: bool) -> str:
+    """What a restarted ZooKeeper must answer before the next member restarts.
+
+    A member of a formed ensemble must be back as leader or follower (`srvr`). On the first
+    deploy the others still run the package's standalone config, so no quorum can form yet:
+    there it is enough that the server answers `ruok`.
+    """
+    word, expect = ("srvr", "Mode: ") if in_ensemble else ("ruok", "imok")
+    return (f"bash -c 'exec 3<>/dev/tcp/127.0.0.1/{client_port} && echo {word} >&3 && "
+            f"grep -q \"{expect}\" <&3'")
 
 
 def replicated_log_reset_commands(work_dir: str, service: str) -> list[str]:

@@ -31,8 +31,10 @@ systemd.service(
 # `command="restart"` rather than `restarted=True`: the latter is skipped when the service was
 # not running at planning time, and a fresh docker.io starts itself before daemon.json exists.
 systemd.service(
-    name="Restart Docker (daemon.json changed)",
+    name="Restart Docker (daemon.json changed), one host at a time",
     service="docker.service",
     command="restart",
     _if=daemon_json.did_change,
+    # A Docker restart stops the containers on that host: never on every agent at once.
+    _serial=True,
 )

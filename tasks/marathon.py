@@ -6,13 +6,15 @@ so their arguments are not printed): it may hold marathon_http_credentials.
 
 from pyinfra import host, inventory
 from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import files, systemd
+from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
     MARATHON_ENV,
     MARATHON_UNIT,
+    http_probe,
     member_named,
+    restart_and_wait_command,
     template_path,
 )
 from pyinfra_mesos.flags import env_lines, marathon_flags
@@ -57,10 +59,13 @@ systemd.service(
 )
 
 if was_running:
-    # A unit that was not running has just been started with the current files.
-    systemd.service(
-        name="Restart Marathon (unit, image or env changed)",
-        service=SERVICE,
-        command="restart",
+    # A unit that was not running has just been started with the current files. One instance
+    # at a time, each answering /ping before the next goes, so a Marathon leader stays up.
+    server.shell(
+        name="Restart Marathon (unit, image or env changed), one at a time",
+        commands=[restart_and_wait_command(
+            SERVICE, http_probe(f"http://{flags['hostname']}:{flags['http_port']}/ping"),
+            int(host.data.marathon_restart_wait_s))],
         _if=any_changed(unit, env_file),
+        _serial=True,
     )

@@ -16,6 +16,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_mesos.deploy_config import (
     MESOS_MASTER_ENV,
     check_work_dir,
+    http_probe,
     member_named,
     mesos_upgrade_needed,
     plan_quorum_change,
@@ -67,7 +68,7 @@ def restart_needed() -> bool:
     return upgraded or config_changed()
 
 restart = restart_and_wait_command(
-    SERVICE, f"http://{flags['ip']}:{flags['port']}/health",
+    SERVICE, http_probe(f"http://{flags['ip']}:{flags['port']}/health"),
     int(host.data.mesos_master_restart_wait_s))
 
 if was_running:

@@ -6,13 +6,15 @@ The data directory's contents are never touched beyond myid.
 from io import StringIO
 
 from pyinfra import host, inventory
-from pyinfra.facts.files import Link
+from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
     myid_target,
+    restart_and_wait_command,
     template_path,
+    zookeeper_probe,
     zookeeper_servers,
     zookeeper_settings,
 )
@@ -49,10 +51,11 @@ else:
         commands=[f"printf '%s\\n' {zookeeper_id} > {myid_path}"],
     )
 
+zoo_cfg_path = f"{host.data.zookeeper_conf_dir}/zoo.cfg"
 zoo_cfg = files.template(
     name="Configure the ZooKeeper ensemble (zoo.cfg)",
     src=template_path("zoo.cfg.j2"),
-    dest=f"{host.data.zookeeper_conf_dir}/zoo.cfg",
+    dest=zoo_cfg_path,
     mode="0644",
     settings=zookeeper_settings(data),
     servers=zookeeper_servers(data, topo),
@@ -71,10 +74,15 @@ systemd.service(
 )
 
 # The package starts ZooKeeper with its example config before ours is written: restart on any
-# change, whether or not it was running at planning time.
-systemd.service(
-    name="Restart ZooKeeper (zoo.cfg or myid changed)",
-    service=service,
-    command="restart",
+# change, whether or not it was running at planning time. One member at a time, each back in
+# the ensemble before the next goes, so a majority stays up.
+in_ensemble = any(line.startswith("server.")
+                  for line in host.get_fact(FileContents, path=zoo_cfg_path) or [])
+server.shell(
+    name="Restart ZooKeeper (zoo.cfg or myid changed), one member at a time",
+    commands=[restart_and_wait_command(
+        service, zookeeper_probe(int(host.data.zookeeper_client_port), in_ensemble),
+        int(host.data.zookeeper_restart_wait_s))],
     _if=any_changed(zoo_cfg, myid),
+    _serial=True,
 )

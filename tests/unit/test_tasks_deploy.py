@@ -197,3 +197,24 @@ def test_pinned_mesos_version_installed_means_no_package_step():
     current = {"dpkg -l": ["ii  aventer-mesos  1.11.0-standin1  all  Apache Mesos"]}
     ops = plan(cluster(3, master_responses=current), ["tasks/mesos_package.py"])["m1"]
     assert not any(op.name.startswith("Move aventer-mesos") for op in ops)
+
+
+def test_zookeeper_restarts_roll_and_wait_for_the_ensemble_once_formed():
+    fresh = plan(cluster(3), ["tasks/zookeeper.py"])["m1"]
+    restart = op_named(fresh, "Restart ZooKeeper")
+    assert restart.global_arguments.get("_serial") is True
+    # First deploy: the others still run the package's standalone config; `ruok` is enough.
+    assert "echo ruok" in restart.commands[0] and "imok" in restart.commands[0]
+    formed = {"cat /etc/zookeeper/conf/zoo.cfg": ["server.1=10.0.0.11:2888:3888"]}
+    ops = plan(cluster(3, master_responses=formed), ["tasks/zookeeper.py"])["m1"]
+    assert "echo srvr" in op_named(ops, "Restart ZooKeeper").commands[0]
+
+
+def test_marathon_and_docker_restarts_go_one_host_at_a_time():
+    running = {"systemctl show --all --property Id --property SubState marathon.service":
+               ["Id=marathon.service", "SubState=running"]}
+    ops = plan(cluster(3, master_responses=running), ["tasks/docker.py", "tasks/marathon.py"])
+    restart = op_named(ops["m1"], "Restart Marathon")
+    assert restart.global_arguments.get("_serial") is True
+    assert "curl -fsS -o /dev/null http://10.0.0.11:8080/ping" in restart.commands[0]
+    assert op_named(ops["a1"], "Restart Docker").global_arguments.get("_serial") is True

@@ -21,7 +21,7 @@ from pyinfra.api import State
 from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_state
 from pyinfra_cli.inventory import make_inventory
-from pyinfra_cli.util import exec_file
+from pyinfra_cli.util import PYTHON_CODES, exec_file
 
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.topology import ROLE_GROUPS
@@ -67,6 +67,7 @@ def load_inventory(path: str, override_data: Mapping[str, Any] | None = None,
     if not file.is_file():
         return _file_problem(path, "no such inventory file")
     root = (root or project_root()).resolve()
+    _forget_compiled_files()
     try:
         # exec_file records the file being executed on pyinfra's State; outside the pyinfra CLI
         # there is none, so give it a throw-away one for the duration of the load.
@@ -75,6 +76,16 @@ def load_inventory(path: str, override_data: Mapping[str, Any] | None = None,
                                   cwd=str(root))
     except Exception as exc:  # any error in the user's Python file is bad input, not a crash
         return _file_problem(path, f"cannot load: {_describe(exc, file.resolve())}")
+
+
+def _forget_compiled_files() -> None:
+    """Drop pyinfra's per-process cache of compiled inventory and group_data files.
+
+    pyinfra compiles each file once per process (pyinfra_cli.util.PYTHON_CODES); a long-lived
+    caller (the e2e tier adding an agent line, a test editing group_data) must see the file as
+    it is now, not as it was first read.
+    """
+    PYTHON_CODES.clear()
 
 
 def _describe(exc: BaseException, file: Path) -> str:
@@ -98,6 +109,7 @@ def inventory_file_groups(path: str) -> dict[str, Any]:
 
     Read before group_data is merged in, so callers can see what the file itself said.
     """
+    _forget_compiled_files()
     with ctx_state.use(State()):
         attrs = exec_file(str(Path(path).resolve()), return_locals=True)
     return {key: value for key, value in attrs.items()

@@ -232,3 +232,17 @@ def test_no_command_is_a_usage_error() -> None:
     proc = subprocess.run([sys.executable, "-m", "pyinfra_mesos"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
+
+
+def test_load_inventory_sees_an_edited_file_in_the_same_process(tmp_path) -> None:
+    """The e2e tier appends an agent line and loads the file again in one process."""
+    from pyinfra_mesos.inventory_loader import load_inventory
+    from pyinfra_mesos.topology import topology_from_inventory
+
+    path = tmp_path / "grow.py"
+    path.write_text('masters = [("m1", {"ip": "10.0.0.11", "zookeeper_id": 1})]\n'
+                    'agents = [("a1", {"ip": "10.0.0.21"})]\n')
+    assert [m.name for m in topology_from_inventory(load_inventory(str(path))).agents] == ["a1"]
+    path.write_text(path.read_text() + 'agents.append(("a2", {"ip": "10.0.0.22"}))\n')
+    assert [m.name for m in topology_from_inventory(load_inventory(str(path))).agents] == \
+        ["a1", "a2"]

@@ -265,12 +265,8 @@ def validate(flags: flaglib.Flags) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    flags = flaglib.load_or_exit(PROGRAM, "agent", args)
-    if flags.boolean("help"):
-        print(flaglib.usage(PROGRAM, "").lstrip())
-        return 0
-    if flags.boolean("version"):
-        print(f"mesos {VERSION} (STAND-IN)")
+    flags = flaglib.load_for_run(PROGRAM, "agent", args, VERSION)
+    if flags is None:
         return 0
     validate(flags)
     log = setup_logging(PROGRAM)

@@ -156,6 +156,19 @@ def load_or_exit(program: str, kind: str, argv: Sequence[str]) -> Flags:
         sys.exit(1)
 
 
+def load_for_run(program: str, kind: str, argv: Sequence[str], version: str) -> Flags | None:
+    """The flags of a run, or None once --help or --version has been answered (exit 0 then),
+    as both Mesos binaries do before anything else."""
+    flags = load_or_exit(program, kind, argv)
+    if flags.boolean("help"):
+        print(usage(program, "").lstrip())
+        return None
+    if flags.boolean("version"):
+        print(f"mesos {version} (STAND-IN)")
+        return None
+    return flags
+
+
 def parse_duration(text: str) -> float:
     """Seconds from a stout Duration ('10secs', '1mins', '500ms', '2hrs', '1days', '3weeks')."""
     units = [

@@ -347,12 +347,8 @@ def validate(flags: flaglib.Flags, log: logging.Logger) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    flags = flaglib.load_or_exit(PROGRAM, "master", args)
-    if flags.boolean("help"):
-        print(flaglib.usage(PROGRAM, "").lstrip())
-        return 0
-    if flags.boolean("version"):
-        print(f"mesos {VERSION} (STAND-IN)")
+    flags = flaglib.load_for_run(PROGRAM, "master", args, VERSION)
+    if flags is None:
         return 0
     log = setup_logging(PROGRAM)
     validate(flags, log)

@@ -222,7 +222,7 @@ def leftovers(sandbox: str, host_names: Sequence[str]) -> list[str]:
 
 
 def write_timings(run: E2ERun) -> None:
-    order = ["sandbox up", "bare deploy", "cluster checks", "no-op re-run",
+    order = ["sandbox up", "bare deploy", "cluster checks", "no-op re-run", "refused deploy",
              "sandbox up (+1 agent)", "scale-out", "cluster checks (after scale-out)",
              "app scale to 3", "LB convergence (3 instances)", "app scale to 1",
              "LB convergence (1 instance)", "marathon outage", "marathon back (leader)",
@@ -471,6 +471,22 @@ def require_no_changes(step: str, result: StepResult) -> None:
         f"{describe_changes(summary)}")
 
 
+def phase_refused_inventory(run: E2ERun) -> None:
+    """4b. A typo in a flag on a converged cluster: one line naming host and field, exit 1,
+    and not one operation run on any host."""
+    result = run_logged("4b-deploy-refused", [
+        PYINFRA, "-y", str(run.inventory), "deploy.py",
+        "--data", 'mesos_master_flags={"work_dri": "/srv/mesos"}'], DEPLOY_TIMEOUT_S)
+    run.timings["refused deploy"] = result.seconds
+    assert result.rc not in (0, None), (
+        f"a deploy with an unknown Mesos flag must fail (log: {result.log})\n{tail(result.output)}")
+    assert "work_dri" in result.output and "mesos_master_flags" in result.output, (
+        f"the refusal must name the field and the flag (log: {result.log})\n"
+        f"{tail(result.output)}")
+    assert "Starting operation" not in result.output, (
+        f"a refused deploy ran operations (log: {result.log})")
+
+
 def phase_app_scaling(run: E2ERun) -> None:
     """6. Scale to 3 and back to 1; Marathon, Docker and every haproxy.cfg agree each time."""
     with Hosts(run.inventory) as hosts:
@@ -669,6 +685,9 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     # 4. A converged cluster: a re-run changes nothing on any host.
     require_no_changes("the re-run on a converged cluster",
                        deploy("4-deploy-noop", run, "no-op re-run"))
+
+    # 4b. A bad inventory is refused before any host is touched.
+    phase_refused_inventory(run)
 
     # 5. Scale out by one inventory line; nothing on the old hosts may restart.
     before_topology = _topology(run.inventory)

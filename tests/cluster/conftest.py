@@ -366,6 +366,14 @@ def listening_ports(host: Any) -> set[int]:
     return parse_listening_ports(run_on(host, "ss -Htln", "list listening TCP sockets"))
 
 
+def wait_listening(host: Any, name: str, port: int, timeout_s: float,
+                   what: str = "") -> str | None:
+    """None once something listens on TCP `port` on the host, else (after `timeout_s`) why."""
+    label = f"{what} {port}" if what else str(port)
+    return wait_for(lambda: None if port in listening_ports(host)
+                    else f"{name}: nothing listens on {label}", timeout_s)
+
+
 def service_problem(host: Any, name: str, unit: str) -> str | None:
     """None when `unit` is running and enabled on the host, else what is wrong."""
     service = host.service(unit)

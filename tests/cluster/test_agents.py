@@ -10,10 +10,10 @@ from pyinfra_mesos.topology import Member, Topology
 from .conftest import (
     data_value,
     http_get,
-    listening_ports,
     parse_json_object,
     service_problem,
     wait_for,
+    wait_listening,
 )
 from .test_masters import leader_state
 
@@ -32,11 +32,8 @@ def test_docker_running(agent: Member, testinfra_host_for: Callable[[str], Any])
 
 def test_mesos_agent_listens(agent: Member, testinfra_host_for: Callable[[str], Any],
                              converge_timeout: float) -> None:
-    host = testinfra_host_for(agent.name)
     port = int(data_value(agent, "mesos_agent_port", 5051))
-    problem = wait_for(
-        lambda: None if port in listening_ports(host)
-        else f"{agent.name}: nothing listens on {port}", converge_timeout)
+    problem = wait_listening(testinfra_host_for(agent.name), agent.name, port, converge_timeout)
     assert problem is None, problem
 
 

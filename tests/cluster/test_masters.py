@@ -10,13 +10,13 @@ from pyinfra_mesos.topology import Member, Topology
 from .conftest import (
     data_value,
     http_get,
-    listening_ports,
     master_pid_address,
     parse_json_object,
     probe,
     service_problem,
     slave_matches_member,
     wait_for,
+    wait_listening,
 )
 
 
@@ -57,11 +57,9 @@ def test_mesos_master_service(master: Member, testinfra_host_for: Callable[[str]
 
 def test_mesos_master_listens(master: Member, testinfra_host_for: Callable[[str], Any],
                               converge_timeout: float) -> None:
-    host = testinfra_host_for(master.name)
     port = int(data_value(master, "mesos_master_port", 5050))
-    problem = wait_for(
-        lambda: None if port in listening_ports(host)
-        else f"{master.name}: nothing listens on {port}", converge_timeout)
+    problem = wait_listening(testinfra_host_for(master.name), master.name, port,
+                             converge_timeout)
     assert problem is None, problem
 
 

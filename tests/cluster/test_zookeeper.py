@@ -10,12 +10,12 @@ from pyinfra_mesos.topology import Member, Topology
 from .conftest import (
     data_value,
     ensemble_problem,
-    listening_ports,
     parse_srvr,
     probe,
     run_on,
     service_problem,
     wait_for,
+    wait_listening,
     zookeeper_srvr,
 )
 
@@ -33,12 +33,8 @@ def test_zookeeper_service(zookeeper: Member, testinfra_host_for: Callable[[str]
 
 def test_zookeeper_listens(zookeeper: Member, testinfra_host_for: Callable[[str], Any],
                            converge_timeout: float) -> None:
-    host = testinfra_host_for(zookeeper.name)
-    port = client_port(zookeeper)
-    problem = wait_for(
-        lambda: None if port in listening_ports(host)
-        else f"{zookeeper.name}: nothing listens on client port {port}",
-        converge_timeout)
+    problem = wait_listening(testinfra_host_for(zookeeper.name), zookeeper.name,
+                             client_port(zookeeper), converge_timeout, what="client port")
     assert problem is None, problem
 
 

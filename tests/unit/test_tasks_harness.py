@@ -68,6 +68,8 @@ TASK_ROLES: dict[str, set[str] | None] = {
     "tasks/mesos_master.py": {"master"},
     "tasks/marathon.py": {"marathon"},
     "tasks/mesos_agent.py": {"agent"},
+    "tasks/haproxy.py": {"load_balancer"},
+    "tasks/registry.py": {"registry"},
 }
 
 

@@ -40,3 +40,12 @@ agents = [
     sandbox_host(SANDBOX, "agent1"),
     sandbox_host(SANDBOX, "agent2"),
 ]
+
+# The optional private registry (tasks/registry.py): Debian's docker-registry on master1's
+# address, port registry_port (5000); every Docker daemon lists it as an insecure registry and
+# mirror. pyinfra merges a host's data from every group that lists it (dict.update, group
+# order), so this entry is the very call masters makes for master1: same arguments, same state
+# file, hence the same data, and nothing depends on which group pyinfra reads last.
+registry = [
+    sandbox_host(SANDBOX, "master1", zookeeper_id=1),
+]

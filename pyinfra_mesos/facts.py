@@ -7,6 +7,8 @@ the operator's machine often cannot reach the cluster network, the hosts always 
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
@@ -28,17 +30,24 @@ class MarathonApp(FactBase[dict[str, Any]]):
     def default() -> dict[str, Any]:
         return {"status": 0, "app": None, "message": "not read"}
 
-    def command(self, app_id: str, url: str = "http://127.0.0.1:8080",
+    def command(self, app_id: str, urls: Sequence[str] = ("http://127.0.0.1:8080",),
                 curl_config: str = "") -> StringCommand:
-        # `-w` appends the status on its own line; `|| true` keeps "connection refused" (000)
-        # from failing the fact. Credentials come from a 0600 curl config file, never argv.
-        parts: list[Any] = ["curl", "-sS", "--max-time", "10", "-H",
-                            QuoteString("Accept: application/json")]
+        """Read the app from the first Marathon in `urls` that answers HTTP at all.
+
+        Every instance proxies to the leader, so any answering one is as good; one that is down
+        (curl status 000) is skipped. `-w` appends the status on its own line; credentials come
+        from a 0600 curl config file, never argv.
+        """
+        curl = "curl -sS --max-time 10 -H 'Accept: application/json' -w '\\n%{http_code}'"
         if curl_config:
-            parts += ["-K", QuoteString(curl_config)]
-        parts += ["-w", QuoteString("\\n%{http_code}"),
-                  QuoteString(url.rstrip("/") + app_path(app_id)), "2>/dev/null", "||", "true"]
-        return StringCommand(*parts)
+            curl += f" -K {shlex.quote(curl_config)}"
+        targets = " ".join(shlex.quote(url.rstrip("/") + app_path(app_id)) for url in urls)
+        script = (f'for u in {targets}; do out=$({curl} "$u" 2>/dev/null); '
+                  'code=$(printf "%s\\n" "$out" | tail -n 1); '
+                  'if [ -n "$code" ] && [ "$code" != 000 ]; then '
+                  'printf "%s\\n" "$out"; exit 0; fi; '
+                  'done; printf "\\n000\\n"')
+        return StringCommand("sh", "-c", QuoteString(script))
 
     def process(self, output: list[str]) -> dict[str, Any]:
         return parse_marathon_app_output(output)

@@ -10,6 +10,7 @@ for the deployment to finish with every instance running and healthy.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from io import StringIO
 from typing import Any
 
@@ -31,30 +32,34 @@ def app_file_name(app_id: str) -> str:
     return app_id.strip("/").replace("/", "_") + ".json"
 
 
-def apply_command(app_file: str, url: str, timeout_s: float, poll_s: float,
+def apply_command(app_file: str, urls: Sequence[str], timeout_s: float, poll_s: float,
                   credentials_file: str = "") -> StringCommand:
-    parts: list[Any] = ["python3", CLIENT_PATH, "apply", "--url", QuoteString(url),
-                        "--file", QuoteString(app_file), "--timeout", str(int(timeout_s)),
-                        "--poll", str(poll_s)]
+    parts: list[Any] = ["python3", CLIENT_PATH, "apply"]
+    for url in urls:
+        parts += ["--url", QuoteString(url)]
+    parts += ["--file", QuoteString(app_file), "--timeout", str(int(timeout_s)),
+              "--poll", str(poll_s)]
     if credentials_file:
         parts += ["--credentials-file", QuoteString(credentials_file)]
     return StringCommand(*parts)
 
 
 @operation()
-def marathon_app(app: dict[str, Any], url: str = "http://127.0.0.1:8080",
+def marathon_app(app: dict[str, Any], urls: Sequence[str] = ("http://127.0.0.1:8080",),
                  timeout_s: float = 300, poll_s: float = 2.0, credentials_file: str = "",
                  curl_config: str = ""):
     """Make Marathon run `app` (a definition from apps/*.json, overrides applied).
 
     + app: the app definition (1.4 or 1.5+ form; it is normalised to 1.5+)
-    + url: Marathon as seen from this host
+    + urls: the Marathon instances as seen from this host, tried in turn (any one proxies to the
+      leader, so the first that answers is used)
     + timeout_s: how long to wait for the deployment (and for Marathon to answer /ping)
     + credentials_file / curl_config: 0600 files on the host with the HTTP credentials
     """
     desired = normalise_app(app)
     app_id = str(desired["id"])
-    current = host.get_fact(MarathonApp, app_id=app_id, url=url, curl_config=curl_config)
+    current = host.get_fact(MarathonApp, app_id=app_id, urls=tuple(urls),
+                            curl_config=curl_config)
     status = current.get("status", 0)
     if status not in PLANNABLE:
         raise OperationError(f"Marathon answered {status} for {app_id}: "
@@ -75,4 +80,4 @@ def marathon_app(app: dict[str, Any], url: str = "http://127.0.0.1:8080",
         dest=app_file,
         mode="0644",
     )
-    yield apply_command(app_file, url, timeout_s, poll_s, credentials_file)
+    yield apply_command(app_file, urls, timeout_s, poll_s, credentials_file)

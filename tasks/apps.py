@@ -65,13 +65,15 @@ if topo.marathons and host.name == topo.marathons[0].name:
         add_deploy_dir=False,
     )
 
-    url = f"http://127.0.0.1:{int(host.data.marathon_http_port)}"
+    # This host's own Marathon first, then the others: whichever answers proxies to the leader.
+    port = int(host.data.marathon_http_port)
+    urls = [f"http://127.0.0.1:{port}"] + [f"http://{m.ip}:{port}" for m in topo.marathons[1:]]
     for app in apply_instance_overrides([item.app for item in loaded],
                                         host.data.apps_instances or {}):
         marathon_app(
             name=f"Marathon app {app['id']} ({app.get('instances', 1)} instances)",
             app=app,
-            url=url,
+            urls=urls,
             timeout_s=float(host.data.apps_deploy_timeout_s),
             credentials_file=CREDENTIALS_FILE if credentials else "",
             curl_config=CURL_CONFIG if credentials else "",

@@ -38,7 +38,7 @@ def write_inventory(tmp_path: Path, curl: Any, masters: int = 1, apply: Any = No
     text = f"""import re
 fake = {fake!r}
 responses = {responses!r}
-responses[re.compile(r"curl -sS .*/v2/apps/hello-sinatra")] = responses.pop("CURL_PATTERN")
+responses[re.compile(r"v2/apps/hello-sinatra")] = responses.pop("CURL_PATTERN")
 masters = [("@fake/m1", {{"zookeeper_id": 1, "ip": "10.0.0.1", "fake_responses": responses,
                           **fake}})]
 masters += [(f"@fake/m{{i}}", {{"zookeeper_id": i, "ip": f"10.0.0.{{i}}", **fake}})
@@ -90,8 +90,9 @@ def test_create_runs_apply_once_on_first_marathon_host(tmp_path: Path) -> None:
     assert "Marathon app /hello-sinatra: (new app)" in out
     applies = [line for line in out.splitlines() if APPLY in line]
     assert len(applies) == 1 and applies[0].startswith("[@fake/m1] >>> python3 ")
-    assert "--url http://127.0.0.1:8080 --file /var/lib/pyinfra-mesos/apps/hello-sinatra.json" \
-        in applies[0]
+    # Its own Marathon first, then the other Marathon hosts (whichever answers is used).
+    assert ("--url http://127.0.0.1:8080 --url http://10.0.0.2:8080 --url http://10.0.0.3:8080 "
+            "--file /var/lib/pyinfra-mesos/apps/hello-sinatra.json") in applies[0]
     assert "--timeout 300" in applies[0]
 
 
@@ -141,11 +142,48 @@ def test_unknown_override_refused(tmp_path: Path) -> None:
 
 
 def test_fact_command_keeps_credentials_out_of_argv() -> None:
-    command = MarathonApp().command("/g/web", "http://127.0.0.1:8080",
+    command = MarathonApp().command("/g/web", ["http://127.0.0.1:8080"],
                                     "/etc/pyinfra-mesos/marathon-curl.conf").get_raw_value()
     assert "-K /etc/pyinfra-mesos/marathon-curl.conf" in command
     assert "http://127.0.0.1:8080/v2/apps/g/web" in command
-    assert command.endswith("|| true")
+
+
+def test_fact_reads_the_first_marathon_that_answers(tmp_path: Path) -> None:
+    """A Marathon that is down (curl 000) is skipped; the next one's answer is the fact."""
+    import http.server
+    import subprocess
+    import threading
+
+    class App(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = json.dumps({"app": {"id": "/g/web", "instances": 2}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), App)
+    down = http.server.HTTPServer(("127.0.0.1", 0), App)
+    down_url = f"http://127.0.0.1:{down.server_port}"
+    down.server_close()  # nothing listens there now
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        urls = [down_url, f"http://127.0.0.1:{server.server_port}"]
+        command = MarathonApp().command("/g/web", urls).get_raw_value()
+        out = subprocess.run(command, shell=True, capture_output=True, text=True,
+                             timeout=30).stdout
+        fact = parse_marathon_app_output(out.splitlines())
+        assert fact["status"] == 200 and fact["app"]["instances"] == 2
+        nobody = MarathonApp().command("/g/web", [down_url]).get_raw_value()
+        out = subprocess.run(nobody, shell=True, capture_output=True, text=True,
+                             timeout=30).stdout
+        assert parse_marathon_app_output(out.splitlines())["status"] == 0
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize(("lines", "expected"), [

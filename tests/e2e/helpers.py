@@ -155,29 +155,51 @@ def sandbox_name(inventory_text: str) -> str:
     return match["name"]
 
 
-AGENTS_LIST_BLOCK = re.compile(r"^agents\s*=\s*\[[ \t]*\n(?P<body>(?:.*\n)*?)\][ \t]*$",
-                               re.MULTILINE)
+def _group_list_block(group: str) -> re.Pattern[str]:
+    """`<group> = [` ... `]` written one entry a line, as inventory/sandbox.py writes its groups."""
+    return re.compile(rf"^{re.escape(group)}\s*=\s*\[[ \t]*\n(?P<body>(?:.*\n)*?)\][ \t]*$",
+                      re.MULTILINE)
 
 
-def add_agent_line(inventory_text: str, agent_name: str) -> str:
-    """The inventory with one more agent, added the way an operator would add it.
+AGENTS_LIST_BLOCK = _group_list_block("agents")
+MASTERS_LIST_BLOCK = _group_list_block("masters")
 
-    In an `agents = [` ... `]` block the new `sandbox_host(SANDBOX, "agentN"),` line goes last,
-    indented like its neighbours; any other layout gets one `.append(...)` line at the end.
+
+def _add_group_line(inventory_text: str, group: str, arguments: str) -> str:
+    """The inventory with one more `sandbox_host(<arguments>)` entry at the end of `group`.
+
+    In a `<group> = [` ... `]` block the new line goes last, indented like its neighbours; any
+    other layout gets one `.append(...)` line at the end.
     """
     match = SANDBOX_HOST_CALL.search(inventory_text)
     if not match:
-        raise ValueError("the sandbox inventory calls no sandbox_host(...): cannot add an agent")
-    call = f'{match["callable"]}(SANDBOX, "{agent_name}")'
-    block = AGENTS_LIST_BLOCK.search(inventory_text)
+        raise ValueError(f"the sandbox inventory calls no sandbox_host(...): cannot add to "
+                         f"{group}")
+    call = f'{match["callable"]}({arguments})'
+    block = _group_list_block(group).search(inventory_text)
     if block:
         entries = [line for line in block["body"].splitlines() if line.strip()]
         indent = re.match(r"\s*", entries[-1])[0] if entries else "    "
         at = block.end("body")
         return inventory_text[:at] + f"{indent}{call},\n" + inventory_text[at:]
-    # `agents` is a list built some other way, or pyinfra's `(hosts, data)` tuple form.
-    line = f"(agents[0] if isinstance(agents, tuple) else agents).append({call})\n"
+    # The list is built some other way, or pyinfra's `(hosts, data)` tuple form.
+    line = f"({group}[0] if isinstance({group}, tuple) else {group}).append({call})\n"
     return inventory_text.rstrip("\n") + "\n" + line
+
+
+def add_agent_line(inventory_text: str, agent_name: str) -> str:
+    """The inventory with one more agent, added the way an operator would add it."""
+    return _add_group_line(inventory_text, "agents", f'SANDBOX, "{agent_name}"')
+
+
+def add_master_line(inventory_text: str, master_name: str, zookeeper_id: int) -> str:
+    """The inventory with one more master (and so ZooKeeper member) at the end of `masters`.
+
+    Only the `masters` list grows: inventory/sandbox.py also names master1 in `registry`, with
+    the same call, and that group must stay as it is.
+    """
+    return _add_group_line(inventory_text, "masters",
+                           f'SANDBOX, "{master_name}", zookeeper_id={int(zookeeper_id)}')
 
 
 def next_agent_name(existing: Sequence[str], prefix: str = "agent") -> str:
@@ -338,3 +360,25 @@ def framework_problem(state: Mapping[str, Any], name: str = "marathon") -> str |
         return None
     seen = [(f.get("name"), f.get("active")) for f in frameworks]
     return f"{state.get('pid', 'the leader')}: no active framework {name!r} (frameworks: {seen})"
+
+
+# -- Availability while a deploy runs -------------------------------------------------------------
+
+
+def longest_outage(samples: Sequence[tuple[float, bool]]) -> float:
+    """Seconds of the longest run of failed samples (`(monotonic time, ok)`, in time order).
+
+    A run starts at its first failed sample and ends at the next good one (or the last sample):
+    one failed sample between two good ones counts as the gap between those good ones' times.
+    """
+    longest = 0.0
+    start: float | None = None
+    for index, (when, ok) in enumerate(samples):
+        if not ok and start is None:
+            start = samples[index - 1][0] if index else when
+        elif ok and start is not None:
+            longest = max(longest, when - start)
+            start = None
+    if start is not None and samples:
+        longest = max(longest, samples[-1][0] - start)
+    return longest

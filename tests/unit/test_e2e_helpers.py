@@ -150,3 +150,80 @@ def test_framework_problem() -> None:
     inactive = {"pid": "master@x:5050", "frameworks": [{"name": "marathon", "active": False}]}
     assert "no active framework 'marathon'" in e2e.framework_problem(inactive)
     assert "frameworks: []" in e2e.framework_problem({"frameworks": []})
+
+
+# -- growing the masters in the inventory copy ---------------------------------------------------
+
+GROW_INVENTORY = '''\
+from sandbox.inventory import sandbox_host
+
+SANDBOX = "pms"
+
+masters = [
+    sandbox_host(SANDBOX, "master1", zookeeper_id=1),
+    sandbox_host(SANDBOX, "master2", zookeeper_id=2),
+    sandbox_host(SANDBOX, "master3", zookeeper_id=3),
+]
+
+agents = [
+    sandbox_host(SANDBOX, "agent1"),
+]
+
+registry = [
+    sandbox_host(SANDBOX, "master1", zookeeper_id=1),
+]
+'''
+
+
+def _groups(text: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    stub = "def sandbox_host(sandbox, name, **data):\n    return (name, data)\n"
+    exec(text.replace("from sandbox.inventory import sandbox_host\n", stub), namespace)
+    return namespace
+
+
+def test_add_master_line_appends_to_masters_only() -> None:
+    grown = e2e.add_master_line(e2e.add_master_line(GROW_INVENTORY, "master4", 4), "master5", 5)
+    added = set(grown.splitlines()) - set(GROW_INVENTORY.splitlines())
+    assert added == {'    sandbox_host(SANDBOX, "master4", zookeeper_id=4),',
+                     '    sandbox_host(SANDBOX, "master5", zookeeper_id=5),'}
+    assert len(grown.splitlines()) == len(GROW_INVENTORY.splitlines()) + 2
+    groups = _groups(grown)
+    assert groups["masters"] == [(f"master{i}", {"zookeeper_id": i}) for i in range(1, 6)]
+    # The registry group names master1 with the same call: it must not grow.
+    assert groups["registry"] == [("master1", {"zookeeper_id": 1})]
+    assert [name for name, _ in groups["agents"]] == ["agent1"]
+
+
+def test_add_master_line_on_the_real_sandbox_inventory() -> None:
+    text = (PROJECT_ROOT / "inventory" / "sandbox.py").read_text()
+    grown = e2e.add_master_line(text, "master4", 4)
+    assert len(grown.splitlines()) == len(text.splitlines()) + 1
+    masters_block = grown[grown.index("masters = ["):grown.index("agents = [")]
+    assert 'sandbox_host(SANDBOX, "master4", zookeeper_id=4),' in masters_block
+
+
+def test_add_master_line_other_layouts() -> None:
+    comprehension = GROW_INVENTORY.replace(
+        GROW_INVENTORY[GROW_INVENTORY.index("masters = ["):GROW_INVENTORY.index("agents = [")],
+        'masters = [sandbox_host(SANDBOX, f"master{i}", zookeeper_id=i) for i in (1, 2, 3)]\n\n')
+    grown = e2e.add_master_line(comprehension, "master4", 4)
+    assert [name for name, _ in _groups(grown)["masters"]] == [f"master{i}" for i in range(1, 5)]
+    assert _groups(grown)["masters"][-1] == ("master4", {"zookeeper_id": 4})
+    with pytest.raises(ValueError):
+        e2e.add_master_line("masters = []\n", "master1", 1)
+    # add_agent_line still behaves as before on the same file.
+    assert 'sandbox_host(SANDBOX, "agent2"),' in e2e.add_agent_line(GROW_INVENTORY, "agent2")
+    assert _groups(e2e.add_agent_line(GROW_INVENTORY, "agent2"))["masters"] == \
+        _groups(GROW_INVENTORY)["masters"]
+
+
+def test_longest_outage() -> None:
+    assert e2e.longest_outage([]) == 0.0
+    assert e2e.longest_outage([(0.0, True), (1.0, True)]) == 0.0
+    # Failures at 2 and 3, good again at 4: out from the last good sample (1) to 4.
+    samples = [(0.0, True), (1.0, True), (2.0, False), (3.0, False), (4.0, True), (5.0, False),
+               (6.0, True)]
+    assert e2e.longest_outage(samples) == 3.0
+    assert e2e.longest_outage([(0.0, False), (2.5, False)]) == 2.5
+    assert e2e.longest_outage([(0.0, True), (1.0, False)]) == 1.0

@@ -6,6 +6,7 @@ The data directory's contents are never touched beyond myid.
 from io import StringIO
 
 from pyinfra import host, inventory
+from pyinfra.api.host import Host
 from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -67,22 +68,51 @@ if host.get_fact(UnitEnabledState, unit=service) != "enabled":
     systemd.service(name="ZooKeeper enabled at boot", service=service, running=None,
                     enabled=True)
 
+# The package starts ZooKeeper with its example config before ours is written: restart on any
+# change, whether or not it was running at planning time. One member at a time, each back in
+# the ensemble before the next goes, so a majority stays up.
+#
+# Members that already ran in an ensemble (their zoo.cfg had server.N lines at planning time)
+# restart first, in an operation of their own; new members (first deploy, or growing the
+# ensemble 3 -> 5) start with the full zoo.cfg only after every existing member has it. pyinfra
+# runs one operation on every host before the next, but a _serial operation visits its hosts in
+# no fixed order: in one shared operation, new members 4 and 5 could start with the 5-member
+# list while 1..3 still have the 3-member one, and the first old member restarted would then
+# find 3 of 5 votes with 4 and 5 alone and lead an ensemble of its own (split brain).
+# Nor is a new member started before that ("ZooKeeper running" comes last) for the same reason.
+
+
+def has_servers(member: Host) -> bool:
+    return any(line.startswith("server.")
+               for line in member.get_fact(FileContents, path=zoo_cfg_path) or [])
+
+
+in_ensemble = has_servers(host)
+# A new member joining an ensemble that is already formed (growing it) must be back as leader or
+# follower (`srvr`) before the next one starts, like a restarted member; only when no member has
+# an ensemble yet (first deploy) is `ruok` all a restart can wait for.
+ensemble_formed = in_ensemble or any(
+    has_servers(inventory.get_host(m.name)) for m in topo.zookeepers if m.name != host.name)
+restart = restart_and_wait_command(
+    service, zookeeper_probe(int(host.data.zookeeper_client_port), ensemble_formed),
+    int(host.data.zookeeper_restart_wait_s))
+if in_ensemble:
+    server.shell(
+        name="Restart ZooKeeper ensemble members (zoo.cfg or myid changed), one at a time",
+        commands=[restart],
+        _if=any_changed(zoo_cfg, myid),
+        _serial=True,
+    )
+else:
+    server.shell(
+        name="Restart ZooKeeper new members with the ensemble's zoo.cfg, one at a time",
+        commands=[restart],
+        _if=any_changed(zoo_cfg, myid),
+        _serial=True,
+    )
+
 systemd.service(
     name="ZooKeeper running",
     service=service,
     running=True,
-)
-
-# The package starts ZooKeeper with its example config before ours is written: restart on any
-# change, whether or not it was running at planning time. One member at a time, each back in
-# the ensemble before the next goes, so a majority stays up.
-in_ensemble = any(line.startswith("server.")
-                  for line in host.get_fact(FileContents, path=zoo_cfg_path) or [])
-server.shell(
-    name="Restart ZooKeeper (zoo.cfg or myid changed), one member at a time",
-    commands=[restart_and_wait_command(
-        service, zookeeper_probe(int(host.data.zookeeper_client_port), in_ensemble),
-        int(host.data.zookeeper_restart_wait_s))],
-    _if=any_changed(zoo_cfg, myid),
-    _serial=True,
 )

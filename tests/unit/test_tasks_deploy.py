@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_tasks_harness import fake_host, op_named, plan
+from test_tasks_harness import ROOT, fake_host, op_named, plan
 
 from pyinfra_mesos.deploy_config import DeployRefused
 
@@ -218,3 +218,37 @@ def test_marathon_and_docker_restarts_go_one_host_at_a_time():
     assert restart.global_arguments.get("_serial") is True
     assert "curl -fsS -o /dev/null http://10.0.0.11:8080/ping" in restart.commands[0]
     assert op_named(ops["a1"], "Restart Docker").global_arguments.get("_serial") is True
+
+
+def test_growing_zookeeper_restarts_old_members_before_new_ones_start():
+    # Growing the ensemble 3 -> 5: m1..m3 already have an ensemble zoo.cfg, m4 and m5 are new.
+    formed = {"cat /etc/zookeeper/conf/zoo.cfg": ["server.1=10.0.0.11:2888:3888"],
+              "systemctl is-enabled": ["enabled"]}
+    groups = {"masters": [fake_host(f"m{i}", formed if i <= 3 else None, ip=f"10.0.0.{10 + i}",
+                                    zookeeper_id=i) for i in range(1, 6)]}
+    planned = plan(groups, ["tasks/zookeeper.py"])
+    old_ops, new_ops = planned["m1"], planned["m4"]
+    old_restart = op_named(old_ops, "Restart ZooKeeper ensemble members")
+    new_restart = op_named(new_ops, "Restart ZooKeeper new members")
+    assert not any(n.startswith("Restart ZooKeeper new members") for n in names(old_ops))
+    assert not any(n.startswith("Restart ZooKeeper ensemble members") for n in names(new_ops))
+    for restart in (old_restart, new_restart):
+        assert restart.global_arguments["_serial"] is True
+        assert callable(restart.global_arguments["_if"])
+        # The ensemble exists: a new member too must come back as leader or follower.
+        assert "echo srvr" in restart.commands[0] and "Mode: " in restart.commands[0]
+    # Nothing starts a new member before its restart: "ZooKeeper running" comes after it.
+    order = names(new_ops)
+    assert order.index(new_restart.name) < order.index("ZooKeeper running")
+    # pyinfra runs each operation on every host before the next, in the order of the calls in
+    # the file: the old members' rolling restart is a call before the new members' start.
+    source = (ROOT / "tasks" / "zookeeper.py").read_text()
+    assert source.index('name="Restart ZooKeeper ensemble members') < source.index(
+        'name="Restart ZooKeeper new members') < source.index('name="ZooKeeper running"')
+
+
+def test_first_zookeeper_deploy_waits_for_ruok_only():
+    # No member has an ensemble yet: the first one restarted cannot find a quorum.
+    ops = plan(cluster(3), ["tasks/zookeeper.py"])["m2"]
+    restart = op_named(ops, "Restart ZooKeeper new members")
+    assert "echo ruok" in restart.commands[0]

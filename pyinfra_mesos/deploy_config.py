@@ -7,6 +7,7 @@ checkpoint reset is allowed) is unit-tested without hosts.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,7 +268,9 @@ def restart_and_wait_command(service: str, probe: str, timeout_s: int) -> str:
     return (f"systemctl restart {service} && "
             f"for i in $(seq {timeout_s}); do "
             f"{probe} && exit 0; sleep 1; done; "
-            f'echo "{service} did not pass `{probe}` within {timeout_s} s" >&2; exit 1')
+            # Quoted as one shell word: inside double quotes, backticks would run the probe.
+            f"echo {shlex.quote(f'{service} did not pass {probe} within {timeout_s} s')} >&2; "
+            "exit 1")
 
 
 def http_probe(url: str) -> str:
@@ -284,6 +287,23 @@ def zookeeper_probe(client_port: int, in_ensemble: bool) -> str:
     word, expect = ("srvr", "Mode: ") if in_ensemble else ("ruok", "imok")
     return (f"bash -c 'exec 3<>/dev/tcp/127.0.0.1/{client_port} && echo {word} >&3 && "
             f"grep -q \"{expect}\" <&3'")
+
+
+def zookeeper_restart_waits_for_mode(current_servers: Iterable[str], new_servers: Iterable[str],
+                                     ensemble_formed: bool) -> bool:
+    """Whether a restarted member can be expected back as leader or follower (`srvr` Mode).
+
+    Not on a first deploy (no ensemble yet), and not for an existing member whose server.N list
+    changes (growing 3 -> 5): with static config it counts votes against its new list, and the
+    others, still on the old list, are only two of five; it stays LOOKING until the next member
+    restarts with the new list (seen on the sandbox: 120 s without Mode, then it joined once
+    master2 restarted). A member whose list is unchanged, and a new member joining once every
+    old one has the new list, do come back.
+    """
+    current = sorted(line.strip() for line in current_servers if line.strip())
+    if not ensemble_formed:
+        return False
+    return not current or current == sorted(line.strip() for line in new_servers)
 
 
 def replicated_log_reset_commands(work_dir: str, service: str) -> list[str]:

@@ -16,6 +16,7 @@ from pyinfra_mesos.deploy_config import (
     restart_and_wait_command,
     template_path,
     zookeeper_probe,
+    zookeeper_restart_waits_for_mode,
     zookeeper_servers,
     zookeeper_settings,
 )
@@ -93,8 +94,12 @@ in_ensemble = has_servers(host)
 # an ensemble yet (first deploy) is `ruok` all a restart can wait for.
 ensemble_formed = in_ensemble or any(
     has_servers(inventory.get_host(m.name)) for m in topo.zookeepers if m.name != host.name)
+current_servers = [line for line in host.get_fact(FileContents, path=zoo_cfg_path) or []
+                   if line.startswith("server.")]
 restart = restart_and_wait_command(
-    service, zookeeper_probe(int(host.data.zookeeper_client_port), ensemble_formed),
+    service, zookeeper_probe(int(host.data.zookeeper_client_port),
+                             zookeeper_restart_waits_for_mode(
+                                 current_servers, zookeeper_servers(data, topo), ensemble_formed)),
     int(host.data.zookeeper_restart_wait_s))
 if in_ensemble:
     server.shell(

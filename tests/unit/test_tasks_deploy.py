@@ -205,7 +205,9 @@ def test_zookeeper_restarts_roll_and_wait_for_the_ensemble_once_formed():
     assert restart.global_arguments.get("_serial") is True
     # First deploy: the others still run the package's standalone config; `ruok` is enough.
     assert "echo ruok" in restart.commands[0] and "imok" in restart.commands[0]
-    formed = {"cat /etc/zookeeper/conf/zoo.cfg": ["server.1=10.0.0.11:2888:3888"]}
+    # A formed ensemble whose member list stays the same (e.g. a tickTime change).
+    formed = {"cat /etc/zookeeper/conf/zoo.cfg": [
+        f"server.{i}=10.0.0.1{i}:2888:3888" for i in (1, 2, 3)]}
     ops = plan(cluster(3, master_responses=formed), ["tasks/zookeeper.py"])["m1"]
     assert "echo srvr" in op_named(ops, "Restart ZooKeeper").commands[0]
 
@@ -235,8 +237,11 @@ def test_growing_zookeeper_restarts_old_members_before_new_ones_start():
     for restart in (old_restart, new_restart):
         assert restart.global_arguments["_serial"] is True
         assert callable(restart.global_arguments["_if"])
-        # The ensemble exists: a new member too must come back as leader or follower.
-        assert "echo srvr" in restart.commands[0] and "Mode: " in restart.commands[0]
+    # An old member restarted with the grown server list cannot rejoin until a majority of the
+    # new list runs it: waiting for Mode there timed out on the sandbox. It waits for ruok.
+    assert "echo ruok" in old_restart.commands[0]
+    # By the time new members start every old one has the new list: they must join (Mode).
+    assert "echo srvr" in new_restart.commands[0] and "Mode: " in new_restart.commands[0]
     # Nothing starts a new member before its restart: "ZooKeeper running" comes after it.
     order = names(new_ops)
     assert order.index(new_restart.name) < order.index("ZooKeeper running")
@@ -252,3 +257,25 @@ def test_first_zookeeper_deploy_waits_for_ruok_only():
     ops = plan(cluster(3), ["tasks/zookeeper.py"])["m2"]
     restart = op_named(ops, "Restart ZooKeeper new members")
     assert "echo ruok" in restart.commands[0]
+
+
+def test_zookeeper_restart_waits_for_mode_only_where_a_member_can_rejoin():
+    from pyinfra_mesos.deploy_config import zookeeper_restart_waits_for_mode as waits
+    three = [f"server.{i}=10.0.0.1{i}:2888:3888" for i in (1, 2, 3)]
+    five = three + [f"server.{i}=10.0.0.1{i}:2888:3888" for i in (4, 5)]
+    assert waits(three, three, ensemble_formed=True)          # plain config change
+    assert not waits(three, five, ensemble_formed=True)       # old member, list grows
+    assert waits([], five, ensemble_formed=True)              # new member, ensemble formed
+    assert not waits([], three, ensemble_formed=False)        # first deploy
+
+
+def test_restart_failure_message_does_not_run_the_probe():
+    import subprocess
+
+    from pyinfra_mesos.deploy_config import restart_and_wait_command
+    command = restart_and_wait_command("x.service", "echo `touch /nonexistent-dir/p`", 1)
+    message = command.split("done; ", 1)[1]
+    result = subprocess.run(["bash", "-c", message], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("x.service did not pass echo `touch /nonexistent-dir/p` "
+                                     "within 1 s")

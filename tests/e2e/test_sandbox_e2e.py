@@ -18,7 +18,14 @@ One session, in order; each step needs the one before, so they are one test with
 8. Mesos master failover: SIGKILL the leading master; another is elected within the ZooKeeper
    session timeout + 15 s (measured), all masters agree, the agents and Marathon follow, the app
    keeps its instance
-9. `python -m sandbox down` in a finalizer that always runs, then prove nothing is left
+9. grow masters 3 -> 5: two more `masters` lines (zookeeper_id 4, 5), `sandbox up` (boots only
+   them), deploy (timed) while the app is requested through every load balancer once a second
+   (zero failures) and the ZooKeeper and Mesos leaders are sampled; then every master has
+   quorum 3, all 5 agree on one Mesos leader, ZooKeeper has 1 leader and 4 followers, the agents
+   are active, all 5 Marathons answer and agree on the leader, the app answers everywhere, the
+   old masters' replicated logs are the same directories; the checks pass; a re-run changes
+   nothing
+10. `python -m sandbox down` in a finalizer that always runs, then prove nothing is left
 
 The app checks of tests/cluster run in the checks of steps 3 and 5. Phases 6-8 talk HTTP to the
 hosts straight from this machine (the sandbox bridge routes here) and run commands over SSH.
@@ -34,9 +41,11 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,12 +56,14 @@ from typing import Any
 
 import pytest
 
+from pyinfra_mesos.flags import parse_env_lines
 from tests.cluster import conftest as checks
 
 from .helpers import (
     WATCHED_SERVICES,
     SummaryFormatError,
     add_agent_line,
+    add_master_line,
     app_scale_problem,
     backends_problem,
     changed_checksums,
@@ -60,6 +71,7 @@ from .helpers import (
     format_timings,
     framework_problem,
     leader_agreement,
+    longest_outage,
     marathon_task_addresses,
     next_agent_name,
     parse_master_pid,
@@ -110,6 +122,11 @@ FAILOVER_SLACK_S = 15.0  # on top of mesos_zk_session_timeout
 # The killed master comes back after its unit's RestartSec (20 s) and must rejoin.
 FAILOVER_SETTLE_TIMEOUT_S = 120.0
 POLL_S = 0.5
+# Phase 9: after the growth deploy (which waits for every restart) the new members join, the
+# agents re-register and Marathon on the new hosts elects/pulls: bounded, not expected.
+GROW_SETTLE_TIMEOUT_S = 180.0
+AVAILABILITY_INTERVAL_S = 1.0
+AVAILABILITY_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -226,7 +243,9 @@ def write_timings(run: E2ERun) -> None:
              "sandbox up (+1 agent)", "scale-out", "cluster checks (after scale-out)",
              "app scale to 3", "LB convergence (3 instances)", "app scale to 1",
              "LB convergence (1 instance)", "marathon outage", "marathon back (leader)",
-             "master failover", "master failover settled", "sandbox down"]
+             "master failover", "master failover settled", "sandbox up (+2 masters)",
+             "grow masters 3->5", "grow masters settled", "cluster checks (5 masters)",
+             "no-op re-run (5 masters)", "sandbox down"]
     rows = [(name, run.timings.get(name)) for name in order]
     table = format_timings(rows)
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
@@ -667,6 +686,221 @@ def phase_master_failover(run: E2ERun) -> None:
         all_lbs_answer(hosts, 2, "after the master failover")
 
 
+# -- Phase 9: grow the masters 3 -> 5 -------------------------------------------------------------
+
+
+def zookeeper_mode(ip: str, port: int, timeout_s: float = 2.0) -> str | None:
+    """`Mode` from `srvr`, asked straight from this machine (the bridge routes); None if silent."""
+    try:
+        with socket.create_connection((ip, port), timeout=timeout_s) as conn:
+            conn.sendall(b"srvr")
+            chunks = []
+            while True:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    except OSError:
+        return None
+    return checks.parse_srvr(b"".join(chunks).decode(errors="replace")).get("Mode")
+
+
+def mesos_elected(ip: str, port: int) -> bool:
+    try:
+        metrics = get_json(f"http://{ip}:{port}/metrics/snapshot", timeout_s=1)
+    except AssertionError:
+        return False
+    return float(metrics.get("master/elected") or 0) == 1.0
+
+
+class AvailabilityMonitor:
+    """Background samplers while a deploy runs, stopped by `stop()` (bounded join).
+
+    - the app: GET /greet/world through every load balancer once a second (each its own sample)
+    - the ZooKeeper leader: does any member answer `srvr` with `Mode: leader`
+    - the Mesos leader: does any master report `master/elected` 1
+    """
+
+    def __init__(self, lb_ips: Sequence[str], zookeepers: Sequence[tuple[str, int]],
+                 masters: Sequence[tuple[str, int]]) -> None:
+        self.lb_ips, self.zookeepers, self.masters = list(lb_ips), list(zookeepers), list(masters)
+        self.requests: list[tuple[float, str, str | None]] = []  # (time, lb, problem or None)
+        self.zk_leader: list[tuple[float, bool]] = []
+        self.mesos_leader: list[tuple[float, bool]] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._requests, daemon=True),
+                         threading.Thread(target=self._leaders, daemon=True)]
+
+    def start(self) -> AvailabilityMonitor:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _requests(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            for ip in self.lb_ips:
+                url = f"http://{ip}:{APP_SERVICE_PORT}{APP_PATH}"
+                try:
+                    body = http_get(url, timeout_s=AVAILABILITY_TIMEOUT_S).strip()
+                    problem = None if body == APP_BODY else f"answered {body[:60]!r}"
+                except AssertionError as exc:
+                    problem = str(exc)
+                self.requests.append((time.monotonic(), ip, problem))
+            self._stop.wait(max(0.0, AVAILABILITY_INTERVAL_S - (time.monotonic() - started)))
+
+    def _leaders(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            zk = any(zookeeper_mode(ip, port, 1.0) == "leader" for ip, port in self.zookeepers)
+            self.zk_leader.append((time.monotonic(), zk))
+            mesos = any(mesos_elected(ip, port) for ip, port in self.masters)
+            self.mesos_leader.append((time.monotonic(), mesos))
+            self._stop.wait(max(0.0, AVAILABILITY_INTERVAL_S - (time.monotonic() - started)))
+
+    def failures(self) -> list[str]:
+        first = self.requests[0][0] if self.requests else 0.0
+        return [f"+{when - first:.1f} s {ip}: {problem}" for when, ip, problem in self.requests
+                if problem]
+
+    def report(self) -> str:
+        failed = self.failures()
+        return (f"{len(self.requests)} requests through {len(self.lb_ips)} load balancer(s), "
+                f"{len(failed)} failed; longest stretch without a ZooKeeper leader "
+                f"{longest_outage(self.zk_leader):.1f} s, without an elected Mesos master "
+                f"{longest_outage(self.mesos_leader):.1f} s "
+                f"({len(self.zk_leader)} leader samples)")
+
+
+def replicated_log_inodes(hosts: Hosts, members: Sequence[Any]) -> dict[str, str]:
+    """`{master: inode of <work_dir>/replicated_log}`: moved aside and recreated = new inode."""
+    found = {}
+    for member in members:
+        path = f"{hosts.data('mesos_master_work_dir', member).rstrip('/')}/replicated_log"
+        found[member.name] = hosts.run(member.name, f"stat -c %i {shlex.quote(path)}",
+                                       f"stat {path}").strip()
+    return found
+
+
+def grown_cluster_problem(hosts: Hosts) -> str | None:
+    """None when the 5-master cluster is whole (phase 9's assertions, in dependency order)."""
+    topo = hosts.topology
+    masters = topo.masters
+    want_quorum = str(len(masters) // 2 + 1)
+    for member in masters:
+        env = hosts.run(member.name, "cat /etc/default/mesos-master", "/etc/default/mesos-master")
+        quorum = parse_env_lines(env.splitlines(), "MESOS").get("quorum")
+        if quorum != want_quorum:
+            return f"{member.name}: MESOS_QUORUM={quorum}, want {want_quorum}"
+    modes = {m.name: zookeeper_mode(m.ip, int(hosts.data("zookeeper_client_port", m)))
+             for m in topo.zookeepers}
+    problem = checks.ensemble_problem(modes)
+    if problem:
+        return problem
+    pid, problem = leader_agreement(reported_leaders(hosts, masters))
+    if pid is None:
+        return problem
+    leader = next((m for m in masters if m.ip == parse_master_pid(pid)[0]), None)
+    if leader is None:
+        return f"the leader {pid} is none of the masters"
+    state = master_state(hosts, leader)
+    if state.get("activated_slaves") != len(topo.agents):
+        return (f"{leader.name}: activated_slaves={state.get('activated_slaves')}, "
+                f"want {len(topo.agents)}")
+    credentials = str(hosts.data("marathon_http_credentials") or "")
+    marathon_leaders = {}
+    for member in topo.marathons:
+        url = marathon_url(hosts, member)
+        answer = checks.probe(lambda u=url: http_get(f"{u}/ping", credentials, 2).strip())
+        if answer != "pong":
+            return f"{member.name}: Marathon /ping answered {answer!r}"
+        answer = checks.probe(lambda u=url: get_json(f"{u}/v2/leader", credentials, 2))
+        if isinstance(answer, AssertionError):
+            return f"{member.name}: Marathon /v2/leader: {answer}"
+        marathon_leaders[member.name] = answer.get("leader")
+    if len(set(marathon_leaders.values())) != 1 or not all(marathon_leaders.values()):
+        return f"the Marathons do not agree on one leader: {marathon_leaders}"
+    return app_scale_problem(marathon_app(hosts), 1)
+
+
+def phase_grow_masters(run: E2ERun) -> None:
+    """9. Grow the masters (and the ZooKeeper ensemble, and Marathon) 3 -> 5 on the live cluster."""
+    with Hosts(run.inventory) as hosts:
+        old = hosts.topology.masters
+        assert len(old) == 3, f"phase 9 grows 3 masters to 5, the inventory has {len(old)}"
+        old_logs = replicated_log_inodes(hosts, old)
+    old_hosts = [m.name for m in _topology(run.inventory).all_members]
+    before = service_stamps(run.inventory, old_hosts)
+
+    text = run.inventory.read_text()
+    names = [m.name for m in old]
+    ids = [int(m.data["zookeeper_id"]) for m in old]
+    new_masters = []
+    for _ in range(2):  # zookeeper_id never renumbered: the new ones come after the highest
+        name = next_agent_name(names, prefix="master")
+        text = add_master_line(text, name, max(ids) + 1)
+        names.append(name)
+        ids.append(max(ids) + 1)
+        new_masters.append(name)
+    run.inventory.write_text(text)
+    grown = _topology(run.inventory)
+    assert [m.name for m in grown.masters] == [m.name for m in old] + new_masters, (
+        f"added {new_masters} to the inventory copy, pyinfra's masters are "
+        f"{[m.name for m in grown.masters]}")
+
+    result = run_logged("9-sandbox-up-masters", [PYTHON, "-m", "sandbox", "up",
+                                                 str(run.inventory)], SANDBOX_UP_TIMEOUT_S)
+    run.timings["sandbox up (+2 masters)"] = result.seconds
+    require_success("sandbox up (+2 masters)", result)
+
+    with Hosts(run.inventory) as hosts:
+        topo = hosts.topology
+        monitor = AvailabilityMonitor(
+            [lb.ip for lb in topo.load_balancers],
+            [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers],
+            [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters])
+    monitor.start()
+    try:
+        result = run_logged("9-deploy-grow-masters",
+                            [PYINFRA, "-y", str(run.inventory), "deploy.py"], DEPLOY_TIMEOUT_S)
+    finally:
+        monitor.stop()
+    run.timings["grow masters 3->5"] = result.seconds
+    print(f"[e2e] during the growth deploy: {monitor.report()}", flush=True)
+    require_success("grow masters 3->5", result)
+
+    with Hosts(run.inventory) as hosts:
+        seconds = wait_until(lambda: grown_cluster_problem(hosts), GROW_SETTLE_TIMEOUT_S,
+                             "after growing the masters 3 -> 5")
+        run.timings["grow masters settled"] = seconds
+        all_lbs_answer(hosts, 2, "after growing the masters")
+        kept = replicated_log_inodes(hosts, old)
+        assert kept == old_logs, (
+            f"the old masters' replicated logs must be the same directories (data kept): "
+            f"inodes before {old_logs}, after {kept}")
+
+    after = service_stamps(run.inventory, old_hosts)
+    restarted = restarted_services(before, after)
+    print("[e2e] restarted on the old hosts by the growth:\n  " + "\n  ".join(restarted),
+          flush=True)
+    # Growth changes zoo.cfg, the masters' quorum and every zk:// URL: ZooKeeper, the masters,
+    # Marathon and the agents take new config. Docker and HAProxy (reloads only) must not restart.
+    unexpected = [line for line in restarted if line.split(": ")[1] in ("docker", "haproxy")]
+    assert not unexpected, "growing the masters restarted:\n  " + "\n  ".join(unexpected)
+    failed = monitor.failures()
+    assert not failed, (f"the app failed {len(failed)} request(s) while the masters grew "
+                        f"({monitor.report()}):\n  " + "\n  ".join(failed[:20]))
+
+    cluster_checks("9-cluster-checks-5-masters", run, "cluster checks (5 masters)")
+    require_no_changes("the re-run with 5 masters",
+                       deploy("9-deploy-noop-5-masters", run, "no-op re-run (5 masters)"))
+
+
 def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     run = e2e_run
 
@@ -721,3 +955,6 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
 
     # 8. The leading Mesos master dies: another takes over, the cluster follows.
     phase_master_failover(run)
+
+    # 9. Grow the masters 3 -> 5 on the live cluster; the app keeps answering throughout.
+    phase_grow_masters(run)

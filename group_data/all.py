@@ -65,6 +65,8 @@ mesos_zk_session_timeout = "10secs"
 # A master restarted by the deploy must answer /health within this many seconds before the
 # next one is restarted (one at a time, so a quorum of masters stays up).
 mesos_master_restart_wait_s = 60
+# A restarted agent must answer /health within this before the next agent restarts.
+mesos_agent_restart_wait_s = 60
 mesos_containerizers = "docker,mesos"
 # Docker pulls take longer than Mesos' 1mins default; Marathon's task_launch_timeout matches.
 mesos_executor_registration_timeout = "10mins"

@@ -18,8 +18,10 @@ from pyinfra_mesos.deploy_config import (
     agent_info_changes,
     check_agent_checkpoint,
     check_work_dir,
+    http_probe,
     member_named,
     mesos_upgrade_needed,
+    restart_and_wait_command,
     template_path,
 )
 from pyinfra_mesos.flags import AGENT_ZK_FLAG, agent_flags, parse_env_lines
@@ -85,10 +87,13 @@ systemd.service(
 )
 
 # Restart on change even when it was not running at planning time: the package may have
-# started it before its config existed.
-systemd.service(
-    name="Restart mesos-agent (its config changed)",
-    service=SERVICE,
-    command="restart",
+# started it before its config existed. One agent at a time, each answering /health before the
+# next (a changed ZooKeeper list, e.g. growing the masters, touches every agent at once).
+server.shell(
+    name="Restart mesos-agent (its config changed), one at a time",
+    commands=[restart_and_wait_command(
+        SERVICE, http_probe(f"http://{flags['ip']}:{flags['port']}/health"),
+        int(host.data.mesos_agent_restart_wait_s))],
     _if=lambda: upgraded or config_changed(),
+    _serial=True,
 )

@@ -117,8 +117,11 @@ def test_consented_checkpoint_reset_removes_only_the_latest_link():
     reset = op_named(ops, "Remove the agent checkpoint")
     assert reset.commands == ["systemctl stop mesos-agent.service",
                               "rm -f /var/lib/mesos/agent/meta/slaves/latest"]
-    assert names(ops).index(reset.name) < names(ops).index(
-        "Restart mesos-agent (its config changed)")
+    restart = op_named(ops, "Restart mesos-agent (its config changed)")
+    assert names(ops).index(reset.name) < names(ops).index(restart.name)
+    # Agents restart one at a time, each answering /health before the next.
+    assert restart.global_arguments.get("_serial") is True
+    assert "http://10.0.1.11:5051/health" in restart.commands[0]
 
 
 def test_unchanged_agent_resources_need_no_consent():

@@ -131,11 +131,20 @@ def task_is_up(task: Mapping[str, Any], has_health_checks: bool) -> bool:
 
 
 def backends(app: Mapping[str, Any], index: int) -> list[tuple[str, int]]:
-    """Sorted (host, port) of the app's up tasks for the service port at `index`."""
-    has_checks = bool(app.get("healthChecks"))
+    """Sorted (host, port) of the app's up tasks for the service port at `index`.
+
+    Marathon keeps health results in the leader's memory: right after a leader change (a
+    Marathon restart, a rolling config change) every task has none for a moment. Not checked
+    yet for every task is unknown, not failed, so the running tasks stay (emptying the listener
+    would take the whole app down). While some tasks do have results, a task without any (a
+    new instance) waits for its first check.
+    """
+    tasks = [t for t in app.get("tasks") or [] if isinstance(t, Mapping)]
+    require_health = bool(app.get("healthChecks")) and any(
+        t.get("healthCheckResults") for t in tasks)
     found = set()
-    for task in app.get("tasks") or []:
-        if not isinstance(task, Mapping) or not task_is_up(task, has_checks):
+    for task in tasks:
+        if not task_is_up(task, require_health):
             continue
         host, ports = task.get("host"), task.get("ports") or []
         if not host or index >= len(ports) or not isinstance(ports[index], int):

@@ -64,6 +64,16 @@ def test_task_without_results_left_out_when_app_has_checks() -> None:
     assert servers(bridge.render_config(apps), "toggle_10000") == ["10.141.141.10:31045"]
 
 
+def test_no_results_yet_for_any_task_keeps_the_running_ones() -> None:
+    # Right after a Marathon leader change no task has health results yet: unknown, not
+    # failed. Dropping them all would take the app off every load balancer.
+    apps = toggle_apps()
+    for task in apps["apps"][0]["tasks"]:
+        task["healthCheckResults"] = []
+    assert servers(bridge.render_config(apps), "toggle_10000") == [
+        "10.141.141.10:31045", "10.141.141.10:31234"]
+
+
 def test_marathon15_bridge_service_port() -> None:
     config = bridge.render_config(example(M15))
     assert servers(config, "pywebserver_10101") == ["10.0.2.148:1565"]

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pyinfra import host
+from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files
 
 from pyinfra_mesos.deploy_config import (
     MESOS_COMMON_ENV,
     MESOS_ZK_FILE,
     mesos_common_env_lines,
+    mesos_upgrade_needed,
     template_path,
 )
 from pyinfra_mesos.flags import env_lines
@@ -55,3 +58,13 @@ def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
         zk_url=flags[zk_flag],
     )
     return [common_env, role_env_file, zk_file]
+
+
+def mesos_package_moves() -> bool:
+    """Whether this run moves the installed aventer-mesos to the pinned mesos_version.
+
+    Read by tasks/mesos_package.py (which moves it) and by the master and agent tasks (which then
+    restart, as for a config change) from the same fact, so the three always agree.
+    """
+    return mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
+                                host.data.mesos_version)

@@ -7,7 +7,6 @@ and then removes only that link.
 """
 
 from pyinfra import host, inventory
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -20,12 +19,11 @@ from pyinfra_mesos.deploy_config import (
     check_work_dir,
     http_probe,
     member_named,
-    mesos_upgrade_needed,
     restart_and_wait_command,
     template_path,
 )
 from pyinfra_mesos.flags import AGENT_ZK_FLAG, agent_flags, parse_env_lines
-from pyinfra_mesos.mesos_files import mesos_role_files
+from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-agent.service"
@@ -55,8 +53,7 @@ config_files = mesos_role_files(
 )
 
 # A package moved to a new mesos_version restarts like a config change (tasks/mesos_package.py).
-upgraded = mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
-                                host.data.mesos_version)
+upgraded = mesos_package_moves()
 config_changed = any_changed(*config_files)
 
 if "docker" in flags["containerizers"].split(","):

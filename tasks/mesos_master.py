@@ -7,7 +7,6 @@ masters restart before new ones start (growing 3 -> 5: the old three get quorum 
 """
 
 from pyinfra import host, inventory
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server, systemd
@@ -18,13 +17,12 @@ from pyinfra_mesos.deploy_config import (
     check_work_dir,
     http_probe,
     member_named,
-    mesos_upgrade_needed,
     plan_quorum_change,
     replicated_log_reset_commands,
     restart_and_wait_command,
 )
 from pyinfra_mesos.flags import MASTER_ZK_FLAG, master_flags, parse_env_lines
-from pyinfra_mesos.mesos_files import mesos_role_files
+from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-master.service"
@@ -59,8 +57,7 @@ config_files = mesos_role_files(
     data=host.data.dict(),
 )
 # A package moved to a new mesos_version restarts like a config change (tasks/mesos_package.py).
-upgraded = mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
-                                host.data.mesos_version)
+upgraded = mesos_package_moves()
 config_changed = any_changed(*config_files)
 
 

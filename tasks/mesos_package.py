@@ -6,7 +6,6 @@ refused (and removed, so the next run downloads it again).
 """
 
 from pyinfra import host, inventory
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -18,11 +17,11 @@ from pyinfra_mesos.deploy_config import (
     MESOS_SOURCES_FILE,
     key_fingerprint_check_command,
     mesos_apt_line,
-    mesos_upgrade_needed,
     normalise_fingerprint,
     template_path,
 )
 from pyinfra_mesos.deploy_facts import GpgKeyFingerprint
+from pyinfra_mesos.mesos_files import mesos_package_moves
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -79,8 +78,7 @@ package = apt.packages(
     packages=[host.data.mesos_package],
 )
 
-if mesos_upgrade_needed(host.get_fact(DebPackages), host.data.mesos_package,
-                        host.data.mesos_version):
+if mesos_package_moves():
     # The pin above selects the version; 1001 lets apt go down as well as up.
     server.shell(
         name=f"Move aventer-mesos to the pinned {host.data.mesos_version}",

@@ -83,19 +83,19 @@ if host.get_fact(UnitEnabledState, unit=service) != "enabled":
 # Nor is a new member started before that ("ZooKeeper running" comes last) for the same reason.
 
 
-def has_servers(member: Host) -> bool:
-    return any(line.startswith("server.")
-               for line in member.get_fact(FileContents, path=zoo_cfg_path) or [])
+def server_lines(member: Host) -> list[str]:
+    """The server.N lines of a member's zoo.cfg as it is now ([] before it joined an ensemble)."""
+    return [line for line in member.get_fact(FileContents, path=zoo_cfg_path) or []
+            if line.startswith("server.")]
 
 
-in_ensemble = has_servers(host)
+current_servers = server_lines(host)
+in_ensemble = bool(current_servers)
 # A new member joining an ensemble that is already formed (growing it) must be back as leader or
 # follower (`srvr`) before the next one starts, like a restarted member; only when no member has
 # an ensemble yet (first deploy) is `ruok` all a restart can wait for.
 ensemble_formed = in_ensemble or any(
-    has_servers(inventory.get_host(m.name)) for m in topo.zookeepers if m.name != host.name)
-current_servers = [line for line in host.get_fact(FileContents, path=zoo_cfg_path) or []
-                   if line.startswith("server.")]
+    server_lines(inventory.get_host(m.name)) for m in topo.zookeepers if m.name != host.name)
 restart = restart_and_wait_command(
     service, zookeeper_probe(int(host.data.zookeeper_client_port),
                              zookeeper_restart_waits_for_mode(

@@ -85,8 +85,16 @@ class Election:
         self._set(False, None)
 
     def _set(self, leading: bool, leader: str | None) -> None:
+        if leading and not self.is_leader:
+            # Take over first (load the state), then name ourselves leader: until then /v2/leader
+            # must not point here, or requests would be proxied to an instance not yet serving.
+            log.info("leadership gained (leader now %s)", leader)
+            self.on_change(True)
+            self.is_leader = True
+            self.leader = leader
+            return
         self.leader = leader
         if leading != self.is_leader:
             self.is_leader = leading
-            log.info("leadership %s (leader now %s)", "gained" if leading else "lost", leader)
+            log.info("leadership lost (leader now %s)", leader)
             self.on_change(leading)

@@ -193,8 +193,13 @@ def plan_quorum_change(host: str, current_flags: Mapping[str, str], master_count
 
 # -- mesos agent: checkpointed agent info ----------------------------------------------------
 
+# Where the operator sets each checkpointed field (hostname follows ip).
+AGENT_INFO_KEYS = {"hostname": "ip", "port": "mesos_agent_port", "resources": "mesos_resources",
+                   "attributes": "mesos_attributes"}
+
 def agent_info_changes(current_flags: Mapping[str, str], new_flags: Mapping[str, str]) -> list[str]:
-    """The checkpointed fields (resources, attributes) whose value changes; [] for a new agent."""
+    """The checkpointed SlaveInfo fields (AGENT_INFO_FLAGS) whose value changes; [] for a new
+    agent (no env file yet)."""
     if not current_flags:
         return []
     return [name for name in AGENT_INFO_FLAGS
@@ -207,7 +212,8 @@ def check_agent_checkpoint(host: str, changed: list[str], checkpoint_exists: boo
     if not changed or not checkpoint_exists:
         return False
     if not allow_reset:
-        fields = ", ".join(f"mesos_{name}" for name in changed)
+        fields = ", ".join(AGENT_INFO_KEYS.get(name, f"mesos_agent_flags.{name}")
+                           for name in changed)
         raise DeployRefused(
             f"{host}: {fields}: changed on an agent that has checkpointed state; Mesos will "
             "refuse to start it (\"Incompatible agent info\") until its checkpoint is removed, "
@@ -237,8 +243,10 @@ def member_named(topo: Topology, name: str) -> Member:
 
 def mesos_common_env_lines(data: Mapping[str, Any]) -> list[str]:
     """/etc/default/mesos, read by the wrapper for master and agent alike: only what both share
-    (the wrapper's LOGS and ULIMIT, as the Debian packaging has always shipped them)."""
-    return [f"LOGS={data['mesos_log_dir']}", 'ULIMIT="-n 8192"']
+    (the wrapper's LOGS and ULIMIT). ULIMIT matches the packaging's own default and the units'
+    LimitNOFILE=16384 (m3scluster/clusterd support/packaging/common): a lower value would
+    lower the limit, since the wrapper runs `ulimit` with it."""
+    return [f"LOGS={data['mesos_log_dir']}", 'ULIMIT="-n 16384"']
 
 
 def mesos_upgrade_needed(installed: Mapping[str, Iterable[str]], package: str,

@@ -14,14 +14,24 @@ from typing import Any
 
 from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
 
-# Flags that go to /etc/mesos/zk instead of the env file: the init wrapper turns that file into
-# `--zk` (master) or `--master` (agent), and a flag given both ways is ambiguous to read.
+# The flags that carry the ZooKeeper URL. The URL itself lives in /etc/mesos/zk; the env files
+# point at it with `file://` (both flags accept it: apache/mesos 1.11.0 src/master/flags.cpp,
+# src/slave/flags.cpp). aventer-mesos' init wrapper does NOT read /etc/mesos/zk itself
+# (m3scluster/clusterd support/packaging/common/mesos-init-wrapper), so without these lines a
+# master would start standalone and elect itself, and an agent would exit.
 MASTER_ZK_FLAG = "zk"
 AGENT_ZK_FLAG = "master"
 
-# The agent fields Mesos checkpoints: changing either makes the agent refuse to recover
-# ("Incompatible agent info") until <work_dir>/meta/slaves/latest is removed.
-AGENT_INFO_FLAGS = ("resources", "attributes")
+# The agent's SlaveInfo fields Mesos compares on recovery with the default
+# --reconfiguration_policy=equal (apache/mesos 1.11.0 src/slave/compatibility.cpp): changing any
+# makes the agent refuse to start ("Incompatible agent info") until
+# <work_dir>/meta/slaves/latest is removed. `hostname` follows the agent's `ip` here.
+AGENT_INFO_FLAGS = ("hostname", "port", "domain", "resources", "attributes")
+
+# The v1 cgroup hierarchy systemd uses. Mesos agents with --systemd_enable_support (the default)
+# exit without it ("Failed to locate systemd cgroups hierarchy", m3scluster/clusterd
+# src/linux/systemd.cpp); Debian 11+ and Ubuntu 22.04+ boot with the unified (v2) hierarchy only.
+SYSTEMD_CGROUP_HIERARCHY = "/sys/fs/cgroup/systemd"
 
 
 def flag_value(value: Any) -> str:
@@ -76,7 +86,11 @@ def master_flags(member: Member, topo: Topology) -> dict[str, str]:
     return _merged(computed, data.get("mesos_master_flags"))
 
 
-def agent_flags(member: Member, topo: Topology) -> dict[str, str]:
+def agent_flags(member: Member, topo: Topology, *,
+                systemd_cgroup_hierarchy: bool = True) -> dict[str, str]:
+    """The agent's flags. `systemd_cgroup_hierarchy`: whether the host has
+    SYSTEMD_CGROUP_HIERARCHY (a host fact); without it systemd support is turned off, as
+    AVENTER's own deploy does for cgroup v2, unless the operator set systemd_enable_support."""
     data = member.data
     computed: dict[str, Any] = {
         AGENT_ZK_FLAG: mesos_zk_url(data, topo),
@@ -93,6 +107,8 @@ def agent_flags(member: Member, topo: Topology) -> dict[str, str]:
     attributes = format_attributes(data.get("mesos_attributes"))
     if attributes:
         computed["attributes"] = attributes
+    if not systemd_cgroup_hierarchy:
+        computed["systemd_enable_support"] = False
     return _merged(computed, data.get("mesos_agent_flags"))
 
 

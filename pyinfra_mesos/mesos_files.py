@@ -28,8 +28,9 @@ def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
                      data: Mapping[str, Any]) -> list[Any]:
     """work_dir, log dir, /etc/default/mesos, the role's env file and /etc/mesos/zk.
 
-    The zk URL goes only to /etc/mesos/zk (the wrapper reads it into --zk or --master), so it is
-    left out of the role's env file: one flag given two ways is ambiguous.
+    The zk URL is written once, to /etc/mesos/zk; the role's env file points the zk flag at it
+    (`MESOS_ZK=file:///etc/mesos/zk`, `MESOS_MASTER=file:///etc/mesos/zk`), as AVENTER's own
+    deploy does. The wrapper does not read /etc/mesos/zk itself (flags.MASTER_ZK_FLAG).
     """
     files.directory(name=work_dir_name, path=flags["work_dir"], mode="0750")
     files.directory(name="Mesos log directory", path=flags["log_dir"], mode="0755")
@@ -48,7 +49,7 @@ def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
         # Mode 0600: extra flags may carry credentials.
         mode="0600",
         source=source,
-        lines=env_lines("MESOS", flags, omit=[zk_flag]),
+        lines=env_lines("MESOS", {**flags, zk_flag: f"file://{MESOS_ZK_FILE}"}),
     )
     zk_file = files.template(
         name="Point Mesos at ZooKeeper (/etc/mesos/zk)",

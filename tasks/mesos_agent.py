@@ -7,7 +7,7 @@ and then removes only that link.
 """
 
 from pyinfra import host, inventory
-from pyinfra.facts.files import FileContents, Link
+from pyinfra.facts.files import Directory, FileContents, Link
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -22,14 +22,22 @@ from pyinfra_mesos.deploy_config import (
     restart_and_wait_command,
     template_path,
 )
-from pyinfra_mesos.flags import AGENT_ZK_FLAG, agent_flags, parse_env_lines
+from pyinfra_mesos.flags import (
+    AGENT_ZK_FLAG,
+    SYSTEMD_CGROUP_HIERARCHY,
+    agent_flags,
+    parse_env_lines,
+)
 from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-agent.service"
 
 topo = topology_from_inventory(inventory)
-flags = agent_flags(member_named(topo, host.name), topo)
+# cgroup v2 hosts (Debian 11+, Ubuntu 22.04+) have no v1 systemd hierarchy: systemd support off.
+flags = agent_flags(
+    member_named(topo, host.name), topo,
+    systemd_cgroup_hierarchy=bool(host.get_fact(Directory, path=SYSTEMD_CGROUP_HIERARCHY)))
 work_dir = flags["work_dir"]
 check_work_dir(host.name, "mesos_agent_work_dir", work_dir)
 

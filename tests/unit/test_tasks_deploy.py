@@ -97,7 +97,8 @@ def test_one_to_three_masters_is_refused_when_a_replicated_log_exists():
 
 
 AGENT_BEFORE = {
-    "cat /etc/default/mesos-agent": ["MESOS_RESOURCES='cpus:1;ports:[31000-32000]'"],
+    "cat /etc/default/mesos-agent": ["MESOS_HOSTNAME=10.0.1.11", "MESOS_PORT=5051",
+                                     "MESOS_RESOURCES='cpus:1;ports:[31000-32000]'"],
     "/var/lib/mesos/agent/meta/slaves/latest": [
         "user=root group=root mode=lrwxrwxrwx atime=1 mtime=1 ctime=1 size=10 "
         "'/var/lib/mesos/agent/meta/slaves/latest' -> 'abc-S0'"],
@@ -108,6 +109,21 @@ def test_changed_agent_resources_are_refused_without_consent():
     with pytest.raises(Exception, match=r"@fake/a1: mesos_resources"):
         plan(cluster(1, agent_responses=AGENT_BEFORE, mesos_resources={"cpus": 2}),
              ["tasks/mesos_agent.py"])
+
+
+@pytest.mark.parametrize(("data", "key"), [
+    # Real Mesos compares the whole SlaveInfo on recovery (src/slave/compatibility.cpp):
+    # a new address (hostname follows ip) or port crash-loops the agent like new resources.
+    ({"ip": "10.0.1.99"}, "ip"),
+    ({"mesos_agent_port": 5052}, "mesos_agent_port"),
+    ({"mesos_attributes": {"rack": "r2"}}, "mesos_attributes"),
+])
+def test_changed_agent_info_is_refused_without_consent(data, key):
+    agent = fake_host("a1", AGENT_BEFORE, **{"ip": "10.0.1.11", "mesos_resources": {"cpus": 1},
+                                             **data})
+    groups = {**cluster(1), "agents": [agent]}
+    with pytest.raises(Exception, match=rf"@fake/a1: {key}"):
+        plan(groups, ["tasks/mesos_agent.py"])
 
 
 def test_consented_checkpoint_reset_removes_only_the_latest_link():
@@ -282,3 +298,48 @@ def test_restart_failure_message_does_not_run_the_probe():
     assert result.returncode == 1
     assert result.stderr.strip() == ("x.service did not pass echo `touch /nonexistent-dir/p` "
                                      "within 1 s")
+
+
+# -- What the real aventer-mesos and Mesos need (docs/CONTRACTS.md, real contracts) ---------------
+
+def env_upload(ops, prefix: str, dest: str) -> str:
+    return op_named(ops, prefix).uploads[dest]
+
+
+def test_master_env_points_zk_at_the_zk_file_which_the_real_wrapper_does_not_read():
+    ops = plan(cluster(), ["tasks/mesos_master.py"])["m1"]
+    env = env_upload(ops, "Configure mesos-master", "/etc/default/mesos-master").splitlines()
+    assert "MESOS_ZK=file:///etc/mesos/zk" in env
+    zk = env_upload(ops, "Point Mesos at ZooKeeper", "/etc/mesos/zk").strip()
+    assert zk == "zk://10.0.0.11:2181,10.0.0.12:2181,10.0.0.13:2181/mesos"
+
+
+def test_agent_env_points_master_at_the_zk_file():
+    ops = plan(cluster(1), ["tasks/mesos_agent.py"])["a1"]
+    env = env_upload(ops, "Configure mesos-agent", "/etc/default/mesos-agent").splitlines()
+    assert "MESOS_MASTER=file:///etc/mesos/zk" in env
+
+
+def test_common_env_keeps_the_packagings_open_file_limit():
+    ops = plan(cluster(1), ["tasks/mesos_agent.py"])["a1"]
+    env = env_upload(ops, "Configure what master and agent share", "/etc/default/mesos")
+    assert 'ULIMIT="-n 16384"' in env.splitlines()
+
+
+CGROUP_V1 = {"/sys/fs/cgroup/systemd": [
+    "user=root group=root mode=drwxr-xr-x atime=1 mtime=1 ctime=1 size=0 "
+    "'/sys/fs/cgroup/systemd'"]}
+
+
+@pytest.mark.parametrize(("responses", "data", "expected"), [
+    (CGROUP_V1, {}, None),                    # v1 hierarchy: Mesos' default (on)
+    ({}, {}, "false"),                        # cgroup v2 only (Debian 12): off, or the agent exits
+    ({}, {"mesos_agent_flags": {"systemd_enable_support": "true"}}, "true"),  # operator's word
+])
+def test_agent_systemd_support_follows_the_hosts_cgroup_hierarchy(responses, data, expected):
+    agent = fake_host("a1", responses, ip="10.0.1.11", **data)
+    ops = plan({**cluster(1), "agents": [agent]}, ["tasks/mesos_agent.py"])["a1"]
+    env = env_upload(ops, "Configure mesos-agent", "/etc/default/mesos-agent").splitlines()
+    found = [line.split("=", 1)[1] for line in env
+             if line.startswith("MESOS_SYSTEMD_ENABLE_SUPPORT=")]
+    assert found == ([] if expected is None else [expected])

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyinfra
 from pyinfra.api import Config, Inventory, State
-from pyinfra.api.command import StringCommand
+from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.connect import connect_all
 from pyinfra.api.state import StateStage
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
@@ -48,6 +48,16 @@ class PlannedOp:
     all_names: set[str]
     commands: list[str]
     global_arguments: dict[str, Any]
+    # dest -> content of every in-memory upload (rendered templates, files.put of a StringIO).
+    uploads: dict[str, str]
+
+
+def _upload_text(command: Any) -> tuple[str, str] | None:
+    src = getattr(command, "src", None)
+    if not isinstance(command, FileUploadCommand) or not hasattr(src, "getvalue"):
+        return None
+    value = src.getvalue()
+    return str(command.dest), value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _command_text(command: Any) -> str:
@@ -125,11 +135,14 @@ def _collect(state: State, inventory: Inventory) -> dict[str, list[PlannedOp]]:
                     continue
                 meta = state.get_op_meta(op_hash)
                 op_data = state.get_op_data_for_host(host, op_hash)
-                commands = [_command_text(c) for c in op_data.command_generator()]
+                generated = list(op_data.command_generator())
+                commands = [_command_text(c) for c in generated]
+                uploads = dict(u for u in map(_upload_text, generated) if u)
                 # One operation (same line) can carry a different name on each host.
                 all_names = {n.split(" | ", 1)[-1] for n in meta.names}
                 ops.append(PlannedOp(min(all_names, default=""), all_names, commands,
-                                     {**meta.global_arguments, **op_data.global_arguments}))
+                                     {**meta.global_arguments, **op_data.global_arguments},
+                                     uploads))
         result[host.name.removeprefix("@fake/")] = ops
     return result
 

@@ -88,8 +88,15 @@ marathon_mesos_user = "root"
 marathon_task_launch_timeout_ms = 600000  # = mesos_executor_registration_timeout (10mins)
 # Service ports Marathon hands out (--local_port_min/max); keep them clear of mesos_agent_ports.
 marathon_service_port_range = (10000, 20000)
-# "user:password" for the HTTP API; written only to a 0600 env file, never printed.
+# "user:password" for the HTTP API; written only to 0600 files (Marathon reads it from
+# MESOSPHERE_HTTP_CREDENTIALS, never its command line), never printed.
 marathon_http_credentials = ""
+# JVM options for the image's start script; without them the heap is a quarter of the host's
+# memory, on hosts that also run ZooKeeper and a Mesos master.
+marathon_java_opts = "-Xms256m -Xmx1g"
+# Other variables for Marathon's container (not MARATHON_*: flags go in marathon_flags), e.g.
+# {"LIBPROCESS_ADVERTISE_IP": "203.0.113.5"} behind NAT.
+marathon_env: dict[str, str] = {}
 # A restarted Marathon must answer /ping within this before the next one restarts.
 marathon_restart_wait_s = 300
 # Extra flags (name without --, value as a string; "" for a toggle), checked against 1.10.

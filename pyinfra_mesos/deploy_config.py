@@ -24,7 +24,7 @@ from pyinfra_mesos.topology import (
     quorum,
     zookeeper_server_lines,
 )
-from pyinfra_mesos.validation import check_master_count_change
+from pyinfra_mesos.validation import check_master_count_change, work_dir_problem
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -230,6 +230,8 @@ MESOS_MASTER_ENV = "/etc/default/mesos-master"
 MESOS_AGENT_ENV = "/etc/default/mesos-agent"
 MESOS_ZK_FILE = "/etc/mesos/zk"
 MARATHON_ENV = "/etc/default/marathon"
+MARATHON_CREDENTIALS_FILE = "/etc/pyinfra-mesos/marathon-credentials"
+MARATHON_CURL_CONFIG = "/etc/pyinfra-mesos/marathon-curl.conf"
 MARATHON_UNIT = "/etc/systemd/system/marathon.service"
 MESOS_AGENT_DOCKER_DROPIN = "/etc/systemd/system/mesos-agent.service.d/docker.conf"
 
@@ -261,10 +263,10 @@ def mesos_upgrade_needed(installed: Mapping[str, Iterable[str]], package: str,
 
 
 def check_work_dir(host: str, field: str, path: str) -> None:
-    """Mesos keeps state there (the master's replicated log): /tmp is wiped at boot."""
-    if path.rstrip("/") == "/tmp" or path.startswith("/tmp/"):
-        raise DeployRefused(f"{host}: {field}: {path} is under /tmp, which is cleared at boot; "
-                            "use a persistent directory such as /var/lib/mesos")
+    """Refuse a work_dir that validation.work_dir_problem refuses (the one rule `check` uses)."""
+    problem = work_dir_problem(host, field, path)
+    if problem is not None:
+        raise DeployRefused(problem.format())
 
 
 def restart_and_wait_command(service: str, probe: str, timeout_s: int) -> str:
@@ -281,8 +283,28 @@ def restart_and_wait_command(service: str, probe: str, timeout_s: int) -> str:
             "exit 1")
 
 
-def http_probe(url: str) -> str:
-    return f"curl -fsS -o /dev/null {url}"
+def http_probe(url: str, curl_config: str = "") -> str:
+    """A curl health probe; `curl_config` is a 0600 `curl -K` file carrying credentials, so
+    they never appear on a command line (real Marathon with --http_credentials answers 401 on
+    every path, /ping included: d2iq-archive/marathon v1.10.26 HttpModule.scala)."""
+    config = f"-K {shlex.quote(curl_config)} " if curl_config else ""
+    return f"curl -fsS -o /dev/null {config}{shlex.quote(url)}"
+
+
+def curl_config_text(credentials: str) -> str:
+    """`user = "name:password"` for `curl -K`: a quoted value with backslash and quote escaped
+    (curl's config file syntax, curl(1) -K)."""
+    escaped = credentials.replace("\\", "\\\\").replace('"', '\\"')
+    return f'user = "{escaped}"\n'
+
+
+def docker_pull_command(image: str, key: str) -> str:
+    """Pull `image` once, with one clear line naming the data key when it cannot be pulled (the
+    service itself then never depends on the registry at start)."""
+    quoted = shlex.quote(image)
+    message = shlex.quote(f"cannot pull {image} ({key}): check the name, and that this host "
+                          "reaches its registry or mirror")
+    return f"docker pull -q {quoted} >/dev/null || {{ echo {message} >&2; exit 1; }}"
 
 
 def zookeeper_probe(client_port: int, in_ensemble: bool) -> str:

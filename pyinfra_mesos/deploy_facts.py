@@ -38,3 +38,19 @@ class UnitEnabledState(FactBase[str]):
 
     def process(self, output: list[str]) -> str:
         return output[-1].strip() if output else ""
+
+
+class DockerImageId(FactBase[str | None]):
+    """The local id of a Docker image reference, or None when it is not pulled (or Docker is not
+    installed yet)."""
+
+    def command(self, image: str) -> StringCommand:
+        return StringCommand(
+            "command -v docker >/dev/null && docker image inspect --format '{{.Id}}'",
+            QuoteString(image), "2>/dev/null || true")
+
+    def process(self, output: list[str]) -> str | None:
+        for line in output:
+            if line.strip().startswith("sha256:"):
+                return line.strip()
+        return None

@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pyinfra_mesos.agent_data import ports_keys
 from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
 
 # The flags that carry the ZooKeeper URL. The URL itself lives in /etc/mesos/zk; the env files
@@ -58,9 +59,13 @@ def marathon_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
 
 
 def format_resources(resources: Mapping[str, Any] | None, default_ports: str) -> str:
-    """`cpus:2;mem:1024;ports:[31000-32000]`: the user's resources, ports defaulted."""
+    """`cpus:2;mem:1024;ports:[31000-32000]`: the user's resources, ports defaulted.
+
+    `ports(*)` or `ports(<role>)` is the agent's ports too: no second ports entry then.
+    """
     items = {str(k): flag_value(v) for k, v in (resources or {}).items()}
-    items.setdefault("ports", default_ports)
+    if not ports_keys(items):
+        items["ports"] = default_ports
     return ";".join(f"{name}:{value}" for name, value in items.items())
 
 
@@ -127,11 +132,48 @@ def marathon_flags(member: Member, topo: Topology) -> dict[str, str]:
         "local_port_max": port_max,
     }
     extra = {k: v for k, v in (data.get("marathon_flags") or {}).items() if k != "http_credentials"}
-    flags = _merged(computed, extra)
-    # Credentials come only from their own key, so they are easy to keep out of shared files.
+    return _merged(computed, extra)
+
+
+# Marathon reads its HTTP credentials flag's default from this variable (d2iq-archive/marathon
+# v1.10.26, the flag's default; marathon-1.10-flags.tsv). Main.envToArgs turns MARATHON_* into
+# command-line arguments, so MARATHON_HTTP_CREDENTIALS would be readable by any user in `ps`.
+MARATHON_CREDENTIALS_ENV = "MESOSPHERE_HTTP_CREDENTIALS"
+
+
+def marathon_env(member: Member, topo: Topology) -> dict[str, str]:
+    """Every variable of Marathon's container (docker --env-file): `MARATHON_<FLAG>` from the
+    flags, then the process environment.
+
+    - LIBPROCESS_IP: libprocess (Marathon's libmesos driver) otherwise advertises the first
+      address the host name resolves to, 127.0.1.1 on Debian, and the Mesos master cannot
+      send offers back (apache/mesos 1.11.0 3rdparty/libprocess/src/process.cpp).
+    - JAVA_OPTS: read by the image's start script; without it the JVM takes a quarter of the
+      host's memory (tools/packager/docker/Dockerfile, v1.10.26).
+    - marathon_env: anything else the operator passes (names checked by validation).
+    - the HTTP credentials, through MARATHON_CREDENTIALS_ENV, never as a flag.
+    """
+    data = member.data
+    env = {f"MARATHON_{name.upper()}": value
+           for name, value in marathon_flags(member, topo).items()}
+    env["LIBPROCESS_IP"] = member.ip
+    if data.get("marathon_java_opts"):
+        env["JAVA_OPTS"] = str(data["marathon_java_opts"])
+    env.update({str(k): flag_value(v) for k, v in (data.get("marathon_env") or {}).items()})
     if data.get("marathon_http_credentials"):
-        flags["http_credentials"] = str(data["marathon_http_credentials"])
-    return flags
+        env[MARATHON_CREDENTIALS_ENV] = str(data["marathon_http_credentials"])
+    return env
+
+
+def docker_env_file_lines(env: Mapping[str, str]) -> list[str]:
+    """`NAME=value` lines for `docker run --env-file`, which takes values literally (no quoting,
+    no line continuation): a newline cannot be carried and is refused."""
+    lines = []
+    for name, value in env.items():
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"{name}: a docker env-file value cannot hold a newline")
+        lines.append(f"{name}={value}")
+    return lines
 
 
 # -- env files --------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""Marathon: its Docker image under marathon.service, configured by MARATHON_* variables.
+"""Marathon: its Docker image under marathon.service, configured by an env file.
 
-The env file is 0600 and its content never appears in pyinfra's output (operations are named,
-so their arguments are not printed): it may hold marathon_http_credentials.
+The env file (0600) carries MARATHON_* flags, LIBPROCESS_IP (so Mesos can send offers back),
+JAVA_OPTS and the HTTP credentials through MESOSPHERE_HTTP_CREDENTIALS, which Marathon reads as
+the flag's default: never on a command line (pyinfra_mesos/flags.py marathon_env). The image is
+pulled here, once, with a clear error; the unit never pulls, so a restart does not depend on the
+registry. Operations are named, so their content is never printed.
 """
 
 from pyinfra import host, inventory
@@ -10,21 +13,31 @@ from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
+    MARATHON_CURL_CONFIG,
     MARATHON_ENV,
     MARATHON_UNIT,
+    docker_pull_command,
     http_probe,
     member_named,
     restart_and_wait_command,
     template_path,
 )
-from pyinfra_mesos.flags import env_lines, marathon_flags
+from pyinfra_mesos.deploy_facts import DockerImageId
+from pyinfra_mesos.flags import docker_env_file_lines, marathon_env
+from pyinfra_mesos.marathon_files import marathon_credential_files
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "marathon.service"
+# Marathon's own graceful_shutdown_timeout is 45 s (v1.10.26); docker stop must outwait it.
+STOP_TIMEOUT_S = 60
 
 topo = topology_from_inventory(inventory)
-flags = marathon_flags(member_named(topo, host.name), topo)
+member = member_named(topo, host.name)
+image = str(host.data.marathon_image)
+credentials = str(host.data.get("marathon_http_credentials") or "")
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
+
+marathon_credential_files(credentials)
 
 env_file = files.template(
     name="Configure Marathon (/etc/default/marathon, mode 0600)",
@@ -32,18 +45,22 @@ env_file = files.template(
     dest=MARATHON_ENV,
     mode="0600",
     source="tasks/marathon.py",
-    # docker --env-file takes values literally: no shell quoting.
-    lines=env_lines("MARATHON", flags, shell_quoted=False),
+    lines=docker_env_file_lines(marathon_env(member, topo)),
 )
 
+if host.get_fact(DockerImageId, image=image) is None:
+    server.shell(name=f"Pull the Marathon image {image}",
+                 commands=[docker_pull_command(image, "marathon_image")])
+
 unit = files.template(
-    name=f"Install marathon.service ({host.data.marathon_image})",
+    name=f"Install marathon.service ({image})",
     src=template_path("marathon.service.j2"),
     dest=MARATHON_UNIT,
     mode="0644",
     container=host.data.marathon_container_name,
-    image=host.data.marathon_image,
+    image=image,
     env_file=MARATHON_ENV,
+    stop_timeout_s=STOP_TIMEOUT_S,
 )
 
 systemd.daemon_reload(
@@ -61,10 +78,13 @@ systemd.service(
 if was_running:
     # A unit that was not running has just been started with the current files. One instance
     # at a time, each answering /ping before the next goes, so a Marathon leader stays up.
+    port = int(host.data.marathon_http_port)
     server.shell(
         name="Restart Marathon (unit, image or env changed), one at a time",
         commands=[restart_and_wait_command(
-            SERVICE, http_probe(f"http://{flags['hostname']}:{flags['http_port']}/ping"),
+            SERVICE,
+            http_probe(f"http://{member.ip}:{port}/ping",
+                       MARATHON_CURL_CONFIG if credentials else ""),
             int(host.data.marathon_restart_wait_s))],
         _if=any_changed(unit, env_file),
         _serial=True,

@@ -13,8 +13,10 @@ from pyinfra_mesos.deploy_config import (
 )
 from pyinfra_mesos.flags import (
     agent_flags,
+    docker_env_file_lines,
     env_lines,
     format_resources,
+    marathon_env,
     marathon_flags,
     master_flags,
     parse_env_lines,
@@ -91,12 +93,31 @@ def test_marathon_flags():
     assert "http_credentials" not in flags
 
 
-def test_marathon_credentials_come_only_from_their_own_key():
+def test_marathon_credentials_reach_marathon_only_through_mesosphere_http_credentials():
     topo = topo_with(1, marathon_flags={"http_credentials": "x:y", "disable_ha": ""},
                      marathon_http_credentials="admin:s3cret")
     flags = marathon_flags(topo.masters[0], topo)
-    assert flags["http_credentials"] == "admin:s3cret"
-    assert flags["disable_ha"] == ""
+    # Never a flag: envToArgs would put MARATHON_HTTP_CREDENTIALS on the JVM's command line.
+    assert "http_credentials" not in flags and flags["disable_ha"] == ""
+    env = marathon_env(topo.masters[0], topo)
+    assert env["MESOSPHERE_HTTP_CREDENTIALS"] == "admin:s3cret"
+    assert not any("s3cret" in v for k, v in env.items() if k != "MESOSPHERE_HTTP_CREDENTIALS")
+
+
+def test_marathon_env_advertises_the_hosts_address_and_passes_java_opts():
+    topo = topo_with(3, marathon_java_opts="-Xmx2g", marathon_env={"TZ": "UTC"})
+    env = marathon_env(topo.masters[1], topo)
+    # libprocess would advertise 127.0.1.1 (Debian's /etc/hosts) and get no offers.
+    assert env["LIBPROCESS_IP"] == "10.0.0.12"
+    assert env["JAVA_OPTS"] == "-Xmx2g" and env["TZ"] == "UTC"
+    assert env["MARATHON_HOSTNAME"] == "10.0.0.12"
+    assert "MESOSPHERE_HTTP_CREDENTIALS" not in env
+
+
+def test_docker_env_file_lines_are_literal_and_refuse_newlines():
+    assert docker_env_file_lines({"JAVA_OPTS": "-Xmx1g -Dx='y'"}) == ["JAVA_OPTS=-Xmx1g -Dx='y'"]
+    with pytest.raises(ValueError, match="JAVA_OPTS"):
+        docker_env_file_lines({"JAVA_OPTS": "-Xmx1g\nMARATHON_X=y"})
 
 
 def test_env_lines_quote_for_the_shell_but_not_for_docker_env_files():

@@ -343,3 +343,33 @@ def test_agent_systemd_support_follows_the_hosts_cgroup_hierarchy(responses, dat
     found = [line.split("=", 1)[1] for line in env
              if line.startswith("MESOS_SYSTEMD_ENABLE_SUPPORT=")]
     assert found == ([] if expected is None else [expected])
+
+
+def test_marathon_image_is_pulled_by_the_deploy_once_with_a_clear_error():
+    ops = plan(cluster(1), ["tasks/marathon.py"])["m1"]
+    pull = op_named(ops, "Pull the Marathon image")
+    assert pull.commands[0].startswith("docker pull -q mesosphere/marathon:v1.10.26")
+    assert "(marathon_image)" in pull.commands[0]
+    pulled = {"docker image inspect": ["sha256:" + "a" * 64]}
+    ops = plan(cluster(1, master_responses=pulled), ["tasks/marathon.py"])["m1"]
+    assert not any(op.name.startswith("Pull the Marathon image") for op in ops)
+
+
+def test_marathon_restart_probe_carries_credentials_in_a_private_file():
+    secret = "admin:pw-7f3e"
+    running = {"systemctl show --all --property Id --property SubState marathon.service":
+               ["Id=marathon.service", "SubState=running"],
+               "docker image inspect": ["sha256:" + "a" * 64]}
+    ops = plan(cluster(1, master_responses=running), ["tasks/marathon.py"],
+               data={"marathon_http_credentials": secret})["m1"]
+    curl = op_named(ops, "Marathon API credentials for curl (0600)")
+    assert curl.uploads["/etc/pyinfra-mesos/marathon-curl.conf"] == f'user = "{secret}"\n'
+    assert "chmod 600 /etc/pyinfra-mesos/marathon-curl.conf" in curl.commands
+    restart = op_named(ops, "Restart Marathon")
+    assert "-K /etc/pyinfra-mesos/marathon-curl.conf http://10.0.0.11:8080/ping" in \
+        restart.commands[0]
+    for op in ops:
+        assert not any(secret in c for c in op.commands), op.name
+    env = op_named(ops, "Configure Marathon").uploads["/etc/default/marathon"]
+    assert f"MESOSPHERE_HTTP_CREDENTIALS={secret}" in env.splitlines()
+    assert "MARATHON_HTTP_CREDENTIALS" not in env

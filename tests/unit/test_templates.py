@@ -60,13 +60,17 @@ def test_master_env_file_has_quorum_and_no_zk_flag():
 
 def test_marathon_unit_runs_the_image_the_way_that_behaved():
     text = render_template("marathon.service.j2", container="marathon",
-                           image="example/marathon:1.10", env_file="/etc/default/marathon")
+                           image="example/marathon:1.10", env_file="/etc/default/marathon",
+                           stop_timeout_s=60)
     assert "Requires=docker.service" in text and "After=docker.service" in text
     assert "ExecStartPre=-/usr/bin/docker rm -f marathon" in text
-    assert "ExecStartPre=/usr/bin/docker pull -q example/marathon:1.10" in text
+    # The deploy pulls the image (tasks/marathon.py); a start never depends on the registry.
+    assert "docker pull" not in text
     assert ("ExecStart=/usr/bin/docker run --rm --init --name marathon --net=host "
             "--env-file /etc/default/marathon example/marathon:1.10") in text
-    assert "ExecStop=/usr/bin/docker stop -t 10 marathon" in text
+    # Marathon's graceful shutdown takes up to 45 s: the stop and systemd both wait longer.
+    assert "ExecStop=/usr/bin/docker stop -t 60 marathon" in text
+    assert "TimeoutStopSec=90" in text
     assert "SuccessExitStatus=130 137 143" in text and "Restart=on-failure" in text
 
 

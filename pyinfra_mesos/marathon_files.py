@@ -1,0 +1,32 @@
+"""The 0600 files through which the deploy's own Marathon clients carry its credentials.
+
+Called from tasks/marathon.py (the restart probe) and tasks/apps.py (the apps deploy) inside a
+deploy: pyinfra operations for the current host. Operations are named, so pyinfra never prints
+their content; the secret is never on a command line.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from pyinfra.operations import files
+
+from pyinfra_mesos.deploy_config import (
+    MARATHON_CREDENTIALS_FILE,
+    MARATHON_CURL_CONFIG,
+    curl_config_text,
+)
+
+
+def marathon_credential_files(credentials: str) -> None:
+    """Write `user:password` as a bare 0600 file (marathon_client.py, the bridge) and as a
+    0600 curl config (`curl -K`, the probes and the apps fact). No-op without credentials."""
+    if not credentials:
+        return
+    files.directory(name="Directory for the deploy's private files", path="/etc/pyinfra-mesos",
+                    mode="0700")
+    files.put(name="Marathon API credentials (0600)", src=StringIO(credentials + "\n"),
+              dest=MARATHON_CREDENTIALS_FILE, mode="0600")
+    files.put(name="Marathon API credentials for curl (0600)",
+              src=StringIO(curl_config_text(credentials)), dest=MARATHON_CURL_CONFIG,
+              mode="0600")

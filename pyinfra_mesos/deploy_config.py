@@ -142,17 +142,31 @@ def normalise_fingerprint(fingerprint: str | None) -> str:
     return (fingerprint or "").replace(" ", "").upper()
 
 
-def key_fingerprint_check_command(url: str, expected: str) -> str:
-    """Shell check run right after a fresh key download; removes a wrong key so the next run
-    downloads again, and names the URL and both fingerprints."""
+def key_check_command(url: str, expected: str, keyring: str = MESOS_KEYRING) -> str:
+    """Shell check run right after a fresh key download: refuses (and removes, so the next run
+    downloads again) a key whose primary key has expired, or whose fingerprint differs from
+    `expected` when one is set; one line naming the URL, the key and the data key to fix.
+
+    apt would otherwise fail later, halfway through the run, with EXPKEYSIG or NO_PUBKEY. The
+    expiry is field 7 of the `pub` record of `gpg --with-colons` (gnupg doc/DETAILS).
+    """
     want = normalise_fingerprint(expected)
-    return (
-        f"got=$(gpg --show-keys --with-colons {MESOS_KEYRING} 2>/dev/null "
-        "| awk -F: '$1==\"fpr\"{print $10; exit}'); "
-        f'if [ "$got" != "{want}" ]; then rm -f {MESOS_KEYRING}; '
-        f'echo "the aventer-mesos apt key from {url} has fingerprint ${{got:-none}}, '
-        f'expected {want} (mesos_apt_key_fingerprint); refusing it" >&2; exit 1; fi'
-    )
+    quoted = shlex.quote(keyring)
+    listing = f"gpg --show-keys --with-colons {quoted} 2>/dev/null"
+    expiry = (f"exp=$({listing} | awk -F: '$1==\"pub\"{{print $7; exit}}'); "
+              'if [ -n "$exp" ] && [ "$exp" -le "$(date +%s)" ]; then '
+              f"rm -f {quoted}; "
+              f'echo "the aventer-mesos apt key from {url} expired on '
+              '$(date -u -d @$exp +%Y-%m-%d); refusing it (set mesos_apt_key_url to a current '
+              'key)" >&2; exit 1; fi')
+    if not want:
+        return expiry
+    fingerprint = (f"got=$({listing} | awk -F: '$1==\"fpr\"{{print $10; exit}}'); "
+                   f'if [ "$got" != "{want}" ]; then rm -f {quoted}; '
+                   f'echo "the aventer-mesos apt key from {url} has fingerprint '
+                   f'${{got:-none}}, expected {want} (mesos_apt_key_fingerprint); refusing it" '
+                   ">&2; exit 1; fi")
+    return f"{fingerprint}; {expiry}"
 
 
 # -- mesos master: quorum changes ---------------------------------------------------------

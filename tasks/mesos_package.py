@@ -1,9 +1,12 @@
 """Masters and agents: AVENTER's aventer-mesos package from its signed apt repository, pinned.
 
 The key, the sources line and the pin are files; `apt update` runs only when one changed, so a
-re-run changes nothing. A key whose fingerprint differs from mesos_apt_key_fingerprint is
-refused (and removed, so the next run downloads it again).
+re-run changes nothing. A key that has expired, or whose fingerprint differs from
+mesos_apt_key_fingerprint, is downloaded again and then refused with one line (and removed, so
+the next run downloads it again) before apt ever reads it.
 """
+
+import time
 
 from pyinfra import host, inventory
 from pyinfra.facts.server import LinuxDistribution
@@ -15,12 +18,12 @@ from pyinfra_mesos.deploy_config import (
     MESOS_PIN_FILE,
     MESOS_PIN_PRIORITY,
     MESOS_SOURCES_FILE,
-    key_fingerprint_check_command,
+    key_check_command,
     mesos_apt_line,
     normalise_fingerprint,
     template_path,
 )
-from pyinfra_mesos.deploy_facts import GpgKeyFingerprint
+from pyinfra_mesos.deploy_facts import GpgKeyExpiry, GpgKeyFingerprint
 from pyinfra_mesos.mesos_files import mesos_package_moves
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -31,6 +34,7 @@ codename = distribution["release_meta"].get("VERSION_CODENAME", "")
 key_url = host.data.mesos_apt_key_url
 expected_fingerprint = normalise_fingerprint(host.data.mesos_apt_key_fingerprint)
 installed_fingerprint = host.get_fact(GpgKeyFingerprint, path=MESOS_KEYRING)
+installed_expiry = host.get_fact(GpgKeyExpiry, path=MESOS_KEYRING)
 
 key = files.download(
     name="Download the aventer-mesos apt key",
@@ -38,17 +42,18 @@ key = files.download(
     dest=MESOS_KEYRING,
     mode="0644",
     # A key that no longer matches the configured fingerprint (rotated, or the source was
-    # overridden) is fetched again and checked below.
-    force=bool(expected_fingerprint and installed_fingerprint
-               and installed_fingerprint != expected_fingerprint),
+    # overridden), or that has expired (the publisher may have extended it), is fetched again
+    # and checked below.
+    force=bool((expected_fingerprint and installed_fingerprint
+                and installed_fingerprint != expected_fingerprint)
+               or (installed_expiry and installed_expiry <= time.time())),
 )
 
-if expected_fingerprint:
-    server.shell(
-        name="Check the aventer-mesos apt key fingerprint",
-        commands=[key_fingerprint_check_command(key_url, expected_fingerprint)],
-        _if=key.did_change,
-    )
+server.shell(
+    name="Check the aventer-mesos apt key (expiry, fingerprint)",
+    commands=[key_check_command(key_url, expected_fingerprint)],
+    _if=key.did_change,
+)
 
 sources = files.template(
     name="Add the aventer-mesos apt repository",

@@ -163,7 +163,7 @@ def test_apt_update_for_the_mesos_repo_only_runs_when_its_files_changed():
                data={"mesos_apt_key_fingerprint": "AAAA BBBB"})["m1"]
     update = op_named(ops, "Refresh apt lists (aventer-mesos repository changed)")
     assert callable(update.global_arguments["_if"])
-    check = op_named(ops, "Check the aventer-mesos apt key fingerprint")
+    check = op_named(ops, "Check the aventer-mesos apt key (expiry, fingerprint)")
     assert "AAAABBBB" in check.commands[0] and callable(check.global_arguments["_if"])
     sources = op_named(ops, "Add the aventer-mesos apt repository")
     assert "FileUploadCommand:/etc/apt/sources.list.d/aventer-mesos.list" in sources.commands

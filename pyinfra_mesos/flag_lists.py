@@ -90,3 +90,79 @@ def unknown_flags(kind: Kind, names: Iterable[str]) -> dict[str, str | None]:
     """`{unknown name: suggested known name or None}`, in the order given."""
     known = known_flags(kind)
     return {name: suggest(kind, name) for name in names if name not in known}
+
+
+# -- flags the deploy computes, and secrets ------------------------------------------------------
+
+# Every flag pyinfra_mesos/flags.py computes, with the data key (or rule) that sets it. Giving one
+# in a flag dict is refused, naming that key: an override of `ip` would skip the loopback check,
+# of `port` the port-collision checks, of `resources` the ports checks, of `quorum` the
+# replicated-log safety (tests/unit/test_validation_flags.py keeps this in step with flags.py).
+_ZK_RULE = "computed from the zookeepers group, zookeeper_client_port and {path}"
+COMPUTED_FLAGS: dict[str, dict[str, str]] = {
+    "master": {
+        "ip": "ip (the host's data)",
+        "hostname": "ip (the host's data; the deploy advertises the address)",
+        "port": "mesos_master_port",
+        "zk": _ZK_RULE.format(path="zookeeper_mesos_path"),
+        "quorum": "computed from the number of masters",
+        "work_dir": "mesos_master_work_dir",
+        "log_dir": "mesos_log_dir",
+        "cluster": "cluster_name",
+        "zk_session_timeout": "mesos_zk_session_timeout",
+    },
+    "agent": {
+        "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
+        "ip": "ip (the host's data)",
+        "hostname": "ip (the host's data; the deploy advertises the address)",
+        "port": "mesos_agent_port",
+        "work_dir": "mesos_agent_work_dir",
+        "log_dir": "mesos_log_dir",
+        "containerizers": "mesos_containerizers",
+        "executor_registration_timeout": "mesos_executor_registration_timeout",
+        "resources": "mesos_resources (ports: mesos_agent_ports)",
+        "attributes": "mesos_attributes",
+    },
+    "marathon": {
+        "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
+        "zk": _ZK_RULE.format(path="zookeeper_marathon_path"),
+        "hostname": "ip (the host's data; the deploy advertises the address)",
+        "http_port": "marathon_http_port",
+        "mesos_user": "marathon_mesos_user",
+        "task_launch_timeout": "marathon_task_launch_timeout_ms",
+        "local_port_min": "marathon_service_port_range",
+        "local_port_max": "marathon_service_port_range",
+    },
+}
+
+# Flags whose value is a secret or names one. Through a flag dict it would be printed by
+# `--debug`/`--diff` and, for Marathon, land on the container's command line; the deploy takes
+# each from its own key (value) or manages it itself (None).
+SECRET_FLAGS: dict[str, dict[str, str | None]] = {
+    "master": {"credentials": None, "http_credentials": None},
+    "agent": {"credential": None, "http_credentials": None, "jwt_secret_key": None},
+    "marathon": {
+        "http_credentials": "marathon_http_credentials",
+        "mesos_authentication_secret": None,
+        "mesos_authentication_secret_file": None,
+        "ssl_keystore_password": None,
+    },
+}
+
+
+def override_refusal(kind: Kind, name: str) -> str | None:
+    """Why `name` may not appear in the user's flag dict of this kind, or None when it may."""
+    secret = SECRET_FLAGS.get(kind, {})
+    if name in secret:
+        key = secret[name]
+        if key:
+            return (f"a secret; give it as {key} instead (written only to a 0600 file, never "
+                    "printed or put on a command line)")
+        return ("a secret; the deploy does not take it from a flag dict, whose values are "
+                "printed and reach command lines")
+    rule = COMPUTED_FLAGS.get(kind, {}).get(name)
+    if rule is None:
+        return None
+    if rule.startswith("computed"):
+        return f"the deploy computes it ({rule}); remove it"
+    return f"the deploy computes it; set {rule} instead"

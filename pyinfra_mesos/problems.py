@@ -7,11 +7,20 @@ bad user input, so one run shows every problem at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 Level = Literal["error", "warning"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(text: str) -> str:
+    """Control characters as escapes (`\\n`, `\\x00`): a host name or value holding a newline
+    must not split its own problem line in two."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -22,7 +31,8 @@ class Problem:
     message: str
 
     def format(self) -> str:
-        return f"{self.level}: {self.where}: {self.field}: {self.message}"
+        return (f"{self.level}: {_one_line(self.where)}: {_one_line(self.field)}: "
+                f"{_one_line(self.message)}")
 
     def __str__(self) -> str:
         return self.format()

@@ -8,11 +8,11 @@ pyinfra_mesos check` prints the same lines offline.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pyinfra_mesos import flag_lists
+from pyinfra_mesos.agent_data import agent_ports, parse_ranges
 from pyinfra_mesos.inventory_loader import (
     default_data,
     group_data_dirs,
@@ -20,18 +20,14 @@ from pyinfra_mesos.inventory_loader import (
     inventory_file_groups,
 )
 from pyinfra_mesos.problems import Problem, error, warning
+from pyinfra_mesos.schema import check_member
 from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
+from pyinfra_mesos.value_checks import HOSTNAME, has_control, is_int, is_number
 
 CONSENT_LOG_RESET = "mesos_allow_replicated_log_reset"
 
-# Mesos attribute/resource names and text values: [a-zA-Z0-9_/.-] (docs/attributes-resources.md).
-_TEXT = re.compile(r"^[A-Za-z0-9_./-]+$")
-_RESOURCE_NAME = re.compile(r"^[A-Za-z0-9_./-]+(\([A-Za-z0-9_./*-]+\))?$")
-_RANGES = re.compile(r"^\[\s*\d+\s*-\s*\d+\s*(,\s*\d+\s*-\s*\d+\s*)*\]$")
-_SET = re.compile(r"^\{[A-Za-z0-9_./-]+(,[A-Za-z0-9_./-]+)*\}$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-_NUMERIC_RESOURCES = ("cpus", "mem", "disk", "gpus")
+__all__ = ["CONSENT_LOG_RESET", "check_master_count_change", "group_override_warnings",
+           "parse_ranges", "validate", "work_dir_problem"]
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -44,26 +40,8 @@ def _get(member: Member, key: str, default: Any = None) -> Any:
 
 
 def _as_port(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        return None
-    return port if 1 <= port <= 65535 and str(port) == str(value).strip() else None
-
-
-def parse_ranges(text: Any) -> list[tuple[int, int]] | None:
-    """Mesos' range syntax `[31000-32000, 33000-33010]` -> [(31000, 32000), ...]; None if bad."""
-    if not isinstance(text, str) or not _RANGES.match(text.strip()):
-        return None
-    ranges = []
-    for part in text.strip()[1:-1].split(","):
-        lo, hi = (int(x) for x in part.split("-"))
-        if not (1 <= lo <= hi <= 65535):
-            return None
-        ranges.append((lo, hi))
-    return ranges
+    """The port, or None when the value is not one (the schema reports that, once)."""
+    return value if is_int(value) and 1 <= value <= 65535 else None
 
 
 def _overlap(a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> tuple[int, int] | None:
@@ -78,18 +56,6 @@ def _overlap(a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> tupl
 
 def _show(ports: tuple[int, int]) -> str:
     return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
-
-
-def _is_number(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return True
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _collapse(problems: list[Problem]) -> list[Problem]:
@@ -113,10 +79,13 @@ def validate(topo: Topology, source: str = "inventory") -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_counts(topo, source)
     problems += _check_zookeeper_ids(topo)
+    problems += _check_host_names(topo)
     problems += _check_addresses(topo)
     problems += _check_colocation(topo)
-    problems += _check_flags(topo)
-    problems += _check_agent_data(topo)
+    schema = [p for m in topo.all_members for p in check_member(m.name, m.data)]
+    problems += schema
+    problems += _check_work_dirs(topo)
+    problems += _check_flags(topo, {p.where for p in schema})
     problems += _check_ports(topo)
     return _collapse(problems)
 
@@ -178,9 +147,19 @@ def _check_zookeeper_ids(topo: Topology) -> list[Problem]:
     return problems
 
 
+# IPv6 is refused rather than half supported: ZooKeeper's `server.N=host:peer:election` lines and
+# the `zk://host:port,.../path` URLs this deploy writes (topology.py) put the address unbracketed
+# before a `:port`, which ZooKeeper, Mesos and Marathon then cannot parse.
+_IPV6_REFUSAL = ("this deploy supports IPv4 only: the ZooKeeper server lines and zk:// URLs "
+                 "it writes do not bracket IPv6 addresses; give the host's IPv4 address")
+
+
 def _address_problem(m: Member) -> Problem | None:
     given = m.data.get("ip")
-    address = str(given) if given else m.name
+    if given is not None and given != "" and not isinstance(given, str):
+        return error(m.name, "ip", f"must be a string such as \"10.0.0.11\", not "
+                                   f"{type(given).__name__} {given!r}")
+    address = given if given else m.name
     # Without `ip` the host name is the address others use; either way the fix is `ip`.
     what = (f"{address} is" if given
             else f"no ip set; the host name {address!r} is used as the address and is")
@@ -189,7 +168,7 @@ def _address_problem(m: Member) -> Problem | None:
     except ValueError:
         if given:
             return error(m.name, "ip", f"{address!r} is not a valid IP address")
-        if address.lower() == "localhost" or not _HOSTNAME.match(address):
+        if address.lower() == "localhost" or not HOSTNAME.fullmatch(address):
             return error(m.name, "ip", f"{what} not one other hosts can use; set ip")
         return None  # a DNS name: it must resolve the same everywhere, which we cannot see here
     if ip.is_loopback:
@@ -198,7 +177,26 @@ def _address_problem(m: Member) -> Problem | None:
                      "address the other cluster hosts use (never 127.x such as Debian's 127.0.1.1)")
     if ip.is_unspecified:
         return error(m.name, "ip", f"{what} not a host address; set ip")
+    if ip.version == 6:
+        return error(m.name, "ip", f"{what} an IPv6 address; {_IPV6_REFUSAL}")
     return None
+
+
+def _check_host_names(topo: Topology) -> list[Problem]:
+    """Inventory names go into /etc/hosts on every host (deploy_config.hosts_entries)."""
+    problems = []
+    for m in topo.all_members:
+        try:
+            ipaddress.ip_address(m.name)
+            continue  # an address as the name: _check_addresses judges it
+        except ValueError:
+            pass
+        if not HOSTNAME.fullmatch(m.name):
+            problems.append(error(m.name, "name",
+                                  "not a host name (RFC 1123: labels of letters, digits and "
+                                  "inner hyphens, separated by dots); it is written to "
+                                  "/etc/hosts on every host"))
+    return problems
 
 
 def _check_addresses(topo: Topology) -> list[Problem]:
@@ -228,6 +226,35 @@ def _check_colocation(topo: Topology) -> list[Problem]:
     return problems
 
 
+# -- work_dir ------------------------------------------------------------------------------------
+
+def work_dir_problem(where: str, field: str, path: Any) -> Problem | None:
+    """The one work_dir rule, for `check` and the deploy alike: never under /tmp.
+
+    Mesos keeps the master's replicated log and the agent's checkpoints there, and /tmp is
+    cleared at boot (apache/mesos docs/configuration/master.md: "--work_dir ... should not be
+    /tmp"). The deploy's tasks call this through deploy_config.check_work_dir and refuse on it.
+    """
+    if not isinstance(path, str):
+        return None  # the schema reports the type
+    if path.rstrip("/") == "/tmp" or path.startswith("/tmp/"):
+        return error(where, field, f"{path} is under /tmp, which is cleared at boot; the "
+                                   "replicated log / agent checkpoints would be lost. Use a "
+                                   "persistent directory such as /var/lib/mesos")
+    return None
+
+
+def _check_work_dirs(topo: Topology) -> list[Problem]:
+    problems = []
+    for group, key in ((topo.masters, "mesos_master_work_dir"),
+                       (topo.agents, "mesos_agent_work_dir")):
+        for m in group:
+            bad = work_dir_problem(m.name, key, _get(m, key))
+            if bad:
+                problems.append(bad)
+    return problems
+
+
 # -- flags ---------------------------------------------------------------------------------------
 
 def _computed_flag_functions() -> dict[str, Callable[[Member, Topology], Mapping[str, Any]]] | None:
@@ -252,21 +279,47 @@ def _fallback_flags(kind: str, m: Member, topo: Topology) -> dict[str, Any]:
     return {"master": mesos_zk}
 
 
-def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any) -> list[Problem]:
+def _flag_value_problem(name: str, value: Any) -> str | None:
+    if isinstance(value, str):
+        if has_control(value):
+            return (f"{value[:40]!r} holds a newline or another control character (the value "
+                    "goes into an env file, one line per flag)")
+        return None
+    if isinstance(value, bool) or is_number(value):
+        return None
+    return f"value must be a string or number, not {type(value).__name__} {value!r:.40}"
+
+
+def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any,
+                     topo: Topology) -> list[Problem]:
     if not isinstance(user, Mapping):
         return [error(m.name, key, f"must be a dict of flag name -> value, not "
                                    f"{type(user).__name__}")]
     problems = []
-    for name, suggestion in flag_lists.unknown_flags(kind, [str(n) for n in user]).items():
+    names = [n for n in user if isinstance(n, str) and not has_control(n)]
+    for name in user:
+        if name not in names:
+            problems.append(error(m.name, key, f"flag name {name!r:.40} is not a flag name"))
+    program = "Marathon 1.10" if kind == "marathon" else f"Mesos 1.11 {kind}"
+    for name, suggestion in flag_lists.unknown_flags(kind, names).items():
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        program = "Marathon 1.10" if kind == "marathon" else f"Mesos 1.11 {kind}"
         problems.append(error(m.name, f"{key}.{name}",
                               f"unknown {program} flag (it would refuse to start){hint}"))
     toggles = flag_lists.boolean_flags(kind)
-    for name, value in user.items():
-        if not isinstance(value, str | int | float | bool):
-            problems.append(error(m.name, f"{key}.{name}",
-                                  f"value must be a string or number, not {type(value).__name__}"))
+    for name in names:
+        value = user[name]
+        refusal = flag_lists.override_refusal(kind, name)
+        bad_value = _flag_value_problem(name, value)
+        if refusal and name == "quorum" and topo.masters:
+            want = quorum(len(topo.masters))
+            refusal += (f"; for {len(topo.masters)} masters it must be {want} (more than half), "
+                        "and the deploy sets exactly that")
+        if refusal:
+            problems.append(error(m.name, f"{key}.{name}", f"{name} is {refusal}"
+                                  if refusal.startswith("a secret") else
+                                  f"not allowed here: {refusal}"))
+        elif bad_value:
+            problems.append(error(m.name, f"{key}.{name}", bad_value))
         elif name in toggles and value != "":
             problems.append(error(m.name, f"{key}.{name}",
                                   f"{name} is a Marathon toggle that takes no value: give \"\" "
@@ -275,7 +328,8 @@ def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any) -> l
     return problems
 
 
-def _check_flags(topo: Topology) -> list[Problem]:
+def _check_flags(topo: Topology, hosts_with_bad_data: set[str]) -> list[Problem]:
+    """The flag dicts, and flags.py's merged result on hosts whose data passed the schema."""
     problems: list[Problem] = []
     computed = _computed_flag_functions()
     roles: tuple[tuple[flag_lists.Kind, tuple[Member, ...]], ...] = (
@@ -286,100 +340,40 @@ def _check_flags(topo: Topology) -> list[Problem]:
             user = _get(m, key, {})
             if user is None:
                 user = {}
-            problems += _check_flag_dict(kind, m, key, user)
-            if not isinstance(user, Mapping):
-                continue
-            merged: Mapping[str, Any] | None = None
-            if computed is not None:
-                try:
-                    merged = computed[kind](m, topo)
-                except Exception:  # a topology this broken is reported above
-                    merged = None
-            if merged is None:
-                merged = {**_fallback_flags(kind, m, topo), **user}
-            else:
-                # Names flags.py adds itself; a bad one is a bug there, still worth one line.
-                for name, suggestion in flag_lists.unknown_flags(
-                        kind, [n for n in merged if n not in user]).items():
-                    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-                    problems.append(error(m.name, f"{key}.{name}",
-                                          f"computed flag is not a known {kind} flag{hint}"))
-            for name in flag_lists.required_flags(kind, merged):
-                problems.append(error(m.name, f"{key}.{name}",
-                                      f"required {kind} flag is missing or empty (it would "
-                                      "refuse to start); remove the empty override or set a value"))
-            problems += _check_flag_values(kind, m, key, merged, topo)
+            found = _check_flag_dict(kind, m, key, user, topo)
+            problems += found
+            if found or m.name in hosts_with_bad_data:
+                continue  # the merged flags would only repeat what is reported
+            problems += _check_merged(kind, m, topo, key, user, computed)
     return problems
 
 
-def _check_flag_values(kind: str, m: Member, key: str, merged: Mapping[str, Any],
-                       topo: Topology) -> list[Problem]:
+def _check_merged(kind: flag_lists.Kind, m: Member, topo: Topology, key: str,
+                  user: Mapping[str, Any],
+                  computed: dict[str, Callable[[Member, Topology], Mapping[str, Any]]] | None
+                  ) -> list[Problem]:
+    """What flags.py makes of good data: known names, required flags set (a bug there if not)."""
     problems = []
-    work_dir = str(merged.get("work_dir") or "")
-    if kind in ("master", "agent") and work_dir.startswith("/tmp"):
-        problems.append(warning(m.name, f"{key}.work_dir",
-                                f"{work_dir} is under /tmp, which is wiped on reboot; the "
-                                "replicated log / agent checkpoints would be lost"))
-    if kind == "master" and topo.masters and merged.get("quorum") not in (None, ""):
-        want = quorum(len(topo.masters))
-        if str(merged["quorum"]).strip() != str(want):
-            problems.append(error(m.name, f"{key}.quorum",
-                                  f"quorum {merged['quorum']} is wrong for {len(topo.masters)} "
-                                  f"masters: it must be {want} (more than half); remove the "
-                                  "override, the deploy computes it"))
-    return problems
-
-
-# -- agent resources and attributes --------------------------------------------------------------
-
-def _check_agent_data(topo: Topology) -> list[Problem]:
-    problems: list[Problem] = []
-    for m in topo.agents:
-        attributes = m.data.get("mesos_attributes", {}) or {}
-        if not isinstance(attributes, Mapping):
-            problems.append(error(m.name, "mesos_attributes",
-                                  f"must be a dict like {{\"rack\": \"r1\"}}, not "
-                                  f"{type(attributes).__name__}"))
-        else:
-            for name, value in attributes.items():
-                field = f"mesos_attributes.{name}"
-                if not isinstance(name, str) or not _TEXT.match(name):
-                    problems.append(error(m.name, field,
-                                          "attribute names use only letters, digits and _ . / -"))
-                elif isinstance(value, bool) or not isinstance(value, str | int | float):
-                    problems.append(error(m.name, field,
-                                          f"value must be text or a number, not {value!r}"))
-                elif isinstance(value, str) and not (_TEXT.match(value) or parse_ranges(value)):
-                    problems.append(error(m.name, field,
-                                          f"{value!r}: text values use only letters, digits "
-                                          "and _ . / - (Mesos splits on : and ;)"))
-        resources = m.data.get("mesos_resources", {}) or {}
-        if not isinstance(resources, Mapping):
-            problems.append(error(m.name, "mesos_resources",
-                                  f"must be a dict like {{\"cpus\": 2, \"mem\": 2048}}, not "
-                                  f"{type(resources).__name__}"))
-            continue
-        for name, value in resources.items():
-            field = f"mesos_resources.{name}"
-            if not isinstance(name, str) or not _RESOURCE_NAME.match(name):
-                problems.append(error(m.name, field,
-                                      "resource names use only letters, digits and _ . / -"))
-            elif name == "ports":
-                if parse_ranges(value) is None:
-                    problems.append(error(m.name, field,
-                                          f"{value!r} is not a Mesos port range list like "
-                                          "\"[31000-32000]\" (ports 1..65535, low-high)"))
-            elif name in _NUMERIC_RESOURCES:
-                if not _is_number(value) or float(value) < 0 or (
-                        name != "gpus" and float(value) == 0):
-                    problems.append(error(m.name, field,
-                                          f"{value!r} is not a positive number"
-                                          + (" (MB)" if name in ("mem", "disk") else "")))
-            elif not (_is_number(value) or parse_ranges(value)
-                      or (isinstance(value, str) and _SET.match(value))):
-                problems.append(error(m.name, field,
-                                      f"{value!r}: a custom resource is a number, a range list "
-                                      "\"[a-b]\" or a set \"{a,b}\""))
+    merged: Mapping[str, Any] | None = None
+    if computed is not None:
+        try:
+            # As the deploy sees the host: group_data/all.py under the host's own data.
+            merged = computed[kind](Member(m.name, m.ip, {**default_data(), **m.data}), topo)
+        except Exception as exc:  # good data that flags.py cannot compute: one line, not a crash
+            return [error(m.name, key, f"the deploy cannot compute the {kind} flags "
+                                       f"({type(exc).__name__}: {exc})")]
+    if merged is None:
+        merged = {**_fallback_flags(kind, m, topo), **user}
+    else:
+        for name, suggestion in flag_lists.unknown_flags(
+                kind, [n for n in merged if n not in user]).items():
+            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+            problems.append(error(m.name, f"{key}.{name}",
+                                  f"computed flag is not a known {kind} flag{hint}"))
+    for name in flag_lists.required_flags(kind, merged):
+        problems.append(error(m.name, f"{key}.{name}",
+                              f"required {kind} flag is missing or empty (it would "
+                              "refuse to start)"))
     return problems
 
 
@@ -397,73 +391,39 @@ _ROLE_PORTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _agent_ports_field(m: Member) -> tuple[str, Any]:
-    """Where an agent's task ports come from: mesos_resources.ports, else mesos_agent_ports."""
-    resources = m.data.get("mesos_resources") or {}
-    if isinstance(resources, Mapping) and "ports" in resources:
-        return "mesos_resources.ports", resources["ports"]
-    return "mesos_agent_ports", _get(m, "mesos_agent_ports")
-
-
-def _host_ports(m: Member, topo: Topology) -> tuple[list[tuple[str, str, tuple[int, int]]],
-                                                   list[Problem]]:
-    """`[(field, what, (lo, hi))]` that this host binds, and problems with the values."""
+def _host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
+    """`[(field, what, (lo, hi))]` that this host binds; values the schema refused are left out."""
     roles = topo.roles_of(m.name)
     bound: list[tuple[str, str, tuple[int, int]]] = []
-    problems: list[Problem] = []
     for role, key, what in _ROLE_PORTS:
-        if role not in roles:
-            continue
-        value = _get(m, key)
-        port = _as_port(value)
-        if port is None:
-            problems.append(error(m.name, key, f"{value!r} is not a port number 1..65535"))
-        else:
+        port = _as_port(_get(m, key))
+        if role in roles and port is not None:
             bound.append((key, what, (port, port)))
     # ZooKeeper's AdminServer listens on 8080 unless turned off (admin.enableServer=false).
-    if "zookeeper" in roles and _get(m, "zookeeper_admin_server", False):
-        value = _get(m, "zookeeper_admin_port", 8080)
-        port = _as_port(value)
-        if port is None:
-            problems.append(error(m.name, "zookeeper_admin_port",
-                                  f"{value!r} is not a port number 1..65535"))
-        else:
+    if "zookeeper" in roles and _get(m, "zookeeper_admin_server", False) is True:
+        port = _as_port(_get(m, "zookeeper_admin_port", 8080))
+        if port is not None:
             bound.append(("zookeeper_admin_server", "ZooKeeper AdminServer", (port, port)))
     if "agent" in roles:
-        field, value = _agent_ports_field(m)
-        ranges = parse_ranges(value)
-        if ranges is not None:
-            bound += [(field, "agent task ports", r) for r in ranges]
-        elif field == "mesos_agent_ports":  # a bad mesos_resources.ports is reported with those
-            problems.append(error(m.name, field, f"{value!r} is not a Mesos port range list "
-                                                 "like \"[31000-32000]\""))
-    return bound, problems
+        field, value = agent_ports(m.data, _get(m, "mesos_agent_ports"))
+        bound += [(field, "agent task ports", r) for r in parse_ranges(value) or []]
+    return bound
 
 
-def _service_range(m: Member) -> tuple[tuple[int, int] | None, Problem | None]:
-    """Marathon's service ports (--local_port_min/max): the data key, or the user's flags."""
+def _service_range(m: Member) -> tuple[int, int] | None:
+    """Marathon's service ports (--local_port_min/max, only from marathon_service_port_range)."""
     value = _get(m, "marathon_service_port_range")
-    try:
-        lo, hi = (int(v) for v in value)
-    except (TypeError, ValueError):
-        return None, error(m.name, "marathon_service_port_range",
-                           f"{value!r} is not a (low, high) pair of ports")
-    user = _get(m, "marathon_flags", {}) or {}
-    if isinstance(user, Mapping):
-        lo = _as_port(user.get("local_port_min", lo)) or lo
-        hi = _as_port(user.get("local_port_max", hi)) or hi
-    if not (1 <= lo <= hi <= 65535):
-        return None, error(m.name, "marathon_service_port_range",
-                           f"({lo}, {hi}) is not a low <= high range of ports 1..65535")
-    return (lo, hi), None
+    if (isinstance(value, list | tuple) and len(value) == 2 and all(is_int(v) for v in value)
+            and 1 <= value[0] <= value[1] <= 65535):
+        return value[0], value[1]
+    return None
 
 
 def _check_ports(topo: Topology) -> list[Problem]:
     problems: list[Problem] = []
     cluster_ports: dict[int, str] = {}
     for m in topo.all_members:
-        bound, bad = _host_ports(m, topo)
-        problems += bad
+        bound = _host_ports(m, topo)
         for i, (field_a, what_a, ports_a) in enumerate(bound):
             if ports_a[0] == ports_a[1]:
                 cluster_ports.setdefault(ports_a[0], what_a)
@@ -477,9 +437,7 @@ def _check_ports(topo: Topology) -> list[Problem]:
     # they must stay clear of every cluster port and of the agents' task ports (facts.md).
     checked: set[tuple[int, int]] = set()
     for m in (*topo.marathons, *topo.load_balancers):
-        service, bad = _service_range(m)
-        if bad:
-            problems.append(bad)
+        service = _service_range(m)
         if service is None or service in checked:
             continue
         checked.add(service)
@@ -490,7 +448,7 @@ def _check_ports(topo: Topology) -> list[Problem]:
                                   f"{_show(service)} contains cluster ports {names}; pick a "
                                   "range clear of them (default 10000-20000)"))
         for agent in topo.agents:
-            field, value = _agent_ports_field(agent)
+            field, value = agent_ports(agent.data, _get(agent, "mesos_agent_ports"))
             clash = _overlap([service], parse_ranges(value) or [])
             if clash:
                 problems.append(error(agent.name, field,

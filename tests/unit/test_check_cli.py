@@ -37,8 +37,21 @@ EXPECTED = {
     "unknown_marathon_flag": "error: m1: marathon_flags.htp_port: unknown Marathon 1.10 flag",
     "marathon_toggle_value": "error: m1: marathon_flags.disable_ha: disable_ha is a Marathon "
                              "toggle",
-    "missing_required_flag": "error: a1: mesos_agent_flags.work_dir: required agent flag",
-    "wrong_quorum": "error: m1: mesos_master_flags.quorum: quorum 1 is wrong for 3 masters",
+    "missing_required_flag": "error: a1: mesos_agent_flags.work_dir: not allowed here: the "
+                             "deploy computes it; set mesos_agent_work_dir instead",
+    "wrong_quorum": "error: m1: mesos_master_flags.quorum: not allowed here: the deploy computes "
+                    "it (computed from the number of masters); remove it; for 3 masters it must "
+                    "be 2",
+    # issue 9 cases (../shared/cases/apps-and-bridge, copied here)
+    "ports_with_role": "error: mesos-agent-2.example.net: mesos_resources.ports(*): task ports "
+                       "[20000-32000] overlap Marathon's service ports 10000-20000",
+    "ports_plain": "error: mesos-agent-2.example.net: mesos_resources.ports: task ports "
+                   "[20000-32000] overlap Marathon's service ports 10000-20000",
+    "ipv6_addresses": "error: mesos-master-1.example.net: ip: 2001:db8::11 is an IPv6 address; "
+                      "this deploy supports IPv4 only",
+    "credentials_in_marathon_flags": "error: mesos-master-1.example.net: "
+                                     "marathon_flags.http_credentials: http_credentials is a "
+                                     "secret; give it as marathon_http_credentials instead",
     "port_collision_zk_admin": "error: m1: zookeeper_admin_server: 8080: the ZooKeeper "
                                "AdminServer collides with the Marathon HTTP port",
     "port_collision_colocated": "error: m1: mesos_master_port: 2181: the Mesos master port "
@@ -125,6 +138,16 @@ def bad_runs(run_check) -> dict[str, Run]:
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         runs = pool.map(lambda n: run_check(f"tests/data/inventories/{n}.py"), names)
         return dict(zip(names, runs, strict=True))
+
+
+def test_a_secret_in_the_wrong_key_is_never_printed(bad_runs: dict[str, Run]) -> None:
+    run = bad_runs["credentials_in_marathon_flags"]
+    assert "s3cret" not in run.stdout + run.stderr
+
+
+def test_ipv6_refused_once_per_host(bad_runs: dict[str, Run]) -> None:
+    lines = [line for line in bad_runs["ipv6_addresses"].lines if ": ip: " in line]
+    assert len(lines) == 4 and all("IPv6" in line for line in lines)
 
 
 def test_every_bad_inventory_has_an_expectation() -> None:

@@ -183,16 +183,16 @@ def test_marathon_toggle_with_value() -> None:
     assert '""' in p.message
 
 
-def test_missing_required_agent_flag() -> None:
+def test_computed_agent_flag_override_names_the_key() -> None:
     ags = agents(a1={"mesos_agent_flags": {"work_dir": ""}})
     p = only(validate(topo(agents=ags), SOURCE), "a1", "mesos_agent_flags.work_dir")
-    assert "required" in p.message
+    assert "mesos_agent_work_dir" in p.message
 
 
-def test_missing_required_master_flag_from_group_data() -> None:
+def test_empty_master_work_dir_from_group_data() -> None:
     ms = masters(m3={"mesos_master_work_dir": ""})
-    p = only(validate(topo(masters=ms), SOURCE), "m3", "mesos_master_flags.work_dir")
-    assert "required" in p.message
+    p = only(validate(topo(masters=ms), SOURCE), "m3", "mesos_master_work_dir")
+    assert "empty" in p.message
 
 
 def test_missing_required_marathon_flag() -> None:
@@ -206,10 +206,10 @@ def test_wrong_quorum_override() -> None:
     assert "must be 2" in p.message
 
 
-def test_work_dir_in_tmp_is_a_warning() -> None:
+def test_work_dir_in_tmp_is_an_error() -> None:
     ags = agents(a1={"mesos_agent_work_dir": "/tmp/mesos"})
-    p = only(validate(topo(agents=ags), SOURCE), "a1", "mesos_agent_flags.work_dir")
-    assert p.level == "warning"
+    p = only(validate(topo(agents=ags), SOURCE), "a1", "mesos_agent_work_dir")
+    assert p.level == "error" and "/tmp" in p.message
 
 
 def test_zookeeper_admin_server_collides_with_marathon() -> None:
@@ -259,10 +259,10 @@ def test_service_range_containing_cluster_ports() -> None:
     assert "5050" in p.message and "8080" in p.message
 
 
-def test_service_range_from_marathon_flags() -> None:
+def test_service_range_only_from_its_key() -> None:
     ms = masters(m1={"marathon_flags": {"local_port_min": "2000"}})
-    p = only(validate(topo(masters=ms), SOURCE), "m1", "marathon_service_port_range")
-    assert "2181" in p.message
+    p = only(validate(topo(masters=ms), SOURCE), "m1", "marathon_flags.local_port_min")
+    assert "marathon_service_port_range" in p.message
 
 
 def test_bad_service_range() -> None:

@@ -5,6 +5,7 @@ apps and tasks intact and launches nothing twice."""
 from __future__ import annotations
 
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,13 @@ def test_one_leads_other_proxies_and_takes_over(pair: tuple[FakeMaster, list[Mar
     leader = next(p for p in procs if p.address == leader_address)
     follower = next(p for p in procs if p is not leader)
     assert http(leader.url + "/v2/info")[1]["elected"] is True
-    assert http(follower.url + "/v2/info")[1]["elected"] is False
+    # LeaderProxyFilter: the follower proxies EVERY path, /v2/info and /ping included, so the
+    # answer is the leader's (elected: true), marked with the follower's Via header.
+    status, info, headers = http(follower.url + "/v2/info")
+    assert (status, info["elected"], info["leader"]) == (200, True, leader.address)
+    assert headers["X-Marathon-Via"] == f"1.1 {follower.address}"
+    assert http(follower.url + "/ping")[2]["X-Marathon-Via"] == f"1.1 {follower.address}"
+    assert "X-Marathon-Via" not in http(leader.url + "/ping")[2]
 
     # Writes and reads through the follower reach the leader (proxied, headers kept).
     app = {"id": "/ha/app", "cmd": "sleep 1000", "cpus": 0.1, "mem": 16, "instances": 1}
@@ -62,7 +69,12 @@ def test_one_leads_other_proxies_and_takes_over(pair: tuple[FakeMaster, list[Mar
     framework_id = http(leader.url + "/v2/info")[1]["frameworkId"]
 
     leader.stop(signal.SIGKILL)
-    wait_for(lambda: http(follower.url + "/v2/leader")[1].get("leader") == follower.address,
+    # Until the dead leader's ZooKeeper session expires, the follower still proxies to it:
+    # Jetty's 502 "Connection to leader refused." (AsyncUrlConnectionRequestForwarder).
+    status, body, headers = http(follower.url + "/v2/apps")
+    assert status == 502 and headers["Content-Type"].startswith("text/html"), (status, body)
+    assert "Connection to leader refused." in body
+    wait_for(lambda: http(follower.url + "/v2/leader")[1] == {"leader": follower.address},
              15, lambda: f"no takeover:\n{follower.output()[-3000:]}")
     info = http(follower.url + "/v2/info")[1]
     assert info["elected"] is True and info["frameworkId"] == framework_id
@@ -77,9 +89,10 @@ def test_one_leads_other_proxies_and_takes_over(pair: tuple[FakeMaster, list[Mar
     assert [t["id"] for t in master.live_tasks()] == [task_id]
 
 
-def test_no_leader_means_404_and_503(zookeeper: str, tmp_path: Path) -> None:
-    """With ZooKeeper path reachable but the instance not elected yet (HA with a foreign
-    leader node that holds no address), /v2/leader says 404 and /v2 calls 503."""
+def test_no_leader_means_502_html_on_every_path(zookeeper: str, tmp_path: Path) -> None:
+    """With ZooKeeper reachable but no leader known (HA with a foreign leader node that holds
+    no address), LeaderProxyFilter waits ~2.5 s, then answers every path, /ping and
+    /v2/leader included, with Jetty's 502 page "Could not determine the current leader"."""
     from kazoo.client import KazooClient
 
     suffix = uuid.uuid4().hex[:8]
@@ -92,12 +105,16 @@ def test_no_leader_means_404_and_503(zookeeper: str, tmp_path: Path) -> None:
         port = free_ports(1)[0]
         proc = start(["--master", "127.0.0.1:1", "--zk", f"zk://{zookeeper}/noleader-{suffix}",
                       "--http_port", str(port), "--http_address", "127.0.0.1",
-                      "--hostname", "127.0.0.1"], tmp_path / "m.log", port)
+                      "--hostname", "127.0.0.1"], tmp_path / "m.log", port, ready=502)
         try:
-            status, body, _ = wait_for(
-                lambda: (r := http(proc.url + "/v2/leader"))[0] in (404, 503) and r, 10)
-            assert (status, body) == (404, {"message": "There is no leader"})
-            assert http(proc.url + "/v2/apps")[0] == 503
+            for path in ("/ping", "/v2/leader", "/v2/info", "/v2/apps", "/ui/"):
+                began = time.monotonic()
+                status, body, headers = http(proc.url + path)
+                waited = time.monotonic() - began
+                assert status == 502, (path, status, body)
+                assert headers["Content-Type"].startswith("text/html"), path
+                assert "<title>Error 502 Could not determine the current leader</title>" in body
+                assert 2.4 <= waited < 6, (path, waited)
         finally:
             proc.stop()
     finally:

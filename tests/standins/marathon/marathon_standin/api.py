@@ -1,43 +1,48 @@
-"""HTTP: /ping, /v2/info, /v2/leader served by every instance; the rest of /v2 by the leader,
-and proxied to it by the others (as Marathon's LeaderProxyFilter does)."""
+"""HTTP: basic auth on every path, then every path served by the leader and proxied to it by
+the others (Marathon 1.10.26's Jetty chain; see Handler)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import urllib.error
-import urllib.request
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import appdef
+from . import appdef, auth, jetty, proxy
 from .service import ApiError
 
 if TYPE_CHECKING:
     from .node import Node
 
 log = logging.getLogger("marathon.http")
-PROXY_HEADERS = ("Content-Type", "Authorization", "Accept")
-REPLY_HEADERS = ("Content-Type", "Location", "Marathon-Deployment-Id")
+# LeaderProxyFilter.scala: ERROR_STATUS_NO_CURRENT_LEADER, after 11 checks 250 ms apart.
+NO_LEADER = "Could not determine the current leader"
+LEADER_WAIT_ROUNDS = 11
+LEADER_WAIT_STEP = 0.25
+UI_PAGE = "<html><body><h1>Marathon STAND-IN</h1><p>Not Marathon; no UI.</p></body></html>\n"
 
 
 class Reply:
+    """One answer: JSON `body`, or plain `text`, or a Jetty `html` error page."""
+
     def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-                 text: str | None = None):
+                 text: str | None = None, html: str | None = None):
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.text = text
+        self.html = html
 
 
 class RawReply(Reply):
-    """A proxied answer: the leader's bytes and headers, unchanged."""
+    """A proxied answer: the leader's status, bytes and headers, unchanged."""
 
-    def __init__(self, status: int, data: bytes, headers: dict[str, str]):
-        super().__init__(status, None, headers)
+    def __init__(self, status: int, data: bytes, headers: list[tuple[str, str]]):
+        super().__init__(status, None)
         self.data = data
+        self.raw_headers = headers
 
 
 def _flag(query: dict[str, list[str]], name: str, default: bool) -> bool:
@@ -94,6 +99,10 @@ def route_v2(node: Node, method: str, path: str, query: dict[str, list[str]],
 
 
 class Handler(BaseHTTPRequestHandler):
+    """Jetty's chain in Marathon 1.10.26, in order: the basic-auth constraint on `/*`
+    (HttpModule.scala), LeaderProxyFilter on `/*` (HttpBindings.scala, LeaderProxyFilter.scala),
+    then the resources. Every path goes through both filters, /ping included."""
+
     node: Node  # set on the subclass made by make_server
     protocol_version = "HTTP/1.1"
     server_version = "marathon-standin/1.10.26"
@@ -101,8 +110,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         log.debug("%s %s", self.address_string(), format % args)
 
+    def version_string(self) -> str:
+        return ""  # HttpModule.scala: setSendServerVersion(false)
+
     def do_GET(self) -> None:
         self._handle("GET")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
 
     def do_POST(self) -> None:
         self._handle("POST")
@@ -116,38 +131,33 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle("PATCH")
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Without a Server header (stdlib always adds one otherwise).
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     def _send(self, reply: Reply) -> None:
+        headers: list[tuple[str, str]]
         if isinstance(reply, RawReply):
-            data = reply.data
-            ctype = reply.headers.pop("Content-Type", "application/json")
-        elif reply.text is not None:
-            data, ctype = reply.text.encode(), "text/plain; charset=utf-8"
-        elif reply.body is None:
-            data, ctype = b"", "application/json"
+            data, headers = reply.data, list(reply.raw_headers)
         else:
-            data, ctype = json.dumps(reply.body).encode(), "application/json; charset=utf-8"
+            if reply.html is not None:
+                data, ctype = reply.html.encode("iso-8859-1", "replace"), jetty.CONTENT_TYPE
+            elif reply.text is not None:
+                data, ctype = reply.text.encode(), "text/plain; charset=utf-8"
+            elif reply.body is None:
+                data, ctype = b"", "application/json"
+            else:
+                data, ctype = json.dumps(reply.body).encode(), "application/json; charset=utf-8"
+            headers = [("Content-Type", ctype), *reply.headers.items()]
         self.send_response(reply.status)
-        headers = {"Content-Type": ctype, **reply.headers}
-        leader = self.node.election.leader
-        if leader:
-            headers.setdefault("X-Marathon-Leader", f"http://{leader}")
-        for key, value in headers.items():
+        for key, value in headers:
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
-
-    def _authorised(self) -> bool:
-        credentials = self.node.flags.http_credentials
-        if not credentials:
-            return True
-        header = self.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            return False
-        try:
-            return base64.b64decode(header[6:]).decode() == credentials
-        except ValueError:
-            return False
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _handle(self, method: str) -> None:
         try:
@@ -155,21 +165,57 @@ class Handler(BaseHTTPRequestHandler):
             self._send(self._dispatch(method, raw))
         except Exception:  # a handler bug must answer 500, not kill the connection silently
             log.exception("request %s %s failed", method, self.path)
-            self._send(Reply(500, {"message": "internal error in the Marathon stand-in"}))
+            self._send(Reply(500, html=jetty.error_page(500, urlsplit(self.path).path)))
 
     def _dispatch(self, method: str, raw: bytes) -> Reply:
+        node = self.node
+        uri = urlsplit(self.path).path
+        if not auth.authorised(self.headers.get("Authorization"), node.flags.http_credentials):
+            realm = node.flags.text("http_realm") or "Mesosphere"
+            return Reply(401, html=jetty.error_page(401, uri), headers=auth.challenge(realm))
+        if not node.leading:
+            leader = self._consistent_leader()
+            if leader is None:
+                return Reply(502, html=jetty.error_page(502, uri, NO_LEADER))
+            if not node.leading:
+                return self._proxy(method, raw, leader)
+        reply = self._serve(method, raw)
+        # LeaderProxyFilter adds these on the leader only; a proxied answer carries the leader's.
+        reply.headers.setdefault("X-Marathon-Leader", f"http://{node.address}")
+        reply.headers.setdefault("X-Frame-Options", "DENY")
+        reply.headers.setdefault("X-XSS-Protection", "1; mode=block")
+        return reply
+
+    def _consistent_leader(self) -> str | None:
+        """LeaderProxyFilter.waitForConsistentLeadership: while no other leader is known (or
+        ZooKeeper names us but we are not serving yet), re-check 11 times 250 ms apart.
+        Returns the leader to proxy to, our own address once we lead, or None (-> 502)."""
+        node = self.node
+        for attempt in range(LEADER_WAIT_ROUNDS + 1):
+            leader = node.election.leader
+            if node.leading:
+                return node.address
+            if leader is not None and leader != node.address:
+                return leader
+            if attempt < LEADER_WAIT_ROUNDS:
+                time.sleep(LEADER_WAIT_STEP)
+        log.error("inconsistent leadership state, refusing request for ourselves at %s",
+                  node.address)
+        return None
+
+    def _serve(self, method: str, raw: bytes) -> Reply:
+        """The leader's resources."""
+        node = self.node
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
-        if path == "/ping":
+        if path == "/ping" and method in ("GET", "HEAD"):
             return Reply(200, text="pong")
-        if not self._authorised():
-            return Reply(401, {"message": "Invalid username or password."},
-                         {"WWW-Authenticate": 'Basic realm="Mesosphere"'})
-        node = self.node
+        if path in ("/", "/ui"):
+            return Reply(200, html=UI_PAGE)
         if path == "/v2/info" and method == "GET":
             return Reply(200, node.info())
         if path == "/v2/leader":
-            if method == "DELETE" and node.leading:
+            if method == "DELETE":
                 node.election.abdicate()
                 return Reply(200, {"message": "Leadership abdicated"})
             if method == "GET":
@@ -178,43 +224,31 @@ class Handler(BaseHTTPRequestHandler):
                     return Reply(404, {"message": "There is no leader"})
                 return Reply(200, {"leader": leader})
         if not path.startswith("/v2/"):
-            return Reply(404, {"message": f"No route for {method} {path}"})
-        if not node.leading:
-            return self._proxy(method, raw)
+            return Reply(404, html=jetty.error_page(404, url.path))
         body: Any = None
-        if method in ("POST", "PUT"):
+        if method in ("POST", "PUT", "PATCH"):
             try:
                 body = json.loads(raw.decode() or "null")
             except ValueError as exc:
-                return Reply(400, {"message": "Invalid JSON",
-                                   "details": [{"path": "/", "errors": [str(exc)]}]})
+                # MarathonExceptionMapper.scala: details is the parser's message, a string.
+                return Reply(400, {"message": "Invalid JSON", "details": str(exc)})
         try:
             return route_v2(node, method, path, parse_qs(url.query, keep_blank_values=True),
                             body)
         except appdef.Invalid as exc:
-            return Reply(422, {"message": "Object is not valid", "details": exc.details})
+            return Reply(422, {"message": exc.message, "details": exc.details})
         except ApiError as exc:
             return Reply(exc.status, exc.body)
 
-    def _proxy(self, method: str, raw: bytes) -> Reply:
-        leader = self.node.election.leader
-        me = self.node.address
-        if leader is None or leader == me or me in self.headers.get("X-Marathon-Via", ""):
-            return Reply(503, {"message": "Could not determine the current leader"})
-        headers = {k: self.headers[k] for k in PROXY_HEADERS if self.headers.get(k)}
-        headers["X-Marathon-Via"] = f"1.1 {me}"
-        request = urllib.request.Request(f"http://{leader}{self.path}", data=raw or None,
-                                         method=method, headers=headers)
-        timeout = self.node.flags.number("leader_proxy_read_timeout", 10000) / 1000
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                status, data, reply_headers = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as exc:
-            status, data, reply_headers = exc.code, exc.read(), exc.headers
-        except OSError as exc:
-            return Reply(502, {"message": f"leader {leader} did not answer: {exc}"})
-        kept = {k: reply_headers[k] for k in REPLY_HEADERS if reply_headers.get(k)}
-        return RawReply(status, data, kept)
+    def _proxy(self, method: str, raw: bytes, leader: str) -> Reply:
+        node = self.node
+        timeout = node.flags.number("leader_proxy_read_timeout", 10000) / 1000
+        result = proxy.forward(leader, node.address, method, self.path,
+                               list(self.headers.items()), raw, self.client_address[0], timeout)
+        if result.error is not None:
+            page = jetty.error_page(result.status, urlsplit(self.path).path, result.error or None)
+            return Reply(result.status, html=page)
+        return RawReply(result.status, result.data, result.headers)
 
 
 class Server(ThreadingHTTPServer):

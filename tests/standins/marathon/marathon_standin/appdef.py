@@ -25,10 +25,12 @@ SCALE_ONLY = {"instances"}
 
 
 class Invalid(Exception):
-    """422 Object is not valid; details are Marathon's [{path, errors[]}]."""
+    """A 422: `message` is "Object is not valid" (validators) or "Invalid JSON" (the RAML
+    reader); details are Marathon's [{path, errors[]}] (MarathonExceptionMapper.scala)."""
 
-    def __init__(self, details: list[dict[str, Any]]):
-        super().__init__("Object is not valid")
+    def __init__(self, details: list[dict[str, Any]], message: str = "Object is not valid"):
+        super().__init__(message)
+        self.message = message
         self.details = details
 
 

@@ -7,12 +7,14 @@ a typo in a deploy's /etc/default/marathon fails here exactly as it would fail r
 from __future__ import annotations
 
 import getpass
-import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 TSV_NAME = "marathon-1.10-flags.tsv"
+ENV_DEFAULT = re.compile(r"\(env ([A-Z_]+)\)")
+CREDENTIALS = re.compile(r"(.+):(.+)", re.DOTALL)
 
 
 class FlagError(Exception):
@@ -33,12 +35,19 @@ class Flags:
 
     specs: dict[str, FlagSpec]
     given: dict[str, str | bool] = field(default_factory=dict)
+    # The process environment: some defaults are read from it (below).
+    env: dict[str, str] = field(default_factory=dict)
 
     def raw(self, name: str) -> str | bool | None:
         if name in self.given:
             return self.given[name]
         spec = self.specs[name]
-        # Defaults in parentheses are computed at run time (notes.md); they are not literals.
+        # "(env NAME)": HttpConf.scala reads the default from that variable (e.g.
+        # http_credentials from MESOSPHERE_HTTP_CREDENTIALS); envToArgs never sees it.
+        from_env = ENV_DEFAULT.fullmatch(spec.default)
+        if from_env:
+            return self.env.get(from_env.group(1)) or None
+        # Other defaults in parentheses are computed at run time (notes.md), not literals.
         if spec.default.startswith("(") or spec.default == "":
             return None
         return spec.default
@@ -71,8 +80,18 @@ class Flags:
         return self.text("mesos_user") or getpass.getuser()
 
     @property
-    def http_credentials(self) -> str | None:
-        return self.text("http_credentials") or os.environ.get("MESOSPHERE_HTTP_CREDENTIALS")
+    def http_credentials(self) -> tuple[str, str] | None:
+        """(user, password) for basic auth, or None when auth is off.
+
+        HttpModule.scala (v1.10.26) matches the value against `(.+):(.+)` (greedy: the user
+        is everything before the LAST colon); a value that does not match is logged as an
+        error and Marathon runs WITHOUT authentication.
+        """
+        value = self.text("http_credentials")
+        if not value:
+            return None
+        match = CREDENTIALS.fullmatch(value)
+        return (match.group(1), match.group(2)) if match else None
 
 
 def load_specs(path: Path | None = None) -> dict[str, FlagSpec]:
@@ -113,7 +132,7 @@ def _tokens(argv: list[str], origin: str) -> list[tuple[str, str | None, str]]:
 
 def parse(argv: list[str], env: dict[str, str], specs: dict[str, FlagSpec] | None = None) -> Flags:
     specs = specs if specs is not None else load_specs()
-    flags = Flags(specs)
+    flags = Flags(specs, env=dict(env))
     origin_of: dict[str, str] = {}
     tokens = _tokens(env_to_args(env), "environment") + _tokens(argv, "command line")
     i = 0
@@ -158,9 +177,23 @@ def parse(argv: list[str], env: dict[str, str], specs: dict[str, FlagSpec] | Non
     for spec in specs.values():
         if spec.required and spec.name not in flags.given:
             raise FlagError(f"Required option '{spec.name}' not found")
+    _cross_checks(flags)
     if "disable_http" in flags.given:
         raise FlagError("The stand-in serves HTTP only; --disable_http is not supported")
     return flags
+
+
+def _cross_checks(flags: Flags) -> None:
+    """MarathonConf.scala (v1.10.26): dependsOnAll(mesos_authentication,
+    mesos_authentication_principal) and mutuallyExclusive(mesos_authentication_secret,
+    mesos_authentication_secret_file); Scallop refuses both at start-up."""
+    given = flags.given
+    if given.get("mesos_authentication") is True and "mesos_authentication_principal" not in given:
+        raise FlagError("When specifying 'mesos_authentication', you must also specify all of "
+                        "'mesos_authentication_principal'")
+    if "mesos_authentication_secret" in given and "mesos_authentication_secret_file" in given:
+        raise FlagError("There should be only one or zero of the following options: "
+                        "mesos_authentication_secret, mesos_authentication_secret_file")
 
 
 def usage(specs: dict[str, FlagSpec]) -> str:

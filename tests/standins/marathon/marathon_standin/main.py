@@ -31,6 +31,9 @@ def main(argv: list[str], env: dict[str, str]) -> int:
             return 0
         print(f"[scallop] Error: {exc}", file=sys.stderr)
         return 1
+    if flags.text("http_credentials") and flags.http_credentials is None:
+        # HttpModule.scala logs this and starts WITHOUT authentication.
+        log.error("The HTTP credentials must be specified in the form of 'user:password'.")
     log.warning("STAND-IN: this is the pyinfra-mesos Marathon stand-in (tests/offline sandbox),"
                 " not Marathon")
     try:

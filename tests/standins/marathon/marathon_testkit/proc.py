@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -45,13 +46,23 @@ def run(args: Sequence[str], env: dict[str, str] | None = None,
 
 
 def start(args: Sequence[str], log: Path, port: int, env: dict[str, str] | None = None,
-          wait: float = 20) -> Marathon:
+          wait: float = 20, ready: int = 200, user: int | None = None) -> Marathon:
+    """Start the program and wait until /ping answers `ready` (0: any HTTP answer at all).
+
+    `user`: a uid to run as (only when the test runs as root), like the image's USER nobody.
+    """
     with open(log, "wb") as out:
         popen = subprocess.Popen([sys.executable, str(PROGRAM), *args], env=clean_env(env),
-                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 user=user, group=user)
     marathon = Marathon(popen, log, port)
+
+    def answered() -> bool:
+        status = http(marathon.url + "/ping")[0]
+        return status == ready if ready else status != 0
+
     try:
-        wait_for(lambda: http(marathon.url + "/ping")[0] == 200 or None, wait,
+        wait_for(answered, wait,
                  lambda: f"stand-in did not answer /ping:\n{marathon.output()[-3000:]}")
     except BaseException:
         marathon.stop()
@@ -60,11 +71,17 @@ def start(args: Sequence[str], log: Path, port: int, env: dict[str, str] | None 
 
 
 def http(url: str, method: str = "GET", body: Any = None, raw: bytes | None = None,
-         timeout: float = 10) -> tuple[int, Any, dict[str, str]]:
-    """(status, parsed JSON or text, headers); never raises for HTTP error statuses."""
+         timeout: float = 10, auth: str | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+    """(status, parsed JSON or text, headers); never raises for HTTP error statuses.
+
+    `auth`: "user:password" sent as HTTP basic auth.
+    """
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if auth is not None:
+        sent["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    request = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
         with _opener.open(request, timeout=timeout) as response:
             status, payload, headers = response.status, response.read(), response.headers

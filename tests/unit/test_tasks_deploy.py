@@ -199,21 +199,21 @@ def test_sysv_generated_zookeeper_unit_is_not_re_enabled_every_run():
 
 
 def test_changed_mesos_version_moves_the_package_and_restarts_masters_serially():
-    # dpkg -l line of an installed older build; the pin now says 1.11.0 (group_data).
+    # dpkg -l line of an installed older build; the pin now says 1.11.0-0.7.1 (group_data).
     older = {"dpkg -l": ["ii  aventer-mesos  1.10.0-1  amd64  Apache Mesos"],
              "systemctl show --all --property Id --property SubState mesos-master.service":
              ["Id=mesos-master.service", "SubState=running"],
              "cat /etc/default/mesos-master": ["MESOS_QUORUM=2"]}
     ops = plan(cluster(3, master_responses=older),
                ["tasks/mesos_package.py", "tasks/mesos_master.py"])["m1"]
-    move = op_named(ops, "Move aventer-mesos to the pinned 1.11.0")
+    move = op_named(ops, "Move aventer-mesos to the pinned 1.11.0-0.7.1")
     assert "--allow-downgrades" in move.commands[0] and "aventer-mesos" in move.commands[0]
     restart = op_named(ops, "Restart running masters with the new config, one at a time")
     assert restart.global_arguments.get("_serial") is True
 
 
 def test_pinned_mesos_version_installed_means_no_package_step():
-    current = {"dpkg -l": ["ii  aventer-mesos  1.11.0-standin1  all  Apache Mesos"]}
+    current = {"dpkg -l": ["ii  aventer-mesos  1.11.0-0.7.1+standin1  all  Apache Mesos"]}
     ops = plan(cluster(3, master_responses=current), ["tasks/mesos_package.py"])["m1"]
     assert not any(op.name.startswith("Move aventer-mesos") for op in ops)
 

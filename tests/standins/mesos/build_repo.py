@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
 PACKAGE = "aventer-mesos"
-VERSION = "1.11.0-standin1"
+VERSION = "1.11.0-0.7.1+standin1"  # pinned like the first good aventer-mesos build
 SUITE, COMPONENT = "bookworm", "main"
 ARCHES = ("all", "amd64")
 SOURCE_DATE_EPOCH = 1600000000  # fixed mtimes: the same sources give a byte-identical .deb

@@ -46,14 +46,10 @@ Description: STAND-IN for Apache Mesos 1.11 (aventer-mesos layout) - NOT Apache 
  and serve the documented HTTP endpoints. Never use it outside the sandbox.
 """
 
-POSTINST = """\
-#!/bin/sh
-set -e
-# Let systemd see the units; enabling and starting them is the deploy's job.
-if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
-  systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-"""
+# Like the real aventer-mesos package (m3scluster/clusterd support/packaging, docs/CONTRACTS.md):
+# no maintainer scripts (nothing is enabled or started on install), no conffiles, nothing under
+# /etc (no /etc/default/mesos*, no /etc/mesos/zk). Only `Depends` differs: the stand-in's
+# programs need python3 and kazoo, where real builds up to 1.11.0-0.6.0 declare none.
 
 README = """\
 aventer-mesos STAND-IN (pyinfra-mesos test sandbox)
@@ -91,7 +87,7 @@ def inputs_digest(files: dict[str, tuple[bytes, int]]) -> str:
         content, mode = files[path]
         h.update(f"{path}\0{mode:o}\0{len(content)}\0".encode())
         h.update(content)
-    h.update(CONTROL.encode() + POSTINST.encode())
+    h.update(CONTROL.encode())
     return h.hexdigest()
 
 
@@ -111,8 +107,6 @@ def build_deb(files: dict[str, tuple[bytes, int]], dest: Path) -> None:
         debian.mkdir()
         size_kb = sum((len(c) + 1023) // 1024 for c, _ in files.values())
         (debian / "control").write_text(CONTROL.format(size=size_kb))
-        (debian / "postinst").write_text(POSTINST)
-        (debian / "postinst").chmod(0o755)
         md5 = "".join(f"{hashlib.md5(c).hexdigest()}  {p}\n" for p, (c, _) in sorted(files.items()))
         (debian / "md5sums").write_text(md5)
         for p in [root, *root.rglob("*")]:

@@ -15,6 +15,17 @@ from tests.standins.mesos.mesos_standin.http import call
 
 REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
+# The agent's systemd check reads /sbin/init, /run/systemd/system and /sys/fs/cgroup/systemd
+# under this root (mesos_standin/systemd_init.py). By default the tests run as on a host without
+# systemd (this machine's /sbin/init is systemd but PID 1 is not); systemd tests pass their own.
+NO_SYSTEMD_ROOT = "/nonexistent/standin-root"
+
+
+def _env(env: dict[str, str] | None) -> dict[str, str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
+    full_env["MESOS_STANDIN_ROOT"] = NO_SYSTEMD_ROOT
+    full_env.update(env or {})
+    return full_env
 
 
 class Proc:
@@ -42,8 +53,7 @@ class Proc:
 
 def start(kind: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Proc:
     """Run the stand-in `kind` ('master' or 'agent') from the source tree."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
-    full_env.update(env or {})
+    full_env = _env(env)
     cmd = [sys.executable, "-m", f"tests.standins.mesos.mesos_standin.{kind}", *args]
     with open(log, "wb") as out:
         popen = subprocess.Popen(
@@ -57,8 +67,7 @@ def run(
     kind: str, args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 20
 ) -> subprocess.CompletedProcess[str]:
     """Run a stand-in to completion (for start-up refusals), bounded."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MESOS_")}
-    full_env.update(env or {})
+    full_env = _env(env)
     cmd = [sys.executable, "-m", f"tests.standins.mesos.mesos_standin.{kind}", *args]
     return subprocess.run(
         cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout
@@ -84,6 +93,22 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: fl
             last_exc = exc
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
+
+
+def get_full(url: str, timeout: float = 2.0) -> tuple[int, Any, dict[str, str]]:
+    """(status, JSON or text, headers) without following redirects."""
+    return call("GET", url, timeout=timeout)
+
+
+def leader_seen_by(port: int) -> str | None:
+    """`host:port` of the leader according to the master on `port`: itself when /master/state
+    answers 200 with leader == pid, the 307's Location when it redirects, None on 503."""
+    status, body, headers = get_full(f"http://127.0.0.1:{port}/master/state")
+    if status == 200 and isinstance(body, dict) and body.get("leader") == body.get("pid"):
+        return str(body["pid"]).split("@", 1)[1]
+    if status == 307:
+        return headers["Location"].removeprefix("//").split("/", 1)[0]
+    return None
 
 
 def state(port: int) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from kazoo.client import KazooClient
 
-from . import VERSION
+from . import VERSION, systemd_init
+from . import compatibility as compat
 from . import flags as flaglib
 from . import resources as res
 from . import zk as zklib
@@ -41,6 +42,7 @@ class Agent:
         )
         self.resources = res.agent_resources(flags.get("resources"), str(self.work_dir))
         self.attributes = res.parse_attributes(flags.get("attributes"))
+        self.domain = _domain(flags.get("domain"))
         self.id: str | None = None
         self.start_time = now()
         self.master_pid: str | None = None
@@ -66,26 +68,20 @@ class Agent:
     def latest(self) -> Path:
         return self.work_dir / "meta" / "slaves" / "latest"
 
+    def info(self) -> dict[str, Any]:
+        return compat.slave_info(self.hostname, self.port, self.domain, self.resources,
+                                 self.attributes)  # fmt: skip
+
     def recover_checkpoint(self) -> None:
-        """Reuse the checkpointed agent ID, refusing changed resources/attributes like Mesos."""
+        """Reuse the checkpointed agent ID if --reconfiguration_policy allows the change."""
         info_path = self.latest / "slave.info"
         if not info_path.exists():
             return
         old = json.loads(info_path.read_text())
-        new = {"resources": self.resources, "attributes": self.attributes}
-        if old.get("resources") != new["resources"] or old.get("attributes") != new["attributes"]:
-            die(self.log, "\n".join([
-                "Failed to perform recovery: Incompatible agent info detected.",
-                "------------------------------------------------------------",
-                "Old agent info:\n" + json.dumps({k: old.get(k) for k in new}, sort_keys=True),
-                "------------------------------------------------------------",
-                "New agent info:\n" + json.dumps(new, sort_keys=True),
-                "------------------------------------------------------------",
-                "To remedy this do as follows:",
-                f"Step 1: rm -f {self.latest}",
-                "        This ensures agent doesn't recover old live executors.",
-                "Step 2: Restart the agent.",
-            ]))  # fmt: skip
+        policy = self.flags.get("reconfiguration_policy") or "equal"
+        problem = compat.check(policy, old, self.info())
+        if problem is not None:
+            die(self.log, compat.recovery_failure(problem, str(self.latest)))
         self.id = str(old["id"])
         self.log.info("Recovered agent ID %s from %s", self.id, info_path)
 
@@ -94,8 +90,7 @@ class Agent:
         slaves = self.work_dir / "meta" / "slaves"
         target = slaves / self.id
         target.mkdir(parents=True, exist_ok=True)
-        info = {"id": self.id, "hostname": self.hostname, "port": self.port,
-                "resources": self.resources, "attributes": self.attributes}  # fmt: skip
+        info = dict(self.info(), id=self.id)
         tmp = target / "slave.info.tmp"
         tmp.write_text(json.dumps(info, sort_keys=True, indent=1) + "\n")
         tmp.replace(target / "slave.info")
@@ -251,16 +246,38 @@ class Agent:
         }  # fmt: skip
 
 
-def validate(flags: flaglib.Flags) -> None:
-    """Required flags, checked before logging starts like stout's required-flag errors."""
-    if flags.get("master") is None and flags.get("master_detector") is None:
-        sys.stderr.write(flaglib.usage(PROGRAM, "Missing required option `--master` or "
-                                                "`--master_detector`."))  # fmt: skip
-        sys.exit(1)
+def _domain(value: str | None) -> Any:
+    """--domain (JSON, or a file:// already read by flag loading) as data; None when unset."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value.strip()
+
+
+def validate_flags(flags: flaglib.Flags) -> None:
+    """Flag-loading errors: printed with the usage line, exit 1 (stout's required flag)."""
     if flags.get("work_dir") is None:
         sys.stderr.write(flaglib.usage(PROGRAM, "Flag 'work_dir' is required, but it was not "
                                                 "provided"))  # fmt: skip
         sys.exit(1)
+
+
+def validate_start(flags: flaglib.Flags, log: logging.Logger) -> None:
+    """The EXIT(EXIT_FAILURE) checks of src/slave/main.cpp and Slave::initialize, in order
+    (apache/mesos 1.11.0; clusterd v1.11.0-0.6.0 for systemd)."""
+    if flags.get("master") is None and flags.get("master_detector") is None:
+        die(log, "Missing required option `--master` or `--master_detector`")
+    if flags.get("master") is not None and flags.get("master_detector") is not None:
+        die(log, "Only one of `--master` or `--master_detector` should be specified")
+    problem = systemd_init.initialize_problem(flags, log)
+    if problem is not None:
+        die(log, f"Failed to initialize systemd: {problem}")
+    policy = flags.get("reconfiguration_policy") or "equal"
+    if policy not in compat.POLICIES:
+        die(log, f"Unknown option for 'reconfiguration_policy' flag {policy}. Please run the "
+                 "agent with '--help' to see the valid options.")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     flags = flaglib.load_for_run(PROGRAM, "agent", args, VERSION)
     if flags is None:
         return 0
-    validate(flags)
+    validate_flags(flags)
     log = setup_logging(PROGRAM)
+    validate_start(flags, log)
     agent = Agent(flags, log)
     if agent.docker is not None:
         # Mesos cannot create its DockerContainerizer without a daemon and refuses to start.
@@ -290,8 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         die(log, f"Failed to initialize: Failed to bind on {agent.ip}:{agent.port}: {exc}")
     log.info("Agent started on %s:%d with resources %s and attributes %s", agent.ip, agent.port,
              agent.resources, agent.attributes)  # fmt: skip
+    master = flags.get("master")
+    if master is None:
+        die(log, "Failed to create a master detector: --master_detector names a module and the "
+                 "stand-in loads no modules")  # fmt: skip
     try:
-        agent.start_detector(str(flags.get("master")))
+        agent.start_detector(str(master))
     except Exception as exc:  # noqa: BLE001 - a bad --master is fatal, as in Mesos
         die(log, f"Failed to create a master detector: {exc}")
     threading.Thread(target=agent.run, name="register", daemon=True).start()

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .aventer_flags import extra_flags
+
 # Installed layout first would shadow the source tree during tests, so prefer the copy that sits
 # next to this checkout (pyinfra_mesos/data) and fall back to the one the .deb ships.
 _SOURCE_DATA = Path(__file__).resolve().parents[4] / "pyinfra_mesos" / "data"
@@ -82,65 +84,101 @@ def parse_bool(name: str, value: str) -> bool:
     )
 
 
+# Flags of stout type Path keep a `file://` value as it is (flags/fetch.hpp: fetch<Path> does not
+# read the file); every other flag is read from the file at load time (fetch<T>, and
+# SecurePathOrValue's parse for --zk / --master). Source: apache/mesos 1.11.0 src/master/flags.hpp,
+# src/slave/flags.hpp (the Option<Path> members).
+PATH_FLAGS = frozenset({"whitelist", "credentials", "jwt_secret_key", "credential",
+                        "http_credentials"})
+
+
+def known_flags(kind: str) -> dict[str, str]:
+    """name -> default: the Apache Mesos 1.11 list plus aventer-mesos' additions and --help."""
+    defaults = read_flag_list(flag_list_path(kind))
+    defaults.update(extra_flags(kind))
+    defaults.setdefault("help", "false")  # stout's FlagsBase adds --help to every program
+    return defaults
+
+
 def load(
     program: str,
     kind: str,
     argv: Sequence[str],
     environ: Mapping[str, str] | None = None,
 ) -> Flags:
-    """Load flags for `kind` ('master' or 'agent'); raises FlagError with Mesos's wording."""
-    defaults = read_flag_list(flag_list_path(kind))
-    defaults.setdefault("help", "false")  # stout's FlagsBase adds --help to every program
-    env = os.environ if environ is None else environ
-    values: dict[str, str] = {}
+    """Load flags for `kind` ('master' or 'agent') as stout's FlagsBase::load does.
 
-    # Environment first: stout only picks up MESOS_* names that are known flags and ignores the
-    # rest (so /etc/default/mesos may carry MESOS_ZK for a master and an agent alike).
+    argv: `--name=value`, `--name` / `--no-name` for booleans, each argument trimmed, names
+    lower-cased, parsing stops at `--`, anything not starting with `--` is skipped. Environment:
+    `MESOS_<NAME>` only where <name> is a known flag (others are ignored silently, stout
+    flags/flags.hpp `extract`); argv wins. Names are then loaded in sorted order (stout's
+    Multimap), so the first problem reported is the alphabetically first one.
+    Raises FlagError with stout's wording (3rdparty/stout/include/stout/flags/flags.hpp).
+    """
+    defaults = known_flags(kind)
+    env = os.environ if environ is None else environ
+    given: dict[str, list[str | None]] = {}
+    for raw_arg in argv:
+        arg = raw_arg.strip()
+        if arg == "--":
+            break
+        if not arg.startswith("--"):
+            continue
+        body = arg[2:]
+        name, eq, value = body.partition("=")
+        given.setdefault(name.lower(), []).append(value if eq else None)
     for key, value in env.items():
         if not key.startswith("MESOS_"):
             continue
         name = key[len("MESOS_") :].lower()
-        if name in defaults:
-            values[name] = _checked(defaults, name, value)
+        if name.removeprefix("no-") in defaults and name not in given:
+            given[name] = [value]
 
-    seen: set[str] = set()
-    for arg in argv:
-        if arg == "--":
-            break
-        if not arg.startswith("--"):
-            continue  # stout leaves non-flag arguments alone
-        body = arg[2:]
-        name, eq, raw = body.partition("=")
-        negated = name.startswith("no-")
-        flag_name = name[3:] if negated else name
-        if flag_name not in defaults:
-            via = f" via '{name}'" if negated else ""
-            raise FlagError(f"Failed to load unknown flag '{flag_name}'{via}")
-        if flag_name in seen:
-            raise FlagError(f"Duplicate flag '{flag_name}' on command line")
-        seen.add(flag_name)
-        boolean = is_boolean(defaults, flag_name)
-        if negated:
-            if not boolean:
-                raise FlagError(f"Failed to load non-boolean flag '{flag_name}' via '{name}'")
-            if eq:
-                raise FlagError(
-                    f"Failed to load boolean flag '{flag_name}' via '{name}' with value '{raw}'"
-                )
-            values[flag_name] = "false"
-        elif not eq:
-            if not boolean:
-                raise FlagError(f"Failed to load non-boolean flag '{flag_name}': Missing value")
-            values[flag_name] = "true"
-        else:
-            values[flag_name] = _checked(defaults, flag_name, raw)  # argv wins over env
+    values: dict[str, str] = {}
+    loaded_via: dict[str, str] = {}
+    for name in sorted(given):
+        for value in given[name]:
+            negated = name.startswith("no-")
+            flag_name = name[3:] if negated else name
+            if flag_name not in defaults:
+                via = f" via '{name}'" if negated else ""
+                raise FlagError(f"Failed to load unknown flag '{flag_name}'{via}")
+            if flag_name in loaded_via:
+                raise FlagError(f"Flag '{flag_name}' is already loaded via name "
+                                f"'{loaded_via[flag_name]}'")  # fmt: skip
+            values[flag_name] = _value(defaults, name, flag_name, negated, value)
+            loaded_via[flag_name] = flag_name
     return Flags(program=program, defaults=defaults, values=values)
 
 
-def _checked(defaults: Mapping[str, str], name: str, value: str) -> str:
-    if is_boolean(defaults, name):
-        return "true" if parse_bool(name, value) else "false"
-    return value
+def _value(defaults: Mapping[str, str], name: str, flag_name: str, negated: bool,
+           value: str | None) -> str:
+    """The loaded value of one flag occurrence, validated like stout's FlagsBase::load."""
+    if not is_boolean(defaults, flag_name):
+        if negated:
+            raise FlagError(f"Failed to load non-boolean flag '{flag_name}' via '{name}'")
+        if value is None:
+            raise FlagError(f"Failed to load non-boolean flag '{flag_name}': Missing value")
+        return _fetch(flag_name, value)
+    if value is None or value == "":
+        return "false" if negated else "true"
+    if negated:
+        raise FlagError(
+            f"Failed to load boolean flag '{flag_name}' via '{name}' with value '{value}'"
+        )
+    return "true" if parse_bool(flag_name, _fetch(flag_name, value)) else "false"
+
+
+def _fetch(name: str, value: str) -> str:
+    """`file:///path` -> the file's content, unless the flag is a Path (stout fetch.hpp)."""
+    if name in PATH_FLAGS or not value.startswith("file://"):
+        return value
+    path = value[len("file://") :]
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise FlagError(f"Failed to load flag '{name}': Failed to load value '{value}': "
+                        f"Error reading file '{path}': {exc.strerror}") from None
 
 
 def usage(program: str, message: str) -> str:

@@ -29,6 +29,7 @@ class Request:
     path: str
     query: dict[str, list[str]]
     body: Any
+    raw_query: str = ""  # the query string as sent, for redirects that keep it
 
 
 Handler = Callable[[Request], Response]
@@ -54,7 +55,8 @@ def serve(ip: str, port: int, routes: dict[tuple[str, str], Handler]) -> Threadi
                 self._send(Response(404, ""))
                 return
             try:
-                resp = handler(Request(method, parts.path, parse_qs(parts.query), body))
+                resp = handler(Request(method, parts.path, parse_qs(parts.query), body,
+                                       parts.query))
             except Exception as exc:  # noqa: BLE001 - report, keep serving
                 log.exception("handler failed")
                 resp = Response(500, f"Internal error: {exc}")

@@ -25,6 +25,7 @@ from . import zk as zklib
 from .common import BUILD_TIME, default_ip, die, ip_as_uint32, now, setup_logging
 from .http import Request, Response, call, serve
 from .master_state import Registry
+from .scheduler_link import parse_pid, send_registered
 
 PROGRAM = "mesos-master"
 
@@ -192,11 +193,21 @@ class Master:
     # -- HTTP ---------------------------------------------------------------------------------
 
     def leader_address(self) -> tuple[str, int] | None:
+        """(ip, port) of the leader, for calls between stand-ins."""
         info = self.leader
         if not info:
             return None
         addr = info.get("address") or {}
         return str(addr.get("ip") or addr.get("hostname")), int(addr.get("port") or info["port"])
+
+    def leader_base(self) -> str | None:
+        """`//<leader hostname>:<port>`: where Master::Http::redirect sends clients
+        (MasterInfo.hostname, not the ip; apache/mesos 1.11.0 src/master/http.cpp)."""
+        info = self.leader
+        if not info:
+            return None
+        hostname = info.get("hostname") or (info.get("address") or {}).get("ip")
+        return f"//{hostname}:{info['port']}"
 
     def state(self, _req: Request) -> Response:
         active, inactive = self.registry.counts()
@@ -224,11 +235,14 @@ class Master:
             del body["cluster"]  # Mesos omits unset optional fields
         return Response(200, body)
 
-    def redirect(self, req: Request) -> Response:
-        addr = self.leader_address()
-        if addr is None:
+    def redirect(self, _req: Request) -> Response:
+        """/redirect and /master/redirect: 307 to the leader's base URL, 503 without one."""
+        base = self.leader_base()
+        if base is None:
+            self.log.warning("Current master is not elected as leader, and leader information "
+                             "is unavailable. Failed to redirect the request url: /redirect")
             return Response(503, "No leader elected")
-        return Response(307, None, {"Location": f"//{addr[0]}:{addr[1]}"})
+        return Response(307, None, {"Location": base})
 
     def version(self, _req: Request) -> Response:
         return Response(200, {"version": VERSION, "git_tag": VERSION, "git_sha": "standin",
@@ -237,6 +251,8 @@ class Master:
 
     def metrics(self, _req: Request) -> Response:
         active, inactive = self.registry.counts()
+        connected = sum(1 for fid in list(self.registry.frameworks)
+                        if self.registry.connected(fid))
         return Response(200, {
             "master/elected": 1.0 if self.leading else 0.0,
             "master/uptime_secs": now() - self.start_time,
@@ -244,20 +260,49 @@ class Master:
             "master/slaves_inactive": float(inactive),
             "master/slaves_connected": float(active),
             "master/slaves_disconnected": float(inactive),
-            "master/frameworks_active": float(len(self.registry.frameworks)),
+            "master/frameworks_active": float(connected),
+            "master/frameworks_connected": float(connected),
+            "master/frameworks_disconnected": float(len(self.registry.frameworks) - connected),
             "registrar/log/recovered": 1.0 if self.leading else 0.0,
             "registrar/log/ensemble_size": float(self.ensemble_size or 1),
         })  # fmt: skip
 
     def _leader_only(self, req: Request) -> Response | None:
-        """Only the leader accepts writes; others send the client to it (307) like Mesos."""
+        """None on the leader; elsewhere what `if (!master->elected()) return redirect(request)`
+        answers: 307 to `//<leader hostname>:<port><path>[?query]`, or 503 "No leader elected".
+
+        The path is the one libprocess hands the master process: `/state` is delegated to
+        `/master/state` (3rdparty/libprocess/src/process.cpp). Stand-in API paths stay as sent.
+        """
         if self.leading:
             return None
-        addr = self.leader_address()
-        if addr is None:
-            return Response(503, {"message": "No leader elected"})
-        return Response(307, {"message": "Not the leader"},
-                        {"Location": f"http://{addr[0]}:{addr[1]}{req.path}"})  # fmt: skip
+        base = self.leader_base()
+        if base is None:
+            self.log.warning("Current master is not elected as leader, and leader information "
+                             "is unavailable. Failed to redirect the request url: %s", req.path)
+            return Response(503, "No leader elected")
+        path = req.path.rstrip("/") or "/"
+        if not path.startswith(("/master/", "/standin/")):
+            path = "/master" + path
+        location = base + path + (f"?{req.raw_query}" if req.raw_query else "")
+        self.log.info("Redirecting request for %s to the leading master %s", req.path, base[2:])
+        return Response(307, None, {"Location": location})
+
+    def leader_only(self, handler: Any) -> Any:
+        """Wrap a read endpoint so a non-leader redirects instead of answering."""
+        def wrapped(req: Request) -> Response:
+            return self._leader_only(req) or handler(req)
+        return wrapped
+
+    def frameworks(self, _req: Request) -> Response:
+        """GET /master/frameworks (src/master/http.cpp `frameworks`)."""
+        return Response(200, {"frameworks": self.registry.frameworks_json(),
+                              "completed_frameworks": [], "unregistered_frameworks": []})
+
+    def slaves(self, _req: Request) -> Response:
+        """GET /master/slaves (src/master/http.cpp `slaves`)."""
+        return Response(200, {"slaves": self.registry.slaves_json(VERSION),
+                              "recovered_slaves": []})
 
     def api_register_agent(self, req: Request) -> Response:
         if (redirect := self._leader_only(req)) is not None:
@@ -273,11 +318,34 @@ class Master:
         return Response(200, {"id": agent_id})
 
     def api_register_framework(self, req: Request) -> Response:
+        """Record the framework, then try to reach its scheduler at the advertised `pid`
+        (scheduler_link): connected only if that call succeeds, as with libprocess."""
         if (redirect := self._leader_only(req)) is not None:
             return redirect
         body = req.body if isinstance(req.body, dict) else {}
-        fid = self.registry.register_framework(body)
-        self.log.info("Registered framework %s (%s)", fid, body.get("name"))
+        name = str(body.get("name") or "")
+        pid = None
+        if body.get("pid"):
+            pid = parse_pid(str(body["pid"]))
+            if pid is None:
+                return Response(400, {"message": f"Invalid 'pid' {body['pid']!r}: expected "
+                                                 "scheduler-<id>@<ip>:<port>"})  # fmt: skip
+        fid = self.registry.framework_id_for(body)
+        connected = False
+        if pid is None:
+            self.log.warning("Framework %s (%s) registered without a scheduler pid: the master "
+                             "cannot reach it, so it stays disconnected and gets no offers",
+                             fid, name)  # fmt: skip
+        else:
+            problem = send_registered(pid, fid, f"{self.advertise_ip}:{self.advertise_port}")
+            connected = problem is None
+            if problem is not None:
+                self.log.warning("%s", problem)
+                self.log.info("Framework %s (%s) at %s disconnected", fid, name, pid)
+        self.registry.register_framework(fid, body, connected)
+        self.log.info("Registered framework %s (%s)%s %s", fid, name,
+                      f" at {pid}" if pid else "",
+                      "(connected)" if connected else "(disconnected)")  # fmt: skip
         return Response(200, {"id": fid})
 
     def _forward(self, req: Request, what: str) -> tuple[Response | None, Any, Any]:
@@ -295,10 +363,17 @@ class Master:
         early, body, agent = self._forward(req, "launch")
         if early is not None:
             return early
+        fid = str(body.get("framework_id") or "")
+        if not self.registry.connected(fid):
+            # Real Mesos sends offers only to a connected framework, so nothing can be launched
+            # for one it could not reach (src/master/master.cpp: offers need connected()).
+            return Response(409, {"message": f"Framework {fid!r} is not connected: the master "
+                                             "could not reach its scheduler at the pid it "
+                                             "registered with (or it sent none), so it gets no "
+                                             "offers"})  # fmt: skip
         spec = body.get("task")
         if not isinstance(spec, dict) or not spec.get("id"):
             return Response(400, {"message": "Missing 'task' with an 'id'"})
-        fid = str(body.get("framework_id") or "")
         self.registry.record_launch(fid, agent.id, spec)
         try:
             status, reply, _ = call("POST", f"http://{agent.ip}:{agent.port}/standin/v1/launch",
@@ -322,7 +397,12 @@ class Master:
     def routes(self) -> dict[tuple[str, str], Any]:
         health = lambda _r: Response(200, "")  # noqa: E731
         return {
-            ("GET", "/master/state"): self.state, ("GET", "/state"): self.state,
+            ("GET", "/master/state"): self.leader_only(self.state),
+            ("GET", "/state"): self.leader_only(self.state),
+            ("GET", "/master/frameworks"): self.leader_only(self.frameworks),
+            ("GET", "/frameworks"): self.leader_only(self.frameworks),
+            ("GET", "/master/slaves"): self.leader_only(self.slaves),
+            ("GET", "/slaves"): self.leader_only(self.slaves),
             ("GET", "/health"): health, ("GET", "/master/health"): health,
             ("GET", "/redirect"): self.redirect, ("GET", "/master/redirect"): self.redirect,
             ("GET", "/version"): self.version, ("GET", "/metrics/snapshot"): self.metrics,

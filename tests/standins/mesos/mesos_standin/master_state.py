@@ -45,6 +45,8 @@ class Framework:
     webui_url: str
     registered_time: float
     recovered: bool = False  # known only from its tasks on agents, not (yet) re-registered
+    pid: str = ""  # the scheduler's advertised libprocess pid; "" when it sent none
+    connected: bool = False  # the master reached the scheduler at `pid` when it registered
 
 
 def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> dict[str, Any]:
@@ -133,17 +135,28 @@ class Registry:
                 self._recover_framework(str(status.get("framework_id") or ""))
             return agent_id
 
-    def register_framework(self, body: dict[str, Any]) -> str:
+    def framework_id_for(self, body: dict[str, Any]) -> str:
+        """The id a registration gets: its own `id`, else a new `<master id>-NNNN`."""
         with self.lock:
             fid = body.get("id") or None
             if fid is None:
                 fid = f"{self.master_id}-{self._next_framework:04d}"
                 self._next_framework += 1
+            return str(fid)
+
+    def register_framework(self, fid: str, body: dict[str, Any], connected: bool) -> None:
+        """Record (or replace) framework `fid`; `connected` says whether its scheduler answered."""
+        with self.lock:
             self.frameworks[fid] = Framework(
                 id=fid, name=str(body.get("name") or ""), hostname=str(body.get("hostname") or ""),
                 webui_url=str(body.get("webui_url") or ""), registered_time=now(),
+                pid=str(body.get("pid") or ""), connected=connected,
             )  # fmt: skip
-            return fid
+
+    def connected(self, fid: str) -> bool:
+        with self.lock:
+            fw = self.frameworks.get(fid)
+            return fw is not None and fw.connected and not fw.recovered
 
     def _recover_framework(self, fid: str) -> None:
         if fid and fid not in self.frameworks:
@@ -211,15 +224,19 @@ class Registry:
                 used: dict[str, Any] = res.zero_scalars()
                 for t in by_fw[fid]["tasks"]:
                     used = res.add(used, t["resources"])
-                out.append({
-                    "id": fid, "name": fw.name, "pid": f"scheduler-{fid}@{fw.hostname}",
+                live = fw.connected and not fw.recovered
+                entry: dict[str, Any] = {
+                    "id": fid, "name": fw.name,
                     "used_resources": used, "offered_resources": res.zero_scalars(),
                     "capabilities": [], "hostname": fw.hostname, "webui_url": fw.webui_url,
-                    "active": not fw.recovered, "connected": not fw.recovered,
+                    "active": live, "connected": live,
                     "recovered": fw.recovered, "user": "root",
                     "failover_timeout": 604800.0, "checkpoint": True,
                     "registered_time": fw.registered_time, "unregistered_time": 0.0,
                     "resources": used, "role": "*", **by_fw[fid],
                     "offers": [], "executors": [],
-                })  # fmt: skip
+                }  # fmt: skip
+                if fw.pid:
+                    entry["pid"] = fw.pid  # Mesos shows `pid` only for pid-based schedulers
+                out.append(entry)
             return out

@@ -347,9 +347,19 @@ def run_on(host: Any, command: str, what: str) -> str:
     return result.stdout
 
 
+# Written 0600 by the deploy on every Marathon host (pyinfra_mesos/marathon_files.py).
+MARATHON_CURL_CONFIG = "/etc/pyinfra-mesos/marathon-curl.conf"
+
+
 def http_get(host: Any, url: str, what: str, credentials: str = "") -> str:
-    """GET `url` with curl on `host`; the body, or AssertionError on a connection or HTTP error."""
-    auth = f"-u {shlex.quote(credentials)} " if credentials else ""
+    """GET `url` with curl on `host`; the body, or AssertionError on a connection or HTTP error.
+
+    Redirects are followed: a non-leading Mesos master answers leader-only endpoints with 307 to
+    `//<leader>:<port><path>` (apache/mesos 1.11.0 src/master/http.cpp). With `credentials`
+    set, curl reads them from the deploy's 0600 config on that host (a Marathon host), never
+    from its command line, where any local user could read them in `ps`.
+    """
+    auth = f"-K {MARATHON_CURL_CONFIG} " if credentials else ""
     command = (f"curl -sS --fail --location --max-time {REQUEST_TIMEOUT_S} {auth}"
                f"{shlex.quote(url)}")
     return run_on(host, command, f"{what} (GET {url})")

@@ -1,4 +1,5 @@
-"""Marathon: every instance runs, answers /ping, and all of them name the same leader."""
+"""Marathon: every instance runs, answers /ping, all of them name the same leader, and the
+leading Mesos master has Marathon's framework connected (it gets offers)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,31 @@ def test_marathon_instances_agree_on_leader(cluster: Topology,
         if len(values) == 1 and all(isinstance(v, str) and ":" in v for v in values):
             return None
         return f"Marathon instances do not agree on one leader: {leaders}"
+
+    problem = wait_for(check, converge_timeout)
+    assert problem is None, problem
+
+
+def test_marathon_framework_is_connected_to_the_leading_master(
+        cluster: Topology, testinfra_host_for: Callable[[str], Any],
+        converge_timeout: float) -> None:
+    """One `marathon` framework, active and connected on the leading master. A framework whose
+    libprocess address the master cannot reach (LIBPROCESS_IP unset: 127.0.1.1) is listed but
+    not connected, and gets no offers: apps would never launch."""
+    from .test_masters import leader_state
+
+    def check() -> str | None:
+        state = leader_state(cluster, testinfra_host_for)
+        frameworks = [f for f in state.get("frameworks", []) if f.get("name") == "marathon"]
+        if len(frameworks) != 1:
+            return (f"leader {state.get('leader')}: expected one marathon framework, got "
+                    f"{[(f.get('id'), f.get('pid')) for f in frameworks]}")
+        framework = frameworks[0]
+        if not (framework.get("active") and framework.get("connected")):
+            return (f"marathon framework {framework.get('id')} at {framework.get('pid')}: "
+                    f"active={framework.get('active')} connected={framework.get('connected')}"
+                    " (the master cannot reach its advertised address: no offers)")
+        return None
 
     problem = wait_for(check, converge_timeout)
     assert problem is None, problem

@@ -26,7 +26,7 @@ TEXT = re.compile(r"[A-Za-z0-9_./-]+")
 _ROLE_COMPONENT = r"(?!\.\.?(?:/|\)|\Z))[A-Za-z0-9_.][A-Za-z0-9_.-]*"
 _ROLE = rf"\*|{_ROLE_COMPONENT}(?:/{_ROLE_COMPONENT})*"
 RESOURCE_NAME = re.compile(rf"(?P<name>[A-Za-z0-9_./-]+)(?:\((?P<role>{_ROLE})\))?")
-_RANGES = re.compile(r"\[\s*\d+\s*-\s*\d+\s*(?:,\s*\d+\s*-\s*\d+\s*)*\]")
+_RANGES = re.compile(r"\[ *\d+ *- *\d+ *(?:, *\d+ *- *\d+ *)*\]")
 _SET = re.compile(r"\{[A-Za-z0-9_./-]+(?:,[A-Za-z0-9_./-]+)*\}")
 
 NUMERIC_RESOURCES = ("cpus", "mem", "disk", "gpus")
@@ -38,10 +38,10 @@ def parse_ranges(value: Any) -> list[tuple[int, int]] | None:
 
     Ports only: every bound 1..65535 and low <= high.
     """
-    if not isinstance(value, str) or _RANGES.fullmatch(value.strip()) is None:
+    if not isinstance(value, str) or _RANGES.fullmatch(value) is None:
         return None
     ranges = []
-    for part in value.strip()[1:-1].split(","):
+    for part in value[1:-1].split(","):
         lo, hi = (int(x) for x in part.split("-"))
         if not 1 <= lo <= hi <= 65535:
             return None

@@ -139,7 +139,7 @@ COMPUTED_FLAGS: dict[str, dict[str, str]] = {
 # `--debug`/`--diff` and, for Marathon, land on the container's command line; the deploy takes
 # each from its own key (value) or manages it itself (None).
 SECRET_FLAGS: dict[str, dict[str, str | None]] = {
-    "master": {"credentials": None, "http_credentials": None},
+    "master": {"credentials": None},
     "agent": {"credential": None, "http_credentials": None, "jwt_secret_key": None},
     "marathon": {
         "http_credentials": "marathon_http_credentials",

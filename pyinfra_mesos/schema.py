@@ -30,6 +30,7 @@ from pyinfra_mesos.value_checks import (
     image_reference,
     integer,
     is_int,
+    is_number,
     list_of,
     mapping_of,
     one_line,
@@ -118,6 +119,29 @@ _CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # An app id as apps_instances names it (Marathon's PathId characters, slashes optional).
 _APP_ID = re.compile(r"/?[a-z0-9][a-z0-9.-]*(?:/[a-z0-9][a-z0-9.-]*)*")
 
+# Variables the deploy sets in Marathon's container itself (flags.marathon_env), and the prefix
+# Marathon turns into command-line flags (flags belong in marathon_flags, checked by name).
+_MARATHON_OWN_ENV = ("LIBPROCESS_IP", "JAVA_OPTS", "MESOSPHERE_HTTP_CREDENTIALS")
+
+
+def _marathon_env_name(value: Any) -> Iterator[tuple[str, str]]:
+    found = list(text(re.compile(r"[A-Za-z_][A-Za-z0-9_]*"), "an environment variable name")(
+        value))
+    if found:
+        yield from found
+    elif value.upper().startswith("MARATHON_"):
+        yield "", f"{value} is a Marathon flag; give it in marathon_flags (name checked there)"
+    elif value in _MARATHON_OWN_ENV:
+        yield "", (f"{value} is set by the deploy (marathon_java_opts, "
+                   "marathon_http_credentials, ip)")
+
+
+def _env_value(value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, bool) or is_number(value):
+        return
+    yield from one_line(value)
+
+
 SCHEMA: dict[str, Checker] = {
     "cluster_name": text(_CLUSTER, "a name of letters, digits and _ . - (at most 63)"),
     "base_packages": list_of(debian_package),
@@ -174,6 +198,8 @@ SCHEMA: dict[str, Checker] = {
     "marathon_http_credentials": all_of(
         one_line, predicate(lambda v: v == "" or _CREDENTIALS.fullmatch(v) is not None,
                             "is not user:password (no spaces around; the user has no ':')")),
+    "marathon_java_opts": one_line,
+    "marathon_env": mapping_of(_marathon_env_name, _env_value, '{"TZ": "UTC"}'),
     "marathon_restart_wait_s": integer(1, DAY_S, "s"),
     "haproxy_package": debian_package,
     "haproxy_bridge_interval_s": integer(1, 3600, "s"),

@@ -306,9 +306,10 @@ def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any,
         problems.append(error(m.name, f"{key}.{name}",
                               f"unknown {program} flag (it would refuse to start){hint}"))
     toggles = flag_lists.boolean_flags(kind)
+    known = flag_lists.known_flags(kind)
     for name in names:
         value = user[name]
-        refusal = flag_lists.override_refusal(kind, name)
+        refusal = flag_lists.override_refusal(kind, name) if name in known else None
         bad_value = _flag_value_problem(name, value)
         if refusal and name == "quorum" and topo.masters:
             want = quorum(len(topo.masters))

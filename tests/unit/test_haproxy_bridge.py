@@ -8,6 +8,7 @@ import logging
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,18 @@ def test_empty_app_list_is_a_valid_config(tmp_path: Path) -> None:
     assert subprocess.run([HAPROXY, "-c", "-q", "-f", str(path)], timeout=30).returncode == 0
 
 
+
+
+def test_installed_layout_runs_on_the_standard_library_alone(tmp_path: Path) -> None:
+    """What tasks/haproxy.py copies (BRIDGE_FILES into pyinfra_mesos/) runs as the unit runs
+    it, `python3 -m pyinfra_mesos.haproxy_bridge` from that directory, with no site-packages
+    (-S): an import outside the standard library would fail here, as it would on the hosts."""
+    package = tmp_path / "pyinfra_mesos"
+    package.mkdir()
+    for src in bridge.BRIDGE_FILES:
+        shutil.copy(src, package / Path(src).name)
+    done = subprocess.run([sys.executable, "-S", "-E", "-s", "-m", "pyinfra_mesos.haproxy_bridge",
+                           "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "--marathon" in done.stdout

@@ -26,7 +26,10 @@ from pyinfra_mesos.deploy_config import template_path
 TASKS = ["tasks/haproxy.py", "tasks/registry.py"]
 DEFAULTS = group_defaults()
 
-BRIDGE = "/usr/local/lib/pyinfra-mesos/haproxy_bridge.py"
+BRIDGE_DIR = "/usr/local/lib/pyinfra-mesos"
+BRIDGE_FILES = {f"{BRIDGE_DIR}/pyinfra_mesos/{Path(src).name}": Path(src).read_bytes()
+                for src in haproxy_bridge.BRIDGE_FILES}
+BRIDGE_MAIN = f"{BRIDGE_DIR}/pyinfra_mesos/haproxy_bridge.py"
 BRIDGE_ENV = "/etc/default/pyinfra-mesos-haproxy-bridge"
 UNIT_DIR = "/etc/systemd/system"
 SERVICE = f"{UNIT_DIR}/pyinfra-mesos-haproxy-bridge.service"
@@ -85,9 +88,10 @@ def converged_load_balancer() -> dict[Any, Any]:
     return {
         "dpkg -l": ["ii  haproxy  2.6.12-1+deb12u1  amd64  fast and reliable load balancing"],
         re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"): [MARKER],
-        **file_in_place(BRIDGE, Path(haproxy_bridge.__file__).read_bytes(), "-rwxr-xr-x"),
+        **{k: v for path, content in BRIDGE_FILES.items()
+           for k, v in file_in_place(path, content).items()},
         **file_in_place(BRIDGE_ENV, env),
-        **file_in_place(SERVICE, rendered("haproxy-bridge.service.j2", bridge_path=BRIDGE,
+        **file_in_place(SERVICE, rendered("haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR,
                                           env_file=BRIDGE_ENV)),
         **file_in_place(TIMER, rendered("haproxy-bridge.timer.j2", interval_s=interval)),
         **unit_active("haproxy.service"),
@@ -170,7 +174,8 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
     order = names(ops)
     assert order == [
         "Install HAProxy",
-        "Install the Marathon -> HAProxy bridge",
+        *(f"Install the Marathon -> HAProxy bridge ({Path(src).name})"
+          for src in haproxy_bridge.BRIDGE_FILES),
         "Configure the bridge (Marathon URLs, HAPROXY_GROUP)",
         "Base haproxy.cfg (the bridge manages it from now on)",
         "Install pyinfra-mesos-haproxy-bridge.service",
@@ -183,8 +188,9 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
     ]
     # No registry, no credentials: nothing else lands on a plain load balancer.
     assert not any("docker-registry" in n or "credentials" in n for n in order)
-    assert f"FileUploadCommand:{BRIDGE}" in op_named(ops, "Install the Marathon").commands
-    assert f"chmod 755 {BRIDGE}" in op_named(ops, "Install the Marathon").commands
+    bridge_main = op_named(ops, "Install the Marathon -> HAProxy bridge (haproxy_bridge.py)")
+    assert f"FileUploadCommand:{BRIDGE_MAIN}" in bridge_main.commands
+    assert f"chmod 644 {BRIDGE_MAIN}" in bridge_main.commands
     assert f"FileUploadCommand:{HAPROXY_CFG}" in op_named(ops, "Base haproxy.cfg").commands
     assert op_named(ops, "HAProxy enabled and running").commands == [
         "systemctl start haproxy.service", "systemctl enable haproxy.service"]
@@ -275,11 +281,13 @@ def test_marathon_credentials_go_to_a_private_file_and_the_env_names_only_the_fi
 
 
 def test_bridge_units_reference_the_installed_script_and_env_file() -> None:
-    service = rendered("haproxy-bridge.service.j2", bridge_path=BRIDGE,
+    service = rendered("haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR,
                        env_file=BRIDGE_ENV).decode()
     assert "Type=oneshot" in service
     assert f"EnvironmentFile={BRIDGE_ENV}" in service
-    assert f"ExecStart=/usr/bin/python3 {BRIDGE}" in service
+    assert "ExecStart=/usr/bin/python3 -m pyinfra_mesos.haproxy_bridge" in service
+    assert f"WorkingDirectory={BRIDGE_DIR}" in service
+    assert set(BRIDGE_FILES) >= {BRIDGE_MAIN, f"{BRIDGE_DIR}/pyinfra_mesos/__init__.py"}
     assert re.search(r"^TimeoutStartSec=\d+$", service, re.M)  # a hung run is bounded
     timer = rendered("haproxy-bridge.timer.j2", interval_s=5).decode()
     assert "OnUnitActiveSec=5s" in timer and "AccuracySec=1s" in timer

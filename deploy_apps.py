@@ -4,6 +4,9 @@ Touches nothing but Marathon (and the small client file on the first Marathon ho
 scaling or shipping a new image without re-running the whole cluster deploy.
 """
 
-from pyinfra import local
+from pyinfra import host, local, state
 
+from pyinfra_mesos.credentials import marathon_credentials
+
+marathon_credentials(host.data.dict(), state.cwd, create=True)
 local.include("tasks/apps.py")

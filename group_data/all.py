@@ -89,9 +89,13 @@ marathon_mesos_user = "root"
 marathon_task_launch_timeout_ms = 600000  # = mesos_executor_registration_timeout (10mins)
 # Service ports Marathon hands out (--local_port_min/max); keep them clear of mesos_agent_ports.
 marathon_service_port_range = (10000, 20000)
-# "user:password" for the HTTP API; written only to 0600 files (Marathon reads it from
-# MESOSPHERE_HTTP_CREDENTIALS, never its command line), never printed.
+# "user:password" for the HTTP API. Empty: the deploy generates "marathon:<token>" on its first
+# run into <credentials_dir>/<cluster_name>/ (0600, outside git) and every run reuses it.
+# Written on hosts only to 0600 files (Marathon reads it from MESOSPHERE_HTTP_CREDENTIALS, never
+# its command line), never printed.
 marathon_http_credentials = ""
+# Where generated secrets live on the operator's machine (relative: next to deploy.py).
+credentials_dir = "credentials"
 # JVM options for the image's start script; without them the heap is a quarter of the host's
 # memory, on hosts that also run ZooKeeper and a Mesos master.
 marathon_java_opts = "-Xms256m -Xmx1g"

@@ -141,7 +141,7 @@ def marathon_flags(member: Member, topo: Topology) -> dict[str, str]:
 MARATHON_CREDENTIALS_ENV = "MESOSPHERE_HTTP_CREDENTIALS"
 
 
-def marathon_env(member: Member, topo: Topology) -> dict[str, str]:
+def marathon_env(member: Member, topo: Topology, credentials: str = "") -> dict[str, str]:
     """Every variable of Marathon's container (docker --env-file): `MARATHON_<FLAG>` from the
     flags, then the process environment.
 
@@ -151,7 +151,8 @@ def marathon_env(member: Member, topo: Topology) -> dict[str, str]:
     - JAVA_OPTS: read by the image's start script; without it the JVM takes a quarter of the
       host's memory (tools/packager/docker/Dockerfile, v1.10.26).
     - marathon_env: anything else the operator passes (names checked by validation).
-    - the HTTP credentials, through MARATHON_CREDENTIALS_ENV, never as a flag.
+    - `credentials` (credentials.marathon_credentials), through MARATHON_CREDENTIALS_ENV,
+      never as a flag.
     """
     data = member.data
     env = {f"MARATHON_{name.upper()}": value
@@ -160,8 +161,8 @@ def marathon_env(member: Member, topo: Topology) -> dict[str, str]:
     if data.get("marathon_java_opts"):
         env["JAVA_OPTS"] = str(data["marathon_java_opts"])
     env.update({str(k): flag_value(v) for k, v in (data.get("marathon_env") or {}).items()})
-    if data.get("marathon_http_credentials"):
-        env[MARATHON_CREDENTIALS_ENV] = str(data["marathon_http_credentials"])
+    if credentials:
+        env[MARATHON_CREDENTIALS_ENV] = credentials
     return env
 
 

@@ -7,11 +7,12 @@ pulled here, once, with a clear error; the unit never pulls, so a restart does n
 registry. Operations are named, so their content is never printed.
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
+from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy_config import (
     MARATHON_CURL_CONFIG,
     MARATHON_ENV,
@@ -34,7 +35,7 @@ STOP_TIMEOUT_S = 60
 topo = topology_from_inventory(inventory)
 member = member_named(topo, host.name)
 image = str(host.data.marathon_image)
-credentials = str(host.data.get("marathon_http_credentials") or "")
+credentials = marathon_credentials(host.data.dict(), state.cwd)
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
 
 marathon_credential_files(credentials)
@@ -45,7 +46,7 @@ env_file = files.template(
     dest=MARATHON_ENV,
     mode="0600",
     source="tasks/marathon.py",
-    lines=docker_env_file_lines(marathon_env(member, topo)),
+    lines=docker_env_file_lines(marathon_env(member, topo, credentials)),
 )
 
 if host.get_fact(DockerImageId, image=image) is None:

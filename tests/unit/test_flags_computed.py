@@ -99,7 +99,7 @@ def test_marathon_credentials_reach_marathon_only_through_mesosphere_http_creden
     flags = marathon_flags(topo.masters[0], topo)
     # Never a flag: envToArgs would put MARATHON_HTTP_CREDENTIALS on the JVM's command line.
     assert "http_credentials" not in flags and flags["disable_ha"] == ""
-    env = marathon_env(topo.masters[0], topo)
+    env = marathon_env(topo.masters[0], topo, "admin:s3cret")
     assert env["MESOSPHERE_HTTP_CREDENTIALS"] == "admin:s3cret"
     assert not any("s3cret" in v for k, v in env.items() if k != "MESOSPHERE_HTTP_CREDENTIALS")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,9 @@ def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
          ) -> dict[str, list[PlannedOp]]:
     """Generate the operations of `task_files` (paths under the repo) for the hosts whose roles
     deploy.py includes each file for."""
-    all_data = {**group_defaults(), **(data or {})}
+    # Generated secrets go to a fresh directory, never the checkout's own credentials/.
+    scratch = tempfile.mkdtemp(prefix="pyinfra-mesos-plan-")
+    all_data = {**group_defaults(), "credentials_dir": scratch, **(data or {})}
     group_hosts = {g: list(hosts) for g, hosts in groups.items()}
     names = list(dict.fromkeys(name for hosts in group_hosts.values() for name, _ in hosts))
     host_data = {name: d for hosts in group_hosts.values() for name, d in hosts}

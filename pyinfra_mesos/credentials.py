@@ -1,0 +1,61 @@
+"""Secrets the deploy generates on its first run and keeps on the operator's side.
+
+Like kubespray's credentials directory: one 0600 file per secret under
+`<credentials_dir>/<cluster_name>/` (the directory 0700), outside git (`.gitignore`), next to
+the deploy. A value the operator sets in the inventory or group_data wins; otherwise the deploy
+generates one once and every later run, the cluster checks and the e2e tier read the same file.
+Keyed by cluster_name, not by inventory file, so a copy of an inventory (one more agent) is the
+same cluster with the same secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MARATHON_USER = "marathon"
+
+
+def cluster_credentials_dir(data: Mapping[str, Any], project_root: str | Path) -> Path:
+    """`<credentials_dir>/<cluster_name>`; a relative credentials_dir is under project_root."""
+    base = Path(str(data.get("credentials_dir") or "credentials"))
+    if not base.is_absolute():
+        base = Path(project_root) / base
+    return base / str(data.get("cluster_name") or "pyinfra-mesos")
+
+
+def operator_secret(data: Mapping[str, Any], project_root: str | Path, name: str, *,
+                    create: bool) -> str:
+    """The secret `name` (a 32-byte hex token), read from its 0600 file; generated (O_EXCL, so
+    two runs never write different ones) when `create` and the file does not exist yet; "" when
+    it does not exist and `create` is False."""
+    directory = cluster_credentials_dir(data, project_root)
+    path = directory / name
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        if not create:
+            return ""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    token = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    return token
+
+
+def marathon_credentials(data: Mapping[str, Any], project_root: str | Path, *,
+                         create: bool = False) -> str:
+    """Marathon's `user:password`: marathon_http_credentials when set, else `marathon:<token>`
+    from the operator's credentials directory ("" if never generated and not `create`)."""
+    explicit = str(data.get("marathon_http_credentials") or "")
+    if explicit:
+        return explicit
+    token = operator_secret(data, project_root, "marathon_http_credentials", create=create)
+    return f"{MARATHON_USER}:{token}" if token else ""

@@ -1,8 +1,9 @@
-"""Marathon app definitions from apps/*.json: load, normalise, validate, override, compare.
+"""Marathon app definitions from apps/*.json: load, validate, override, compare.
 
-Pure: no host, no network. The field rules come from Marathon's RAML types as summarised in
-shared/reference/marathon-api.md; what Marathon would answer 422 for, we say before any host is
-touched, as `error: <file>: <field>: <message>` lines.
+Pure: no host, no network. Validation is Marathon 1.10's own (`app_rules`), the comparison is
+canonical form against canonical form (`app_canonical`), so what `check` accepts Marathon
+accepts, and a re-run of a converged app changes nothing. Problems are
+`error: <file>: <field>: <message>` lines, reported before any host is touched.
 """
 
 from __future__ import annotations
@@ -15,35 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyinfra_mesos.marathon_client import matches
+from pyinfra_mesos.app_canonical import (
+    DEFAULT_SETTINGS,
+    MarathonSettings,
+    canonical,
+    network_mode,
+    resolve_dynamic_ports,
+)
+from pyinfra_mesos.app_rules import is_int
+from pyinfra_mesos.app_rules import validate_app as _validate_app
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.topology import Topology
-
-# stringTypes.raml PathId.
-PATH_ID = re.compile(
-    r"^(\/?((\.\.)|(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*"
-    r"([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9]))?($|\/))+$"
-)
-
-# app.raml App (writable fields), including the deprecated ones Marathon 1.10 still accepts.
-APP_KEYS = frozenset({
-    "id", "cmd", "args", "cpus", "mem", "disk", "gpus", "instances", "user", "env", "labels",
-    "constraints", "acceptedResourceRoles", "role", "container", "networks", "portDefinitions",
-    "requirePorts", "healthChecks", "readinessChecks", "check", "upgradeStrategy",
-    "unreachableStrategy", "killSelection", "taskKillGracePeriodSeconds", "backoffSeconds",
-    "backoffFactor", "maxLaunchDelaySeconds", "fetch", "dependencies", "executor",
-    "resourceLimits", "secrets", "tty", "executorResources", "storeUrls",
-    # deprecated, normalised or accepted by 1.10
-    "ports", "uris", "ipAddress", "residency",
-})
-# What GET returns but a definition should not carry (an app copied out of Marathon's answer).
-READ_ONLY_KEYS = frozenset({
-    "version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
-    "deployments", "tasks", "lastTaskFailure", "taskStats", "readinessCheckResults",
-})
-NETWORK_MODES = ("container", "container/bridge", "host")
-CONTAINER_TYPES = ("DOCKER", "MESOS")
-LEGACY_NETWORK_MODE = {"BRIDGE": "container/bridge", "HOST": "host", "USER": "container"}
 
 # Ports the cluster itself listens on (facts.md: ZooKeeper, Mesos, Marathon) plus ssh: HAProxy on
 # a co-located host could not bind a servicePort there.
@@ -88,231 +71,49 @@ def load_apps(directory: str) -> tuple[list[LoadedApp], list[Problem]]:
     return apps, problems
 
 
-def normalise_app(app: Mapping[str, Any]) -> dict[str, Any]:
-    """The Marathon 1.5+ form of `app` (what Marathon returns), without read-only fields.
-
-    Legacy 1.4: container.docker.network BRIDGE|HOST|USER + container.docker.portMappings
-    -> networks[{mode}] + container.portMappings (docs/docs/upgrade/network-api-migration.md).
-    Without this, a legacy file would never compare equal to Marathon's answer and every run
-    would PUT it again.
-    """
-    out = copy.deepcopy(dict(app))
-    for key in READ_ONLY_KEYS:
-        out.pop(key, None)
-    if isinstance(out.get("id"), str) and not out["id"].startswith("/"):
-        out["id"] = "/" + out["id"]
-    container = out.get("container")
-    if isinstance(container, dict) and isinstance(container.get("docker"), dict):
-        docker = container["docker"]
-        network = docker.pop("network", None)
-        mappings = docker.pop("portMappings", None)
-        if isinstance(network, str) and "networks" not in out:
-            out["networks"] = [{"mode": LEGACY_NETWORK_MODE.get(network.upper(), network)}]
-        if mappings is not None and "portMappings" not in container:
-            container["portMappings"] = mappings
-        if network is not None and network.upper() == "BRIDGE":
-            # In 1.4 bridge apps, portDefinitions were ignored; 1.5+ refuses them with bridge.
-            out.pop("portDefinitions", None)
-    return out
+def settings_of(topo: Topology | None) -> MarathonSettings:
+    """The Marathon flags of the cluster (the first Marathon host's `marathon_flags`)."""
+    if topo is None or not topo.marathons:
+        return MarathonSettings()
+    return MarathonSettings.from_flags(topo.marathons[0].data.get("marathon_flags"))
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def validate_app(path: str, app: Any,
+                 settings: MarathonSettings = DEFAULT_SETTINGS) -> list[Problem]:
+    """Marathon 1.10's validation of one app file (app_rules.validate_app); never raises."""
+    try:
+        return _validate_app(path, app, settings)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+        # A shape no rule foresaw: still one line, never a traceback.
+        return [error(path, "(app)", f"cannot be read as a Marathon app: {e}")]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _port_problems(where: str, field: str, value: Any) -> list[Problem]:
-    if value is None:
-        return []
-    if not _is_int(value) or not 0 <= value <= 65535:
-        return [error(where, field, f"must be an integer port 0..65535, got {value!r}")]
-    return []
+def normalise_app(app: Mapping[str, Any],
+                  settings: MarathonSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
+    """The app's canonical form (app_canonical.canonical): what Marathon stores and returns."""
+    return canonical(app, settings)
 
 
 def port_mappings(app: Mapping[str, Any]) -> list[Any]:
-    """container.portMappings, or the legacy container.docker.portMappings."""
+    """container.portMappings of a canonical app ([] in host mode)."""
     container = app.get("container")
     if not isinstance(container, Mapping):
         return []
     found = container.get("portMappings")
-    docker = container.get("docker")
-    if found is None and isinstance(docker, Mapping):
-        found = docker.get("portMappings")
     return found if isinstance(found, list) else []
 
 
 def service_ports(app: Mapping[str, Any]) -> list[int]:
-    """The fixed (non-zero) service ports the app asks for, bridge or host networking."""
-    ports: list[Any] = [m.get("servicePort") for m in port_mappings(app)
-                        if isinstance(m, Mapping)]
-    if not ports:
+    """The fixed (non-zero) service ports of a canonical app: the ports HAProxy binds.
+
+    Host mode: portDefinitions[].port; other modes: portMappings[].servicePort (rule 8.7).
+    """
+    if network_mode(app) == "host":
         ports = [d.get("port") for d in app.get("portDefinitions") or []
                  if isinstance(d, Mapping)]
-        if not ports and isinstance(app.get("ports"), list):
-            ports = list(app["ports"])
-    return [p for p in ports if _is_int(p) and p > 0]
-
-
-def validate_app(path: str, app: Any) -> list[Problem]:
-    """Field checks for one app definition (what Marathon would refuse with 422)."""
-    if not isinstance(app, Mapping):
-        return [error(path, "(root)", "must be one JSON object (an app)")]
-    problems: list[Problem] = []
-    add = problems.append
-
-    app_id = app.get("id")
-    if not isinstance(app_id, str) or not app_id.strip("/"):
-        add(error(path, "id", "is required: a path like /hello-sinatra"))
-    elif not PATH_ID.match(app_id):
-        add(error(path, "id", f"{app_id!r} is not a Marathon path id (lowercase letters, "
-                              "digits, '-' and '.', segments separated by '/')"))
-
-    for key in sorted(set(app) - APP_KEYS - READ_ONLY_KEYS):
-        add(error(path, key, "is not a Marathon app field (typo?)"))
-    for key in sorted(set(app) & READ_ONLY_KEYS):
-        add(warning(path, key, "is read-only (Marathon sets it); it is ignored"))
-    for key in ("ports", "uris", "ipAddress"):
-        if key in app:
-            replacement = {"ports": "portDefinitions", "uris": "fetch",
-                           "ipAddress": "networks"}[key]
-            add(warning(path, key, f"is deprecated since Marathon 1.5: use {replacement}"))
-
-    if "cmd" in app and "args" in app and app["cmd"] is not None and app["args"] is not None:
-        add(error(path, "cmd", "cmd and args are both set: give one of them"))
-    if "cmd" in app and app["cmd"] is not None and (not isinstance(app["cmd"], str)
-                                                    or not app["cmd"]):
-        add(error(path, "cmd", "must be a non-empty string"))
-    if "args" in app and app["args"] is not None and (
-            not isinstance(app["args"], list)
-            or not all(isinstance(a, str) for a in app["args"])):
-        add(error(path, "args", "must be a list of strings"))
-
-    if "instances" in app and (not _is_int(app["instances"]) or app["instances"] < 0):
-        add(error(path, "instances", f"must be an integer >= 0, got {app['instances']!r}"))
-    for key, minimum in (("cpus", 0.001), ("mem", 0), ("disk", 0), ("gpus", 0)):
-        if key in app and (not _is_number(app[key]) or app[key] < minimum):
-            add(error(path, key, f"must be a number >= {minimum:g}, got {app[key]!r}"))
-
-    for key in ("labels", "env"):
-        value = app.get(key)
-        if value is not None and not isinstance(value, Mapping):
-            add(error(path, key, "must be an object"))
-    if isinstance(app.get("labels"), Mapping):
-        for name, value in app["labels"].items():
-            if not isinstance(value, str):
-                add(error(path, f"labels.{name}", "label values must be strings"))
-
-    problems += _container_problems(path, app)
-    problems += _network_problems(path, app)
-    problems += _health_check_problems(path, app)
-
-    strategy = app.get("upgradeStrategy")
-    if isinstance(strategy, Mapping):
-        for key in ("minimumHealthCapacity", "maximumOverCapacity"):
-            value = strategy.get(key)
-            if value is not None and (not _is_number(value) or not 0 <= value <= 1):
-                add(error(path, f"upgradeStrategy.{key}",
-                          f"must be between 0 and 1, got {value!r}"))
-    elif strategy is not None:
-        add(error(path, "upgradeStrategy", "must be an object"))
-    return problems
-
-
-def _container_problems(path: str, app: Mapping[str, Any]) -> list[Problem]:
-    container = app.get("container")
-    if container is None:
-        return []
-    if not isinstance(container, Mapping):
-        return [error(path, "container", "must be an object")]
-    problems: list[Problem] = []
-    ctype = container.get("type", "DOCKER")
-    if ctype not in CONTAINER_TYPES:
-        problems.append(error(path, "container.type", f"must be one of {CONTAINER_TYPES}"))
-    docker = container.get("docker")
-    if ctype == "DOCKER":
-        image = docker.get("image") if isinstance(docker, Mapping) else None
-        if not isinstance(image, str) or not image.strip():
-            problems.append(error(path, "container.docker.image",
-                                  "is required for a DOCKER container (e.g. \"nginx:1.25\")"))
-    if isinstance(docker, Mapping) and "network" in docker and docker["network"] is not None:
-        if str(docker["network"]).upper() not in LEGACY_NETWORK_MODE | {"NONE": ""}:
-            problems.append(error(path, "container.docker.network",
-                                  "must be BRIDGE, HOST, USER or NONE (deprecated: use networks)"))
-    where = "container.portMappings"
-    if isinstance(docker, Mapping) and docker.get("portMappings") is not None:
-        where = "container.docker.portMappings"
-        if container.get("portMappings") is not None:
-            problems.append(error(path, where, "given twice: keep container.portMappings only"))
-    mappings = container.get("portMappings", docker.get("portMappings")
-                             if isinstance(docker, Mapping) else None)
-    if mappings is None:
-        return problems
-    if not isinstance(mappings, list):
-        return problems + [error(path, where, "must be a list")]
-    for i, mapping in enumerate(mappings):
-        if not isinstance(mapping, Mapping):
-            problems.append(error(path, f"{where}[{i}]", "must be an object"))
-            continue
-        for key in ("containerPort", "hostPort", "servicePort"):
-            problems += _port_problems(path, f"{where}[{i}].{key}", mapping.get(key))
-        protocol = mapping.get("protocol", "tcp")
-        if protocol not in ("tcp", "udp", "udp,tcp"):
-            problems.append(error(path, f"{where}[{i}].protocol", "must be tcp, udp or udp,tcp"))
-    return problems
-
-
-def _network_problems(path: str, app: Mapping[str, Any]) -> list[Problem]:
-    problems: list[Problem] = []
-    networks = app.get("networks")
-    if networks is not None:
-        if not isinstance(networks, list):
-            return [error(path, "networks", "must be a list")]
-        modes = [n.get("mode", "container") if isinstance(n, Mapping) else None
-                 for n in networks]
-        for i, mode in enumerate(modes):
-            if mode not in NETWORK_MODES:
-                problems.append(error(path, f"networks[{i}].mode",
-                                      f"must be one of {', '.join(NETWORK_MODES)}"))
-        if len(set(modes)) > 1 or (len(modes) > 1 and modes[0] != "container"):
-            problems.append(error(path, "networks", "one host network, one container/bridge "
-                                                    "network, or container networks; not mixed"))
-    definitions = app.get("portDefinitions")
-    if definitions is not None:
-        if not isinstance(definitions, list):
-            return problems + [error(path, "portDefinitions", "must be a list")]
-        for i, definition in enumerate(definitions):
-            if not isinstance(definition, Mapping):
-                problems.append(error(path, f"portDefinitions[{i}]", "must be an object"))
-                continue
-            problems += _port_problems(path, f"portDefinitions[{i}].port",
-                                       definition.get("port"))
-    if isinstance(app.get("ports"), list):
-        for i, port in enumerate(app["ports"]):
-            problems += _port_problems(path, f"ports[{i}]", port)
-    return problems
-
-
-def _health_check_problems(path: str, app: Mapping[str, Any]) -> list[Problem]:
-    checks = app.get("healthChecks")
-    if checks is None:
-        return []
-    if not isinstance(checks, list):
-        return [error(path, "healthChecks", "must be a list")]
-    problems: list[Problem] = []
-    normalised = normalise_app(app)
-    port_count = len(port_mappings(normalised)) or len(normalised.get("portDefinitions") or [])
-    for i, check in enumerate(checks):
-        if not isinstance(check, Mapping):
-            problems.append(error(path, f"healthChecks[{i}]", "must be an object"))
-            continue
-        index = check.get("portIndex")
-        if index is not None and (not _is_int(index) or not 0 <= index < max(port_count, 1)):
-            problems.append(error(path, f"healthChecks[{i}].portIndex",
-                                  f"{index!r} does not name one of the app's {port_count} ports"))
-    return problems
+    else:
+        ports = [m.get("servicePort") for m in port_mappings(app) if isinstance(m, Mapping)]
+    return [p for p in ports if is_int(p) and p > 0]
 
 
 def parse_port_ranges(text: Any) -> list[tuple[int, int]]:
@@ -321,13 +122,19 @@ def parse_port_ranges(text: Any) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in found]
 
 
+PORTS_KEY = re.compile(r"^ports(\([^()]*\))?$")  # Mesos: `ports` or `ports(<role>)`
+
+
 def _agent_port_ranges(topo: Topology) -> list[tuple[str, int, int]]:
     ranges: list[tuple[str, int, int]] = []
     for agent in topo.agents:
         resources = agent.data.get("mesos_resources") or {}
-        text = (resources.get("ports") if isinstance(resources, Mapping) else None) \
-            or agent.data.get("mesos_agent_ports") or DEFAULT_AGENT_PORTS
-        ranges += [(agent.name, a, b) for a, b in parse_port_ranges(text)]
+        texts = [v for k, v in resources.items() if PORTS_KEY.match(str(k))] \
+            if isinstance(resources, Mapping) else []
+        if not texts:
+            texts = [agent.data.get("mesos_agent_ports") or DEFAULT_AGENT_PORTS]
+        for text in texts:
+            ranges += [(agent.name, a, b) for a, b in parse_port_ranges(text)]
     return ranges
 
 
@@ -342,36 +149,83 @@ def _reserved_ports(topo: Topology) -> dict[int, str]:
                           ("zookeeper_election_port", "ZooKeeper election"),
                           ("mesos_master_port", "Mesos master"),
                           ("mesos_agent_port", "Mesos agent")):
-            if _is_int(data.get(key)):
+            if is_int(data.get(key)):
                 reserved.setdefault(data[key], what)
     lb_names = {m.name for m in topo.load_balancers}
     for registry in topo.registries:
         port = registry.data.get("registry_port", 5000)
-        if registry.name in lb_names and _is_int(port):
+        if registry.name in lb_names and is_int(port):
             reserved.setdefault(port, "registry")
     return reserved
 
 
-def validate_app_dir(path: str, topo: Topology) -> list[Problem]:
-    """Every app file, then what only shows across apps or against the cluster."""
-    loaded, problems = load_apps(path)
-    for item in loaded:
-        problems += validate_app(item.path, item.app)
+def validate_app_dir(path: str, topo: Topology, overrides: Any = None) -> list[Problem]:
+    """Every app file (Marathon 1.10's rules), then what shows only across apps or against
+    the cluster, then the `apps_instances` overrides: the one check `check` and the deploy run.
 
+    `overrides` defaults to the first Marathon host's `apps_instances` (what `--data` sets).
+    """
+    loaded, problems = load_apps(path)
+    settings = settings_of(topo)
+    for item in loaded:
+        problems += validate_app(item.path, item.app, settings)
+    if overrides is None and topo.marathons:
+        overrides = topo.marathons[0].data.get("apps_instances")
+    problems += validate_instance_overrides(loaded, overrides)
+    valid = [item for item in loaded
+             if not any(p.where == item.path and p.level == "error" for p in problems)]
+    problems += _id_problems(valid)
+    problems += _port_problems(valid, topo, settings)
+    return problems
+
+
+def _id_problems(loaded: Sequence[LoadedApp]) -> list[Problem]:
+    """Duplicate ids, 1.17 (an app id that is another app's group) and 1.19 (cycles)."""
+    problems: list[Problem] = []
     ids: dict[str, str] = {}
+    deps: dict[str, list[str]] = {}
+    for item in loaded:
+        canon = canonical(item.app)
+        app_id = canon["id"]
+        if app_id in ids:
+            problems.append(error(item.path, "id", f"{app_id!r} is also the id in {ids[app_id]}"))
+        ids.setdefault(app_id, item.path)
+        deps[app_id] = list(canon.get("dependencies") or [])
+    for app_id, where in ids.items():
+        for other in ids:
+            if other.startswith(app_id + "/"):
+                problems.append(error(where, "id", f"{app_id!r} is also the group of {other!r}"
+                                      ": Groups and Applications may not have the same "
+                                      "identifier (Marathon 1.10 rule 1.17)"))
+                break
+    for app_id in sorted(deps):
+        seen: set[str] = set()
+        stack = list(deps[app_id])
+        while stack:
+            dep = stack.pop()
+            if dep == app_id:
+                problems.append(error(ids[app_id], "dependencies", "Dependency graph has "
+                                      "cyclic dependencies (Marathon 1.10 rule 1.19)"))
+                break
+            if dep not in seen:
+                seen.add(dep)
+                stack += deps.get(dep, [])
+    return problems
+
+
+def _port_problems(loaded: Sequence[LoadedApp], topo: Topology,
+                   settings: MarathonSettings) -> list[Problem]:
+    """Service ports as Marathon stores them (canonical): unique across apps, not a cluster
+    port, not in an agent's ports resource; requirePorts host ports not held by HAProxy."""
+    problems: list[Problem] = []
     ports: dict[int, str] = {}
     agent_ranges = _agent_port_ranges(topo)
     reserved = _reserved_ports(topo)
-    for item in loaded:
-        app_id = item.app.get("id")
-        if isinstance(app_id, str):
-            key = app_id.strip("/")
-            if key in ids:
-                problems.append(error(item.path, "id", f"{app_id!r} is also the id in {ids[key]}"))
-            ids.setdefault(key, item.path)
-        normalised = normalise_app(item.app)
-        for port in service_ports(normalised):
-            field = "servicePort" if port_mappings(normalised) else "portDefinitions.port"
+    canons = [(item, canonical(item.app, settings)) for item in loaded]
+    for item, canon in canons:
+        field = "portDefinitions.port" if network_mode(canon) == "host" \
+            else "container.portMappings.servicePort"
+        for port in service_ports(canon):
             if port in ports and ports[port] != item.path:
                 problems.append(error(item.path, field,
                                       f"{port} is also the service port of {ports[port]}"))
@@ -385,12 +239,41 @@ def validate_app_dir(path: str, topo: Topology) -> list[Problem]:
                         f"{port} is inside agent {agent}'s ports resource [{low}-{high}]: "
                         "a task could get it as host port. Use 10000-20000")))
                     break
+    problems += _require_ports_problems(canons, set(ports), topo)
+    return problems
+
+
+def _require_ports_problems(canons: Sequence[tuple[LoadedApp, dict[str, Any]]],
+                            held: set[int], topo: Topology) -> list[Problem]:
+    """A host-mode `requirePorts` app needs its portDefinitions ports free on the agent; HAProxy
+    binds every app's service port on each load balancer, so on an agent that is also a load
+    balancer the task can never launch (the deploy would wait its whole timeout)."""
+    lb_names = {m.name for m in topo.load_balancers}
+    agents = [a.name for a in topo.agents]
+    shared = [a for a in agents if a in lb_names]
+    problems: list[Problem] = []
+    for item, canon in canons:
+        if network_mode(canon) != "host" or not canon.get("requirePorts"):
+            continue
+        for port in service_ports(canon):
+            if port not in held or not shared:
+                continue
+            where = ", ".join(shared)
+            if len(shared) == len(agents):
+                problems.append(error(item.path, "requirePorts", (
+                    f"port {port} is a service port HAProxy binds on every load balancer, and "
+                    f"every agent is one ({where}): the task can never launch. Use "
+                    "requirePorts false, or load_balancers that are not agents")))
+            else:
+                problems.append(warning(item.path, "requirePorts", (
+                    f"port {port} is a service port HAProxy binds on agents {where}: the task "
+                    "can launch only on the other agents")))
     return problems
 
 
 def validate_instance_overrides(apps: Sequence[LoadedApp],
                                 overrides: Any) -> list[Problem]:
-    """`apps_instances` must name known apps and give integers >= 0."""
+    """`apps_instances` must name known apps and give integers >= 0 (rule 2.11)."""
     if overrides in (None, {}):
         return []
     if not isinstance(overrides, Mapping):
@@ -402,7 +285,7 @@ def validate_instance_overrides(apps: Sequence[LoadedApp],
         if str(name).strip("/") not in known:
             problems.append(error("apps_instances", str(name),
                                   f"no app with this id (known: {', '.join(sorted(known))})"))
-        if not _is_int(count) or count < 0:
+        if not is_int(count) or isinstance(count, float) or count < 0:
             problems.append(error("apps_instances", str(name),
                                   f"instances must be an integer >= 0, got {count!r}"))
     return problems
@@ -422,30 +305,84 @@ def apply_instance_overrides(apps: Sequence[dict[str, Any]],
     return result
 
 
-def needs_update(desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
-    """True when Marathon lacks the app or differs in a field the user set.
+@dataclass(frozen=True)
+class Change:
+    """One difference between the canonical desired and current app.
 
-    Marathon's answer carries every default, so this compares the user's fields only
-    (`marathon_client.matches`); a field deleted from the file does not count, except in
-    labels and env, which the user owns entirely.
+    path: dotted field path (`env.DB_URL`, `healthChecks`); kind: added | changed | removed;
+    secret: True for env values, which are never printed.
     """
-    if not current:
-        return True
-    return not matches(normalise_app(desired), current)
+
+    path: str
+    kind: str
+    old: Any = None
+    new: Any = None
+    secret: bool = False
+
+    def describe(self) -> str:
+        """`env.X: changed (*** -> ***)`, `instances: 1 -> 3`, `healthChecks: removed`."""
+        if self.path == "(new app)":
+            return self.path
+        if self.secret:
+            return {"added": f"{self.path}: added (***)", "removed": f"{self.path}: removed",
+                    "changed": f"{self.path}: changed (*** -> ***)"}[self.kind]
+        old = json.dumps(self.old, sort_keys=True)
+        new = json.dumps(self.new, sort_keys=True)
+        if self.kind == "added":
+            return f"{self.path}: added {new}" if len(new) <= 120 else f"{self.path}: added"
+        if self.kind == "removed":
+            return f"{self.path}: removed"
+        if len(old) + len(new) > 160:
+            return f"{self.path}: changed"
+        return f"{self.path}: {old} -> {new}"
 
 
-def differences(desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> list[str]:
-    """The top-level fields that differ, for `--dry` output (`instances: 1 -> 3`)."""
-    if not current:
-        return ["(new app)"]
-    wanted = normalise_app(desired)
-    out = []
-    for key in sorted(wanted):
-        if not matches(wanted[key], current.get(key), key):
-            now = json.dumps(current.get(key), sort_keys=True)
-            new = json.dumps(wanted[key], sort_keys=True)
-            if len(now) + len(new) > 160:
-                out.append(f"{key}: changed")
-            else:
-                out.append(f"{key}: {now} -> {new}")
-    return out
+# Whose entries are shown one by one (env values masked: issue 10).
+PER_KEY = ("env", "labels", "secrets")
+
+
+def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+            settings: MarathonSettings = DEFAULT_SETTINGS) -> tuple[dict[str, Any],
+                                                                      list[Change]]:
+    """(what to PUT, the changes): canonical(desired) against canonical(current), whole.
+
+    The PUT body is the canonical desired app with dynamic service ports (0) resolved to the
+    ports Marathon assigned, so the comparison and the PUT agree. `current` None: the app
+    does not exist; every field is an addition (reported as one `(new app)` change).
+    """
+    want = canonical(desired, settings)
+    if current is None:
+        return want, [Change("(new app)", "added")]
+    have = canonical(current, settings)
+    want = resolve_dynamic_ports(want, have)
+    changes: list[Change] = []
+    for key in sorted(set(want) | set(have)):
+        old, new = have.get(key), want.get(key)
+        if old == new:
+            continue
+        if key in PER_KEY and isinstance(old or {}, Mapping) and isinstance(new or {},
+                                                                            Mapping):
+            old_map, new_map = dict(old or {}), dict(new or {})
+            for name in sorted(set(old_map) | set(new_map)):
+                if old_map.get(name) == new_map.get(name):
+                    continue
+                kind = ("added" if name not in old_map else
+                        "removed" if name not in new_map else "changed")
+                changes.append(Change(f"{key}.{name}", kind, old_map.get(name),
+                                      new_map.get(name), secret=key != "labels"))
+            continue
+        kind = "added" if key not in have else "removed" if key not in want else "changed"
+        changes.append(Change(key, kind, old, new))
+    return want, changes
+
+
+def needs_update(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+                 settings: MarathonSettings = DEFAULT_SETTINGS) -> bool:
+    """True when Marathon lacks the app or stores anything other than the file's app."""
+    return bool(compare(desired, current, settings)[1])
+
+
+def differences(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
+                settings: MarathonSettings = DEFAULT_SETTINGS) -> list[str]:
+    """The changes as printable lines (`instances: 1 -> 3`, `env.KEY: changed (*** -> ***)`)."""
+    return [c.describe() for c in compare(desired, current, settings)[1]]

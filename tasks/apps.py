@@ -16,12 +16,9 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files
 
 from pyinfra_mesos import marathon_client
-from pyinfra_mesos.apps import (
-    apply_instance_overrides,
-    load_apps,
-    validate_app_dir,
-    validate_instance_overrides,
-)
+from pyinfra_mesos.app_canonical import canonical_path
+from pyinfra_mesos.apps import apply_instance_overrides, load_apps, validate_app_dir
+from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -36,9 +33,9 @@ if topo.marathons and host.name == topo.marathons[0].name:
     if not os.path.isabs(apps_dir):
         apps_dir = os.path.join(state.cwd or os.getcwd(), apps_dir)
 
-    loaded, problems = load_apps(apps_dir)
-    problems = validate_app_dir(apps_dir, topo)
-    problems += validate_instance_overrides(loaded, host.data.apps_instances)
+    loaded, _ = load_apps(apps_dir)
+    # The same function `check` runs (files, cross-app and cluster rules, apps_instances).
+    problems = validate_app_dir(apps_dir, topo, host.data.apps_instances)
     for problem in problems:
         click.echo(str(problem), err=True)
     error_count = sum(1 for p in problems if p.level == "error")
@@ -47,7 +44,7 @@ if topo.marathons and host.name == topo.marathons[0].name:
         raise PyinfraError(f"{error_count} error(s) in the app definitions listed above; "
                            "nothing was changed on any host")
 
-    credentials = str(host.data.get("marathon_http_credentials") or "")
+    credentials = marathon_credentials(host.data.dict(), state.cwd)
     if credentials:
         # Two 0600 forms of one secret: curl's config (the fact) and a bare user:password
         # (marathon_client.py). Named operations, so the content is never printed.
@@ -71,10 +68,12 @@ if topo.marathons and host.name == topo.marathons[0].name:
     for app in apply_instance_overrides([item.app for item in loaded],
                                         host.data.apps_instances or {}):
         marathon_app(
-            name=f"Marathon app {app['id']} ({app.get('instances', 1)} instances)",
+            name=(f"Marathon app {canonical_path(str(app['id']))} "
+                  f"({app.get('instances', 1)} instances)"),
             app=app,
             urls=urls,
             timeout_s=float(host.data.apps_deploy_timeout_s),
             credentials_file=CREDENTIALS_FILE if credentials else "",
             curl_config=CURL_CONFIG if credentials else "",
+            marathon_flags=dict(host.data.get("marathon_flags") or {}),
         )

@@ -99,7 +99,19 @@ def test_create_runs_apply_once_on_first_marathon_host(tmp_path: Path) -> None:
 def test_marathon_not_up_yet_plans_the_put(tmp_path: Path) -> None:
     inventory = write_inventory(tmp_path, ["000"])
     done = pyinfra(inventory, "--dry")
-    assert "Marathon app /hello-sinatra: (Marathon not answering yet)" in done.stdout + done.stderr
+    assert "Marathon app /hello-sinatra: (Marathon has no leader yet)" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("status", ["500", "502", "503", "504"])
+def test_no_leader_yet_statuses_plan_the_put(tmp_path: Path, status: str) -> None:
+    # real-contracts.md: the leader proxy answers 502 (500 on other proxy failures) while no
+    # leader is elected; the client then waits within its timeout instead of failing.
+    inventory = write_inventory(tmp_path, ["<html>Could not determine the current leader</html>",
+                                           status])
+    done = pyinfra(inventory, "--dry")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "Marathon app /hello-sinatra: (Marathon has no leader yet)" in out
 
 
 def test_unexpected_status_is_an_error(tmp_path: Path) -> None:
@@ -129,7 +141,8 @@ def test_invalid_app_stops_before_any_host_is_touched(tmp_path: Path) -> None:
     done = pyinfra(inventory, "-y", "--data", f"apps_dir={apps_dir}")
     out = done.stdout + done.stderr
     assert done.returncode != 0
-    assert f"error: {apps_dir}/bad.json: instances: must be an integer >= 0, got -1" in out
+    assert (f"error: {apps_dir}/bad.json: instances: must be >= 0, got -1 (Marathon 1.10 rule "
+            "2.11)") in out
     assert "Beginning operation run" not in out
 
 
@@ -195,3 +208,52 @@ def test_fact_reads_the_first_marathon_that_answers(tmp_path: Path) -> None:
 ])
 def test_fact_parsing(lines: list[str], expected: dict[str, Any]) -> None:
     assert parse_marathon_app_output(lines) == expected
+
+
+def stored(app: dict[str, Any]) -> dict[str, Any]:
+    """What Marathon 1.10 returns for `app` (the case files' shape), read-only fields included."""
+    from pyinfra_mesos.app_canonical import canonical
+    return {"app": {**canonical(app), "version": "2026-01-01T00:00:00.000Z", "tasksRunning": 1,
+                    "tasksHealthy": 1, "deployments": []}}
+
+
+def test_removed_fields_are_changes_and_env_values_never_printed(tmp_path: Path) -> None:
+    current = json.loads(json.dumps(HELLO))
+    current["env"] = {"DB_PASSWORD": "hunter2-secret", "FEATURE_X": "on-secret"}
+    current["constraints"] = [["hostname", "UNIQUE"]]
+    apps_dir = tmp_path / "apps"
+    apps_dir.mkdir()
+    desired = {**HELLO, "env": {"DB_PASSWORD": "s3cond-secret"}}
+    (apps_dir / "hello.json").write_text(json.dumps(desired))
+    inventory = write_inventory(tmp_path, [json.dumps(stored(current)), "200"])
+    for mode in (("--dry",), ("--diff", "-y"), ("-y",)):
+        done = pyinfra(inventory, *mode, "-v", "--data", f"apps_dir={apps_dir}")
+        out = done.stdout + done.stderr
+        assert done.returncode == 0, out
+        assert ("Marathon app /hello-sinatra: constraints: removed; "
+                "env.DB_PASSWORD: changed (*** -> ***); env.FEATURE_X: removed") in out
+        assert "secret" not in out
+
+
+def test_deprecated_and_legacy_forms_converge(tmp_path: Path) -> None:
+    legacy = {"id": "hello-sinatra", "cpus": 0.1, "mem": 64, "cmd": "./serve $PORT0",
+              "ports": [10102], "uris": ["https://artifacts.example.net/x.tgz"], "env": {},
+              "constraints": [], "healthChecks": [{"portIndex": 0}]}
+    apps_dir = tmp_path / "apps"
+    apps_dir.mkdir()
+    (apps_dir / "hello.json").write_text(json.dumps(legacy))
+    inventory = write_inventory(tmp_path, [json.dumps(stored(legacy)), "200"])
+    done = pyinfra(inventory, "-y", "--data", f"apps_dir={apps_dir}")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert app_row(out).endswith("1 - - 1")
+    assert APPLY not in out
+
+
+def test_upload_is_0600_in_a_0700_directory(tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, ['{"message": "nope"}', "404"])
+    done = pyinfra(inventory, "-y", "-vv")
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "install -d -m 0700 /var/lib/pyinfra-mesos/apps" in out
+    assert "chmod 0600 /var/lib/pyinfra-mesos/apps/hello-sinatra.json" in out

@@ -504,6 +504,14 @@ def testinfra_host_for(cluster: Topology, _insecure_ssh_config: Path) -> Callabl
     return get
 
 
+def marathon_auth(member: Member) -> str:
+    """Marathon's credentials as the deploy resolved them (the inventory's value, else the
+    secret generated under credentials/<cluster_name>/); "" when auth is off."""
+    from pyinfra_mesos.credentials import marathon_credentials
+
+    return marathon_credentials(member.data, PROJECT_ROOT)
+
+
 def data_value(member: Member, key: str, default: Any) -> Any:
     """A group_data value for a host (group_data/all.py defaults are already merged in)."""
     value = member.data.get(key)

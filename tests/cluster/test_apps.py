@@ -17,7 +17,7 @@ import pytest
 from pyinfra_mesos.apps import apply_instance_overrides, load_apps, normalise_app
 from pyinfra_mesos.topology import Member, Topology
 
-from .conftest import PROJECT_ROOT, data_value, http_get, wait_for
+from .conftest import PROJECT_ROOT, data_value, http_get, marathon_auth, wait_for
 
 CHECK_PATH_LABEL = "PYINFRA_MESOS_CHECK_PATH"
 CHECK_BODY_LABEL = "PYINFRA_MESOS_CHECK_BODY"
@@ -46,7 +46,7 @@ def marathon_app(cluster: Topology, testinfra_host_for: Callable[[str], Any],
     body = http_get(testinfra_host_for(member.name),
                     f"http://{member.ip}:{port}/v2/apps/{app_id.strip('/')}",
                     f"{member.name}: Marathon app {app_id}",
-                    str(data_value(member, "marathon_http_credentials", "")))
+                    marathon_auth(member))
     return json.loads(body)["app"]
 
 

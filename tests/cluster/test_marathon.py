@@ -12,6 +12,7 @@ from .conftest import (
     data_value,
     http_get,
     listening_ports,
+    marathon_auth,
     parse_json_object,
     probe,
     service_problem,
@@ -24,7 +25,7 @@ def marathon_url(member: Member, path: str) -> str:
 
 
 def credentials(member: Member) -> str:
-    return str(data_value(member, "marathon_http_credentials", ""))
+    return marathon_auth(member)
 
 
 def test_marathon_service(marathon_host: Member,

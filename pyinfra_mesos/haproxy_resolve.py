@@ -12,6 +12,7 @@ unresolved (the thread is abandoned; the bridge is a short-lived oneshot process
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
@@ -35,10 +36,12 @@ def system_lookup(name: str) -> list[str]:
 def pick(addresses: Iterable[str]) -> str | None:
     """One stable address: the lowest IPv4, else the lowest IPv6 (round-robin DNS answers in
     any order; a stable pick keeps the config unchanged, so nothing reloads for nothing)."""
-    valid = {ip for ip in (ip_literal(a) for a in addresses) if ip is not None}
-    v4 = sorted(ip for ip in valid if ":" not in ip)
-    v6 = sorted(ip for ip in valid if ":" in ip)
-    return (v4 or v6 or [None])[0]
+    valid = {ipaddress.ip_address(ip) for ip in (ip_literal(a) for a in addresses)
+             if ip is not None}
+    v4 = sorted(ip for ip in valid if ip.version == 4)
+    v6 = sorted(ip for ip in valid if ip.version == 6)
+    chosen = (v4 or v6 or [None])[0]
+    return None if chosen is None else str(chosen)
 
 
 def resolve_all(names: Iterable[str], timeout_s: float = 5.0,

@@ -8,6 +8,7 @@ checking names before any host is touched turns it into one clear line instead.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
@@ -166,3 +167,29 @@ def override_refusal(kind: Kind, name: str) -> str | None:
     if rule.startswith("computed"):
         return f"the deploy computes it ({rule}); remove it"
     return f"the deploy computes it; set {rule} instead"
+
+
+def default_value(kind: Kind, name: str) -> str | None:
+    """The default the upstream list records for a flag (None when it records none)."""
+    for row in _rows(kind):
+        if row[0] == name and len(row) > 1 and row[1] != "" and not row[1].startswith("("):
+            return row[1]
+    return None
+
+
+def value_form(kind: Kind, name: str) -> str | None:
+    """"bool", "int" or "duration" when the flag's upstream default shows its type, else None.
+
+    Mesos and Marathon refuse to start on a value they cannot parse as the flag's type
+    (stout flags: "Failed to load flag"); the default is the only type record in the lists.
+    """
+    default = default_value(kind, name)
+    if default is None or name in boolean_flags(kind):
+        return None
+    if default in ("true", "false"):
+        return "bool"
+    if default.isdigit():
+        return "int"
+    if re.fullmatch(r"\d+(?:\.\d+)?(?:ns|us|ms|secs|mins|hrs|days|weeks)", default):
+        return "duration"
+    return None

@@ -168,7 +168,7 @@ SCHEMA: dict[str, Checker] = {
     "mesos_package": debian_package,
     "mesos_version": debian_version,
     "mesos_apt_repo_urls": mapping_of(word, _apt_repo_url,
-                                      '{"Debian": "http://host/Debian/"}'),
+                                      '{"Debian": "http://host/Debian/"}', min_items=1),
     "mesos_apt_repo_component": text(re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*"),
                                      "an apt component such as main"),
     "mesos_apt_key_url": http_url,
@@ -201,6 +201,8 @@ SCHEMA: dict[str, Checker] = {
     "marathon_java_opts": one_line,
     "marathon_env": mapping_of(_marathon_env_name, _env_value, '{"TZ": "UTC"}'),
     "marathon_restart_wait_s": integer(1, DAY_S, "s"),
+    # On the operator's machine: generated secrets are kept under <credentials_dir>/<cluster>.
+    "credentials_dir": text(None, "a directory path"),
     "haproxy_package": debian_package,
     "haproxy_bridge_interval_s": integer(1, 3600, "s"),
     "haproxy_group": text(_GROUP, "* or a label value of letters, digits and _ . -"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from pyinfra_mesos import flag_lists
 from pyinfra_mesos.agent_data import agent_ports, parse_ranges
+from pyinfra_mesos.flags import flag_value
 from pyinfra_mesos.inventory_loader import (
     default_data,
     group_data_dirs,
@@ -22,7 +23,7 @@ from pyinfra_mesos.inventory_loader import (
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.schema import check_member
 from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
-from pyinfra_mesos.value_checks import HOSTNAME, has_control, is_int, is_number
+from pyinfra_mesos.value_checks import HOSTNAME, duration, has_control, is_int, is_number
 
 CONSENT_LOG_RESET = "mesos_allow_replicated_log_reset"
 
@@ -279,15 +280,30 @@ def _fallback_flags(kind: str, m: Member, topo: Topology) -> dict[str, Any]:
     return {"master": mesos_zk}
 
 
-def _flag_value_problem(name: str, value: Any) -> str | None:
+_MAX_INT_FLAG = 2**63 - 1  # stout parses integer flags into 64-bit types
+
+
+def _flag_value_problem(kind: flag_lists.Kind, name: str, value: Any) -> str | None:
+    """What is wrong with one flag value, or None. Every value must be one line; where the
+    upstream default shows the flag's type (bool, int, duration) the value must be of it."""
     if isinstance(value, str):
         if has_control(value):
             return (f"{value[:40]!r} holds a newline or another control character (the value "
                     "goes into an env file, one line per flag)")
-        return None
-    if isinstance(value, bool) or is_number(value):
-        return None
-    return f"value must be a string or number, not {type(value).__name__} {value!r:.40}"
+    elif not (isinstance(value, bool) or is_number(value)):
+        return f"value must be a string or number, not {type(value).__name__} {value!r:.40}"
+    form = flag_lists.value_form(kind, name)
+    text = flag_value(value)
+    if text == "" and name not in flag_lists.boolean_flags(kind):
+        return "empty value; leave the flag out to get its default"
+    if form == "bool" and text not in ("true", "false"):
+        return f"{value!r:.40} is not true or false"
+    if form == "int" and (isinstance(value, bool) or not text.isdigit()
+                          or int(text) > _MAX_INT_FLAG):
+        return f"{value!r:.40} is not a whole number 0..{_MAX_INT_FLAG}"
+    if form == "duration" and not isinstance(value, bool) and list(duration(text)):
+        return f"{value!r:.40} is not a Mesos duration such as 30secs or 5mins"
+    return None
 
 
 def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any,
@@ -310,7 +326,7 @@ def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any,
     for name in names:
         value = user[name]
         refusal = flag_lists.override_refusal(kind, name) if name in known else None
-        bad_value = _flag_value_problem(name, value)
+        bad_value = _flag_value_problem(kind, name, value)
         if refusal and name == "quorum" and topo.masters:
             want = quorum(len(topo.masters))
             refusal += (f"; for {len(topo.masters)} masters it must be {want} (more than half), "

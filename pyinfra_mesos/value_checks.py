@@ -166,12 +166,14 @@ def list_of(item: Checker, *, min_items: int = 0) -> Checker:
     return check
 
 
-def mapping_of(key: Checker, item: Checker, example: str) -> Checker:
+def mapping_of(key: Checker, item: Checker, example: str, *, min_items: int = 0) -> Checker:
     """A dict whose keys pass `key` and values pass `item`; problems name the entry `.key`."""
     def check(value: Any) -> Iterator[tuple[str, str]]:
         if not isinstance(value, Mapping):
             yield "", f"must be a dict like {example}, not {_type_name(value)} {_show(value)}"
             return
+        if len(value) < min_items:
+            yield "", f"needs at least {min_items} entry(ies), like {example}"
         for name, element in value.items():
             label = f".{name}" if isinstance(name, str) and not has_control(name) else \
                 f"[{_show(name)}]"

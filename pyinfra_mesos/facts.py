@@ -32,21 +32,23 @@ class MarathonApp(FactBase[dict[str, Any]]):
 
     def command(self, app_id: str, urls: Sequence[str] = ("http://127.0.0.1:8080",),
                 curl_config: str = "") -> StringCommand:
-        """Read the app from the first Marathon in `urls` that answers HTTP at all.
+        """Read the app from the first Marathon in `urls` that has a leader.
 
         Every instance proxies to the leader, so any answering one is as good; one that is down
-        (curl status 000) is skipped. `-w` appends the status on its own line; credentials come
-        from a 0600 curl config file, never argv.
+        (curl status 000) or has no leader yet (500, 502, 503, 504: marathon_client.NO_LEADER)
+        is skipped, and the last such answer is printed when none had one. `-w` appends the
+        status on its own line; credentials come from a 0600 curl config file, never argv.
         """
         curl = "curl -sS --max-time 10 -H 'Accept: application/json' -w '\\n%{http_code}'"
         if curl_config:
             curl += f" -K {shlex.quote(curl_config)}"
         targets = " ".join(shlex.quote(url.rstrip("/") + app_path(app_id)) for url in urls)
-        script = (f'for u in {targets}; do out=$({curl} "$u" 2>/dev/null); '
+        script = (f'last=""; for u in {targets}; do out=$({curl} "$u" 2>/dev/null); '
                   'code=$(printf "%s\\n" "$out" | tail -n 1); '
-                  'if [ -n "$code" ] && [ "$code" != 000 ]; then '
-                  'printf "%s\\n" "$out"; exit 0; fi; '
-                  'done; printf "\\n000\\n"')
+                  'case "$code" in ""|000) continue;; 500|502|503|504) last="$out"; continue;; '
+                  'esac; printf "%s\\n" "$out"; exit 0; '
+                  'done; if [ -n "$last" ]; then printf "%s\\n" "$last"; '
+                  'else printf "\\n000\\n"; fi')
         return StringCommand("sh", "-c", QuoteString(script))
 
     def process(self, output: list[str]) -> dict[str, Any]:

@@ -3,11 +3,19 @@
 Stdlib only on purpose: the deploy copies this one file to the first Marathon host and runs it
 there (`python3 marathon_client.py apply ...`), so it must not import anything from the package.
 
-Facts used (shared/reference/marathon-api.md, facts.md):
-- `PUT /v2/apps/{id}` creates (201) or updates (200) and answers `{"deploymentId", "version"}`;
-  the deployment is over when its id leaves `GET /v2/deployments`.
+Facts used (shared/reference/marathon-api.md, real-contracts.md, marathon-1.10-app-rules.md):
+- `PUT /v2/apps/{id}?partialUpdate=false` creates (201) or replaces (200) the whole app and
+  answers `{"deploymentId", "version"}` (without the flag 1.10 MERGES, so a field removed from
+  the file would stay: AppsResource.scala); the deployment is over when its id leaves
+  `GET /v2/deployments`.
+- No leader yet: while Marathon elects a leader its leader proxy answers 502 ("Could not
+  determine the current leader", an HTML page), other proxy failures 500, a starting instance
+  503 or 504, and a stopped one does not answer (status 0 here). Each means "try the next
+  Marathon, then again", within the call's total time budget (LeaderProxyFilter, HttpBindings).
 - 409 = locked by a running deployment (`?force=true` would cancel it: never by default);
-  422 = `{"message": "Object is not valid", "details": [{"path", "errors": [...]}]}`.
+  422 = `{"message": "Object is not valid", "details": [{"path", "errors": [...]}]}`, and
+  400 = `{"message": "Invalid JSON", "details": "<parser message>"}` (details a string).
+- HTTP basic auth (`--http_credentials`) guards every path, /ping included (401 without).
 """
 
 from __future__ import annotations
@@ -15,6 +23,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
+import re
+import stat
 import sys
 import time
 import urllib.error
@@ -24,32 +35,45 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Keys whose values the user owns completely: Marathon adds nothing to them, so a label or
-# variable removed from the file must count as a change (everything else is compared as a subset).
-EXACT_KEYS = frozenset({"labels", "env"})
-# A 0 here asks Marathon to pick a port; the value Marathon returns is then never 0.
-WILDCARD_ZERO_KEYS = frozenset({"servicePort", "port"})
+# HTTP statuses that mean "no leader yet" (0 = no answer at all): retried on every URL.
+NO_LEADER = frozenset({0, 500, 502, 503, 504})
+# Fields Marathon owns in an app answer; never part of a comparison.
+MARATHON_OWNED = frozenset({
+    "version", "versionInfo", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
+    "deployments", "tasks", "lastTaskFailure", "taskStats", "tasksStats",
+    "readinessCheckResults",
+})
 
 
 class MarathonError(Exception):
     """An answer from Marathon that is not a success, with its message and details."""
 
-    def __init__(self, status: int, message: str, details: Sequence[Mapping[str, Any]] = (),
-                 deployments: Sequence[Mapping[str, Any]] = (), url: str = "") -> None:
+    def __init__(self, status: int, message: str, details: Any = (),
+                 deployments: Any = (), url: str = "") -> None:
         self.status = status
         self.message = message
-        self.details = list(details)
-        self.deployments = list(deployments)
+        # 422 details are a list of {path, errors}; a 400 "Invalid JSON" has a string.
+        self.details: list[Any] = ([details] if isinstance(details, str | Mapping)
+                                   else list(details) if isinstance(details, list | tuple)
+                                   else [details] if details else [])
+        self.deployments = list(deployments) if isinstance(deployments, list | tuple) else []
         self.url = url
         super().__init__(self.describe())
 
     def describe(self) -> str:
         parts = [f"Marathon {self.status}" if self.status else "Marathon", self.message]
         for detail in self.details:
-            errors = "; ".join(str(e) for e in detail.get("errors", []))
-            parts.append(f"{detail.get('path', '?')}: {errors}")
+            if isinstance(detail, Mapping):
+                errors = detail.get("errors", [])
+                if not isinstance(errors, list | tuple):
+                    errors = [errors]
+                parts.append(f"{detail.get('path', '?')}: "
+                             + "; ".join(str(e) for e in errors))
+            else:
+                parts.append(str(detail)[:300])
         if self.deployments:
-            ids = ", ".join(str(d.get("id")) for d in self.deployments)
+            ids = ", ".join(str(d.get("id")) if isinstance(d, Mapping) else str(d)
+                            for d in self.deployments)
             parts.append(f"locking deployments: {ids}")
         return ": ".join(p for p in parts if p)
 
@@ -71,77 +95,128 @@ def app_path(app_id: str) -> str:
     return "/v2/apps/" + urllib.parse.quote(app_id.strip("/"), safe="/")
 
 
-def matches(desired: Any, current: Any, key: str = "") -> bool:
-    """True when every value the user set in `desired` is what Marathon has in `current`.
+def same_definition(desired: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """True when `current` (Marathon's answer) holds exactly `desired` (a canonical app).
 
-    Marathon answers with every default filled in (backoffSeconds, portMappings[].labels, ...),
-    so equality would always differ: dicts compare as a subset, lists element by element with
-    the same length, numbers by value (64 == 64.0).
+    Strict: every key of either side except the Marathon-owned ones must be equal (numbers
+    by value, 64 == 64.0). The deploy decides with the canonical comparison of apps.compare;
+    this stdlib check only saves a PUT when Marathon already has the very same app, and can
+    only err towards one PUT too many (a set in another order), never towards a missed change.
     """
-    if key in WILDCARD_ZERO_KEYS and desired == 0:
-        return True
-    if isinstance(desired, Mapping):
-        if not isinstance(current, Mapping):
-            return False
-        if key in EXACT_KEYS and set(desired) != set(current):
-            return False
-        return all(matches(v, current.get(k), k) for k, v in desired.items()
-                   if v is not None or k in current)
-    if isinstance(desired, list):
-        if not isinstance(current, list) or len(desired) != len(current):
-            return False
-        return all(matches(d, c, key) for d, c in zip(desired, current, strict=True))
-    if key == "id" and isinstance(desired, str) and isinstance(current, str):
-        return desired.strip("/") == current.strip("/")
-    if isinstance(desired, bool) or isinstance(current, bool):
-        return desired is current
-    if isinstance(desired, int | float) and isinstance(current, int | float):
-        return float(desired) == float(current)
-    return bool(desired == current)
+    keys = (set(desired) | set(current)) - MARATHON_OWNED
+    return all(_equal(desired.get(k), current.get(k)) for k in keys)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return set(a) == set(b) and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+def read_credentials(path: str) -> str:
+    """`user:password` from a file that only its owner can read (mode 0600 or stricter).
+
+    Raises MarathonError (status 0) when the file is readable by group or others: a secret
+    other users could read is refused rather than used.
+    """
+    info = os.stat(path)
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise MarathonError(0, f"credentials file {path} must be mode 0600 "
+                               f"(is {stat.S_IMODE(info.st_mode):04o})")
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
 
 
 class MarathonClient:
     """Talks to one of several Marathon URLs (HA: any instance proxies to the leader)."""
 
     def __init__(self, urls: str | Sequence[str], timeout_s: float = 10.0,
-                 credentials: str = "") -> None:
+                 credentials: str = "", credentials_file: str = "",
+                 call_timeout_s: float = 60.0, retry_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """urls: every Marathon base URL; timeout_s: per HTTP attempt; call_timeout_s: total
+        time one `request` may take across URLs and retries; credentials `user:password`, or
+        credentials_file, a 0600 file holding it (never a command-line argument)."""
         self.urls = [urls] if isinstance(urls, str) else list(urls)
         if not self.urls:
             raise ValueError("no Marathon URL given")
         self.timeout_s = timeout_s
+        self.call_timeout_s = call_timeout_s
+        self.retry_s = retry_s
+        self._clock = clock
+        self._sleep = sleep
+        if credentials_file:
+            credentials = read_credentials(credentials_file)
         self._auth = ""
         if credentials:
             self._auth = "Basic " + base64.b64encode(credentials.encode()).decode()
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Send one request; try the next URL only when a URL cannot be reached at all.
+    def _once(self, url: str, method: str, data: bytes | None,
+              timeout_s: float) -> tuple[int, Any]:
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self._auth:
+            req.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+                return resp.status, _parse(resp.read())
+        except urllib.error.HTTPError as e:
+            raise _error_from(e.code, e.read(), url) from None
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise MarathonError(0, f"{url}: {getattr(e, 'reason', e)}", url=url) from None
 
-        An HTTP error answer is Marathon speaking: it is raised as MarathonError, not retried.
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Send one request to the first Marathon that has a leader, bounded in total time.
+
+        A "no leader yet" answer (NO_LEADER: 0, 500, 502, 503, 504) moves on to the next URL,
+        and after the last one starts again, until `call_timeout_s` is spent; then the last
+        such error is raised. Any other HTTP error is Marathon's answer: raised at once.
         """
         data = None if body is None else json.dumps(body).encode()
-        last_error = ""
-        for base in self.urls:
-            url = base.rstrip("/") + path
-            req = urllib.request.Request(url, data=data, method=method)
-            req.add_header("Accept", "application/json")
-            if data is not None:
-                req.add_header("Content-Type", "application/json")
-            if self._auth:
-                req.add_header("Authorization", self._auth)
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    return resp.status, _parse(resp.read())
-            except urllib.error.HTTPError as e:
-                raise _error_from(e.code, e.read(), url) from None
-            except (urllib.error.URLError, OSError, ValueError) as e:
-                last_error = f"{url}: {getattr(e, 'reason', e)}"
-        raise MarathonError(0, f"no Marathon reachable ({last_error})")
+        deadline = self._clock() + self.call_timeout_s
+        last: MarathonError | None = None
+        while True:
+            for base in self.urls:
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    break
+                try:
+                    return self._once(base.rstrip("/") + path, method, data,
+                                      min(self.timeout_s, remaining))
+                except MarathonError as e:
+                    if e.status not in NO_LEADER:
+                        raise
+                    last = e
+            if self._clock() + self.retry_s >= deadline:
+                break
+            self._sleep(self.retry_s)
+        assert last is not None
+        if last.status == 0:
+            raise MarathonError(0, f"no Marathon reachable in {self.call_timeout_s:g}s "
+                                   f"({last.message})", url=last.url)
+        last.message = (f"no Marathon leader in {self.call_timeout_s:g}s: "
+                        f"{last.message or 'no message'}")
+        raise MarathonError(last.status, last.message, last.details, last.deployments,
+                            last.url)
 
     def ping(self) -> bool:
+        """True when a Marathon answers /ping; False while none has a leader (NO_LEADER).
+        Any other error (401: wrong credentials) is raised, not waited out."""
         try:
             self.request("GET", "/ping")
             return True
-        except MarathonError:
+        except MarathonError as e:
+            if e.status not in NO_LEADER:
+                raise
             return False
 
     def wait_until_up(self, timeout_s: float, poll_s: float = 2.0,
@@ -206,7 +281,7 @@ class MarathonClient:
                         and (not has_checks or healthy == instances)):
                     return app
             except MarathonError as e:
-                if e.status not in (0, 503):  # unreachable or leader election: keep waiting
+                if e.status not in NO_LEADER:  # unreachable or leader election: keep waiting
                     raise
                 state = e.describe()
             if clock() >= deadline:
@@ -217,10 +292,11 @@ class MarathonClient:
 def deploy_app(client: MarathonClient, desired: Mapping[str, Any], timeout_s: float,
                poll_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
                sleep: Callable[[float], None] = time.sleep) -> DeployResult:
-    """Make Marathon run `desired` (already normalised): no PUT when it already matches."""
+    """Make Marathon run `desired` (a canonical app, apps.compare's PUT body): PUT it with
+    `?partialUpdate=false` unless Marathon already has exactly it, then wait for it."""
     app_id = str(desired["id"])
     current = client.get_app(app_id)
-    if current is not None and matches(desired, current):
+    if current is not None and same_definition(desired, current):
         return DeployResult("unchanged", app_id, app=current)
     answer = client.put_app(desired)
     deployment_id = answer.get("deploymentId")
@@ -245,6 +321,9 @@ def _error_from(status: int, raw: bytes, url: str) -> MarathonError:
     if isinstance(body, dict):
         return MarathonError(status, str(body.get("message", "")), body.get("details") or (),
                              body.get("deployments") or (), url)
+    if isinstance(body, str) and "<" in body:
+        # The leader proxy's HTML page: keep its text, not the markup.
+        body = " ".join(re.sub(r"<[^>]*>", " ", body).split())
     return MarathonError(status, str(body or "")[:300], url=url)
 
 
@@ -261,15 +340,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="file holding user:password (kept out of the process list)")
     args = parser.parse_args(argv)
 
-    credentials = ""
-    if args.credentials_file:
-        with open(args.credentials_file, encoding="utf-8") as f:
-            credentials = f.read().strip()
     with open(args.file, encoding="utf-8") as f:
         desired = json.load(f)
-    client = MarathonClient(args.url, credentials=credentials)
     started = time.monotonic()
     try:
+        client = MarathonClient(args.url, credentials_file=args.credentials_file,
+                                call_timeout_s=min(60.0, args.timeout))
         client.wait_until_up(args.timeout, args.poll)
         remaining = max(1.0, args.timeout - (time.monotonic() - started))
         result = deploy_app(client, desired, remaining, args.poll)

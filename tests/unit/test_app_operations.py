@@ -232,7 +232,8 @@ def test_removed_fields_are_changes_and_env_values_never_printed(tmp_path: Path)
         assert done.returncode == 0, out
         assert ("Marathon app /hello-sinatra: constraints: removed; "
                 "env.DB_PASSWORD: changed (*** -> ***); env.FEATURE_X: removed") in out
-        assert "secret" not in out
+        for value in ("hunter2-secret", "s3cond-secret", "on-secret"):
+            assert value not in out
 
 
 def test_deprecated_and_legacy_forms_converge(tmp_path: Path) -> None:
@@ -257,3 +258,19 @@ def test_upload_is_0600_in_a_0700_directory(tmp_path: Path) -> None:
     assert done.returncode == 0, out
     assert "install -d -m 0700 /var/lib/pyinfra-mesos/apps" in out
     assert "chmod 0600 /var/lib/pyinfra-mesos/apps/hello-sinatra.json" in out
+
+
+def test_fact_skips_a_marathon_without_leader() -> None:
+    """502 (no leader yet, real-contracts.md) moves on to the next URL; all 502: status 502."""
+    import subprocess
+
+    from test_marathon_client_fakeserver import fake_marathon
+
+    with fake_marathon() as electing, fake_marathon() as leader:
+        electing.route("GET", "/v2/apps/g/web", (502, "Could not determine the current leader"))
+        leader.route("GET", "/v2/apps/g/web", (200, {"app": {"id": "/g/web", "instances": 2}}))
+        for urls, status in (([electing.url, leader.url], 200), ([electing.url], 502)):
+            command = MarathonApp().command("/g/web", urls).get_raw_value()
+            out = subprocess.run(command, shell=True, capture_output=True, text=True,
+                                 timeout=30).stdout
+            assert parse_marathon_app_output(out.splitlines())["status"] == status

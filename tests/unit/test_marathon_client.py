@@ -17,7 +17,7 @@ from pyinfra_mesos.marathon_client import (
     MarathonError,
     deploy_app,
     main,
-    matches,
+    same_definition,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def fake() -> Iterator[FakeMarathon]:
 
 def deploy(fake: FakeMarathon, app: dict[str, Any] = HELLO, timeout: float = 30):
     clock = FakeClock()
-    client = MarathonClient(fake.url, timeout_s=5)
+    client = MarathonClient(fake.url, timeout_s=5, clock=clock, sleep=clock.sleep)
     return deploy_app(client, app, timeout, poll_s=1, clock=clock, sleep=clock.sleep)
 
 
@@ -149,13 +149,17 @@ def test_second_url_used_when_first_unreachable(fake: FakeMarathon) -> None:
 
 
 def test_unreachable_is_an_error() -> None:
-    with pytest.raises(MarathonError, match="no Marathon reachable"):
-        MarathonClient("http://127.0.0.1:9", timeout_s=1).get_app("x")
+    clock = FakeClock()
+    client = MarathonClient("http://127.0.0.1:9", timeout_s=1, call_timeout_s=3, clock=clock,
+                            sleep=clock.sleep)
+    with pytest.raises(MarathonError, match="no Marathon reachable in 3s"):
+        client.get_app("x")
 
 
 def test_wait_until_up_bounded() -> None:
     clock = FakeClock()
-    client = MarathonClient("http://127.0.0.1:9", timeout_s=1)
+    client = MarathonClient("http://127.0.0.1:9", timeout_s=1, call_timeout_s=2, clock=clock,
+                            sleep=clock.sleep)
     with pytest.raises(DeploymentTimeout, match="/ping"):
         client.wait_until_up(6, poll_s=2, clock=clock, sleep=clock.sleep)
 
@@ -181,9 +185,93 @@ def test_cli_apply_reports_marathon_error(fake: FakeMarathon, tmp_path: Path,
         "error: /hello-sinatra: Marathon 422: Object is not valid: /id: is a number\n")
 
 
-def test_matches_subset_rules() -> None:
-    assert matches({"a": 1, "b": {"c": 64}}, {"a": 1.0, "b": {"c": 64.0, "d": 2}, "e": 3})
-    assert not matches({"a": [1, 2]}, {"a": [1, 2, 3]})
-    assert not matches({"labels": {"x": "1"}}, {"labels": {"x": "1", "y": "2"}})
-    assert matches({"id": "x"}, {"id": "/x"})
-    assert not matches({"flag": True}, {"flag": 1})
+def test_same_definition_is_strict() -> None:
+    assert same_definition({"a": 1, "b": {"c": 64}}, {"a": 1.0, "b": {"c": 64.0},
+                                                       "version": "x", "tasksRunning": 3})
+    assert not same_definition({"a": 1}, {"a": 1, "healthChecks": []})  # a removal counts
+    assert not same_definition({"labels": {"x": "1"}}, {"labels": {"x": "1", "y": "2"}})
+    assert not same_definition({"a": [1, 2]}, {"a": [1, 2, 3]})
+    assert not same_definition({"flag": True}, {"flag": 1})
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_no_leader_statuses_are_retried(fake: FakeMarathon, status: int) -> None:
+    # real-contracts.md: 502 "Could not determine the current leader" (HTML) during election.
+    fake.route("GET", APP_PATH, (status, "<html><body>Could not determine the current leader"
+                                         "</body></html>"), (200, running(HELLO, 1)))
+    clock = FakeClock()
+    client = MarathonClient(fake.url, timeout_s=2, clock=clock, sleep=clock.sleep)
+    assert client.get_app("/hello-sinatra")["id"] == "/hello-sinatra"
+    assert len(fake.calls("GET", APP_PATH)) == 2
+
+
+def test_no_leader_moves_to_the_next_url() -> None:
+    with fake_marathon() as first, fake_marathon() as second:
+        first.route("GET", APP_PATH, (502, "Could not determine the current leader"))
+        second.route("GET", APP_PATH, (200, running(HELLO, 1)))
+        client = MarathonClient([first.url, second.url], timeout_s=2)
+        assert client.get_app("/hello-sinatra")["id"] == "/hello-sinatra"
+        assert len(first.calls("GET", APP_PATH)) == 1
+
+
+def test_no_leader_is_bounded_in_total_time(fake: FakeMarathon) -> None:
+    fake.route("GET", APP_PATH, (502, "<html>Could not determine the current leader</html>"))
+    clock = FakeClock()
+    client = MarathonClient(fake.url, timeout_s=2, call_timeout_s=5, retry_s=1, clock=clock,
+                            sleep=clock.sleep)
+    with pytest.raises(MarathonError) as caught:
+        client.get_app("/hello-sinatra")
+    assert caught.value.status == 502
+    assert "no Marathon leader in 5s: Could not determine the current leader" in str(
+        caught.value)
+    assert len(fake.calls("GET", APP_PATH)) <= 6
+
+
+def test_other_errors_are_not_retried(fake: FakeMarathon) -> None:
+    fake.route("GET", APP_PATH, (401, {"message": "Unauthorized"}))
+    clock = FakeClock()
+    client = MarathonClient(fake.url, timeout_s=2, clock=clock, sleep=clock.sleep)
+    with pytest.raises(MarathonError, match="Marathon 401: Unauthorized"):
+        client.get_app("/hello-sinatra")
+    assert len(fake.calls("GET", APP_PATH)) == 1
+
+
+def test_400_with_string_details_is_formatted(fake: FakeMarathon) -> None:
+    # MarathonExceptionMapper: malformed JSON -> {"message": "Invalid JSON", "details": "<msg>"}
+    fake.route("GET", APP_PATH, (404, {"message": "nope"}))
+    fake.route("PUT", APP_PATH, (400, {"message": "Invalid JSON",
+                                       "details": "Unexpected end-of-input at line 1"}))
+    with pytest.raises(MarathonError) as caught:
+        deploy(fake)
+    assert str(caught.value) == ("Marathon 400: Invalid JSON: Unexpected end-of-input at "
+                                 "line 1")
+
+
+def test_basic_auth_from_a_0600_file(fake: FakeMarathon, tmp_path: Path) -> None:
+    fake.route("GET", APP_PATH, (200, running(HELLO, 1)))
+    secret = tmp_path / "credentials"
+    secret.write_text("admin:s3cret\n")
+    secret.chmod(0o600)
+    MarathonClient(fake.url, credentials_file=str(secret)).get_app("/hello-sinatra")
+    assert fake.authorizations == ["Basic YWRtaW46czNjcmV0"]  # base64("admin:s3cret")
+
+
+def test_credentials_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "credentials"
+    secret.write_text("admin:s3cret\n")
+    secret.chmod(0o644)
+    with pytest.raises(MarathonError, match="must be mode 0600"):
+        MarathonClient("http://127.0.0.1:9", credentials_file=str(secret))
+
+
+def test_cli_apply_sends_credentials_from_the_file(fake: FakeMarathon, tmp_path: Path) -> None:
+    fake.route("GET", "/ping", (200, "pong"))
+    fake.route("GET", APP_PATH, (200, running(HELLO, 1)))
+    secret = tmp_path / "credentials"
+    secret.write_text("admin:s3cret\n")
+    secret.chmod(0o600)
+    path = tmp_path / "app.json"
+    path.write_text(json.dumps(HELLO))
+    assert main(["apply", "--url", fake.url, "--file", str(path), "--timeout", "5",
+                 "--credentials-file", str(secret)]) == 0
+    assert set(fake.authorizations) == {"Basic YWRtaW46czNjcmV0"}

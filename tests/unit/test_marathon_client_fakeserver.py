@@ -26,6 +26,7 @@ class FakeMarathon:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], list[tuple[int, Any]]] = {}
         self.requests: list[tuple[str, str, Any]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each request
         self._lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -56,6 +57,7 @@ def _handler(fake: FakeMarathon) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
+            fake.authorizations.append(self.headers.get("Authorization"))
             status, answer = fake.answer(self.command, self.path, body)
             data = answer if isinstance(answer, bytes) else (
                 answer.encode() if isinstance(answer, str) else json.dumps(answer).encode())

@@ -105,6 +105,9 @@ def zookeeper_server_lines(zookeepers: Iterable[Member], peer_port: int = 2888,
 
 
 def zk_url(zookeepers: Iterable[Member], path: str, client_port: int = 2181) -> str:
-    """`zk://h1:2181,h2:2181,h3:2181/path`, the form Mesos and Marathon take."""
+    """`zk://h1:2181,h2:2181,h3:2181/path`, the form Mesos and Marathon take.
+
+    Addresses go in unbracketed, so IPv4 or host names only; validation refuses IPv6 `ip`s.
+    """
     hosts = ",".join(f"{m.ip}:{client_port}" for m in zookeepers)
     return f"zk://{hosts}/{path.strip('/')}"

@@ -222,9 +222,10 @@ def test_scheduling_scaling_health_and_replacement(marathon: Marathon,
         assert task["id"].startswith("shop_web.") and task["state"] == "TASK_RUNNING"
         assert task["servicePorts"] == [service_port] and task["host"] == "127.0.0.1"
         result = task["healthCheckResults"][0]
-        assert set(result) >= {"alive", "consecutiveFailures", "firstSuccess", "lastSuccess",
-                               "lastFailure", "taskId"}
-        assert result["alive"] is True and result["taskId"] == task["id"]
+        # Formats.scala HealthWrites (1.10): instanceId, no taskId.
+        assert set(result) == {"alive", "consecutiveFailures", "firstSuccess", "lastSuccess",
+                               "lastFailure", "lastFailureCause", "instanceId"}
+        assert result["alive"] is True and result["instanceId"].startswith("shop_web.marathon-")
     assert len({tuple(t["ports"]) for t in web["tasks"]}) == 2  # no host port shared
     spec = master.launches[-1]["task"]
     assert spec["network"] == "BRIDGE" and spec["image"] == "pyinfra-mesos/hello:1.0"

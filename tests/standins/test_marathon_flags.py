@@ -76,7 +76,9 @@ def test_build_context_contract() -> None:
              if line.strip() and not line.startswith("#")]
     assert lines[0] == "ARG BASE" and lines[1] == "FROM ${BASE}"
     assert lines[-1] == 'ENTRYPOINT ["/marathon/bin/marathon"]'
-    assert {line.split()[0] for line in lines} == {"ARG", "FROM", "COPY", "ENTRYPOINT"}
+    # USER nobody as the real image, after every COPY.
+    assert lines[-2] == "USER nobody"
+    assert {line.split()[0] for line in lines} == {"ARG", "FROM", "COPY", "USER", "ENTRYPOINT"}
     program = CONTEXT / "bin" / "marathon"
     assert program.stat().st_mode & 0o111, "the entrypoint must be executable"
     assert program.read_text().startswith("#!/usr/bin/env python3")

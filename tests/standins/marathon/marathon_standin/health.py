@@ -1,8 +1,17 @@
 """Marathon-side health checks (HTTP/HTTPS/TCP; MESOS_* are run the same way from here).
 
-Results follow Marathon's healthCheckResults entries. Failures inside gracePeriodSeconds are
-ignored until the first success (Marathon's documented rule); after maxConsecutiveFailures the
-task is marked for a kill, and the scheduler replaces it.
+Results follow Marathon 1.10.26 (d2iq-archive/marathon, src/main/scala/mesosphere/marathon/core/
+health/impl/HealthCheckActor.scala, core/health/Health.scala, api/v2/json/Formats.scala):
+
+- a task has no healthCheckResults entry until its first check ran;
+- a failure while the task has never passed and is inside gracePeriodSeconds (counted from when
+  it became running) leaves the entry unchanged, but the entry now EXISTS:
+  `{alive: false, consecutiveFailures: 0, firstSuccess: null, ...}`;
+- any other failure first compares the OLD consecutiveFailures with maxConsecutiveFailures
+  (> 0): at or above it the task is killed; then lastFailure, lastFailureCause and
+  consecutiveFailures + 1 are stored;
+- a success sets firstSuccess (once), lastSuccess and consecutiveFailures 0;
+- alive = lastSuccess exists and is later than lastFailure (if any).
 """
 
 from __future__ import annotations
@@ -21,12 +30,26 @@ from .service import Apps, iso
 log = logging.getLogger("marathon.health")
 
 
+def instance_id(task_id: str) -> str:
+    """Instance.Id of a task with a legacy id `<app>.<uuid>`: `<app>.marathon-<uuid>`."""
+    app, _, rest = task_id.rpartition(".")
+    return f"{app}.marathon-{rest}" if app else task_id
+
+
+def new_result(task_id: str) -> dict[str, Any]:
+    """Health(instanceId) before anything was recorded, as HealthWrites renders it."""
+    return {"alive": False, "consecutiveFailures": 0, "firstSuccess": None,
+            "lastFailure": None, "lastSuccess": None, "lastFailureCause": None,
+            "instanceId": instance_id(task_id)}
+
+
 def probe(protocol: str, host: str, port: int, path: str, timeout: float,
-          ignore_1xx: bool) -> bool:
+          ignore_1xx: bool) -> tuple[bool, str]:
+    """(alive, failure cause as HealthCheckWorker.scala words it)."""
     try:
         if protocol.endswith("TCP"):
             with socket.create_connection((host, port), timeout=timeout):
-                return True
+                return True, ""
         if protocol.endswith("HTTPS"):
             context = ssl._create_unverified_context()  # Marathon does not verify either
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
@@ -34,13 +57,15 @@ def probe(protocol: str, host: str, port: int, path: str, timeout: float,
         else:
             conn = http.client.HTTPConnection(host, port, timeout=timeout)
         try:
-            conn.request("GET", path)
-            status = conn.getresponse().status
+            conn.request("GET", path if path.startswith("/") else "/" + path)
+            response = conn.getresponse()
         finally:
             conn.close()
-        return 200 <= status < 400 or (ignore_1xx and 100 <= status < 200)
-    except (OSError, http.client.HTTPException):
-        return False
+        status = response.status
+        alive = 200 <= status < 400 or (ignore_1xx and 100 <= status < 200)
+        return alive, f"{status} {response.reason}".strip()
+    except (OSError, http.client.HTTPException) as exc:
+        return False, str(exc) or type(exc).__name__
 
 
 class HealthChecker:
@@ -88,36 +113,41 @@ class HealthChecker:
                 ports = task["ports"]
                 port_index = int(check.get("portIndex", 0))
                 port = ports[port_index] if port_index < len(ports) else None
-            alive = port is not None and probe(
-                check["protocol"], task["host"], int(port), check.get("path", "/"),
-                float(check["timeoutSeconds"]), bool(check.get("ignoreHttp1xx")))
-            self._record(task, check, index, count, alive)
+            if port is None:
+                alive, cause = False, "task has no port for this health check"
+            else:
+                alive, cause = probe(
+                    check["protocol"], task["host"], int(port), check.get("path", "/"),
+                    float(check["timeoutSeconds"]), bool(check.get("ignoreHttp1xx")))
+            self._record(task, check, index, count, alive, cause)
         finally:
             with self.lock:
                 self.in_flight.discard((task["id"], index))
 
     def _record(self, task: dict[str, Any], check: dict[str, Any], index: int, count: int,
-                alive: bool) -> None:
+                alive: bool, cause: str) -> None:
         now = iso()
+        kill = False
         with self.lock:
             results = self.apps.health.setdefault(task["id"], [])
             while len(results) < count:
-                results.append({"alive": None, "consecutiveFailures": 0, "firstSuccess": None,
-                                "lastSuccess": None, "lastFailure": None,
-                                "taskId": task["id"], "instanceId": task["id"]})
-            result = results[index]
+                results.append(None)  # None: this check has not run yet (no entry)
+            result = results[index] or new_result(task["id"])
+            results[index] = result
             if alive:
-                result.update(alive=True, consecutiveFailures=0, lastSuccess=now)
+                result.update(lastSuccess=now, consecutiveFailures=0)
                 result["firstSuccess"] = result["firstSuccess"] or now
-                return
-            started = task.get("startedEpoch") or time.time()
-            in_grace = time.time() - started < float(check["gracePeriodSeconds"])
-            if in_grace and result["firstSuccess"] is None:
-                return
-            result.update(alive=False, lastFailure=now, lastFailureCause="health check failed")
-            result["consecutiveFailures"] += 1
-            limit = int(check["maxConsecutiveFailures"])
-            kill = limit > 0 and result["consecutiveFailures"] >= limit
+            else:
+                started = task.get("startedEpoch") or time.time()
+                in_grace = time.time() < started + float(check["gracePeriodSeconds"])
+                if not (result["firstSuccess"] is None and in_grace):
+                    limit = int(check["maxConsecutiveFailures"])
+                    kill = limit > 0 and result["consecutiveFailures"] >= limit
+                    result["consecutiveFailures"] += 1
+                    result.update(lastFailure=now, lastFailureCause=cause)
+            result["alive"] = result["lastSuccess"] is not None and (
+                result["lastFailure"] is None or result["lastSuccess"] > result["lastFailure"])
         if kill:
-            log.info("task %s failed %d health checks in a row: killing it", task["id"], limit)
+            log.info("task %s failed health checks beyond maxConsecutiveFailures: killing it",
+                     task["id"])
             self.on_kill(task["id"])

@@ -12,6 +12,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 from .api import make_server
 from .flags import FlagError, load_specs, parse, usage
+from .libprocess import Endpoint
 from .mesos import MesosMaster
 from .node import Node
 from .zk import connect, parse_zk_url
@@ -48,7 +49,15 @@ def main(argv: list[str], env: dict[str, str]) -> int:
     except (KazooTimeoutError, ValueError) as exc:
         print(f"Error: cannot use ZooKeeper ({exc})", file=sys.stderr)
         return 1
-    node = Node(flags, client, zk_url.path, mesos)
+    try:
+        endpoint = Endpoint(env)
+    except (OSError, ValueError) as exc:
+        print(f"Error: libprocess cannot listen on {env.get('LIBPROCESS_IP') or '0.0.0.0'}:"
+              f"{env.get('LIBPROCESS_PORT') or 0}: {exc}", file=sys.stderr)
+        return 1
+    endpoint.start()
+    log.info("libprocess endpoint %s", endpoint.address)
+    node = Node(flags, client, zk_url.path, mesos, endpoint)
     bind = flags.text("http_address") or "0.0.0.0"
     try:
         server = make_server(node, bind, flags.number("http_port", 8080))
@@ -71,6 +80,7 @@ def main(argv: list[str], env: dict[str, str]) -> int:
     stopping.wait()
     server.shutdown()
     node.stop()
+    endpoint.stop()
     client.stop()  # closes the session: our ephemeral election node goes away at once
     client.close()
     return 0

@@ -14,6 +14,7 @@ from .election import Election
 from .flags import Flags
 from .health import HealthChecker
 from .info import build_info
+from .libprocess import Endpoint
 from .mesos import MesosError, MesosMaster
 from .scheduler import Scheduler
 from .service import Apps
@@ -25,7 +26,8 @@ HEALTH_EVERY = 0.25
 
 
 class Node:
-    def __init__(self, flags: Flags, client: KazooClient, zk_path: str, mesos: MesosMaster):
+    def __init__(self, flags: Flags, client: KazooClient, zk_path: str, mesos: MesosMaster,
+                 endpoint: Endpoint):
         self.flags = flags
         self.address = f"{flags.hostname}:{flags.number('http_port', 8080)}"
         self.store = Store(client, zk_path)
@@ -34,7 +36,8 @@ class Node:
         self.scheduler = Scheduler(
             self.apps, mesos, flags.text("framework_name") or "marathon", flags.hostname,
             flags.text("webui_url") or f"http://{self.address}",
-            flags.number("task_launch_timeout", 300000) / 1000)
+            flags.number("task_launch_timeout", 300000) / 1000, endpoint.address)
+        endpoint.on_registered = self.scheduler.on_registered
         self.health = HealthChecker(self.apps, self.scheduler.mark_unhealthy)
         self.election = Election(client, zk_path, self.address, flags.toggle("ha"),
                                  self._on_leadership)
@@ -55,7 +58,7 @@ class Node:
     def _on_leadership(self, leading: bool) -> None:
         if leading:
             self.store.load()
-            self.scheduler.registered_with = None  # a new leader registers again (failover)
+            self.scheduler.new_driver()  # a new leader registers again (failover)
             self.scheduler.last_seen.clear()
             log.info("elected leader: %d apps, %d deployments, %d tasks loaded from ZooKeeper",
                      len(self.store.apps), len(self.store.deployments), len(self.store.tasks))
@@ -72,7 +75,7 @@ class Node:
                         self.scheduler.run_once()
                 except (MesosError, KazooException) as exc:
                     log.warning("scheduler round failed: %s", exc)
-                    self.scheduler.registered_with = None
+                    self.scheduler.disconnected()
                 except Exception:  # keep the loop alive; a bug is logged, not fatal
                     log.exception("scheduler round crashed")
             self._stop.wait(HEALTH_EVERY)

@@ -23,6 +23,8 @@ TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ER
 # A task the master has shown once and then forgets (e.g. a Mesos failover before its agent
 # re-registers) is given this long before it is declared lost.
 MISSING_GRACE = 20.0
+# Seconds between registration attempts while no master has confirmed one.
+REREGISTER_EVERY = 2.0
 
 
 def task_id_prefix(app_id: str) -> str:
@@ -35,7 +37,8 @@ def task_name(app_id: str) -> str:
 
 class Scheduler:
     def __init__(self, apps: Apps, mesos: MesosMaster, framework_name: str, hostname: str,
-                 webui_url: str, launch_timeout: float):
+                 webui_url: str, launch_timeout: float, endpoint: str):
+        """`endpoint`: our advertised libprocess "ip:port" (libprocess.Endpoint)."""
         self.apps = apps
         self.store = apps.store
         self.mesos = mesos
@@ -44,25 +47,58 @@ class Scheduler:
         self.webui_url = webui_url
         self.launch_timeout = launch_timeout
         self.framework_id: str | None = None
+        # The master we last sent a registration to, and the one that confirmed it.
         self.registered_with: str | None = None
+        self.connected_to: str | None = None
+        self.last_register = 0.0
+        self.last_complaint = 0.0
+        self.pid = f"scheduler-{uuid.uuid4()}@{endpoint}"
         self.mesos_leader: str | None = None
         # app id -> (delay, not before, config version it applies to)
         self.backoff: dict[str, tuple[float, float, str]] = {}
         self.last_seen: dict[str, float] = {}
 
     # -- registration ----------------------------------------------------------------------
+    def new_driver(self) -> None:
+        """A new leader starts a new scheduler driver: new pid, nothing registered."""
+        endpoint = self.pid.split("@", 1)[1]
+        self.pid = f"scheduler-{uuid.uuid4()}@{endpoint}"
+        self.disconnected()
+
+    def disconnected(self) -> None:
+        self.registered_with = None
+        self.connected_to = None
+
     def _register(self, leader: str) -> None:
         stored = self.store.framework_id()
         body = {"id": stored, "name": self.framework_name, "hostname": self.hostname,
-                "webui_url": self.webui_url}
-        reply = self.mesos.call(leader, "POST", "/standin/v1/frameworks/register", body)
-        framework_id = str(reply["id"])
-        if framework_id != stored:
-            self.store.set_framework_id(framework_id)
-        if self.framework_id != framework_id or self.registered_with != leader:
-            log.info("registered as framework %s with Mesos master %s", framework_id, leader)
-        self.framework_id = framework_id
+                "webui_url": self.webui_url, "pid": self.pid}
+        # Set before the call: the master may call back before it answers.
         self.registered_with = leader
+        self.connected_to = None
+        self.last_register = time.time()
+        reply = self.mesos.call(leader, "POST", "/standin/v1/frameworks/register", body)
+        if isinstance(reply, dict) and reply.get("id"):
+            self._framework_id(str(reply["id"]))
+
+    def _framework_id(self, framework_id: str) -> None:
+        if framework_id != self.store.framework_id():
+            self.store.set_framework_id(framework_id)
+        self.framework_id = framework_id
+
+    def on_registered(self, framework_id: str, master: str) -> None:
+        """The master's callback to our pid (libprocess.Endpoint): registered, if it comes
+        from the master we registered with."""
+        if master != self.registered_with:
+            log.warning("ignoring a registration from %s: we registered with %s", master,
+                        self.registered_with)
+            return
+        with self.store.lock:
+            self._framework_id(framework_id)
+        if self.connected_to != master:
+            log.info("registered as framework %s with Mesos master %s (pid %s)", framework_id,
+                     master, self.pid)
+        self.connected_to = master
 
     # -- the loop body ---------------------------------------------------------------------
     def run_once(self) -> None:
@@ -72,6 +108,17 @@ class Scheduler:
             return
         if leader != self.registered_with:
             self._register(leader)  # first start, or a Mesos failover
+        if self.connected_to != leader:
+            # The driver retries registration until the master confirms (real Marathon logs
+            # the same and launches nothing meanwhile).
+            now = time.time()
+            if now - self.last_complaint >= REREGISTER_EVERY:
+                self.last_complaint = now
+                log.warning("not registered with Mesos master %s yet: no answer to %s",
+                            leader, self.pid)
+            if now - self.last_register >= REREGISTER_EVERY:
+                self._register(leader)
+            return
         state = self.mesos.call(leader, "GET", "/master/state")
         framework = next((f for f in state.get("frameworks") or []
                           if f.get("id") == self.framework_id), None)
@@ -317,7 +364,7 @@ class Scheduler:
             log.warning("launch of %s failed: %s", task["id"], exc)
             with self.store.lock:
                 self.store.delete_task(task["id"])
-            self.registered_with = None  # re-register: the master may have lost us
+            self.disconnected()  # re-register: the master may have lost us (409)
 
     def _kill(self, leader: str, task: dict[str, Any]) -> None:
         with self.store.lock:

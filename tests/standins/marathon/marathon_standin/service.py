@@ -179,9 +179,8 @@ class Apps:
         }
         if app is not None and app.get("healthChecks"):
             results = self.health.get(task["id"], [])
-            # Checks that have not run yet have no entry (alive is a boolean in Marathon).
-            out["healthCheckResults"] = [copy.deepcopy(r) for r in results
-                                         if r.get("alive") is not None]
+            # Checks that have not run yet have no entry (HealthCheckActor.scala).
+            out["healthCheckResults"] = [copy.deepcopy(r) for r in results if r is not None]
         return out
 
     def is_healthy(self, task: dict[str, Any], app: dict[str, Any]) -> bool | None:
@@ -189,10 +188,10 @@ class Apps:
         checks = app.get("healthChecks") or []
         if not checks:
             return None
-        results = self.health.get(task["id"], [])
-        if any(r.get("alive") is False for r in results):
+        results = [r for r in self.health.get(task["id"], []) if r is not None]
+        if any(not r["alive"] for r in results):
             return False
-        if len(results) == len(checks) and all(r.get("alive") for r in results):
+        if len(results) == len(checks):
             return True
         return None
 

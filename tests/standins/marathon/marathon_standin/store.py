@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import NodeExistsError, NoNodeError
 
 
 class Store:
@@ -71,8 +71,11 @@ class Store:
     def _put_raw(self, path: str, data: bytes) -> None:
         if self.client.exists(path):
             self.client.set(path, data)
-        else:
+            return
+        try:
             self.client.create(path, data, makepath=True)
+        except NodeExistsError:  # another thread (e.g. the master's callback) was first
+            self.client.set(path, data)
 
     def put_app(self, app: dict[str, Any]) -> None:
         with self.lock:

@@ -11,6 +11,8 @@ import json
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -52,8 +54,17 @@ def _task_server(port: int, healthy: bool) -> _TaskServer:
 
 
 class FakeMaster:
-    def __init__(self, agents: int = 2, cpus: float = 4, mem: float = 4096, ports_each: int = 6):
+    """`callback`: confirm registrations by calling the framework's pid back, as the leading
+    Mesos master stand-in does; `callback_as`: the "master" value it puts in that call (a
+    different master's address imitates a stale master)."""
+
+    def __init__(self, agents: int = 2, cpus: float = 4, mem: float = 4096, ports_each: int = 6,
+                 callback: bool = True, callback_as: str | None = None):
         self.lock = threading.Lock()
+        self.callback = callback
+        self.callback_as = callback_as
+        self.connected: set[str] = set()
+        self.callbacks: list[tuple[str, int]] = []
         self.slaves: list[dict[str, Any]] = []
         for i in range(agents):
             ranges = ", ".join(f"{p}-{p}" for p in free_ports(ports_each))
@@ -92,7 +103,33 @@ class FakeMaster:
                 "webui_url": body.get("webui_url"), "active": True, "tasks": [],
                 "completed_tasks": [],
             })
-            return {"id": framework_id}
+            self.connected.discard(framework_id)
+        if self.callback and body.get("pid"):
+            threading.Thread(target=self._call_back, args=(framework_id, str(body["pid"])),
+                             daemon=True).start()
+        return {"id": framework_id}
+
+    def _call_back(self, framework_id: str, pid: str) -> None:
+        """POST the registered message to scheduler-<uuid>@ip:port, like the real master's
+        FrameworkRegisteredMessage to the framework's pid."""
+        address = pid.split("@", 1)[1]
+        body = json.dumps({"framework_id": framework_id,
+                           "master": self.callback_as or self.address}).encode()
+        request = urllib.request.Request(
+            f"http://{address}/standin/v1/scheduler/registered", data=body, method="POST",
+            headers={"Content-Type": "application/json"})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=5) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = 0
+        with self.lock:
+            self.callbacks.append((address, status))
+            if 200 <= status < 300:
+                self.connected.add(framework_id)
 
     def launch(self, body: dict[str, Any]) -> None:
         spec = body["task"]
@@ -177,6 +214,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/standin/v1/launch":
             if body.get("framework_id") not in self.master.frameworks:
                 self._reply(400, {"message": "unknown framework"})
+                return
+            if body.get("framework_id") not in self.master.connected:
+                self._reply(409, {"message": "framework is not connected"})
                 return
             self.master.launch(body)
             self._reply(202, {})

@@ -34,7 +34,14 @@ class Marathon(Proc):
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARATHON_")}
+    """The test's environment minus MARATHON_*/MESOSPHERE_*/LIBPROCESS_*, plus `extra`.
+
+    LIBPROCESS_IP defaults to 127.0.0.1: tests talk over loopback only, and the host name's
+    first address (the real default) is whatever this machine's /etc/hosts says.
+    """
+    prefixes = ("MARATHON_", "MESOSPHERE_", "LIBPROCESS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["LIBPROCESS_IP"] = "127.0.0.1"
     env.update(extra or {})
     return env
 
@@ -46,13 +53,15 @@ def run(args: Sequence[str], env: dict[str, str] | None = None,
 
 
 def start(args: Sequence[str], log: Path, port: int, env: dict[str, str] | None = None,
-          wait: float = 20, ready: int = 200, user: int | None = None) -> Marathon:
+          wait: float = 20, ready: int = 200, user: int | None = None,
+          python: str = sys.executable) -> Marathon:
     """Start the program and wait until /ping answers `ready` (0: any HTTP answer at all).
 
-    `user`: a uid to run as (only when the test runs as root), like the image's USER nobody.
+    `user`: a uid to run as (only when the test runs as root), like the image's USER nobody;
+    `python`: the interpreter (the image runs the distribution's python3).
     """
     with open(log, "wb") as out:
-        popen = subprocess.Popen([sys.executable, str(PROGRAM), *args], env=clean_env(env),
+        popen = subprocess.Popen([python, str(PROGRAM), *args], env=clean_env(env),
                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  user=user, group=user)
     marathon = Marathon(popen, log, port)

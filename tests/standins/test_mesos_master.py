@@ -13,7 +13,16 @@ import pytest
 from kazoo.client import KazooClient
 
 from tests.reference import MESOS_EXAMPLES
-from tests.standins.mesos.testing import Proc, free_ports, get, start, state, wait_for
+from tests.standins.mesos.testing import (
+    Proc,
+    Scheduler,
+    free_ports,
+    get,
+    run,
+    start,
+    state,
+    wait_for,
+)
 
 EXAMPLES = MESOS_EXAMPLES
 # Optional fields Mesos only writes when set (fault domains, log file flag, a principal).
@@ -27,6 +36,13 @@ def zk_client(zookeeper: str) -> Iterator[KazooClient]:
     yield zk
     zk.stop()
     zk.close()
+
+
+@pytest.fixture
+def scheduler() -> Iterator[Scheduler]:
+    sched = Scheduler()
+    yield sched
+    sched.stop()
 
 
 @pytest.fixture
@@ -66,11 +82,12 @@ def _assert_same_shape(ours: dict[str, Any], ref: dict[str, Any], where: str) ->
         )
 
 
-def test_master_state_matches_documented_shape(cluster: dict[str, Any]) -> None:
+def test_master_state_matches_documented_shape(cluster: dict[str, Any],
+                                              scheduler: Scheduler) -> None:
     mport = cluster["master"]
     status, fw = _post(mport, "/standin/v1/frameworks/register",
                        {"id": None, "name": "marathon", "hostname": "127.0.0.1",
-                        "webui_url": "http://127.0.0.1:8080"})  # fmt: skip
+                        "webui_url": "http://127.0.0.1:8080", "pid": scheduler.pid})  # fmt: skip
     assert status == 200 and fw["id"]
     ours = state(mport)
     ref = json.loads((EXAMPLES / "get-master-state.json").read_text())
@@ -122,9 +139,11 @@ def test_other_endpoints(cluster: dict[str, Any]) -> None:
     assert (cluster["tmp"] / "master" / "replicated_log").is_dir()
 
 
-def test_launch_without_docker_containerizer_fails_task(cluster: dict[str, Any]) -> None:
+def test_launch_without_docker_containerizer_fails_task(cluster: dict[str, Any],
+                                                      scheduler: Scheduler) -> None:
     mport = cluster["master"]
-    fid = _post(mport, "/standin/v1/frameworks/register", {"id": None, "name": "t"})[1]["id"]
+    fid = _post(mport, "/standin/v1/frameworks/register",
+                {"id": None, "name": "t", "pid": scheduler.pid})[1]["id"]
     agent_id = state(mport)["slaves"][0]["id"]
     task = {
         "id": "web.1",
@@ -152,6 +171,73 @@ def test_launch_without_docker_containerizer_fails_task(cluster: dict[str, Any])
     assert t["state"] == "TASK_FAILED" and t["slave_id"] == agent_id
     assert t["resources"]["ports"] == "[31001-31001]"
     assert t["container"]["docker"]["port_mappings"][0]["host_port"] == 31001
+
+
+def test_reachable_framework_is_connected(cluster: dict[str, Any], scheduler: Scheduler) -> None:
+    """The leading master calls the scheduler at its advertised pid on registration
+    (libprocess FrameworkRegisteredMessage); reached -> active and connected, pid shown."""
+    mport = cluster["master"]
+    status, reply = _post(mport, "/standin/v1/frameworks/register",
+                          {"id": None, "name": "marathon", "pid": scheduler.pid})
+    assert status == 200
+    assert scheduler.calls == [{"framework_id": reply["id"], "master": f"127.0.0.1:{mport}"}]
+    fw = next(f for f in state(mport)["frameworks"] if f["id"] == reply["id"])
+    assert (fw["active"], fw["connected"], fw["pid"]) == (True, True, scheduler.pid)
+    status, frameworks = get(f"http://127.0.0.1:{mport}/master/frameworks")
+    assert status == 200 and [f["id"] for f in frameworks["frameworks"]] == [reply["id"]]
+    metrics = get(f"http://127.0.0.1:{mport}/metrics/snapshot")[1]
+    assert metrics["master/frameworks_connected"] == 1.0
+    assert metrics["master/frameworks_disconnected"] == 0.0
+
+
+def test_unreachable_framework_is_recorded_disconnected_and_gets_no_launch(
+    cluster: dict[str, Any],
+) -> None:
+    """A pid nobody answers on (127.0.1.1 seen from another host, here a closed port): the id
+    is still returned, the framework is inactive and disconnected, the master logs libprocess's
+    line, and a launch is refused (no offers go to a disconnected framework)."""
+    mport = cluster["master"]
+    (closed,) = free_ports(1)
+    pid = f"scheduler-9a8b@127.0.0.1:{closed}"
+    status, reply = _post(mport, "/standin/v1/frameworks/register",
+                          {"id": None, "name": "marathon", "pid": pid})
+    assert status == 200 and reply["id"]
+    fw = next(f for f in state(mport)["frameworks"] if f["id"] == reply["id"])
+    assert (fw["active"], fw["connected"], fw["pid"]) == (False, False, pid)
+    log = cluster["procs"][0].output()
+    assert (f"Failed to send 'mesos.internal.FrameworkRegisteredMessage' to '127.0.0.1:{closed}', "
+            f"connect: Failed to connect to 127.0.0.1:{closed}: Connection refused") in log
+    agent_id = state(mport)["slaves"][0]["id"]
+    task = {"id": "web.1", "name": "web", "image": "busybox", "cpus": 0.1, "mem": 32}
+    status, body = _post(mport, "/standin/v1/launch",
+                         {"framework_id": reply["id"], "agent_id": agent_id, "task": task})
+    assert status == 409 and "not connected" in body["message"]
+    # Without a pid the master cannot reach the framework at all.
+    status, reply = _post(mport, "/standin/v1/frameworks/register", {"id": None, "name": "x"})
+    fw = next(f for f in state(mport)["frameworks"] if f["id"] == reply["id"])
+    assert status == 200 and (fw["active"], fw["connected"]) == (False, False) and "pid" not in fw
+    status, _ = _post(mport, "/standin/v1/frameworks/register",
+                      {"id": None, "name": "x", "pid": "not-a-pid"})
+    assert status == 400
+
+
+def test_master_without_zk_elects_itself(tmp_path: Path) -> None:
+    """src/master/main.cpp: no --zk -> StandaloneMasterContender; the master leads alone."""
+    (port,) = free_ports(1)
+    proc = start("master", [f"--work_dir={tmp_path}", "--ip=127.0.0.1", f"--port={port}",
+                            "--hostname=127.0.0.1"], tmp_path / "m.log")  # fmt: skip
+    try:
+        s = wait_for("standalone master", lambda: state(port), 10)
+        assert s["leader"] == s["pid"] == f"master@127.0.0.1:{port}"
+        assert get(f"http://127.0.0.1:{port}/health")[0] == 200
+        assert get(f"http://127.0.0.1:{port}/metrics/snapshot")[1]["master/elected"] == 1.0
+    finally:
+        proc.stop()
+
+
+def test_unknown_argv_flag_is_fatal_for_master(tmp_path: Path) -> None:
+    proc = run("master", [f"--work_dir={tmp_path}", "--cleanup_log_files=3", "--bogus=1"])
+    assert proc.returncode == 1 and "Failed to load unknown flag 'bogus'" in proc.stderr
 
 
 def _post(port: int, path: str, body: dict[str, Any]) -> tuple[int, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.standins.mesos.mesos_standin.http import call
+from tests.standins.mesos.mesos_standin.http import Request, Response, call, serve
 
 REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
@@ -130,3 +130,27 @@ def free_ports(n: int) -> list[int]:
     for s in socks:
         s.close()
     return ports
+
+
+class Scheduler:
+    """A framework's scheduler endpoint on 127.0.0.1 (the other side of the stand-in's
+    `POST /standin/v1/scheduler/registered`); records every call. Stop with `stop()`."""
+
+    def __init__(self) -> None:
+        (self.port,) = free_ports(1)
+        self.calls: list[Any] = []
+
+        def registered(req: Request) -> Response:
+            self.calls.append(req.body)
+            return Response(200, {})
+
+        self.server = serve("127.0.0.1", self.port,
+                            {("POST", "/standin/v1/scheduler/registered"): registered})
+
+    @property
+    def pid(self) -> str:
+        return f"scheduler-0f1e2d3c@127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

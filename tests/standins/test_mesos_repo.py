@@ -14,7 +14,7 @@ import pytest
 from tests.standins.mesos import build_repo
 from tests.standins.mesos.testing import REPO, Proc, free_ports, get, wait_for
 
-DEB = Path("pool/main/a/aventer-mesos/aventer-mesos_1.11.0-standin1_all.deb")
+DEB = build_repo.POOL / build_repo.DEB_NAME
 WRONG_KEY = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 
 
@@ -53,7 +53,7 @@ def _sha(path: Path) -> str:
 def test_layout_and_package_fields(repo: Path) -> None:
     info = json.loads((repo / "repo.json").read_text())
     assert info["suite"] == "bookworm" and info["component"] == "main"
-    assert info["package"] == "aventer-mesos" and info["version"] == "1.11.0-standin1"
+    assert info["package"] == "aventer-mesos" and info["version"] == build_repo.VERSION
     assert len(info["fingerprint"]) == 40 and int(info["fingerprint"], 16) >= 0
     for arch in ("all", "amd64"):
         assert "Package: aventer-mesos" in (
@@ -80,13 +80,38 @@ def test_layout_and_package_fields(repo: Path) -> None:
     assert unit  # the data archive is readable
 
 
+def test_package_ships_no_config_and_no_maintainer_scripts(repo: Path, tmp_path: Path) -> None:
+    """Like aventer-mesos: no /etc/default/mesos*, no /etc/mesos/zk (nothing under /etc at all),
+    no conffiles and no maintainer scripts, so nothing is enabled or started on install."""
+    deb = str(repo / DEB)
+    files = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
+    paths = [line.split()[-1] for line in files.splitlines()]
+    assert paths and not [p for p in paths if p.startswith("./etc")], paths
+    control = tmp_path / "control"
+    subprocess.run(["dpkg-deb", "-e", deb, str(control)], check=True, timeout=30)
+    assert sorted(p.name for p in control.iterdir()) == ["control", "md5sums"]
+
+
+def _service_section(text: str) -> list[str]:
+    body = text.split("[Service]\n", 1)[1].split("\n[", 1)[0]
+    return sorted(line for line in body.splitlines() if line.strip())
+
+
 def test_units_match_the_real_package() -> None:
+    """The [Service] lines of clusterd support/packaging/common/mesos-*.service.in (RUN_PATH
+    /usr): LimitNOFILE=16384 on both; accounting and Delegate only on the agent."""
     pkg = Path(build_repo.__file__).parent / "package"
     agent = (pkg / "mesos-agent.service").read_text()
     master = (pkg / "mesos-master.service").read_text()
-    assert "ExecStart=/usr/bin/mesos-init-wrapper agent" in agent
-    assert "Delegate=true" in agent and "KillMode=process" in agent and "Restart=always" in agent
-    assert "ExecStart=/usr/bin/mesos-init-wrapper master" in master and "Restart=always" in master
+    assert _service_section(agent) == sorted([
+        "ExecStart=/usr/bin/mesos-init-wrapper agent", "KillMode=process", "Restart=always",
+        "RestartSec=20", "LimitNOFILE=16384", "CPUAccounting=true", "MemoryAccounting=true",
+        "Delegate=true"])  # fmt: skip
+    assert _service_section(master) == sorted([
+        "ExecStart=/usr/bin/mesos-init-wrapper master", "Restart=always", "RestartSec=20",
+        "LimitNOFILE=16384"])  # fmt: skip
+    for unit in (agent, master):
+        assert "WantedBy=multi-user.target" in unit and "After=network.target" in unit
 
 
 def test_second_run_changes_nothing_and_deb_is_deterministic(repo: Path) -> None:
@@ -123,7 +148,7 @@ def test_real_apt_accepts_the_repository(repo: Path, served: str, tmp_path: Path
     assert update.returncode == 0, update.stdout + update.stderr
     assert "W:" not in update.stderr and "E:" not in update.stderr
     policy = _apt(tmp_path, served, repo / "key.asc", "apt-cache", "policy", "aventer-mesos")
-    assert "Candidate: 1.11.0-standin1" in policy.stdout
+    assert f"Candidate: {build_repo.VERSION}" in policy.stdout
 
 
 def test_real_apt_rejects_a_wrong_key(served: str, tmp_path: Path) -> None:

@@ -5,12 +5,13 @@ real package accepts ("Failed to load unknown flag"). Defaults are written the w
 lists in pyinfra_mesos/data are ("" for an unset Option<>, "true"/"false" for booleans, which
 also marks them as booleans for `--no-<flag>`).
 
-Source: m3scluster/clusterd, tag v1.11.0-0.6.0 (unchanged through v1.11.0-0.9.0):
+Source: m3scluster/clusterd, tags v1.11.0-0.6.0 through v1.11.0-0.9.0 (the same set in each;
+the deploy pins 0.7.1), checked against the Apache 1.11.0 lists in pyinfra_mesos/data:
 - src/logging/flags.cpp: `cleanup_log_files` (int days, 0 = off), a logging flag, so master
   AND agent have it.
 - src/slave/flags.cpp (ENABLE_PORT_MAPPING_ISOLATOR and ENABLE_XFS_DISK_ISOLATOR blocks): the
   17 agent flags below. Newer clusterd HEAD also adds `http_cors_allowed_origins`; it is not in
-  the 1.11.0-0.6.0..0.9.0 builds the deploy pins, so it is not listed.
+  any tagged build up to 1.11.0-0.9.0, so it is not listed. The master gains nothing else.
 """
 
 from __future__ import annotations

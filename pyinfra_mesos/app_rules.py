@@ -99,7 +99,7 @@ def validate_app(path: str, app: Any,
         return problems
     canon = canonical(app, settings)
     _networking(canon, settings, add)
-    _health(canon, add)
+    _health(app, canon, add)
     _readiness(canon, add)
     _scheduling(app, canon, add)
     _constraints(app, add)
@@ -143,9 +143,10 @@ def _ids(app: Mapping[str, Any], add: Add) -> None:
     else:
         canon = canonical_path(app_id)
         segments = [s for s in canon.split("/") if s]
-        if not segments:
-            add("id", "must contain at least one path element (and must not be the root)",
-                "1.7")
+        if not segments and not app_id.strip("/"):
+            add("id", "must not be root", "1.8")
+        elif not segments:
+            add("id", "Path must contain at least one path element", "1.7")
         else:
             for segment in segments:
                 if not SEGMENT.match(segment):
@@ -609,14 +610,19 @@ def _port_count(canon: Mapping[str, Any]) -> int:
     return len(canon.get("portDefinitions") or [])
 
 
-def _health(canon: Mapping[str, Any], add: Add) -> None:
-    """5.1, 5.4-5.9 (raw checks are read through canonical, which keeps their values)."""
-    checks = canon.get("healthChecks") or []
+def _health(app: Mapping[str, Any], canon: Mapping[str, Any], add: Add) -> None:
+    """5.1, 5.4-5.9 on the checks as given (Marathon validates them before the conversion
+    that rewrites ipProtocol and delaySeconds, 5.10), against the normalised ports."""
+    raw = app.get("healthChecks") or []
+    checks = [c for c in raw if isinstance(c, dict)]
+    if len(checks) != len(raw):
+        add("healthChecks", "every health check must be an object", "2.7")
     count = _port_count(canon)
     container = canon.get("container") or {}
     for i, check in enumerate(checks):
         where = f"healthChecks[{i}]"
-        protocol = check.get("protocol")
+        protocol = check.get("protocol") or "HTTP"
+        protocol = protocol.upper() if isinstance(protocol, str) else protocol
         _enum(protocol, HC_PROTOCOLS, f"{where}.protocol", add, "5.1")
         for key in ("gracePeriodSeconds", "intervalSeconds", "maxConsecutiveFailures",
                     "delaySeconds"):
@@ -647,7 +653,7 @@ def _health(canon: Mapping[str, Any], add: Add) -> None:
                 protocol in MESOS_CHECKS and container.get("type") == "DOCKER"):
             add(f"{where}.ipProtocol", "IPv6 can only be used for container type DOCKER and "
                                        "Mesos http/https/tcp health checks", "5.7")
-    if sum(1 for c in checks if c.get("protocol") in MESOS_CHECKS) > 1:
+    if sum(1 for c in checks if str(c.get("protocol")).upper() in MESOS_CHECKS) > 1:
         add("healthChecks", "AppDefinition can contain at most one Mesos health check", "5.6")
     check = canon.get("check")
     if isinstance(check, dict):

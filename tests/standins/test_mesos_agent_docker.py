@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from tests.standins.mesos.mesos_standin.http import call
-from tests.standins.mesos.testing import free_ports, get, start, state, wait_for
+from tests.standins.mesos.testing import Scheduler, free_ports, get, start, state, wait_for
 
 # A fake docker: `info` succeeds, `run` records argv and creates a "container" file holding its
 # labels, `inspect` reports it running (or exited after `stop`), `ps` lists them, `rm` deletes.
@@ -57,10 +57,11 @@ def test_launch_runs_docker_and_recovers_after_restart(tmp_path: Path) -> None:
                   f"--port={aport}", "--containerizers=docker,mesos",
                   "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-31010]"]  # fmt: skip
     agent = start("agent", agent_args, tmp_path / "a.log", env=env)
+    scheduler = Scheduler()  # launches need a framework the master reached at its pid
     try:
         agent_id = wait_for("agent registered", lambda: state(mport)["slaves"], 10)[0]["id"]
         fid = call("POST", f"http://127.0.0.1:{mport}/standin/v1/frameworks/register",
-                   {"id": None, "name": "marathon"})[1]["id"]  # fmt: skip
+                   {"id": None, "name": "marathon", "pid": scheduler.pid})[1]["id"]  # fmt: skip
         task = {"id": "hello.abc", "name": "hello", "image": "pyinfra-mesos/hello:1.0",
                 "cpus": 0.5, "mem": 64, "cmd": None, "args": ["--port", "8080"],
                 "env": {"PORT0": "31002"}, "labels": {}, "network": "BRIDGE",
@@ -104,3 +105,4 @@ def test_launch_runs_docker_and_recovers_after_restart(tmp_path: Path) -> None:
     finally:
         agent.stop()
         master.stop()
+        scheduler.stop()

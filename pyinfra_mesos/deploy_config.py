@@ -248,6 +248,41 @@ MARATHON_CREDENTIALS_FILE = "/etc/pyinfra-mesos/marathon-credentials"
 MARATHON_CURL_CONFIG = "/etc/pyinfra-mesos/marathon-curl.conf"
 MARATHON_UNIT = "/etc/systemd/system/marathon.service"
 MESOS_AGENT_DOCKER_DROPIN = "/etc/systemd/system/mesos-agent.service.d/docker.conf"
+DOCKER_DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+# -- what each service reads: a running service older than any of these is restarted ----------
+
+DPKG_INFO = "/var/lib/dpkg/info"
+
+
+def package_stamp(package: str) -> str:
+    """dpkg rewrites <package>.list on every install or upgrade: its mtime dates the package."""
+    return f"{DPKG_INFO}/{package}.list"
+
+
+def zookeeper_inputs(data: Mapping[str, Any]) -> list[str]:
+    """zoo.cfg, myid (through Debian's link) and the packages that carry the server."""
+    return [f"{data['zookeeper_conf_dir']}/zoo.cfg", f"{data['zookeeper_data_dir']}/myid",
+            package_stamp("zookeeper"), package_stamp(str(data["zookeeper_package"]))]
+
+
+def mesos_inputs(data: Mapping[str, Any], role: str) -> list[str]:
+    """The env files the init wrapper sources, /etc/mesos/zk, the package; the agent's drop-in."""
+    inputs = [MESOS_COMMON_ENV, f"/etc/default/mesos-{role}", MESOS_ZK_FILE,
+              package_stamp(str(data["mesos_package"]))]
+    if role == "agent":
+        inputs.append(MESOS_AGENT_DOCKER_DROPIN)
+    return inputs
+
+
+def marathon_inputs() -> list[str]:
+    """The env file and the unit (which names the image)."""
+    return [MARATHON_ENV, MARATHON_UNIT]
+
+
+def docker_inputs(data: Mapping[str, Any]) -> list[str]:
+    return [DOCKER_DAEMON_JSON, package_stamp(str(data["docker_package"]))]
 
 
 def member_named(topo: Topology, name: str) -> Member:

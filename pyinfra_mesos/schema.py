@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pyinfra_mesos.agent_data import check_attributes, check_resources, parse_ranges
+from pyinfra_mesos.mesos_version import mesos_version_problems
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.value_checks import (
     Checker,
@@ -24,7 +25,6 @@ from pyinfra_mesos.value_checks import (
     all_of,
     boolean,
     debian_package,
-    debian_version,
     duration,
     http_url,
     image_reference,
@@ -39,6 +39,13 @@ from pyinfra_mesos.value_checks import (
     text,
     word,
 )
+
+
+def aventer_mesos_pin(value: Any) -> Iterator[tuple[str, str]]:
+    """A Debian version whose pin admits no broken aventer-mesos build (mesos_version.py)."""
+    for problem in mesos_version_problems(value, ""):
+        yield "", problem.message
+
 
 DAY_S = 86_400
 DAY_MS = DAY_S * 1000
@@ -166,7 +173,7 @@ SCHEMA: dict[str, Checker] = {
     "docker_insecure_registries": list_of(text(_REGISTRY, "host:port")),
     "docker_registry_mirrors": list_of(http_url),
     "mesos_package": debian_package,
-    "mesos_version": debian_version,
+    "mesos_version": aventer_mesos_pin,
     "mesos_apt_repo_urls": mapping_of(word, _apt_repo_url,
                                       '{"Debian": "http://host/Debian/"}', min_items=1),
     "mesos_apt_repo_component": text(re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*"),

@@ -3,7 +3,13 @@
 from pyinfra import host, inventory
 from pyinfra.operations import apt, files, systemd
 
-from pyinfra_mesos.deploy_config import docker_daemon_config, template_path
+from pyinfra_mesos.deploy_config import (
+    DOCKER_DAEMON_JSON,
+    docker_daemon_config,
+    docker_inputs,
+    template_path,
+)
+from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -16,7 +22,7 @@ apt.packages(
 daemon_json = files.template(
     name="Configure Docker registries (daemon.json)",
     src=template_path("docker-daemon.json.j2"),
-    dest="/etc/docker/daemon.json",
+    dest=DOCKER_DAEMON_JSON,
     mode="0644",
     daemon_config=docker_daemon_config(host.data.dict(), topo),
 )
@@ -28,13 +34,14 @@ systemd.service(
     enabled=True,
 )
 
-# `command="restart"` rather than `restarted=True`: the latter is skipped when the service was
-# not running at planning time, and a fresh docker.io starts itself before daemon.json exists.
-systemd.service(
-    name="Restart Docker (daemon.json changed), one host at a time",
+# A fresh docker.io starts itself before daemon.json exists, so it is stale then too. A Docker
+# restart stops the containers on that host: one host at a time, each answering before the next.
+rolling_restart(
+    name="Restart Docker (daemon.json or package newer than the daemon), one host at a time",
     service="docker.service",
-    command="restart",
-    _if=daemon_json.did_change,
-    # A Docker restart stops the containers on that host: never on every agent at once.
+    inputs=docker_inputs(host.data.dict()),
+    probe="docker info >/dev/null 2>&1",
+    timeout_s=int(host.data.get("docker_restart_wait_s", 60)),
+    changes=[daemon_json],
     _serial=True,
 )

@@ -10,7 +10,6 @@ registry. Operations are named, so their content is never printed.
 from pyinfra import host, inventory, state
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy_config import (
@@ -19,13 +18,14 @@ from pyinfra_mesos.deploy_config import (
     MARATHON_UNIT,
     docker_pull_command,
     http_probe,
+    marathon_inputs,
     member_named,
-    restart_and_wait_command,
     template_path,
 )
 from pyinfra_mesos.deploy_facts import DockerImageId
 from pyinfra_mesos.flags import docker_env_file_lines, marathon_env
 from pyinfra_mesos.marathon_files import marathon_credential_files
+from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "marathon.service"
@@ -76,17 +76,16 @@ systemd.service(
     enabled=True,
 )
 
-if was_running:
-    # A unit that was not running has just been started with the current files. One instance
-    # at a time, each answering /ping before the next goes, so a Marathon leader stays up.
-    port = int(host.data.marathon_http_port)
-    server.shell(
-        name="Restart Marathon (unit, image or env changed), one at a time",
-        commands=[restart_and_wait_command(
-            SERVICE,
-            http_probe(f"http://{member.ip}:{port}/ping",
-                       MARATHON_CURL_CONFIG if credentials else ""),
-            int(host.data.marathon_restart_wait_s))],
-        _if=any_changed(unit, env_file),
-        _serial=True,
-    )
+# A unit that was not running has just been started with the current files (not stale). One
+# instance at a time, each answering /ping before the next goes, so a Marathon leader stays up.
+port = int(host.data.marathon_http_port)
+rolling_restart(
+    name="Restart Marathon (unit, image or env newer than the container), one at a time",
+    service=SERVICE,
+    inputs=marathon_inputs(),
+    probe=http_probe(f"http://{member.ip}:{port}/ping",
+                     MARATHON_CURL_CONFIG if credentials else ""),
+    timeout_s=int(host.data.marathon_restart_wait_s),
+    changes=[unit, env_file] if was_running else [],
+    _serial=True,
+)

@@ -9,7 +9,6 @@ and then removes only that link.
 from pyinfra import host, inventory
 from pyinfra.facts.files import Directory, FileContents, Link
 from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
     MESOS_AGENT_DOCKER_DROPIN,
@@ -19,7 +18,7 @@ from pyinfra_mesos.deploy_config import (
     check_work_dir,
     http_probe,
     member_named,
-    restart_and_wait_command,
+    mesos_inputs,
     template_path,
 )
 from pyinfra_mesos.flags import (
@@ -29,6 +28,7 @@ from pyinfra_mesos.flags import (
     parse_env_lines,
 )
 from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
+from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-agent.service"
@@ -60,9 +60,6 @@ config_files = mesos_role_files(
     data=host.data.dict(),
 )
 
-# A package moved to a new mesos_version restarts like a config change (tasks/mesos_package.py).
-upgraded = mesos_package_moves()
-config_changed = any_changed(*config_files)
 
 if "docker" in flags["containerizers"].split(","):
     dropin = files.template(
@@ -74,6 +71,7 @@ if "docker" in flags["containerizers"].split(","):
     )
     systemd.daemon_reload(name="Reload systemd (mesos-agent drop-in changed)",
                           _if=dropin.did_change)
+    config_files.append(dropin)
     # The agent refuses to start with the docker containerizer while Docker is down.
     systemd.service(name="Docker running before the agent", service="docker.service",
                     running=True)
@@ -91,14 +89,16 @@ systemd.service(
     enabled=True,
 )
 
-# Restart on change even when it was not running at planning time: the package may have
-# started it before its config existed. One agent at a time, each answering /health before the
-# next (a changed ZooKeeper list, e.g. growing the masters, touches every agent at once).
-server.shell(
-    name="Restart mesos-agent (its config changed), one at a time",
-    commands=[restart_and_wait_command(
-        SERVICE, http_probe(f"http://{flags['ip']}:{flags['port']}/health"),
-        int(host.data.mesos_agent_restart_wait_s))],
-    _if=lambda: upgraded or config_changed(),
+# One agent at a time, each answering /health before the next (a changed ZooKeeper list, e.g.
+# growing the masters, touches every agent at once). Stale covers a new agent that the package
+# started before its config existed, and a package moved to a new mesos_version.
+rolling_restart(
+    name="Restart mesos-agent (config or package newer than the agent), one at a time",
+    service=SERVICE,
+    inputs=mesos_inputs(host.data.dict(), "agent"),
+    probe=http_probe(f"http://{flags['ip']}:{flags['port']}/health"),
+    timeout_s=int(host.data.mesos_agent_restart_wait_s),
+    changes=config_files,
+    force=mesos_package_moves(),
     _serial=True,
 )

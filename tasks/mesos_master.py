@@ -10,19 +10,19 @@ from pyinfra import host, inventory
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
     MESOS_MASTER_ENV,
     check_work_dir,
     http_probe,
     member_named,
+    mesos_inputs,
     plan_quorum_change,
     replicated_log_reset_commands,
-    restart_and_wait_command,
 )
 from pyinfra_mesos.flags import MASTER_ZK_FLAG, master_flags, parse_env_lines
 from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
+from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-master.service"
@@ -56,23 +56,17 @@ config_files = mesos_role_files(
     source="tasks/mesos_master.py",
     data=host.data.dict(),
 )
-# A package moved to a new mesos_version restarts like a config change (tasks/mesos_package.py).
-upgraded = mesos_package_moves()
-config_changed = any_changed(*config_files)
-
-
-def restart_needed() -> bool:
-    return upgraded or config_changed()
-
-restart = restart_and_wait_command(
-    SERVICE, http_probe(f"http://{flags['ip']}:{flags['port']}/health"),
-    int(host.data.mesos_master_restart_wait_s))
+probe = http_probe(f"http://{flags['ip']}:{flags['port']}/health")
+timeout_s = int(host.data.mesos_master_restart_wait_s)
+# A package moved to a new mesos_version (tasks/mesos_package.py) rewrites its dpkg stamp, one
+# of the inputs: the masters restart as for a config change.
+inputs = mesos_inputs(host.data.dict(), "master")
 
 if was_running:
-    server.shell(
+    rolling_restart(
         name="Restart running masters with the new config, one at a time",
-        commands=[restart],
-        _if=restart_needed,
+        service=SERVICE, inputs=inputs, probe=probe, timeout_s=timeout_s,
+        changes=config_files, force=mesos_package_moves(),
         _serial=True,
     )
 
@@ -84,10 +78,10 @@ systemd.service(
 )
 
 if not was_running:
-    # A new master: the package may have started it before its config existed.
-    server.shell(
-        name="Restart new masters with their config, one at a time",
-        commands=[restart],
-        _if=restart_needed,
+    # A new master: started above with its files; restarted only if it runs something older
+    # (the package may have started it before its config existed).
+    rolling_restart(
+        name="Restart new masters whose process predates their config, one at a time",
+        service=SERVICE, inputs=inputs, probe=probe, timeout_s=timeout_s,
         _serial=True,
     )

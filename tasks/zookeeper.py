@@ -9,18 +9,18 @@ from pyinfra import host, inventory
 from pyinfra.api.host import Host
 from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, files, server, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import (
     myid_target,
-    restart_and_wait_command,
     template_path,
+    zookeeper_inputs,
     zookeeper_probe,
     zookeeper_restart_waits_for_mode,
     zookeeper_servers,
     zookeeper_settings,
 )
 from pyinfra_mesos.deploy_facts import UnitEnabledState
+from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -96,25 +96,23 @@ in_ensemble = bool(current_servers)
 # an ensemble yet (first deploy) is `ruok` all a restart can wait for.
 ensemble_formed = in_ensemble or any(
     server_lines(inventory.get_host(m.name)) for m in topo.zookeepers if m.name != host.name)
-restart = restart_and_wait_command(
-    service, zookeeper_probe(int(host.data.zookeeper_client_port),
-                             zookeeper_restart_waits_for_mode(
-                                 current_servers, zookeeper_servers(data, topo), ensemble_formed)),
-    int(host.data.zookeeper_restart_wait_s))
+probe = zookeeper_probe(int(host.data.zookeeper_client_port),
+                        zookeeper_restart_waits_for_mode(
+                            current_servers, zookeeper_servers(data, topo), ensemble_formed))
+# A member runs stale config when it started before zoo.cfg, myid or its package was written:
+# changed in this run, a run killed before its restart, or the package's own start on install.
+# Two calls, not one with two names: each call is its own operation, run on every host before
+# the next (see above).
+restart = {"service": service, "inputs": zookeeper_inputs(data), "probe": probe,
+           "timeout_s": int(host.data.zookeeper_restart_wait_s), "changes": [zoo_cfg, myid]}
 if in_ensemble:
-    server.shell(
-        name="Restart ZooKeeper ensemble members (zoo.cfg or myid changed), one at a time",
-        commands=[restart],
-        _if=any_changed(zoo_cfg, myid),
-        _serial=True,
-    )
+    rolling_restart(
+        name="Restart ZooKeeper ensemble members (zoo.cfg, myid or package newer), one at a time",
+        _serial=True, **restart)
 else:
-    server.shell(
+    rolling_restart(
         name="Restart ZooKeeper new members with the ensemble's zoo.cfg, one at a time",
-        commands=[restart],
-        _if=any_changed(zoo_cfg, myid),
-        _serial=True,
-    )
+        _serial=True, **restart)
 
 systemd.service(
     name="ZooKeeper running",

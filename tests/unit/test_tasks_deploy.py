@@ -58,11 +58,23 @@ def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
         "mesos-agent enabled and running")
 
 
-def test_master_restarts_are_serial_conditional_and_wait_for_health():
+# ServiceFreshness answers (pyinfra_mesos/rolling.py): running since t=100, an input newer.
+STALE = {"ActiveEnterTimestamp": ["state=active", "started=100.5",
+                                  "input=90.0 /etc/default/mesos",
+                                  "input=200.25 /etc/default/mesos-master"]}
+FRESH = {"ActiveEnterTimestamp": ["state=active", "started=300.0",
+                                  "input=200.25 /etc/default/mesos-master"]}
+
+
+def test_a_new_master_is_restarted_only_when_its_process_predates_its_config():
+    # Started by the deploy after its files were written: nothing more to do.
     ops = plan(cluster(), ["tasks/mesos_master.py"])["m2"]
     restart = op_named(ops, "Restart new masters")
     assert restart.global_arguments["_serial"] is True
-    assert callable(restart.global_arguments["_if"])
+    assert restart.commands == []
+    # Started by the package before its config existed: restarted, and waits for /health.
+    ops = plan(cluster(master_responses=STALE), ["tasks/mesos_master.py"])["m2"]
+    restart = op_named(ops, "Restart new masters")
     assert "systemctl restart mesos-master.service" in restart.commands[0]
     assert "http://10.0.0.12:5050/health" in restart.commands[0]
 
@@ -133,7 +145,7 @@ def test_consented_checkpoint_reset_removes_only_the_latest_link():
     reset = op_named(ops, "Remove the agent checkpoint")
     assert reset.commands == ["systemctl stop mesos-agent.service",
                               "rm -f /var/lib/mesos/agent/meta/slaves/latest"]
-    restart = op_named(ops, "Restart mesos-agent (its config changed)")
+    restart = op_named(ops, "Restart mesos-agent")
     assert names(ops).index(reset.name) < names(ops).index(restart.name)
     # Agents restart one at a time, each answering /health before the next.
     assert restart.global_arguments.get("_serial") is True
@@ -155,7 +167,7 @@ def test_zookeeper_myid_is_written_through_debians_symlink():
     assert any(c.endswith("/etc/zookeeper/conf/myid") for c in myid.commands)
     assert not any("/var/lib/zookeeper/myid" in c for c in myid.commands)
     restart = op_named(ops, "Restart ZooKeeper")
-    assert callable(restart.global_arguments["_if"])
+    assert restart.global_arguments["_serial"] is True
 
 
 def test_apt_update_for_the_mesos_repo_only_runs_when_its_files_changed():
@@ -255,7 +267,6 @@ def test_growing_zookeeper_restarts_old_members_before_new_ones_start():
     assert not any(n.startswith("Restart ZooKeeper ensemble members") for n in names(new_ops))
     for restart in (old_restart, new_restart):
         assert restart.global_arguments["_serial"] is True
-        assert callable(restart.global_arguments["_if"])
     # An old member restarted with the grown server list cannot rejoin until a majority of the
     # new list runs it: waiting for Mode there timed out on the sandbox. It waits for ruok.
     assert "echo ruok" in old_restart.commands[0]

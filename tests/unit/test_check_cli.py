@@ -269,3 +269,38 @@ def test_load_inventory_sees_an_edited_file_in_the_same_process(tmp_path) -> Non
     path.write_text(path.read_text() + 'agents.append(("a2", {"ip": "10.0.0.22"}))\n')
     assert [m.name for m in topology_from_inventory(load_inventory(str(path))).agents] == \
         ["a1", "a2"]
+
+
+CASES = ROOT / "tests" / "data" / "cases"
+
+
+def test_check_validates_instance_overrides(run_check) -> None:
+    """Case check-skips-instance-overrides: check runs the deploy's apps_instances rule."""
+    import shlex
+    args = shlex.split((CASES / "check-skips-instance-overrides" / "command.txt").read_text())
+    assert args[0] == "check"
+    run = run_check(*args[1:])
+    assert run.code == 1, run.stdout
+    assert "error: apps_instances: hello: no app with this id (known: hello-sinatra)" in run.lines
+    ok = run_check("--data", 'apps_instances={"hello-sinatra": 3}',
+                   "inventory/example_production.py", "--apps", "apps")
+    assert ok.code == 0, ok.stdout
+    assert_offline(run)
+
+
+def test_check_refuses_require_ports_held_by_haproxy(run_check) -> None:
+    """Case require-ports-on-lb: HAProxy runs on the agents, so the task can never launch."""
+    run = run_check("inventory/example_production.py", "--apps",
+                    str(CASES / "require-ports-on-lb"))
+    assert run.code == 1, run.stdout
+    assert any(line.startswith(f"error: {CASES}/require-ports-on-lb/requireports.json: "
+                               "requirePorts: port 8443 is a service port HAProxy binds")
+               for line in run.lines), run.stdout
+
+
+def test_check_refuses_what_marathon_refuses(run_check) -> None:
+    """Case env-not-strings: Marathon 1.10 answers 422; check names file and env key."""
+    run = run_check("inventory/example_production.py", "--apps", str(CASES / "env-not-strings"))
+    assert run.code == 1, run.stdout
+    assert (f"error: {CASES}/env-not-strings/mailer.json: env.SMTP_PORT: must be a string (or "
+            '{"secret": name}), got a number: quote it (Marathon 1.10 rule 2.20)') in run.lines

@@ -285,6 +285,24 @@ def docker_inputs(data: Mapping[str, Any]) -> list[str]:
     return [DOCKER_DAEMON_JSON, package_stamp(str(data["docker_package"]))]
 
 
+def service_inputs(roles: Iterable[str], data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """`{systemd unit: its input paths}` for the services a host with `roles` runs: what the
+    rolling restarts compare a running service against, and what the cluster checks call drift.
+    """
+    roles = set(roles)
+    services: dict[str, list[str]] = {}
+    if roles & {"agent", "marathon"}:
+        services["docker.service"] = docker_inputs(data)
+    if "zookeeper" in roles:
+        services[f"{data['zookeeper_service']}.service"] = zookeeper_inputs(data)
+    for role in ("master", "agent"):
+        if role in roles:
+            services[f"mesos-{role}.service"] = mesos_inputs(data, role)
+    if "marathon" in roles:
+        services["marathon.service"] = marathon_inputs()
+    return services
+
+
 def member_named(topo: Topology, name: str) -> Member:
     for member in topo.all_members:
         if member.name == name:

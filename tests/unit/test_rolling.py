@@ -93,3 +93,36 @@ def test_at_execution_only_staleness_counts_a_change_already_restarted_is_not_re
     # The file changed and the service still runs the old one.
     out = _run_inner(["state=active", "started=100", "input=200 /a"], [_Changed()])
     assert out and out[0].startswith("systemctl restart x.service")
+
+
+def test_service_inputs_follow_the_roles() -> None:
+    from test_tasks_harness import group_defaults
+
+    from pyinfra_mesos.deploy_config import service_inputs
+
+    data = group_defaults()
+    master = service_inputs({"master", "zookeeper", "marathon"}, data)
+    assert set(master) == {"docker.service", "zookeeper.service", "mesos-master.service",
+                           "marathon.service"}
+    assert "/etc/zookeeper/conf/zoo.cfg" in master["zookeeper.service"]
+    assert "/var/lib/dpkg/info/aventer-mesos.list" in master["mesos-master.service"]
+    agent = service_inputs({"agent", "load_balancer"}, data)
+    assert set(agent) == {"docker.service", "mesos-agent.service"}
+    assert "/etc/systemd/system/mesos-agent.service.d/docker.conf" in agent["mesos-agent.service"]
+    assert service_inputs({"registry"}, data) == {}
+
+
+def test_the_freshness_command_runs_for_real_against_this_machine(tmp_path) -> None:
+    """The fact's shell, run here: a unit that does not exist is not active; files are dated."""
+    import subprocess
+
+    from pyinfra_mesos.rolling import ServiceFreshness
+
+    newer = tmp_path / "with space.cfg"
+    newer.write_text("x")
+    command = ServiceFreshness().command("no-such-unit-pyinfra-mesos.service",
+                                         [str(newer), str(tmp_path / "missing")]).get_raw_value()
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30)
+    fresh = parse_freshness(out.stdout.splitlines())
+    assert not fresh.active and list(fresh.inputs) == [str(newer)]
+    assert abs(fresh.inputs[str(newer)] - newer.stat().st_mtime) < 0.001

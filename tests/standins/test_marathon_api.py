@@ -102,9 +102,11 @@ def test_post_creates_201_then_409(marathon: Marathon) -> None:
     assert status == 201, app
     assert headers["Location"] == "/post-me"
     assert app["deployments"] == [{"id": headers["Marathon-Deployment-Id"]}]
-    # Minus deprecated fields, unset ones, and portDefinitions (host networking only).
+    # Minus deprecated fields, unset ones, empty omitEmpty ones (app.raml), and
+    # portDefinitions (host networking only).
     wanted = set(example("post-v2-apps-201-response.json")) - {
-        "args", "storeUrls", "uris", "user", "cmd", "portDefinitions"}
+        "args", "storeUrls", "uris", "user", "cmd", "portDefinitions", "env", "dependencies",
+        "constraints", "healthChecks"}
     assert wanted <= set(app), wanted - set(app)
     assert http(marathon.url + "/v2/apps", "POST", body)[0] == 409
     deployed(marathon, headers["Marathon-Deployment-Id"])
@@ -144,17 +146,20 @@ def test_put_create_update_locked_and_force(marathon: Marathon) -> None:
     assert http(marathon.url + "/v2/apps/locked")[0] == 404
 
 
-@pytest.mark.parametrize(("body", "path"), [
-    ({"id": "/Bad_Id", "cmd": "x"}, "/id"),
-    ({"id": "/neg", "cmd": "x", "instances": -1}, "/instances"),
+@pytest.mark.parametrize(("body", "path", "message"), [
+    ({"id": "/Bad_Id", "cmd": "serve"}, "/id", "Invalid JSON"),
+    ({"id": "/neg", "cmd": "serve", "instances": -1}, "/instances", "Invalid JSON"),
     ({"id": "/noimage", "container": {"type": "DOCKER", "docker": {}}},
-     "/container/docker/image"),
+     "/container/docker/image", "Invalid JSON"),
+    ({"id": "/nothing", "cpus": 0.1}, "/", "Object is not valid"),
 ])
-def test_422_names_the_field(marathon: Marathon, body: dict[str, Any], path: str) -> None:
+def test_422_names_the_field(marathon: Marathon, body: dict[str, Any], path: str,
+                             message: str) -> None:
+    # Reader errors (app.raml) are "Invalid JSON", validator errors "Object is not valid".
     for method, url in (("POST", "/v2/apps"), ("PUT", f"/v2/apps{body['id']}")):
         status, reply, _ = http(marathon.url + url, method, body)
         assert status == 422, reply
-        assert reply["message"] == "Object is not valid"
+        assert reply["message"] == message
         assert path in [d["path"] for d in reply["details"]], reply
 
 

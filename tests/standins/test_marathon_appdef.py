@@ -37,7 +37,9 @@ def test_legacy_bridge_is_returned_in_canonical_form() -> None:
         "name": "http", "labels": {}}]
     for gone in ("ports", "uris", "ipAddress", "portDefinitions"):
         assert gone not in app
-    assert app["fetch"] == [{"uri": "https://example.invalid/a.tgz"}]
+    # uris -> fetch with FetchUri.scala's defaults (extract: a .tgz is an archive).
+    assert app["fetch"] == [{"uri": "https://example.invalid/a.tgz", "extract": True,
+                             "executable": False, "cache": False}]
 
 
 def test_defaults_for_host_networking() -> None:
@@ -70,7 +72,7 @@ def details(body: dict[str, Any]) -> dict[str, list[str]]:
     ({"id": "/x", "cmd": "x", "instances": -1}, "/instances"),
     ({"id": "/x", "cmd": "x", "instances": "2"}, "/instances"),
     ({"id": "/x", "container": {"type": "DOCKER", "docker": {}}}, "/container/docker/image"),
-    ({"id": "/x", "container": {"type": "DOCKER"}}, "/container/docker/image"),
+    ({"id": "/x", "container": {"type": "DOCKER"}}, "/container/docker"),
     ({"id": "/x", "cmd": "x", "upgradeStrategy": {"minimumHealthCapacity": 1.5}},
      "/upgradeStrategy/minimumHealthCapacity"),
     ({"id": "/x", "cmd": "x", "args": ["y"]}, "/"),
@@ -84,8 +86,11 @@ def test_invalid_definitions_name_the_path(body: dict[str, Any], path: str) -> N
 
 
 def test_negative_instances_message_like_marathon() -> None:
-    assert details({"id": "/x", "cmd": "x", "instances": -1})["/instances"] == [
-        "got -1, expected 0 or more"]
+    # The RAML reader's play-json key (app.raml minimum 0), in a 422 "Invalid JSON".
+    with pytest.raises(appdef.Invalid) as caught:
+        appdef.normalise({"id": "/x", "cmd": "x", "instances": -1})
+    assert caught.value.message == "Invalid JSON"
+    assert caught.value.details == [{"path": "/instances", "errors": ["error.min"]}]
 
 
 def bridged(app_id: str, service_port: int) -> dict[str, Any]:
@@ -120,13 +125,14 @@ def test_service_port_used_by_another_app_is_refused() -> None:
 
 
 def test_host_networking_service_ports_come_from_port_definitions() -> None:
-    app = appdef.normalise({"id": "/h", "cmd": "x", "portDefinitions": [{"port": 0}, {"port": 0}]})
+    app = appdef.normalise({"id": "/h", "cmd": "serve",
+                            "portDefinitions": [{"port": 0}, {"port": 0}]})
     appdef.assign_service_ports(app, [], None, 10000, 20000)
     assert appdef.service_ports(app) == [10000, 10001]
 
 
 def test_scaling_is_not_a_config_change() -> None:
-    old = appdef.normalise({"id": "/s", "cmd": "x"})
+    old = appdef.normalise({"id": "/s", "cmd": "serve"})
     assert not appdef.is_config_change(old, dict(old, instances=3))
     assert appdef.is_config_change(old, dict(old, cmd="y"))
 

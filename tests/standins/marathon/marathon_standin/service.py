@@ -91,10 +91,12 @@ class Apps:
             existing = self.store.apps.get(app_id)
             if existing is not None and create_only:
                 raise ApiError(409, {"message": f"An app with id [{app_id}] already exists."})
-            if existing is not None and partial:
+            merged = existing is not None and partial
+            if merged:
                 body = appdef.merge_partial(existing, body)
+            # AppsResource.scala 1.13: the id comes from the URL (a body id is overwritten).
             body = dict(body, id=app_id)
-            app = appdef.normalise(body, self.default_network)
+            app = appdef.normalise(body, self.default_network, update=merged)
             others = [a for a in self.store.apps.values() if a["id"] != app_id]
             appdef.assign_service_ports(app, others, existing, self.port_min, self.port_max)
             # Also for a new id: a deletion of the same id may still be running.

@@ -21,6 +21,10 @@ _FILES: dict[str, str] = {
     "agent": "mesos-1.11-agent-flags.tsv",
     "marathon": "marathon-1.10-flags.tsv",
 }
+# Flags aventer-mesos (m3scluster/clusterd v1.11.0-0.6.0 .. 0.9.0) adds to Apache Mesos 1.11.0:
+# `cleanup_log_files` (src/logging/flags.cpp: master and agent) and 17 agent flags
+# (src/slave/flags.cpp, port-mapping and XFS isolator blocks). Rows: name, default, programs.
+_AVENTER_EXTRA = "aventer-mesos-1.11.0-extra-flags.tsv"
 
 # The data key that holds the user's extra flags for each kind (group_data/all.py).
 DATA_KEYS: dict[str, str] = {
@@ -35,7 +39,28 @@ def _rows(kind: str) -> tuple[tuple[str, ...], ...]:
     if kind not in _FILES:
         raise ValueError(f"unknown flag list {kind!r}; use one of {sorted(_FILES)}")
     text = resources.files("pyinfra_mesos").joinpath("data", _FILES[kind]).read_text("utf-8")
-    return tuple(tuple(line.split("\t")) for line in text.splitlines() if line.strip())
+    rows = [tuple(line.split("\t")) for line in text.splitlines() if line.strip()]
+    if kind in ("master", "agent"):
+        extra = resources.files("pyinfra_mesos").joinpath("data", _AVENTER_EXTRA)
+        for line in extra.read_text("utf-8").splitlines():
+            name, default, programs = line.split("\t")
+            if kind in programs.split(","):
+                rows.append((name, default))
+    return tuple(rows)
+
+
+def unknown_flag_effect(kind: Kind) -> str:
+    """What an unknown flag does, as the deploy passes flags (MESOS_* variables in the env files
+    the init wrapper sources; MARATHON_* variables that Marathon's envToArgs turns into argv).
+
+    stout loads only MESOS_* variables that name a flag and silently ignores the rest
+    (apache/mesos 1.11.0 3rdparty/stout/include/stout/flags/flags.hpp): the setting would just
+    not happen. Marathon's parser refuses an unknown argument and the service does not start.
+    """
+    if kind == "marathon":
+        return "unknown Marathon 1.10 flag (Marathon would refuse to start)"
+    return (f"unknown aventer-mesos 1.11 {kind} flag (Mesos silently ignores an unknown "
+            f"MESOS_* variable: the setting would have no effect)")
 
 
 def known_flags(kind: Kind) -> frozenset[str]:

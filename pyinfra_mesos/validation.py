@@ -316,11 +316,10 @@ def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any,
     for name in user:
         if name not in names:
             problems.append(error(m.name, key, f"flag name {name!r:.40} is not a flag name"))
-    program = "Marathon 1.10" if kind == "marathon" else f"Mesos 1.11 {kind}"
     for name, suggestion in flag_lists.unknown_flags(kind, names).items():
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         problems.append(error(m.name, f"{key}.{name}",
-                              f"unknown {program} flag (it would refuse to start){hint}"))
+                              f"{flag_lists.unknown_flag_effect(kind)}{hint}"))
     toggles = flag_lists.boolean_flags(kind)
     known = flag_lists.known_flags(kind)
     for name in names:

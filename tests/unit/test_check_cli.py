@@ -32,8 +32,10 @@ EXPECTED = {
     "loopback_name": "error: 127.0.0.1: ip: no ip set; the host name '127.0.0.1'",
     "invalid_address": "error: a1: ip: '10.0.0.321' is not a valid IP address",
     "duplicate_address": "error: a2: ip: 10.0.0.21 is also the address of a1",
-    "unknown_master_flag": "error: m1: mesos_master_flags.work_dri: unknown Mesos 1.11 master",
-    "unknown_agent_flag": "error: a1: mesos_agent_flags.containerizer: unknown Mesos 1.11 agent",
+    "unknown_master_flag": ("error: m1: mesos_master_flags.work_dri: unknown aventer-mesos 1.11 "
+                            "master flag (Mesos silently ignores an unknown MESOS_* variable"),
+    "unknown_agent_flag": ("error: a1: mesos_agent_flags.containerizer: unknown aventer-mesos "
+                           "1.11 agent flag"),
     "unknown_marathon_flag": "error: m1: marathon_flags.htp_port: unknown Marathon 1.10 flag",
     "marathon_toggle_value": "error: m1: marathon_flags.disable_ha: disable_ha is a Marathon "
                              "toggle",

@@ -323,3 +323,15 @@ def test_parse_ranges() -> None:
     assert parse_ranges("31000-32000") is None
     assert parse_ranges("[0-10]") is None
     assert parse_ranges(None) is None
+
+
+def test_aventer_mesos_extra_flags_are_accepted() -> None:
+    """aventer-mesos adds flags Apache 1.11.0 lacks (clusterd src/slave/flags.cpp,
+    src/logging/flags.cpp); refusing them would refuse a valid real setup."""
+    ms = masters(m1={"mesos_master_flags": {"cleanup_log_files": 7}})
+    ags = agents(a2={"mesos_agent_flags": {"network_link_speed": "1GB", "cleanup_log_files": 7,
+                                           "xfs_quota_headroom": "10MB"}})
+    assert [p for p in validate(topo(masters=ms, agents=ags), SOURCE) if "flags" in p.field] == []
+    ms = masters(m1={"mesos_master_flags": {"network_link_speed": "1GB"}})  # an agent flag only
+    p = only(validate(topo(masters=ms), SOURCE), "m1", "mesos_master_flags.network_link_speed")
+    assert "silently ignores" in p.message

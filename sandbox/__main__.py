@@ -1,4 +1,8 @@
-"""``python -m sandbox up|down|status|ssh INVENTORY [HOST [COMMAND...]]``."""
+"""``python -m sandbox up|down|status|ssh INVENTORY [HOST [COMMAND...]]`` and ``sources``.
+
+``sources`` prints the one line saying which Mesos/Marathon sources ``up`` would use
+(PYINFRA_MESOS_SOURCES, sandbox/sources.py); exit 2 on a value that is not allowed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from sandbox import config
+from sandbox import config, sources
 from sandbox.invfile import InventoryError, load_inventory
 from sandbox.state import StateFile
 
@@ -38,7 +42,18 @@ def main(argv: list[str] | None = None) -> int:
         if name == "ssh":
             p.add_argument("host")
             p.add_argument("command", nargs=argparse.REMAINDER)
+    sub.add_parser("sources", help="say which Mesos/Marathon sources `up` would use")
     args = ap.parse_args(argv)
+
+    if args.cmd in ("up", "sources"):
+        try:
+            mode = sources.mode_from_env()
+        except sources.SourcesError as e:
+            print(e, file=sys.stderr)
+            return 2
+        if args.cmd == "sources":
+            print(sources.describe(mode))
+            return 0
 
     # Sandbox names become paths and cgroup names: importing the package is not enough, the
     # inventory's SANDBOX decides which state is used (a copied inventory = the same sandbox).
@@ -71,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "up":
             from sandbox.up import up
 
-            return up(inv, st)
+            return up(inv, st, mode)
         from sandbox.down import down
 
         return down(st, purge=args.purge)
+    except sources.SourcesError as e:
+        print(e, file=sys.stderr)  # one line, nothing was made
+        return 1
     except Exception as e:  # noqa: BLE001 - one clear line plus the way out, not a traceback
         print(f"error: {args.cmd} failed: {type(e).__name__}: {e}", file=sys.stderr)
         print(f"       everything made so far is recorded in {st.path}; "

@@ -54,3 +54,53 @@ def apt_proxy_conf() -> str:
         f'Acquire::http::Proxy::{config.BRIDGE_IP} "DIRECT";\n'
         'Acquire::Retries "3";\n'
     )
+
+
+# -- upstream sources only (PYINFRA_MESOS_SOURCES=upstream; sandbox/sources.py) ---------------
+# With the stand-ins none of these exist on a host: it reaches only the machine and the mirror.
+
+DOCKER_PROXY_DROPIN = "etc/systemd/system/docker.service.d/sandbox-proxy.conf"
+SSHD_PROXY_CONF = "etc/ssh/sshd_config.d/50-sandbox-proxy.conf"
+
+
+def proxy_url() -> str:
+    return f"http://{config.BRIDGE_IP}:{config.PROXY_PORT}"
+
+
+def no_proxy() -> str:
+    """What is reached directly: the host itself and the sandbox subnet (the cluster, the
+    sandbox registry). CIDR entries work for Go's net/http (dockerd) and curl >= 7.86."""
+    return f"localhost,127.0.0.0/8,::1,{config.SUBNET_PREFIX}0/{config.PREFIX_LEN}"
+
+
+def docker_proxy_dropin() -> str:
+    """docker.service drop-in: dockerd pulls through the proxy (Docker Hub has no mirror here),
+    the sandbox subnet directly (the registry group's host, the sandbox registry)."""
+    proxy = proxy_url()
+    return (
+        "# pyinfra-mesos sandbox (upstream sources): dockerd pulls through the proxy.\n"
+        "[Service]\n"
+        f'Environment="HTTP_PROXY={proxy}" "HTTPS_PROXY={proxy}" "NO_PROXY={no_proxy()}"\n'
+    )
+
+
+def sshd_proxy_conf() -> str:
+    """sshd drop-in: every SSH session (pyinfra's commands, files.download's curl) gets the
+    proxy. sshd_config(5) SetEnv; Debian 12's sshd_config includes sshd_config.d/*.conf. Both
+    cases: curl reads only lower-case http_proxy, other tools read upper case."""
+    proxy = proxy_url()
+    pairs = [f"{name}={value}" for names, value in
+             ((("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"), proxy),
+              (("no_proxy", "NO_PROXY"), no_proxy()))
+             for name in names]
+    return (
+        "# pyinfra-mesos sandbox (upstream sources): SSH sessions go out through the proxy.\n"
+        f"SetEnv {' '.join(pairs)}\n"
+    )
+
+
+def source_files(upstream: bool) -> dict[str, str]:
+    """{path relative to the host root: text} written on a host's first boot for its mode."""
+    if not upstream:
+        return {}
+    return {DOCKER_PROXY_DROPIN: docker_proxy_dropin(), SSHD_PROXY_CONF: sshd_proxy_conf()}

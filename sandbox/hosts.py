@@ -53,8 +53,29 @@ def ensure_root(rec: dict[str, Any]) -> list[str]:
     return made
 
 
-def seed(rec: dict[str, Any], name: str, all_hosts: dict[str, str], pubkey: str) -> bool:
-    """Write the host's identity and config once; later boots keep what the host changed."""
+def write_source_files(root: Path, upstream: bool) -> list[str]:
+    """Write the proxy files of the upstream mode into a host root (none for the stand-ins).
+
+    Returns the paths written, relative to ``root`` (hostfiles.source_files).
+    """
+    written: list[str] = []
+    for rel, text in hostfiles.source_files(upstream).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            path.unlink()
+        path.write_text(text)
+        os.chmod(path, 0o644)
+        written.append(rel)
+    return written
+
+
+def seed(rec: dict[str, Any], name: str, all_hosts: dict[str, str], pubkey: str,
+         upstream: bool = False) -> bool:
+    """Write the host's identity and config once; later boots keep what the host changed.
+
+    ``upstream``: also the proxy files for the upstream sources (sandbox/sources.py).
+    """
     marker = Path(rec["dir"]) / ".seeded"
     if marker.exists():
         return False
@@ -82,6 +103,7 @@ def seed(rec: dict[str, Any], name: str, all_hosts: dict[str, str], pubkey: str)
     write("etc/apt/apt.conf.d/01sandbox-proxy", hostfiles.apt_proxy_conf())
     write("usr/local/sbin/sandbox-cgroup-rw", hostfiles.CGROUP_RW_SCRIPT, 0o755)
     write("etc/systemd/system/sandbox-cgroup-rw.service", hostfiles.CGROUP_RW_UNIT)
+    write_source_files(root, upstream)
     sysctl = ["systemctl", f"--root={root}", "--quiet"]
     run([*sysctl, "enable", "systemd-networkd.service", "ssh.service",
          "sandbox-cgroup-rw.service"])

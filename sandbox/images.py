@@ -32,6 +32,7 @@ SOURCES = {
     "marathon image": "tests/standins/marathon/Dockerfile",
     "hello-sinatra image": f"apps/hello-sinatra/{HELLO_DOCKERFILE}",
 }
+UNUSED = "not used (upstream sources)"
 SKIP_PARTS = {"__pycache__", ".pytest_cache"}
 
 
@@ -126,11 +127,16 @@ def ensure_mesos_repo(st: StateFile) -> str:
     return "built"
 
 
-def ensure_artifacts(st: StateFile, golden: Path) -> dict[str, str]:
+def ensure_artifacts(st: StateFile, golden: Path, upstream: bool = False) -> dict[str, str]:
+    """Build what is missing or changed; {artifact: built|unchanged|missing|not used}.
+
+    ``upstream`` (sandbox/sources.py): the stand-in package and image are not built, the
+    inventory points the hosts at the real ones; the demo app is built in both modes.
+    """
     results: dict[str, str] = {}
-    results["mesos apt repo"] = ensure_mesos_repo(st)
+    results["mesos apt repo"] = UNUSED if upstream else ensure_mesos_repo(st)
     results["base image"] = "built" if ensure_base(st, golden) else "unchanged"
-    results["marathon image"] = build_push(
+    results["marathon image"] = UNUSED if upstream else build_push(
         st, "marathon_image", config.MARATHON_IMAGE, MARATHON_CONTEXT, "Dockerfile")
     results["hello-sinatra image"] = build_push(
         st, "hello_image", config.HELLO_IMAGE, HELLO_CONTEXT, HELLO_DOCKERFILE)

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from sandbox import config
+from sandbox.sources import SOURCE_OVERRIDE_KEYS, UPSTREAM, recorded_mode
 
 
 def _read_state(sandbox: str) -> dict[str, Any]:
@@ -21,12 +22,19 @@ def _read_state(sandbox: str) -> dict[str, Any]:
 
 
 def sandbox_data(state: dict[str, Any], name: str) -> dict[str, Any]:
-    """Connection data and source overrides for one host recorded in ``state`` ({} if not)."""
+    """Connection data and source overrides for one host recorded in ``state`` ({} if not).
+
+    With the upstream sources recorded (sandbox/sources.py) the Mesos/Marathon overrides
+    (sources.SOURCE_OVERRIDE_KEYS) are left out, so group_data/all.py's real sources apply. The
+    sandbox registry stays a mirror in both modes: it serves the demo app
+    (pyinfra-mesos/hello-sinatra), which no public registry has, and dockerd falls back to
+    the image's own registry for what a mirror lacks.
+    """
     host = (state.get("hosts") or {}).get(name)
     if not isinstance(host, dict) or not host.get("ip") or not state.get("ssh_key"):
         return {}
     repo = state.get("mesos_repo") or {}
-    return {
+    data: dict[str, Any] = {
         "ssh_hostname": host["ip"],
         "ssh_user": "root",
         "ssh_key": state["ssh_key"],
@@ -43,6 +51,10 @@ def sandbox_data(state: dict[str, Any], name: str) -> dict[str, Any]:
         "docker_insecure_registries": [config.REGISTRY],
         "docker_registry_mirrors": [f"http://{config.REGISTRY}"],
     }
+    if recorded_mode(state) == UPSTREAM:
+        for key in SOURCE_OVERRIDE_KEYS:
+            del data[key]
+    return data
 
 
 def sandbox_host(sandbox: str, name: str, **data: Any) -> tuple[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sandbox import config
 from sandbox.proc import alive, children, ok, pid_record, spawn
+from sandbox.sources import UPSTREAM, recorded_mode
 from sandbox.state import StateFile
 
 START_WAIT_S = 30
@@ -54,9 +55,14 @@ def _wait(check: Any, rec: dict[str, Any], what: str) -> None:
     raise RuntimeError(f"{what} did not come up within {START_WAIT_S} s")
 
 
-def tinyproxy_conf(sdir: Path, mirror_host: str) -> tuple[str, str]:
-    """(config, filter): proxy only to the mirror's host, only for the sandbox subnet."""
-    conf = "\n".join([
+def tinyproxy_conf(sdir: Path, mirror_host: str, upstream: bool = False) -> tuple[str, str]:
+    """(config, filter) for the hosts' proxy, which serves only the sandbox subnet.
+
+    Stand-ins: deny by default, the filter lists only the mirror's host. Upstream sources
+    (sandbox/sources.py): no filter at all, so the hosts reach whatever the real sources need
+    (their hosts are not written anywhere here); the filter text is then empty and unused.
+    """
+    lines = [
         "# Written by the pyinfra-mesos sandbox: apt proxy for the sandbox hosts.",
         "User nobody",
         "Group nogroup",
@@ -66,16 +72,17 @@ def tinyproxy_conf(sdir: Path, mirror_host: str) -> tuple[str, str]:
         "MaxClients 100",
         f"Allow {config.SUBNET_PREFIX}0/{config.PREFIX_LEN}",
         "DisableViaHeader Yes",
-        f'Filter "{sdir / "tinyproxy.filter"}"',
-        "FilterType ere",
-        "FilterURLs Off",
-        # Deny by default: the filter file lists the only host the hosts may reach.
-        "FilterDefaultDeny Yes",
-        "ConnectPort 443",
-        "LogLevel Notice",
-        "",
-    ])
-    return conf, f"^{re.escape(mirror_host)}$\n"
+    ]
+    if not upstream:
+        lines += [
+            f'Filter "{sdir / "tinyproxy.filter"}"',
+            "FilterType ere",
+            "FilterURLs Off",
+            # Deny by default: the filter file lists the only host the hosts may reach.
+            "FilterDefaultDeny Yes",
+        ]
+    lines += ["ConnectPort 443", "LogLevel Notice", ""]
+    return "\n".join(lines), "" if upstream else f"^{re.escape(mirror_host)}$\n"
 
 
 def registry_conf(sdir: Path) -> str:
@@ -113,9 +120,13 @@ def ensure_services(st: StateFile, mirror_host: str) -> list[str]:
         _wait(check, st.services[name], name)
         started.append(name)
 
-    conf, filt = tinyproxy_conf(sdir, mirror_host)
+    upstream = recorded_mode(st.data) == UPSTREAM
+    conf, filt = tinyproxy_conf(sdir, mirror_host, upstream)
     (sdir / "tinyproxy.conf").write_text(conf)
-    (sdir / "tinyproxy.filter").write_text(filt)
+    if upstream:
+        (sdir / "tinyproxy.filter").unlink(missing_ok=True)
+    else:
+        (sdir / "tinyproxy.filter").write_text(filt)
     start("tinyproxy", ["tinyproxy", "-d", "-c", str(sdir / "tinyproxy.conf")],
           lambda: _port_open(config.PROXY_PORT))
 

@@ -10,6 +10,7 @@ from sandbox.hosts import ssh_banner
 from sandbox.invfile import SandboxInventory
 from sandbox.proc import alive
 from sandbox.services import service_records
+from sandbox.sources import describe, recorded_mode
 from sandbox.state import StateFile
 
 SERVICE_PORTS = {"tinyproxy": config.PROXY_PORT, "http": config.HTTP_PORT,
@@ -27,6 +28,7 @@ def _port(port: int) -> bool:
 def status(inv: SandboxInventory, st: StateFile) -> int:
     print(f"sandbox {inv.sandbox}  state {st.path}  bridge "
           f"{(st.data.get('bridge') or {}).get('name', '-')} {config.BRIDGE_IP}")
+    print(describe(recorded_mode(st.data)))
     order = inv.hosts + sorted(set(st.hosts) - set(inv.hosts))
     for name in order:
         rec = st.hosts.get(name)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from sandbox import config, hosts, images, network, packages, services
+from sandbox import config, hosts, images, network, packages, services, sources
 from sandbox.addressing import allocate
 from sandbox.golden import ensure_golden
 from sandbox.invfile import SandboxInventory
 from sandbox.mirror import find_mirror, mirror_host
 from sandbox.proc import alive, phase, run, say
+from sandbox.reach import reachability_problem
 from sandbox.state import StateFile
 
 STANDIN_BANNER = """
@@ -33,9 +36,33 @@ def ensure_ssh_key(st: StateFile) -> bool:
     return True
 
 
-def up(inv: SandboxInventory, st: StateFile) -> int:
+def choose_sources(st: StateFile, mode: str,
+                   upstream_data: Mapping[str, Any] | None = None) -> str:
+    """Record ``mode`` for this sandbox, after checking the upstream sources can be reached.
+
+    ``upstream_data``: the source keys to check (default: group_data/all.py's). Raises
+    SourcesError (one line) when they are out of reach from this machine (bounded:
+    reach.BUDGET_S) or the sandbox is up with the other mode; nothing is recorded then.
+    Returns the line to print.
+    """
+    sources.record_mode(dict(st.data), mode)  # a refused switch changes nothing
+    line = sources.describe(mode, upstream_data)
+    if mode == sources.UPSTREAM:
+        data = sources.upstream_data() if upstream_data is None else upstream_data
+        problem = reachability_problem(data)
+        if problem:
+            raise sources.SourcesError(problem)
+    sources.record_mode(st.data, mode)
+    st.save()
+    return line
+
+
+def up(inv: SandboxInventory, st: StateFile, mode: str = sources.STANDINS) -> int:
     timings: dict[str, float] = {}
     changes: list[str] = []
+    line = choose_sources(st, mode)
+    say(line)
+    upstream = mode == sources.UPSTREAM
 
     with phase("machine packages", timings):
         installed = packages.ensure_packages()
@@ -63,9 +90,9 @@ def up(inv: SandboxInventory, st: StateFile) -> int:
             say(f"   {name:<10} pid {st.services[name]['pid']}"
                 f"{' (started)' if name in started else ' (running)'}")
     with phase("hosts", timings):
-        failed = _hosts(inv, st, golden, changes)
+        failed = _hosts(inv, st, golden, changes, upstream)
     with phase("artifacts", timings):
-        results = images.ensure_artifacts(st, golden)
+        results = images.ensure_artifacts(st, golden, upstream)
         for what, result in results.items():
             say(f"   {what:<20} {result}")
             if result == "built":
@@ -74,7 +101,9 @@ def up(inv: SandboxInventory, st: StateFile) -> int:
             if results.get(what) == "missing":
                 say(f"   NOTE: {what} NOT BUILT: {source} is not in the tree yet; hosts work, "
                     "the deploy cannot install what it provides until it exists")
-    say(STANDIN_BANNER)
+    if not upstream:
+        say(STANDIN_BANNER)
+    say(line)
     say("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     if failed:
         say(f"error: hosts not reachable over ssh: {', '.join(failed)} "
@@ -85,7 +114,8 @@ def up(inv: SandboxInventory, st: StateFile) -> int:
     return 0
 
 
-def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str]) -> list[str]:
+def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str],
+           upstream: bool) -> list[str]:
     recorded = {n: r["ip"] for n, r in st.hosts.items() if r.get("ip")}
     addresses = allocate(inv.hosts, recorded)
     everyone = {**recorded, **addresses}
@@ -99,7 +129,7 @@ def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str
         rec = hosts.host_record(st, name, addresses[name], golden)
         made = network.ensure_host_net(st, name, rec)
         made += hosts.ensure_root(rec)
-        if hosts.seed(rec, name, everyone, pubkey):
+        if hosts.seed(rec, name, everyone, pubkey, upstream):
             made.append("seeded root")
         if hosts.start(st, name, rec):
             made.append(f"nspawn pid {rec['proc']['pid']}")

@@ -1,4 +1,4 @@
-"""`python -m pyinfra_mesos check INVENTORY`: see pyinfra_mesos/cli.py."""
+"""`python -m pyinfra_mesos check|status|backup|restore ...`: see pyinfra_mesos/cli.py."""
 
 import sys
 

@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
                             "project root, when it exists)")
     check.add_argument("--data", metavar="KEY=VALUE", action="append", default=[],
                        help="override data like `pyinfra --data` (repeatable)")
+    # Day-two entry points (issue 12); each module documents its exit codes and sets `run`.
+    from pyinfra_mesos import backup, restore, status
+
+    for module in (status, backup, restore):
+        module.add_parser(commands)
     return parser
 
 
@@ -72,6 +77,8 @@ def check(inventory: str, apps_dir: str | None, override_data: dict[str, object]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error
+    if args.command != "check":
+        return int(args.run(args))
     if not Path(args.inventory).is_file():
         parser.error(f"no such inventory file: {args.inventory}")
     override_data: dict[str, object] = {}

@@ -12,7 +12,7 @@ INVENTORY ?= inventory/sandbox.py
 MACHINE_PACKAGES := systemd-container debootstrap tinyproxy-bin docker.io docker-registry \
                     zookeeper haproxy ruby gnupg apt-utils curl iproute2
 
-.PHONY: all setup machine-tools venv lint unit standins e2e test demo down status check
+.PHONY: all setup machine-tools venv lint unit standins e2e test demo down status check sources
 
 all: test
 
@@ -30,6 +30,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# Which Mesos/Marathon sources the sandbox serves (PYINFRA_MESOS_SOURCES: standins|upstream).
+sources: venv
+	$(PY) -m sandbox sources
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
@@ -46,7 +50,7 @@ e2e: setup
 	$(PY) -m pytest -q -s tests/e2e
 
 # The README's test command: lint, unit tests, stand-in contract tests, then the e2e tier.
-test: setup lint unit standins e2e
+test: setup sources lint unit standins e2e
 
 demo: setup
 	$(PY) -m sandbox up $(INVENTORY)

@@ -1,4 +1,5 @@
-"""Print the e2e timing table at the end of the run (also written to build/e2e-timings.txt)."""
+"""Say which Mesos/Marathon sources the sandbox serves, and print the e2e timing table at the
+end of the run (also written to build/e2e-timings.txt)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ from pathlib import Path
 import pytest
 
 TIMINGS_FILE = Path(__file__).resolve().parents[2] / "build" / "e2e-timings.txt"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from sandbox.sources import describe, mode_from_env
+
+    return describe(mode_from_env())
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -14,9 +14,10 @@ from pyinfra_mesos.flag_lists import (
 
 
 def test_counts_match_the_upstream_lists() -> None:
-    # Counts from ../shared/reference/facts.md and marathon-1.10-flags.notes.md.
-    assert len(known_flags("master")) == 77
-    assert len(known_flags("agent")) == 149
+    # Counts from ../shared/reference/facts.md and marathon-1.10-flags.notes.md, plus
+    # aventer-mesos' additions (real-contracts.md): cleanup_log_files on both, 17 agent flags.
+    assert len(known_flags("master")) == 77 + 1
+    assert len(known_flags("agent")) == 149 + 1 + 17
     assert len(known_flags("marathon")) == 150
     assert len(boolean_flags("marathon")) == 30
 

@@ -577,6 +577,80 @@ def phase_app_scaling(run: E2ERun) -> None:
                                deploy_apps(f"{step}-noop", run, instances))
 
 
+# Apps in the forms Marathon rewrites when it stores them (real-contracts.md, Marathon): the 1.4
+# docker.network/portMappings form, deprecated `ports`, and fields given empty. Converging on them
+# relies on the Marathon stand-in storing apps as Marathon 1.10 does (omitEmpty, conversions,
+# per-mode drops: tests/standins/test_marathon_cases.py) and honouring ?partialUpdate=false.
+FORMS_LEGACY_ID = "/e2e/legacy-hello"
+FORMS_HEALTH_CHECK = {"protocol": "HTTP", "path": "/health", "portIndex": 0,
+                      "gracePeriodSeconds": 15, "intervalSeconds": 5, "timeoutSeconds": 3,
+                      "maxConsecutiveFailures": 3}
+FORMS_APPS: dict[str, dict[str, Any]] = {
+    "legacy-hello.json": {
+        "id": FORMS_LEGACY_ID, "cpus": 0.05, "mem": 48, "instances": 1,
+        "container": {"type": "DOCKER", "docker": {
+            "image": APP_IMAGE, "network": "BRIDGE",
+            "portMappings": [{"containerPort": 4567, "hostPort": 0, "servicePort": 9001,
+                              "protocol": "tcp"}]}},
+        "env": {}, "constraints": [], "uris": [], "dependencies": [],
+        "labels": {"HAPROXY_GROUP": "external"},
+        "healthChecks": [FORMS_HEALTH_CHECK],
+    },
+    "deprecated-ports.json": {
+        "id": "/e2e/deprecated-ports", "cpus": 0.05, "mem": 48, "instances": 1,
+        "container": {"type": "DOCKER", "docker": {"image": APP_IMAGE}},
+        "ports": [0], "env": {"GREETING": "hello"}, "healthChecks": [], "labels": {},
+    },
+}
+
+
+def write_forms_apps(directory: Path, apps: dict[str, dict[str, Any]]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.json"):
+        old.unlink()
+    for name, app in apps.items():
+        (directory / name).write_text(json.dumps(app, indent=2) + "\n")
+
+
+def deploy_forms(step: str, run: E2ERun, directory: Path) -> StepResult:
+    result = run_logged(step, [PYINFRA, "-y", str(run.inventory), "deploy_apps.py",
+                               "--data", f"apps_dir={directory}"], APPS_DEPLOY_TIMEOUT_S)
+    require_success(step, result)
+    return result
+
+
+def phase_app_forms(run: E2ERun) -> None:
+    """6b. Legacy and deprecated app forms and empty fields converge: the re-run changes
+    nothing; a health check deleted from a file leaves Marathon on the next run."""
+    directory = run.inventory.parent / "apps-forms"
+    write_forms_apps(directory, FORMS_APPS)
+    started = time.monotonic()
+    deploy_forms("6b-apps-forms", run, directory)
+    run.timings["apps in legacy forms"] = time.monotonic() - started
+    require_no_changes("the re-run of apps in legacy and deprecated forms",
+                       deploy_forms("6b-apps-forms-noop", run, directory))
+    without = {**FORMS_APPS, "legacy-hello.json": {
+        k: v for k, v in FORMS_APPS["legacy-hello.json"].items() if k != "healthChecks"}}
+    write_forms_apps(directory, without)
+    deploy_forms("6b-apps-forms-removed-health-check", run, directory)
+    with Hosts(run.inventory) as hosts:
+        credentials = checks.marathon_auth(hosts.topology.all_members[0])
+        app = get_json(f"{marathon_url(hosts)}/v2/apps{FORMS_LEGACY_ID}", credentials)["app"]
+        assert not app.get("healthChecks"), ("the health check deleted from the file is still "
+                                             f"in Marathon: {app.get('healthChecks')}")
+        require_no_changes("the re-run after deleting a health check",
+                           deploy_forms("6b-apps-forms-removed-noop", run, directory))
+        for app_id in (FORMS_LEGACY_ID, "/e2e/deprecated-ports"):
+            request = urllib.request.Request(f"{marathon_url(hosts)}/v2/apps{app_id}",
+                                             method="DELETE")
+            request.add_header("Authorization",
+                               "Basic " + base64.b64encode(credentials.encode()).decode())
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S):
+                pass
+    print("[e2e] legacy/deprecated app forms converge; a deleted health check left Marathon",
+          flush=True)
+
+
 def start_marathons(hosts: Hosts) -> list[str]:
     """`systemctl start marathon` on every Marathon host; the failures (never raises)."""
     failures = []
@@ -985,6 +1059,9 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
 
     # 6. Scale the app through deploy_apps.py; the load balancers follow within two intervals.
     phase_app_scaling(run)
+
+    # 6b. Apps in the forms Marathon rewrites converge; a deleted field leaves Marathon.
+    phase_app_forms(run)
 
     # 7. Marathon down everywhere: the load balancers keep their last good config.
     phase_marathon_outage(run)

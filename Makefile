@@ -56,6 +56,7 @@ demo: setup
 	$(PY) -m sandbox up $(INVENTORY)
 	$(PY) -m pyinfra_mesos check $(INVENTORY)
 	$(PYINFRA) -y $(INVENTORY) deploy.py
+	$(PY) -m pytest -q tests/cluster --inventory $(INVENTORY)
 	$(PY) -m sandbox status $(INVENTORY)
 
 status: venv

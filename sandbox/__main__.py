@@ -66,12 +66,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cmd == "status":
         from sandbox.status import status
-        from sandbox.summary import summary
 
         rc = status(inv, st)
         if any(st.hosts.values()):
-            # The cluster as its own APIs see it: leader, agents, Marathon, apps and their URLs.
-            rc = rc or summary(str(inv.path))
+            # The cluster as the operator's own `status` command sees it, over SSH: ZooKeeper,
+            # the Mesos leader, agents, frameworks, Marathon, apps and each load balancer's ports.
+            from pyinfra_mesos.cli import main as cluster_main
+
+            rc = rc or cluster_main(["status", str(inv.path)])
         return rc
     if args.cmd == "ssh":
         from sandbox.status import ssh

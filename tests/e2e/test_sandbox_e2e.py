@@ -1008,6 +1008,68 @@ def phase_grow_masters(run: E2ERun) -> None:
                        deploy("9-deploy-noop-5-masters", run, "no-op re-run (5 masters)"))
 
 
+STATUS_TIMEOUT_S = 120
+BACKUP_TIMEOUT_S = 600
+RESTORE_TIMEOUT_S = 1200
+ZK_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
+
+
+def cluster_status(step: str, run: E2ERun) -> StepResult:
+    """`python -m pyinfra_mesos status`: the operator's view over SSH, exit 0 when healthy."""
+    return run_logged(step, [PYTHON, "-m", "pyinfra_mesos", "status", str(run.inventory)],
+                      STATUS_TIMEOUT_S)
+
+
+def wait_healthy_status(step: str, run: E2ERun, timeout_s: float) -> float:
+    """Seconds until `status` exits 0 (the cluster as the operator sees it is healthy)."""
+    started = time.monotonic()
+    last: StepResult | None = None
+    while time.monotonic() - started < timeout_s:
+        last = cluster_status(step, run)
+        if last.rc == 0:
+            return time.monotonic() - started
+        time.sleep(5)
+    pytest.fail(f"{step}: `status` still unhealthy after {timeout_s:.0f} s "
+                f"(log: {last.log if last else '-'}):\n{tail(last.output) if last else ''}")
+
+
+def phase_backup_restore(run: E2ERun) -> None:
+    """10. Back up ZooKeeper (Mesos and Marathon state) to this machine, delete /marathon, restore:
+    the app comes back, the operator's status is healthy, and a re-run changes nothing."""
+    out = run.inventory.parent / "backups"
+    result = run_logged("10-backup", [PYTHON, "-m", "pyinfra_mesos", "backup",
+                                      str(run.inventory), "--out", str(out)], BACKUP_TIMEOUT_S)
+    run.timings["backup"] = result.seconds
+    require_success("backup", result)
+    lines = [line for line in result.output.splitlines() if line.startswith("backup: ")]
+    assert lines, f"backup printed no 'backup: DIR' line (log: {result.log})"
+    backup_dir = lines[-1].removeprefix("backup: ").strip()
+    with Hosts(run.inventory) as hosts:
+        zk = hosts.topology.zookeepers[0]
+        port = int(hosts.data("zookeeper_client_port", zk))
+        hosts.run(zk.name, f"{ZK_CLI} -server 127.0.0.1:{port} deleteall /marathon",
+                  "delete /marathon in ZooKeeper")
+        listing = hosts.run(zk.name, f"{ZK_CLI} -server 127.0.0.1:{port} ls /",
+                            "list ZooKeeper's root")
+        assert "marathon" not in listing.split("[", 1)[-1], (
+            f"/marathon is still in ZooKeeper after deleteall: {listing[-300:]}")
+    print("[e2e] /marathon deleted from ZooKeeper; restoring", flush=True)
+    result = run_logged("10-restore", [PYTHON, "-m", "pyinfra_mesos", "restore",
+                                       str(run.inventory), backup_dir, "--yes"],
+                        RESTORE_TIMEOUT_S)
+    run.timings["restore"] = result.seconds
+    require_success("restore", result)
+    run.timings["healthy after restore"] = wait_healthy_status(
+        "10-status-after-restore", run, FAILOVER_SETTLE_TIMEOUT_S)
+    with Hosts(run.inventory) as hosts:
+        wait_until(lambda: app_scale_problem(marathon_app(hosts), 1), SETTLE_TIMEOUT_S,
+                   "the app back in Marathon after the restore")
+        all_lbs_answer(hosts, 2, "after the restore")
+    cluster_checks("10-cluster-checks-restored", run, "cluster checks (restored)")
+    require_no_changes("the re-run after the restore",
+                       deploy("10-deploy-noop-restored", run, "no-op re-run (restored)"))
+
+
 def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     run = e2e_run
 
@@ -1020,8 +1082,11 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
     # 2. Deploy from bare hosts.
     deploy("2-deploy-bare", run, "bare deploy")
 
-    # 3. The checks users run (app checks in tests/cluster included).
+    # 3. The checks users run (app checks in tests/cluster included), and the operator's status.
     cluster_checks("3-cluster-checks", run, "cluster checks")
+    result = cluster_status("3-status", run)
+    run.timings["status"] = result.seconds
+    require_success("status (healthy cluster)", result)
 
     # 3b. Secure by default: Marathon refuses requests without its credentials.
     phase_marathon_refuses_anonymous(run)
@@ -1071,3 +1136,6 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
 
     # 9. Grow the masters 3 -> 5 on the live cluster; the app keeps answering throughout.
     phase_grow_masters(run)
+
+    # 10. Backup, /marathon deleted, restore: the apps come back.
+    phase_backup_restore(run)

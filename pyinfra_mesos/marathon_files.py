@@ -7,8 +7,6 @@ their content; the secret is never on a command line.
 
 from __future__ import annotations
 
-from io import StringIO
-
 from pyinfra.operations import files
 
 from pyinfra_mesos.deploy_config import (
@@ -16,6 +14,7 @@ from pyinfra_mesos.deploy_config import (
     MARATHON_CURL_CONFIG,
     curl_config_text,
 )
+from pyinfra_mesos.private_files import private_file
 
 
 def marathon_credential_files(credentials: str) -> None:
@@ -25,8 +24,7 @@ def marathon_credential_files(credentials: str) -> None:
         return
     files.directory(name="Directory for the deploy's private files", path="/etc/pyinfra-mesos",
                     mode="0700")
-    files.put(name="Marathon API credentials (0600)", src=StringIO(credentials + "\n"),
-              dest=MARATHON_CREDENTIALS_FILE, mode="0600")
-    files.put(name="Marathon API credentials for curl (0600)",
-              src=StringIO(curl_config_text(credentials)), dest=MARATHON_CURL_CONFIG,
-              mode="0600")
+    private_file(name="Marathon API credentials (0600)", dest=MARATHON_CREDENTIALS_FILE,
+                 content=credentials + "\n")
+    private_file(name="Marathon API credentials for curl (0600)", dest=MARATHON_CURL_CONFIG,
+                 content=curl_config_text(credentials))

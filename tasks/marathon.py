@@ -20,11 +20,13 @@ from pyinfra_mesos.deploy_config import (
     http_probe,
     marathon_inputs,
     member_named,
+    render_template,
     template_path,
 )
 from pyinfra_mesos.deploy_facts import DockerImageId
 from pyinfra_mesos.flags import docker_env_file_lines, marathon_env
 from pyinfra_mesos.marathon_files import marathon_credential_files
+from pyinfra_mesos.private_files import private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -40,13 +42,12 @@ was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, Fals
 
 marathon_credential_files(credentials)
 
-env_file = files.template(
+# Holds the credentials: written without a diff, never readable by other users.
+env_file = private_file(
     name="Configure Marathon (/etc/default/marathon, mode 0600)",
-    src=template_path("mesos-env.j2"),
     dest=MARATHON_ENV,
-    mode="0600",
-    source="tasks/marathon.py",
-    lines=docker_env_file_lines(marathon_env(member, topo, credentials)),
+    content=render_template("mesos-env.j2", source="tasks/marathon.py",
+                            lines=docker_env_file_lines(marathon_env(member, topo, credentials))),
 )
 
 if host.get_fact(DockerImageId, image=image) is None:

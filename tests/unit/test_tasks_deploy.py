@@ -186,7 +186,7 @@ def test_marathon_env_is_private_and_secrets_stay_out_of_operation_names():
     ops = plan(cluster(1), ["tasks/marathon.py"],
                data={"marathon_http_credentials": secret})["m1"]
     env = op_named(ops, "Configure Marathon")
-    assert "chmod 600 /etc/default/marathon" in env.commands
+    assert env.commands[0] == "install -m 0600 -o root -g root /dev/null /etc/default/marathon"
     assert not any(secret in op.name or any(secret in c for c in op.commands) for op in ops)
     reload = op_named(ops, "Reload systemd (marathon.service changed)")
     assert callable(reload.global_arguments["_if"])
@@ -375,7 +375,7 @@ def test_marathon_restart_probe_carries_credentials_in_a_private_file():
                data={"marathon_http_credentials": secret})["m1"]
     curl = op_named(ops, "Marathon API credentials for curl (0600)")
     assert curl.uploads["/etc/pyinfra-mesos/marathon-curl.conf"] == f'user = "{secret}"\n'
-    assert "chmod 600 /etc/pyinfra-mesos/marathon-curl.conf" in curl.commands
+    assert curl.commands[0].startswith("install -m 0600 ")  # created private, then filled
     restart = op_named(ops, "Restart Marathon")
     assert "-K /etc/pyinfra-mesos/marathon-curl.conf http://10.0.0.11:8080/ping" in \
         restart.commands[0]

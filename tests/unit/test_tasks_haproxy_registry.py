@@ -272,7 +272,8 @@ def test_marathon_credentials_go_to_a_private_file_and_the_env_names_only_the_fi
     secret = "ops:s3cret-pass"
     ops = plan(cluster(), TASKS, data={"marathon_http_credentials": secret})["a1"]
     creds = op_named(ops, "Marathon API credentials for the bridge (0600)")
-    assert "chmod 600 /etc/pyinfra-mesos/marathon-credentials" in creds.commands
+    assert creds.commands[0] == ("install -m 0600 -o root -g root /dev/null "
+                                 "/etc/pyinfra-mesos/marathon-credentials")
     assert not any(secret in op.name or any(secret in c for c in op.commands) for op in ops)
     env = rendered("haproxy-bridge.env.j2", marathon_urls=[], haproxy_group="*",
                    config_path=HAPROXY_CFG, timeout_s=5,

@@ -1,0 +1,53 @@
+"""private_file: secrets compared by sum only, created private before they are filled."""
+
+from __future__ import annotations
+
+import hashlib
+
+from test_tasks_harness import fake_host, op_named, plan
+
+SECRET = "admin:pw-9c1d"
+CURL = f'user = "{SECRET}"\n'
+STAT = ("user=root group=root mode=-rw------- atime=1 mtime=1 ctime=1 size=23 "
+        "'/etc/pyinfra-mesos/marathon-curl.conf'")
+
+
+def answers(stat: str, sha: str) -> dict:
+    # The sum's command also contains the path: its key must be tried first.
+    path = "/etc/pyinfra-mesos/marathon-curl.conf"
+    return {f"sha256sum {path}": [f"{sha}  {path}"], path: [stat]}
+
+
+def groups(responses: dict) -> dict:
+    return {"masters": [fake_host("m1", responses, ip="10.0.0.11", zookeeper_id=1)],
+            "agents": [fake_host("a1", {}, ip="10.0.1.11")]}
+
+
+def curl_op(responses: dict):
+    ops = plan(groups(responses), ["tasks/marathon.py"],
+               data={"marathon_http_credentials": SECRET})["m1"]
+    return op_named(ops, "Marathon API credentials for curl (0600)")
+
+
+def test_a_new_secret_file_is_created_private_then_filled() -> None:
+    op = curl_op({})
+    assert op.commands[0].startswith("install -m 0600 -o root -g root /dev/null ")
+    assert op.commands[1] == "FileUploadCommand:/etc/pyinfra-mesos/marathon-curl.conf"
+    assert not any(SECRET in c for c in op.commands)
+
+
+def test_an_identical_secret_file_is_left_alone_without_reading_it() -> None:
+    sha = hashlib.sha256(CURL.encode()).hexdigest()
+    op = curl_op(answers(STAT, sha))
+    assert op.commands == []
+
+
+def test_a_changed_or_loosened_secret_file_is_rewritten_and_tightened() -> None:
+    loose = STAT.replace("-rw-------", "-rw-r--r--")
+    sha = hashlib.sha256(CURL.encode()).hexdigest()
+    op = curl_op(answers(loose, sha))
+    # Same content, wrong mode: no upload, only owner and mode.
+    assert op.commands == ["chown root:root /etc/pyinfra-mesos/marathon-curl.conf && "
+                           "chmod 0600 /etc/pyinfra-mesos/marathon-curl.conf"]
+    op = curl_op(answers(STAT, "0" * 64))
+    assert "FileUploadCommand:/etc/pyinfra-mesos/marathon-curl.conf" in op.commands

@@ -14,6 +14,8 @@ cluster_name = "pyinfra-mesos"
 base_packages = ["ca-certificates", "curl", "gnupg", "python3"]
 # `apt update` runs at most this often (seconds); a re-run within it changes nothing.
 apt_cache_time_s = 3600
+# How long apt waits for the dpkg lock another apt-get holds (a killed run's leftover) (seconds).
+apt_lock_timeout_s = 300
 
 # -- ZooKeeper: Debian's zookeeperd (Debian 12: 3.8.0) -----------------------------------------
 zookeeper_package = "zookeeperd"

@@ -59,6 +59,16 @@ def render_template(name: str, **context: Any) -> str:
 
 # -- common -----------------------------------------------------------------------------------
 
+APT_LOCK_CONF = "/etc/apt/apt.conf.d/50pyinfra-mesos-lock-timeout"
+
+
+def apt_lock_timeout_conf(seconds: int) -> str:
+    """apt.conf: wait up to `seconds` for the dpkg frontend lock instead of failing at once
+    (`DPkg::Lock::Timeout`, apt 1.9.11+; Debian 12 has 2.6)."""
+    return ("// Managed by pyinfra-mesos (tasks/common.py): a re-run after a killed apt waits.\n"
+            f'DPkg::Lock::Timeout "{int(seconds)}";\n')
+
+
 def hosts_entries(topo: Topology) -> list[tuple[str, str]]:
     """(address, name) for every cluster member, so names resolve the same on every host."""
     return [(m.ip, m.name) for m in topo.all_members if m.ip != m.name]

@@ -153,6 +153,7 @@ SCHEMA: dict[str, Checker] = {
     "cluster_name": text(_CLUSTER, "a name of letters, digits and _ . - (at most 63)"),
     "base_packages": list_of(debian_package),
     "apt_cache_time_s": integer(0, 30 * DAY_S, "s"),
+    "apt_lock_timeout_s": integer(0, DAY_S, "s"),
     "zookeeper_package": debian_package,
     "zookeeper_service": word,
     "zookeeper_conf_dir": absolute_path,

@@ -1,15 +1,32 @@
-"""Every cluster host: names of all members in /etc/hosts, fresh apt lists, base packages.
+"""Every cluster host: apt waits for its lock, names of all members in /etc/hosts, fresh apt
+lists, base packages.
 
 The host's own hostname is left alone; the cluster uses addresses (`ip`) everywhere it matters.
 """
 
+from io import StringIO
+
 from pyinfra import host, inventory
 from pyinfra.operations import apt, files
 
-from pyinfra_mesos.deploy_config import hosts_entries, render_template
+from pyinfra_mesos.deploy_config import (
+    APT_LOCK_CONF,
+    apt_lock_timeout_conf,
+    hosts_entries,
+    render_template,
+)
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
+
+# A run killed during an apt operation leaves apt-get or dpkg running on the host; the next run
+# then waits for the dpkg lock (bounded) instead of failing at once (apt >= 1.9.11, apt.conf(5)).
+files.put(
+    name="apt waits for the dpkg lock (bounded)",
+    src=StringIO(apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s))),
+    dest=APT_LOCK_CONF,
+    mode="0644",
+)
 
 files.block(
     name="List every cluster member in /etc/hosts",

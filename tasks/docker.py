@@ -14,17 +14,19 @@ from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
 
-apt.packages(
-    name="Install Docker",
-    packages=[host.data.docker_package],
-)
-
+# Written before the package is installed, so dockerd starts with it the first time (no
+# restart of a fresh Docker: what a package starts must already have its config).
 daemon_json = files.template(
     name="Configure Docker registries (daemon.json)",
     src=template_path("docker-daemon.json.j2"),
     dest=DOCKER_DAEMON_JSON,
     mode="0644",
     daemon_config=docker_daemon_config(host.data.dict(), topo),
+)
+
+apt.packages(
+    name="Install Docker",
+    packages=[host.data.docker_package],
 )
 
 systemd.service(
@@ -34,7 +36,7 @@ systemd.service(
     enabled=True,
 )
 
-# A fresh docker.io starts itself before daemon.json exists, so it is stale then too. A Docker
+# A later daemon.json change (or a package upgrade) makes a running Docker stale. A Docker
 # restart stops the containers on that host: one host at a time, each answering before the next.
 rolling_restart(
     name="Restart Docker (daemon.json or package newer than the daemon), one host at a time",

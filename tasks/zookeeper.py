@@ -7,6 +7,7 @@ from io import StringIO
 
 from pyinfra import host, inventory
 from pyinfra.api.host import Host
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, files, server, systemd
 
@@ -27,6 +28,16 @@ topo = topology_from_inventory(inventory)
 data = host.data.dict()
 zookeeper_id = int(host.data.zookeeper_id)
 service = f"{host.data.zookeeper_service}.service"
+
+# Debian's package starts ZooKeeper on install with its example (standalone) config. Masked
+# until its own zoo.cfg and myid are written, it never runs that config, not even for the moment
+# a killed run could freeze (a standalone member splits the ensemble). A run killed while it is
+# masked unmasks it on the next run.
+installed = host.data.zookeeper_package in (host.get_fact(DebPackages) or {})
+enabled_state = host.get_fact(UnitEnabledState, unit=service)
+if not installed:
+    server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",
+                 commands=[f"systemctl mask {service}"])
 
 apt.packages(
     name="Install ZooKeeper",
@@ -63,9 +74,13 @@ zoo_cfg = files.template(
     servers=zookeeper_servers(data, topo),
 )
 
+if not installed or enabled_state == "masked":
+    server.shell(name="Let ZooKeeper start, now configured (unmask)",
+                 commands=[f"systemctl unmask {service}"])
+
 # Debian's zookeeper unit is generated from its SysV script: ask `systemctl is-enabled` (see
 # UnitEnabledState) rather than pass enabled=True, which would re-enable it on every run.
-if host.get_fact(UnitEnabledState, unit=service) != "enabled":
+if enabled_state != "enabled":
     systemd.service(name="ZooKeeper enabled at boot", service=service, running=None,
                     enabled=True)
 

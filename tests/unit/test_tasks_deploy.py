@@ -384,3 +384,37 @@ def test_marathon_restart_probe_carries_credentials_in_a_private_file():
     env = op_named(ops, "Configure Marathon").uploads["/etc/default/marathon"]
     assert f"MESOSPHERE_HTTP_CREDENTIALS={secret}" in env.splitlines()
     assert "MARATHON_HTTP_CREDENTIALS" not in env
+
+
+def test_apt_waits_for_the_dpkg_lock_before_any_apt_operation():
+    ops = plan(cluster(1), ["tasks/common.py"])["a1"]
+    order = names(ops)
+    conf = op_named(ops, "apt waits for the dpkg lock")
+    assert conf.uploads["/etc/apt/apt.conf.d/50pyinfra-mesos-lock-timeout"].endswith(
+        'DPkg::Lock::Timeout "300";\n')
+    assert order.index(conf.name) < order.index(
+        "Refresh apt lists (skipped when newer than apt_cache_time_s)")
+
+
+def test_a_fresh_zookeeper_is_masked_until_configured_so_it_never_runs_the_example_config():
+    order = names(plan(cluster(3), ["tasks/zookeeper.py"])["m1"])
+    mask = order.index("Keep ZooKeeper from starting before it is configured (mask)")
+    unmask = order.index("Let ZooKeeper start, now configured (unmask)")
+    assert mask < order.index("Install ZooKeeper") < order.index(
+        "Configure the ZooKeeper ensemble (zoo.cfg)") < unmask < order.index("ZooKeeper running")
+
+
+def test_a_zookeeper_left_masked_by_a_killed_run_is_unmasked_and_nothing_else():
+    installed = {"dpkg -l": ["ii  zookeeperd  3.8.0-11  all  ZooKeeper daemon"],
+                 "systemctl is-enabled": ["masked"]}
+    order = names(plan(cluster(3, master_responses=installed), ["tasks/zookeeper.py"])["m1"])
+    assert "Let ZooKeeper start, now configured (unmask)" in order
+    assert not any(n.startswith("Keep ZooKeeper from starting") for n in order)
+    converged = {**installed, "systemctl is-enabled": ["enabled"]}
+    order = names(plan(cluster(3, master_responses=converged), ["tasks/zookeeper.py"])["m1"])
+    assert not any("mask" in n for n in order)
+
+
+def test_docker_is_configured_before_its_package_starts_it():
+    order = names(plan(cluster(1), ["tasks/docker.py"])["a1"])
+    assert order.index("Configure Docker registries (daemon.json)") < order.index("Install Docker")

@@ -522,6 +522,41 @@ def phase_marathon_refuses_anonymous(run: E2ERun) -> None:
         print("[e2e] Marathon refuses anonymous requests (401) on every instance", flush=True)
 
 
+SECRET_SCAN_DIRS = "/etc /usr/local/lib/pyinfra-mesos /var/lib/pyinfra-mesos-haproxy-bridge /root"
+
+
+def phase_secrets_never_shown(run: E2ERun) -> None:
+    """4c. Secrets never in pyinfra's output in any mode, never readable by other users.
+
+    A dry run with a new Marathon credential (so the env file, the credentials and the curl
+    config would all change) in every output mode at once (--dry --diff -vvv --debug): neither
+    the current nor the new secret appears. On every host, each file holding the current
+    secret is 0600 (or stricter) and owned by root."""
+    with Hosts(run.inventory) as hosts:
+        current = checks.marathon_auth(hosts.topology.all_members[0])
+    new = "marathon:e2e-" + os.urandom(12).hex()
+    result = run_logged("4c-secrets-dry-all-modes", [
+        PYINFRA, "-y", str(run.inventory), "deploy.py", "--dry", "--diff", "-vvv", "--debug",
+        "--data", f"marathon_http_credentials={new}"], DEPLOY_TIMEOUT_S)
+    require_success("dry run in every output mode", result)
+    for name, secret in (("current", current.partition(":")[2]), ("new", new)):
+        assert secret and secret not in result.output, (
+            f"the {name} Marathon secret appears in pyinfra's output (log: {result.log})")
+    with Hosts(run.inventory) as hosts:
+        for member in hosts.topology.all_members:
+            holders = hosts.run(member.name, (
+                "[ -f /etc/pyinfra-mesos/marathon-credentials ] || exit 0; "
+                "grep -rlF -f /etc/pyinfra-mesos/marathon-credentials "
+                f"{SECRET_SCAN_DIRS} 2>/dev/null | xargs -r stat -c '%a %U %n' || true"),
+                "files holding the Marathon secret").splitlines()
+            loose = [line for line in holders
+                     if line.split()[0] not in ("600", "400") or line.split()[1] != "root"]
+            assert not loose, (f"{member.name}: files with the Marathon secret readable by "
+                               f"others: {loose}")
+    print("[e2e] secrets: none in --dry --diff -vvv --debug output; every file holding one "
+          "is 0600 root", flush=True)
+
+
 def phase_refused_inventory(run: E2ERun) -> None:
     """4b. A typo in a flag on a converged cluster: one line naming host and field, exit 1,
     and not one operation run on any host."""
@@ -1097,6 +1132,9 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
 
     # 4b. A bad inventory is refused before any host is touched.
     phase_refused_inventory(run)
+
+    # 4c. Secrets: never in any output mode, never readable by other users on a host.
+    phase_secrets_never_shown(run)
 
     # 5. Scale out by one inventory line; nothing on the old hosts may restart.
     before_topology = _topology(run.inventory)

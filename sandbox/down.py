@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from sandbox import config, hosts, network, services
+from sandbox.limits import restore_limits
 from sandbox.mounts import mounts_under, umount
 from sandbox.proc import phase, say, stop
 from sandbox.state import StateFile
@@ -48,6 +49,7 @@ def down(st: StateFile, purge: bool = False) -> int:
         for path in st.data.pop("created_dirs", []):
             _rmdir_empty_tree(path)
         st.save()
+        removed += restore_limits(st)
     if purge:
         sdir = config.state_dir(st.data["sandbox"])
         if not mounts_under(sdir):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox import config, hosts, images, network, packages, services, sources
+from sandbox import config, hosts, images, limits, network, packages, services, sources
 from sandbox.addressing import allocate
 from sandbox.golden import ensure_golden
 from sandbox.invfile import SandboxInventory
@@ -90,6 +90,11 @@ def up(inv: SandboxInventory, st: StateFile, mode: str = sources.STANDINS) -> in
             say(f"   {name:<10} pid {st.services[name]['pid']}"
                 f"{' (started)' if name in started else ' (running)'}")
     with phase("hosts", timings):
+        # Shared per-user kernel limits (inotify) that cap how many hosts boot: sandbox/limits.py.
+        raised, limit_problems = limits.raise_limits(st)
+        changes += raised
+        for problem in limit_problems:
+            say(f"   NOTE: {problem}")
         failed = _hosts(inv, st, golden, changes, upstream)
     with phase("artifacts", timings):
         results = images.ensure_artifacts(st, golden, upstream)

@@ -12,7 +12,8 @@ INVENTORY ?= inventory/sandbox.py
 MACHINE_PACKAGES := systemd-container debootstrap tinyproxy-bin docker.io docker-registry \
                     zookeeper haproxy ruby gnupg apt-utils curl iproute2
 
-.PHONY: all setup machine-tools venv lint unit standins e2e test demo down status check sources
+.PHONY: all setup machine-tools venv lint unit standins e2e test demo down status check sources \
+        bench
 
 all: test
 
@@ -51,6 +52,13 @@ e2e: setup
 
 # The README's test command: lint, unit tests, stand-in contract tests, then the e2e tier.
 test: setup sources lint unit standins e2e
+
+# A benchmark, not a test (not part of `make test`): on fresh sandbox hosts, the deploy against
+# what it must at least do (issue 13). Table on the terminal, JSON in build/bench.json; e.g.
+# `make bench BENCH_ARGS="--hosts 5 --compare old.json"`. See `python -m sandbox.bench --help`.
+BENCH_ARGS ?=
+bench: setup
+	$(PY) -m sandbox.bench $(BENCH_ARGS)
 
 demo: setup
 	$(PY) -m sandbox up $(INVENTORY)

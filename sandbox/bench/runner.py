@@ -203,7 +203,7 @@ class Bench:
         topo = self.topology()
         apps_dir = str(topo.all_members[0].data.get("apps_dir", "apps"))
         loaded, _ = load_apps(str(PROJECT_ROOT / apps_dir))
-        images = app_images([app.data for app in loaded])
+        images = app_images([app.app for app in loaded])
         alone = measure_floor(topo, [extra], images, FLOOR_TIMEOUT_S)
         result.agent_floor_host = alone.hosts
         result.figures["agent_floor"] = alone.seconds

@@ -9,7 +9,7 @@ import click
 from pyinfra import host, inventory, local, state
 from pyinfra.api.exceptions import PyinfraError
 
-from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy_config import first_time, problems_report
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.validation import validate
@@ -28,7 +28,7 @@ if error_lines:
         "any host. Fix them (or run `python -m pyinfra_mesos check`) and re-run.")
 
 # Secrets the operator did not set are generated once, on the operator's machine (0600).
-marathon_credentials(host.data.dict(), state.cwd, create=True)
+ensure_all(host.data.dict(), state.cwd)
 
 roles = topo.roles_of(host.name)
 runs_docker = bool(roles & {"agent", "marathon"})

@@ -6,7 +6,7 @@ scaling or shipping a new image without re-running the whole cluster deploy.
 
 from pyinfra import host, local, state
 
-from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.credentials import ensure_all
 
-marathon_credentials(host.data.dict(), state.cwd, create=True)
+ensure_all(host.data.dict(), state.cwd)
 local.include("tasks/apps.py")

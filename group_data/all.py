@@ -79,6 +79,10 @@ mesos_agent_ports = "[31000-32000]"
 # resources or attributes changed ("Incompatible agent info": its checkpoint must go).
 mesos_allow_replicated_log_reset = False
 mesos_allow_agent_checkpoint_reset = False
+# Mesos authentication: agents and Marathon authenticate to the masters (CRAM-MD5), and the
+# masters' write endpoints need HTTP credentials. Secrets are generated like Marathon's
+# (credentials_dir) and written to 0600 files under /etc/pyinfra-mesos on the hosts.
+mesos_authentication = True
 # Extra flags, merged over the computed ones; every name is checked against the 1.11 lists.
 mesos_master_flags: dict[str, str] = {}
 mesos_agent_flags: dict[str, str] = {}

@@ -50,6 +50,27 @@ def operator_secret(data: Mapping[str, Any], project_root: str | Path, name: str
     return token
 
 
+# Mesos principals (CRAM-MD5 for agents and frameworks, HTTP basic for the masters' write
+# endpoints); each secret is generated like Marathon's.
+MESOS_PRINCIPALS = {"agent": "mesos_agent_secret", "marathon": "mesos_marathon_secret",
+                    "operator": "mesos_operator_secret"}
+
+
+def mesos_secrets(data: Mapping[str, Any], project_root: str | Path, *,
+                  create: bool = False) -> dict[str, str]:
+    """`{principal: secret}` for every Mesos principal ({} entries missing when not created)."""
+    found = {principal: operator_secret(data, project_root, name, create=create)
+             for principal, name in MESOS_PRINCIPALS.items()}
+    return {principal: secret for principal, secret in found.items() if secret}
+
+
+def ensure_all(data: Mapping[str, Any], project_root: str | Path) -> None:
+    """Generate, once, every secret the deploy needs (called by deploy.py before any task)."""
+    marathon_credentials(data, project_root, create=True)
+    if data.get("mesos_authentication", True):
+        mesos_secrets(data, project_root, create=True)
+
+
 def marathon_credentials(data: Mapping[str, Any], project_root: str | Path, *,
                          create: bool = False) -> str:
     """Marathon's `user:password`: marathon_http_credentials when set, else `marathon:<token>`

@@ -16,7 +16,12 @@ from typing import Any
 import jinja2
 from pyinfra.api.exceptions import PyinfraError
 
-from pyinfra_mesos.flags import AGENT_INFO_FLAGS
+from pyinfra_mesos.flags import (
+    AGENT_INFO_FLAGS,
+    MARATHON_MESOS_SECRET_FILE,
+    MESOS_AGENT_CREDENTIAL_FILE,
+    MESOS_CREDENTIALS_FILE,
+)
 from pyinfra_mesos.topology import (
     ROLE_GROUPS,
     Member,
@@ -283,12 +288,17 @@ def mesos_inputs(data: Mapping[str, Any], role: str) -> list[str]:
               package_stamp(str(data["mesos_package"]))]
     if role == "agent":
         inputs.append(MESOS_AGENT_DOCKER_DROPIN)
+    if data.get("mesos_authentication", True):
+        inputs.append(MESOS_CREDENTIALS_FILE if role == "master" else MESOS_AGENT_CREDENTIAL_FILE)
     return inputs
 
 
-def marathon_inputs() -> list[str]:
-    """The env file and the unit (which names the image)."""
-    return [MARATHON_ENV, MARATHON_UNIT]
+def marathon_inputs(data: Mapping[str, Any]) -> list[str]:
+    """The env file, the unit (which names the image) and its Mesos secret."""
+    inputs = [MARATHON_ENV, MARATHON_UNIT]
+    if data.get("mesos_authentication", True):
+        inputs.append(MARATHON_MESOS_SECRET_FILE)
+    return inputs
 
 
 def docker_inputs(data: Mapping[str, Any]) -> list[str]:
@@ -309,7 +319,7 @@ def service_inputs(roles: Iterable[str], data: Mapping[str, Any]) -> dict[str, l
         if role in roles:
             services[f"mesos-{role}.service"] = mesos_inputs(data, role)
     if "marathon" in roles:
-        services["marathon.service"] = marathon_inputs()
+        services["marathon.service"] = marathon_inputs(data)
     return services
 
 

@@ -125,6 +125,7 @@ def unknown_flags(kind: Kind, names: Iterable[str]) -> dict[str, str | None]:
 # of `port` the port-collision checks, of `resources` the ports checks, of `quorum` the
 # replicated-log safety (tests/unit/test_validation_flags.py keeps this in step with flags.py).
 _ZK_RULE = "computed from the zookeepers group, zookeeper_client_port and {path}"
+_AUTH = "mesos_authentication (the deploy writes the credentials)"
 COMPUTED_FLAGS: dict[str, dict[str, str]] = {
     "master": {
         "ip": "ip (the host's data)",
@@ -136,6 +137,10 @@ COMPUTED_FLAGS: dict[str, dict[str, str]] = {
         "log_dir": "mesos_log_dir",
         "cluster": "cluster_name",
         "zk_session_timeout": "mesos_zk_session_timeout",
+        "authenticate_frameworks": _AUTH,
+        "authenticate_agents": _AUTH,
+        "authenticate_http_readwrite": _AUTH,
+        "credentials": _AUTH,
     },
     "agent": {
         "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
@@ -148,6 +153,7 @@ COMPUTED_FLAGS: dict[str, dict[str, str]] = {
         "executor_registration_timeout": "mesos_executor_registration_timeout",
         "resources": "mesos_resources (ports: mesos_agent_ports)",
         "attributes": "mesos_attributes",
+        "credential": _AUTH,
     },
     "marathon": {
         "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
@@ -158,6 +164,9 @@ COMPUTED_FLAGS: dict[str, dict[str, str]] = {
         "task_launch_timeout": "marathon_task_launch_timeout_ms",
         "local_port_min": "marathon_service_port_range",
         "local_port_max": "marathon_service_port_range",
+        "mesos_authentication": _AUTH,
+        "mesos_authentication_principal": _AUTH,
+        "mesos_authentication_secret_file": _AUTH,
     },
 }
 

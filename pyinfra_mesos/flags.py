@@ -8,6 +8,7 @@ Mesos 1.11 / Marathon 1.10 lists lives in the sibling module `flag_lists`.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,6 +34,18 @@ AGENT_INFO_FLAGS = ("hostname", "port", "domain", "resources", "attributes")
 # exit without it ("Failed to locate systemd cgroups hierarchy", m3scluster/clusterd
 # src/linux/systemd.cpp); Debian 11+ and Ubuntu 22.04+ boot with the unified (v2) hierarchy only.
 SYSTEMD_CGROUP_HIERARCHY = "/sys/fs/cgroup/systemd"
+
+# Mesos authentication (on unless mesos_authentication is False): the masters' credentials file
+# (every principal, JSON), the agent's credential, and Marathon's secret, mounted read-only into
+# its container (it runs as nobody) at MARATHON_MESOS_SECRET. All under the deploy's 0700
+# /etc/pyinfra-mesos (apache/mesos 1.11.0 src/master/flags.cpp `credentials`,
+# src/slave/flags.cpp `credential`; marathon `mesos_authentication_secret_file`).
+MESOS_CREDENTIALS_FILE = "/etc/pyinfra-mesos/mesos-credentials.json"
+MESOS_AGENT_CREDENTIAL_FILE = "/etc/pyinfra-mesos/mesos-agent-credential.json"
+MARATHON_MESOS_SECRET_FILE = "/etc/pyinfra-mesos/marathon-mesos-secret"
+MARATHON_MESOS_SECRET = "/etc/marathon/mesos-secret"
+MESOS_AGENT_PRINCIPAL = "agent"
+MARATHON_PRINCIPAL = "marathon"
 
 
 def flag_value(value: Any) -> str:
@@ -88,6 +101,13 @@ def master_flags(member: Member, topo: Topology) -> dict[str, str]:
         "cluster": data["cluster_name"],
         "zk_session_timeout": data["mesos_zk_session_timeout"],
     }
+    if data.get("mesos_authentication", True):
+        computed.update({
+            "authenticate_frameworks": True,
+            "authenticate_agents": True,
+            "authenticate_http_readwrite": True,
+            "credentials": MESOS_CREDENTIALS_FILE,
+        })
     return _merged(computed, data.get("mesos_master_flags"))
 
 
@@ -114,6 +134,8 @@ def agent_flags(member: Member, topo: Topology, *,
         computed["attributes"] = attributes
     if not systemd_cgroup_hierarchy:
         computed["systemd_enable_support"] = False
+    if data.get("mesos_authentication", True):
+        computed["credential"] = MESOS_AGENT_CREDENTIAL_FILE
     return _merged(computed, data.get("mesos_agent_flags"))
 
 
@@ -131,6 +153,11 @@ def marathon_flags(member: Member, topo: Topology) -> dict[str, str]:
         "local_port_min": port_min,
         "local_port_max": port_max,
     }
+    if data.get("mesos_authentication", True):
+        # A toggle: MARATHON_MESOS_AUTHENTICATION= becomes a bare --mesos_authentication.
+        computed.update({"mesos_authentication": "",
+                         "mesos_authentication_principal": MARATHON_PRINCIPAL,
+                         "mesos_authentication_secret_file": MARATHON_MESOS_SECRET})
     extra = {k: v for k, v in (data.get("marathon_flags") or {}).items() if k != "http_credentials"}
     return _merged(computed, extra)
 
@@ -175,6 +202,19 @@ def docker_env_file_lines(env: Mapping[str, str]) -> list[str]:
             raise ValueError(f"{name}: a docker env-file value cannot hold a newline")
         lines.append(f"{name}={value}")
     return lines
+
+
+def mesos_credentials_json(secrets: Mapping[str, str]) -> str:
+    """The masters' --credentials file: every principal with its secret (the JSON form of
+    apache/mesos 1.11.0 src/master/flags.cpp `credentials`)."""
+    return json.dumps({"credentials": [{"principal": principal, "secret": secret}
+                                       for principal, secret in sorted(secrets.items())]},
+                      indent=2) + "\n"
+
+
+def mesos_agent_credential_json(secret: str) -> str:
+    """The agent's --credential file (src/slave/flags.cpp `credential`, JSON form)."""
+    return json.dumps({"principal": MESOS_AGENT_PRINCIPAL, "secret": secret}, indent=2) + "\n"
 
 
 # -- env files --------------------------------------------------------------------------------

@@ -7,14 +7,12 @@ their content; the secret is never on a command line.
 
 from __future__ import annotations
 
-from pyinfra.operations import files
-
 from pyinfra_mesos.deploy_config import (
     MARATHON_CREDENTIALS_FILE,
     MARATHON_CURL_CONFIG,
     curl_config_text,
 )
-from pyinfra_mesos.private_files import private_file
+from pyinfra_mesos.private_files import private_directory, private_file
 
 
 def marathon_credential_files(credentials: str) -> None:
@@ -22,8 +20,7 @@ def marathon_credential_files(credentials: str) -> None:
     0600 curl config (`curl -K`, the probes and the apps fact). No-op without credentials."""
     if not credentials:
         return
-    files.directory(name="Directory for the deploy's private files", path="/etc/pyinfra-mesos",
-                    mode="0700")
+    private_directory()
     private_file(name="Marathon API credentials (0600)", dest=MARATHON_CREDENTIALS_FILE,
                  content=credentials + "\n")
     private_file(name="Marathon API credentials for curl (0600)", dest=MARATHON_CURL_CONFIG,

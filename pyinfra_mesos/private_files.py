@@ -16,6 +16,17 @@ from io import BytesIO
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 from pyinfra.facts.files import File, Sha256File
+from pyinfra.operations import files
+
+# Every file of the deploy's that holds a secret lives here, so even the moment between an
+# upload and its chmod exposes nothing (the directory is root's alone).
+PRIVATE_DIR = "/etc/pyinfra-mesos"
+
+
+def private_directory() -> None:
+    """The 0700 directory for the deploy's private files (a pyinfra operation)."""
+    files.directory(name="Directory for the deploy's private files (0700)", path=PRIVATE_DIR,
+                    mode="0700")
 
 
 @operation()

@@ -194,6 +194,7 @@ SCHEMA: dict[str, Checker] = {
     "mesos_agent_ports": _port_range_text,
     "mesos_allow_replicated_log_reset": boolean,
     "mesos_allow_agent_checkpoint_reset": boolean,
+    "mesos_authentication": boolean,
     "mesos_resources": check_resources,
     "mesos_attributes": check_attributes,
     "marathon_image": image_reference,

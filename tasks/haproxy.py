@@ -17,7 +17,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, template_path
-from pyinfra_mesos.private_files import private_file
+from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.topology import topology_from_inventory
 
 # The bridge is a small stdlib-only package here, run as `python3 -m pyinfra_mesos.haproxy_bridge`
@@ -48,8 +48,7 @@ for bridge_file in haproxy_bridge.BRIDGE_FILES:
     )
 
 if credentials:
-    files.directory(name="Directory for the deploy's private files",
-                    path="/etc/pyinfra-mesos", mode="0700")
+    private_directory()
     private_file(
         name="Marathon API credentials for the bridge (0600)",
         dest=MARATHON_CREDENTIALS_FILE,

@@ -11,7 +11,7 @@ from pyinfra import host, inventory, state
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, server, systemd
 
-from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.credentials import marathon_credentials, mesos_secrets
 from pyinfra_mesos.deploy_config import (
     MARATHON_CURL_CONFIG,
     MARATHON_ENV,
@@ -24,9 +24,15 @@ from pyinfra_mesos.deploy_config import (
     template_path,
 )
 from pyinfra_mesos.deploy_facts import DockerImageId
-from pyinfra_mesos.flags import docker_env_file_lines, marathon_env
+from pyinfra_mesos.flags import (
+    MARATHON_MESOS_SECRET,
+    MARATHON_MESOS_SECRET_FILE,
+    MARATHON_PRINCIPAL,
+    docker_env_file_lines,
+    marathon_env,
+)
 from pyinfra_mesos.marathon_files import marathon_credential_files
-from pyinfra_mesos.private_files import private_file
+from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -41,6 +47,16 @@ credentials = marathon_credentials(host.data.dict(), state.cwd)
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
 
 marathon_credential_files(credentials)
+mesos_authentication = bool(host.data.get("mesos_authentication", True))
+if mesos_authentication:
+    # Marathon runs as nobody inside its container: the secret is nobody's, read-only.
+    private_directory()
+    mesos_secret = private_file(
+        name="Marathon's Mesos secret (0400, the container's nobody)",
+        dest=MARATHON_MESOS_SECRET_FILE,
+        content=mesos_secrets(host.data.dict(), state.cwd, create=True)[MARATHON_PRINCIPAL],
+        mode="0400", user="nobody", group="nogroup",
+    )
 
 # Holds the credentials: written without a diff, never readable by other users.
 env_file = private_file(
@@ -63,6 +79,8 @@ unit = files.template(
     image=image,
     env_file=MARATHON_ENV,
     stop_timeout_s=STOP_TIMEOUT_S,
+    secret_mount=(f"{MARATHON_MESOS_SECRET_FILE}:{MARATHON_MESOS_SECRET}:ro"
+                  if mesos_authentication else ""),
 )
 
 systemd.daemon_reload(
@@ -83,10 +101,11 @@ port = int(host.data.marathon_http_port)
 rolling_restart(
     name="Restart Marathon (unit, image or env newer than the container), one at a time",
     service=SERVICE,
-    inputs=marathon_inputs(),
+    inputs=marathon_inputs(host.data.dict()),
     probe=http_probe(f"http://{member.ip}:{port}/ping",
                      MARATHON_CURL_CONFIG if credentials else ""),
     timeout_s=int(host.data.marathon_restart_wait_s),
-    changes=[unit, env_file] if was_running else [],
+    changes=([unit, env_file] + ([mesos_secret] if mesos_authentication else [])
+             if was_running else []),
     _serial=True,
 )

@@ -6,10 +6,11 @@ agent's tasks. The deploy refuses such a change unless mesos_allow_agent_checkpo
 and then removes only that link.
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents, Link
 from pyinfra.operations import files, server, systemd
 
+from pyinfra_mesos.credentials import mesos_secrets
 from pyinfra_mesos.deploy_config import (
     MESOS_AGENT_DOCKER_DROPIN,
     MESOS_AGENT_ENV,
@@ -23,11 +24,15 @@ from pyinfra_mesos.deploy_config import (
 )
 from pyinfra_mesos.flags import (
     AGENT_ZK_FLAG,
+    MESOS_AGENT_CREDENTIAL_FILE,
+    MESOS_AGENT_PRINCIPAL,
     SYSTEMD_CGROUP_HIERARCHY,
     agent_flags,
+    mesos_agent_credential_json,
     parse_env_lines,
 )
 from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
+from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -50,7 +55,16 @@ remove_checkpoint = check_agent_checkpoint(
     allow_reset=bool(host.data.mesos_allow_agent_checkpoint_reset),
 )
 
-config_files = mesos_role_files(
+if host.data.get("mesos_authentication", True):
+    private_directory()
+    secret = mesos_secrets(host.data.dict(), state.cwd, create=True)[MESOS_AGENT_PRINCIPAL]
+    credential = [private_file(name="Mesos agent credential (0600)",
+                               dest=MESOS_AGENT_CREDENTIAL_FILE,
+                               content=mesos_agent_credential_json(secret))]
+else:
+    credential = []
+
+config_files = credential + mesos_role_files(
     role_env=MESOS_AGENT_ENV,
     role_env_name="Configure mesos-agent (resources, attributes, containerizers)",
     work_dir_name="Mesos agent work_dir",

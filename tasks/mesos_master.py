@@ -6,11 +6,12 @@ one at a time, each waiting for the previous to answer, so a quorum stays up; al
 masters restart before new ones start (growing 3 -> 5: the old three get quorum 3 first).
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server, systemd
 
+from pyinfra_mesos.credentials import mesos_secrets
 from pyinfra_mesos.deploy_config import (
     MESOS_MASTER_ENV,
     check_work_dir,
@@ -20,8 +21,15 @@ from pyinfra_mesos.deploy_config import (
     plan_quorum_change,
     replicated_log_reset_commands,
 )
-from pyinfra_mesos.flags import MASTER_ZK_FLAG, master_flags, parse_env_lines
+from pyinfra_mesos.flags import (
+    MASTER_ZK_FLAG,
+    MESOS_CREDENTIALS_FILE,
+    master_flags,
+    mesos_credentials_json,
+    parse_env_lines,
+)
 from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
+from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -47,7 +55,18 @@ if plan.reset_replicated_log:
         commands=replicated_log_reset_commands(work_dir, SERVICE),
     )
 
-config_files = mesos_role_files(
+if host.data.get("mesos_authentication", True):
+    # Every principal the masters accept: agents and Marathon (CRAM-MD5), the operator (HTTP).
+    private_directory()
+    config_files_auth = [private_file(
+        name="Mesos principals and secrets for the masters (0600)",
+        dest=MESOS_CREDENTIALS_FILE,
+        content=mesos_credentials_json(mesos_secrets(host.data.dict(), state.cwd, create=True)),
+    )]
+else:
+    config_files_auth = []
+
+config_files = config_files_auth + mesos_role_files(
     role_env=MESOS_MASTER_ENV,
     role_env_name=f"Configure mesos-master (quorum {plan.new} of {len(topo.masters)})",
     work_dir_name="Mesos master work_dir (replicated log)",

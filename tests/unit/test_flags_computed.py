@@ -172,3 +172,36 @@ def test_mesos_upgrade_needed_only_for_an_installed_package_off_the_pin() -> Non
     assert not mesos_upgrade_needed({}, "aventer-mesos", "1.11.0")
     assert not mesos_upgrade_needed({"aventer-mesos": {"1.11.0-1"}}, "aventer-mesos", "1.11.0")
     assert mesos_upgrade_needed({"aventer-mesos": {"1.10.0-1"}}, "aventer-mesos", "1.11.0")
+
+
+def test_mesos_authentication_is_on_by_default_for_masters_agents_and_marathon():
+    topo = topo_with(3, agents=1)
+    master = master_flags(topo.masters[0], topo)
+    assert (master["authenticate_frameworks"], master["authenticate_agents"],
+            master["authenticate_http_readwrite"]) == ("true", "true", "true")
+    assert master["credentials"] == "/etc/pyinfra-mesos/mesos-credentials.json"
+    assert agent_flags(topo.agents[0], topo)["credential"] == \
+        "/etc/pyinfra-mesos/mesos-agent-credential.json"
+    marathon = marathon_flags(topo.masters[0], topo)
+    assert marathon["mesos_authentication"] == ""          # a toggle
+    assert marathon["mesos_authentication_principal"] == "marathon"
+    assert marathon["mesos_authentication_secret_file"] == "/etc/marathon/mesos-secret"
+
+
+def test_mesos_authentication_off_sets_none_of_its_flags():
+    topo = topo_with(3, agents=1, mesos_authentication=False)
+    assert not {"authenticate_frameworks", "credentials"} & set(
+        master_flags(topo.masters[0], topo))
+    assert "credential" not in agent_flags(topo.agents[0], topo)
+    assert "mesos_authentication" not in marathon_flags(topo.masters[0], topo)
+
+
+def test_mesos_credentials_files_are_the_documented_json_forms():
+    import json
+
+    from pyinfra_mesos.flags import mesos_agent_credential_json, mesos_credentials_json
+
+    master = json.loads(mesos_credentials_json({"marathon": "m", "agent": "a"}))
+    assert master == {"credentials": [{"principal": "agent", "secret": "a"},
+                                      {"principal": "marathon", "secret": "m"}]}
+    assert json.loads(mesos_agent_credential_json("a")) == {"principal": "agent", "secret": "a"}

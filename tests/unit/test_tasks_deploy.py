@@ -418,3 +418,22 @@ def test_a_zookeeper_left_masked_by_a_killed_run_is_unmasked_and_nothing_else():
 def test_docker_is_configured_before_its_package_starts_it():
     order = names(plan(cluster(1), ["tasks/docker.py"])["a1"])
     assert order.index("Configure Docker registries (daemon.json)") < order.index("Install Docker")
+
+
+def test_mesos_secrets_reach_each_host_only_as_private_files():
+    planned = plan(cluster(3), ["tasks/mesos_master.py", "tasks/marathon.py",
+                                "tasks/mesos_agent.py"])
+    creds = op_named(planned["m1"], "Mesos principals and secrets for the masters (0600)")
+    text = creds.uploads["/etc/pyinfra-mesos/mesos-credentials.json"]
+    assert '"principal": "agent"' in text and '"principal": "marathon"' in text
+    agent = op_named(planned["a1"], "Mesos agent credential (0600)")
+    assert '"principal": "agent"' in agent.uploads["/etc/pyinfra-mesos/mesos-agent-credential.json"]
+    secret = op_named(planned["m1"], "Marathon's Mesos secret")
+    assert secret.commands[0] == ("install -m 0400 -o nobody -g nogroup /dev/null "
+                                  "/etc/pyinfra-mesos/marathon-mesos-secret")
+    unit = op_named(planned["m1"], "Install marathon.service").uploads[
+        "/etc/systemd/system/marathon.service"]
+    assert "-v /etc/pyinfra-mesos/marathon-mesos-secret:/etc/marathon/mesos-secret:ro" in unit
+    for ops in planned.values():
+        for op in ops:
+            assert not any('"secret"' in c for c in op.commands), op.name

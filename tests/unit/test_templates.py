@@ -61,7 +61,7 @@ def test_master_env_file_has_quorum_and_no_zk_flag():
 def test_marathon_unit_runs_the_image_the_way_that_behaved():
     text = render_template("marathon.service.j2", container="marathon",
                            image="example/marathon:1.10", env_file="/etc/default/marathon",
-                           stop_timeout_s=60)
+                           stop_timeout_s=60, secret_mount="")
     assert "Requires=docker.service" in text and "After=docker.service" in text
     assert "ExecStartPre=-/usr/bin/docker rm -f marathon" in text
     # The deploy pulls the image (tasks/marathon.py); a start never depends on the registry.
@@ -72,6 +72,14 @@ def test_marathon_unit_runs_the_image_the_way_that_behaved():
     assert "ExecStop=/usr/bin/docker stop -t 60 marathon" in text
     assert "TimeoutStopSec=90" in text
     assert "SuccessExitStatus=130 137 143" in text and "Restart=on-failure" in text
+
+
+def test_marathon_unit_mounts_its_mesos_secret_read_only():
+    text = render_template("marathon.service.j2", container="marathon", image="m:1",
+                           env_file="/etc/default/marathon", stop_timeout_s=60,
+                           secret_mount="/etc/pyinfra-mesos/s:/etc/marathon/mesos-secret:ro")
+    assert ("--env-file /etc/default/marathon -v /etc/pyinfra-mesos/s:/etc/marathon/mesos-secret"
+            ":ro m:1") in text
 
 
 def test_marathon_env_file_is_literal_for_docker():

@@ -682,6 +682,16 @@ def phase_app_forms(run: E2ERun) -> None:
                                "Basic " + base64.b64encode(credentials.encode()).decode())
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S):
                 pass
+
+        # The next phase compares load balancer configs: let every bridge drop the deleted
+        # apps' listeners first (the legacy app's servicePort 9001, and the other's ports).
+        def listeners_gone() -> str | None:
+            stale = [name for name, text in lb_configs(hosts).items()
+                     if "bind :9001" in text or "e2e" in text]
+            return f"deleted apps still in haproxy.cfg on {stale}" if stale else None
+
+        wait_until(listeners_gone, 2 * bridge_interval_s(hosts) + BRIDGE_SLACK_S + 30,
+                   "the deleted apps leaving every load balancer")
     print("[e2e] legacy/deprecated app forms converge; a deleted health check left Marathon",
           flush=True)
 

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from sandbox.bench import report
 from sandbox.bench.grow import parse_host_counts
@@ -93,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args, counts, old)
 
 
-def _run(args: argparse.Namespace, counts: list[int | str], old: dict | None) -> int:
+def _run(args: argparse.Namespace, counts: list[int | str],
+         old: dict[str, Any] | None) -> int:
     # Imported here: they pull in the e2e tier (pytest, testinfra), not needed by --against.
-    from sandbox.bench.runner import run_all
+    from sandbox.bench.runner import MaxProbe, run_all
     from tests.e2e.test_sandbox_e2e import (
         SANDBOX_INVENTORY,
         preflight_problems,
@@ -127,13 +129,18 @@ def _run(args: argparse.Namespace, counts: list[int | str], old: dict | None) ->
     print(sources, flush=True)
     started_utc = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()
-    results, probe, ending = run_all(counts, args.noop_runs, args.max_hosts)
-    doc = report.build_document(results, started_utc, time.monotonic() - started, _machine(),
-                                sources, args.noop_runs,
-                                {"asked": probe.asked, "booted": probe.booted,
-                                 "stopped_by": probe.stopped_by})
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    def save(results: list[report.ClusterResult], probe: MaxProbe) -> dict[str, Any]:
+        """Write the document of what is measured so far (after every cluster, and at the end)."""
+        doc = report.build_document(results, started_utc, time.monotonic() - started,
+                                    _machine(), sources, args.noop_runs,
+                                    {"asked": probe.asked, "booted": probe.booted,
+                                     "stopped_by": probe.stopped_by})
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return doc
+
+    results, probe, ending = run_all(counts, args.noop_runs, args.max_hosts, save)
+    doc = save(results, probe)
     print()
     print(report.render_table(doc), end="")
     for line in ending:

@@ -18,7 +18,7 @@ import json
 import re
 import shlex
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,14 @@ from pyinfra.facts.server import LinuxDistribution
 
 from pyinfra_mesos import floor
 from pyinfra_mesos.deploy_config import DOCKER_DAEMON_JSON, docker_daemon_config
-from pyinfra_mesos.remote import Connection, RemoteError, connect, parallel, ssh_spec
+from pyinfra_mesos.remote import (
+    Connection,
+    RemoteError,
+    SshSpec,
+    connect,
+    parallel,
+    ssh_spec,
+)
 from pyinfra_mesos.topology import Member, Topology
 
 FLOOR_TIMEOUT_S = 1800.0
@@ -120,10 +127,10 @@ def slowest_host(hosts: Mapping[str, Mapping[str, Any]]) -> float | None:
     return max(values) if values else None
 
 
-def _distribution(conn: Connection) -> tuple[str, str]:
+def distribution(conn: Connection) -> tuple[str, str]:
     """(pyinfra's distribution name, codename), read with pyinfra's own LinuxDistribution fact."""
     fact = LinuxDistribution()
-    status, out, err = conn.run(fact.command, FACT_TIMEOUT_S)
+    status, out, err = conn.run(fact.command(), FACT_TIMEOUT_S)
     if status != 0:
         raise RemoteError(f"{conn.spec.name}: cannot read /etc/*-release: {err.strip()[:200]}")
     info = fact.process(out.splitlines())
@@ -131,11 +138,16 @@ def _distribution(conn: Connection) -> tuple[str, str]:
 
 
 def measure_floor(topo: Topology, names: Sequence[str], app_images: Sequence[str],
-                  timeout_s: float = FLOOR_TIMEOUT_S) -> FloorResult:
-    """Run the floor on ``names`` (fresh hosts) all at once; bounded by ``timeout_s`` overall."""
+                  timeout_s: float = FLOOR_TIMEOUT_S,
+                  connector: Callable[[SshSpec], Connection] = connect) -> FloorResult:
+    """Run the floor on ``names`` (fresh hosts) all at once; bounded by ``timeout_s`` overall.
+    ``connector`` opens one host's connection (pyinfra_mesos/remote.py ``connect``)."""
     members = {m.name: m for m in topo.all_members if m.name in names}
+    missing = sorted(set(names) - set(members))
+    if missing:
+        raise ValueError(f"not in the inventory's groups: {', '.join(missing)}")
     deadline = time.monotonic() + timeout_s
-    conns = parallel(members.values(), lambda m: connect(ssh_spec(m.name, m.data)), deadline,
+    conns = parallel(members.values(), lambda m: connector(ssh_spec(m.name, m.data)), deadline,
                      key=lambda m: m.name)
     errors = {n: str(c) for n, c in conns.items() if not isinstance(c, Connection)}
     live: dict[str, Connection] = {n: c for n, c in conns.items() if isinstance(c, Connection)}
@@ -143,7 +155,7 @@ def measure_floor(topo: Topology, names: Sequence[str], app_images: Sequence[str
         plans: dict[str, HostPlan] = {}
         for name, conn in live.items():
             try:
-                distro, codename = _distribution(conn)
+                distro, codename = distribution(conn)
                 plans[name] = host_plan(members[name], topo.roles_of(name), topo, app_images,
                                         distro, codename)
             except Exception as exc:  # noqa: BLE001 - one line per host, the others go on
@@ -166,7 +178,10 @@ def measure_floor(topo: Topology, names: Sequence[str], app_images: Sequence[str
         for conn in live.values():
             conn.close()
     hosts = {n: r for n, r in done.items() if isinstance(r, dict)}
-    errors.update({n: str(r) for n, r in done.items() if not isinstance(r, dict)})
+    errors.update({n: str(r) if isinstance(r, RemoteError) else f"{type(r).__name__}: {r}"
+                   for n, r in done.items() if not isinstance(r, dict)})
     for name, rec in sorted(hosts.items()):
         print(f"[bench]   {name}: {rec['seconds']:.1f} s {rec['stages']}", flush=True)
+    for name, error in sorted(errors.items()):
+        print(f"[bench]   {name}: FAILED: {error}", flush=True)
     return FloorResult(None if errors else slowest_host(hosts), hosts, errors)

@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,10 +173,10 @@ class Bench:
 
     # -- phases ----------------------------------------------------------------------------
 
-    def cluster(self, label: str, hosts: int) -> ClusterResult:
-        """Phases A and B for ``hosts`` hosts; failures are recorded in the result."""
-        result = ClusterResult(label, hosts)
-        tag = f"h{hosts}"
+    def cluster(self, result: ClusterResult) -> None:
+        """Phases A and B for ``result.hosts`` hosts; figures and failures go into ``result``
+        as they are measured (so an interrupted run keeps them)."""
+        tag = f"h{result.hosts}"
         for phase, step in ((self.floors, "floor"), (self.deploys, "deploy")):
             try:
                 phase(result, tag)
@@ -186,7 +187,6 @@ class Bench:
             finally:
                 if self.up_since_down:
                     self.down(f"{tag}-{step}-down")
-        return result
 
     def _ok(self, result: ClusterResult, what: str, run: Streamed) -> bool:
         if run.rc == 0:
@@ -295,9 +295,15 @@ class Bench:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def run_all(counts: list[int | str], noop_runs: int, max_cap: int) -> tuple[
-        list[ClusterResult], MaxProbe, list[str]]:
-    """Every requested cluster; returns (results, the max probe, run-ending problems)."""
+def run_all(counts: list[int | str], noop_runs: int, max_cap: int,
+            on_cluster: Callable[[list[ClusterResult], MaxProbe], None] | None = None,
+            ) -> tuple[list[ClusterResult], MaxProbe, list[str]]:
+    """Every requested cluster; returns (results, the max probe, run-ending problems).
+
+    ``on_cluster`` is called after each cluster (the caller saves what is measured so far: a
+    run takes an hour). Ctrl-C or SIGTERM (SystemExit from the caller's handler) ends the run
+    after the sandbox is down, with what was measured.
+    """
     bench = Bench(noop_runs, max_cap)
     results: list[ClusterResult] = []
     problems: list[str] = []
@@ -312,12 +318,17 @@ def run_all(counts: list[int | str], noop_runs: int, max_cap: int) -> tuple[
                     problems.append(f"max: no cluster of {smallest}+ hosts booted "
                                     f"({bench.probe.stopped_by})")
                     continue
-                results.append(bench.cluster("max", size))
+                results.append(ClusterResult("max", size))
             else:
-                results.append(bench.cluster(str(count), int(count)))
+                results.append(ClusterResult(str(count), int(count)))
+            bench.cluster(results[-1])
             print(f"[bench] {time.monotonic() - started:.0f} s so far", flush=True)
+            if on_cluster is not None:
+                on_cluster(results, bench.probe)
     except BenchAborted as exc:
         problems.append(f"stopped: {exc}")
+    except (KeyboardInterrupt, SystemExit) as exc:
+        problems.append(f"interrupted ({type(exc).__name__}); the figures so far are kept")
     finally:
         try:
             bench.cleanup()

@@ -29,6 +29,7 @@ from pyinfra_mesos.deploy_config import (  # noqa: E402
     MESOS_PIN_FILE,
     MESOS_SOURCES_FILE,
 )
+from pyinfra_mesos.remote import Connection  # noqa: E402
 from pyinfra_mesos.topology import build_topology  # noqa: E402
 from sandbox.bench.floor import (  # noqa: E402
     HostPlan,
@@ -39,7 +40,8 @@ from sandbox.bench.floor import (  # noqa: E402
 )
 
 DATA = group_defaults()
-BASE = list(DATA["base_packages"])
+# The base packages, then nftables when the host firewall is on (tasks/firewall.py).
+BASE = list(DATA["base_packages"]) + (["nftables"] if DATA.get("firewall_enabled") else [])
 INSTALL = re.compile(r"apt-get -y .*\binstall (?P<packages>[^|;&]+)$")
 PULL = re.compile(r"docker pull -q (?P<image>\S+)")
 
@@ -56,7 +58,7 @@ def test_packages_per_role_follow_the_deploy_order():
 
 def test_packages_follow_the_data_and_appear_once():
     data = {**DATA, "base_packages": ["curl", "haproxy"], "docker_package": "docker-ce",
-            "mesos_package": "mesos"}
+            "mesos_package": "mesos", "firewall_enabled": False}
     assert floor.packages_for({"agent", "load_balancer"}, data) == [
         "curl", "haproxy", "docker-ce", "mesos"]
 
@@ -140,7 +142,7 @@ def test_a_host_without_docker_or_mesos_only_installs():
     assert plan_.files == {} and plan_.key_url is None and plan_.images == ()
     script = floor_script(plan_)
     assert "docker" not in script and "curl -fsSL" not in script
-    assert "install ca-certificates curl gnupg python3 haproxy" in script
+    assert "install " + " ".join([*BASE, "haproxy"]) + " >" in script
 
 
 def test_file_contents_survive_the_shell_quoting(tmp_path: Path):
@@ -171,3 +173,76 @@ def test_mesos_hosts_refuse_a_distribution_without_a_repository(roles):
 
     with pytest.raises(DeployRefused):
         floor.mesos_repo_files(DATA, "Alpine", "v3")
+
+
+class LocalConnection(Connection):
+    """A remote.Connection whose commands run in this machine's bash (no SSH)."""
+
+    def __init__(self, spec, fail: bool = False) -> None:
+        super().__init__(spec, client=None)
+        self.fail = fail
+        self.closed = False
+
+    def run(self, command: str, timeout_s: float = 10.0) -> tuple[int, str, str]:
+        if self.fail and "bench-stage" in command:
+            return 100, "", "E: Unable to locate package zookeeperd\n"
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                              timeout=timeout_s)
+        return done.returncode, done.stdout, done.stderr
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_distribution_is_read_with_pyinfras_own_fact(tmp_path):
+    from sandbox.bench.floor import distribution
+
+    release = dict(line.split("=", 1) for line in
+                   Path("/etc/os-release").read_text().splitlines() if "=" in line)
+    name, codename = distribution(LocalConnection(None))
+    # pyinfra names Debian and Ubuntu by their ID (pyinfra/facts/server.py name_to_pretty_name).
+    assert name == {"debian": "Debian", "ubuntu": "Ubuntu"}[release["ID"].strip('"')]
+    assert codename == release.get("VERSION_CODENAME", "").strip('"')
+
+
+def test_measure_floor_runs_every_host_at_once_and_reports_the_slowest(monkeypatch):
+    from sandbox.bench import floor as bench_floor
+
+    scripts: dict[str, str] = {}
+
+    def fake_script(plan_: HostPlan) -> str:
+        # The real script installs packages; here each host sleeps its own time and marks
+        # stages the same way, so the timing, parsing and error paths are the real ones.
+        scripts[plan_.name] = floor_script(plan_)
+        delay = {"m1": 0.2, "m2": 0.1, "a1": 0.6}[plan_.name]
+        return ('stage() { echo "bench-stage $1 $(date +%s.%N)"; }\n'
+                f"stage start\nsleep {delay}\nstage install\n")
+
+    monkeypatch.setattr(bench_floor, "floor_script", fake_script)
+    opened: list[LocalConnection] = []
+
+    def connector(spec):
+        opened.append(LocalConnection(spec, fail=spec.name == "m2"))
+        return opened[-1]
+
+    member = {**DATA, "ssh_hostname": "203.0.113.1"}
+    topo = build_topology({
+        "masters": [("m1", {**member, "ip": "10.0.0.11", "zookeeper_id": 1}),
+                    ("m2", {**member, "ip": "10.0.0.12", "zookeeper_id": 2})],
+        "agents": [("a1", {**member, "ip": "10.0.1.11"})]})
+    images = ["pyinfra-mesos/hello-sinatra:1.0"]
+    result = bench_floor.measure_floor(topo, ["m1", "a1"], images, 60, connector)
+    assert result.errors == {}
+    assert 0.55 < result.seconds < 5 and result.seconds == result.hosts["a1"]["seconds"]
+    assert 0.55 < result.hosts["a1"]["stages"]["install"] < 5
+    assert result.hosts["a1"]["images"] == images
+    assert "haproxy" in result.hosts["a1"]["packages"]
+    assert "zookeeperd" in scripts["m1"] and "hello-sinatra" in scripts["a1"]
+    assert all(c.closed for c in opened)
+
+    failed = bench_floor.measure_floor(topo, ["m1", "m2"], images, 60, connector)
+    assert failed.seconds is None and list(failed.hosts) == ["m1"]
+    assert failed.errors == {
+        "m2": "m2: floor script exit 100: E: Unable to locate package zookeeperd"}
+    with pytest.raises(ValueError, match="not in the inventory's groups: x9"):
+        bench_floor.measure_floor(topo, ["x9"], images, 60, connector)

@@ -23,7 +23,12 @@ WRITE_TIMEOUT = 15.0
 
 
 class MesosError(Exception):
-    pass
+    """A call failed; `status` is the HTTP status (0 when there was none), `message` the
+    master's `{"message"}` when it sent one."""
+
+    def __init__(self, text: str, status: int = 0, message: str = "") -> None:
+        super().__init__(text)
+        self.status, self.message = status, message
 
 
 def master_address(info: dict[str, Any]) -> str:
@@ -97,8 +102,14 @@ class MesosMaster:
                 if exc.code == 307 and location:
                     url = _redirect_target(location, leader, path)
                     continue
-                detail = exc.read()[:200].decode(errors="replace")
-                raise MesosError(f"{method} {url}: HTTP {exc.code} {detail}") from exc
+                raw = exc.read()
+                detail = raw[:200].decode(errors="replace")
+                try:
+                    message = str(json.loads(raw).get("message") or "")
+                except (ValueError, AttributeError):
+                    message = ""
+                raise MesosError(f"{method} {url}: HTTP {exc.code} {detail}", exc.code,
+                                 message) from exc
             except (OSError, ValueError) as exc:
                 raise MesosError(f"{method} {url}: {exc}") from exc
         raise MesosError(f"{method} {url}: too many redirects")

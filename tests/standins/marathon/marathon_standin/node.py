@@ -10,6 +10,7 @@ from typing import Any
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 
+from . import mesos_auth
 from .election import Election
 from .flags import Flags
 from .health import HealthChecker
@@ -36,7 +37,8 @@ class Node:
         self.scheduler = Scheduler(
             self.apps, mesos, flags.text("framework_name") or "marathon", flags.hostname,
             flags.text("webui_url") or f"http://{self.address}",
-            flags.number("task_launch_timeout", 300000) / 1000, endpoint.address)
+            flags.number("task_launch_timeout", 300000) / 1000, endpoint.address,
+            flags.text("mesos_authentication_principal"), lambda: mesos_auth.credential(flags))
         endpoint.on_registered = self.scheduler.on_registered
         self.health = HealthChecker(self.apps, self.scheduler.mark_unhealthy)
         self.election = Election(client, zk_path, self.address, flags.toggle("ha"),

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from . import appdef, placement
 from .mesos import MesosError, MesosMaster
+from .mesos_auth import Credential, response, scheduler_error
 from .service import Apps, iso
 
 log = logging.getLogger("marathon.scheduler")
@@ -37,8 +39,17 @@ def task_name(app_id: str) -> str:
 
 class Scheduler:
     def __init__(self, apps: Apps, mesos: MesosMaster, framework_name: str, hostname: str,
-                 webui_url: str, launch_timeout: float, endpoint: str):
-        """`endpoint`: our advertised libprocess "ip:port" (libprocess.Endpoint)."""
+                 webui_url: str, launch_timeout: float, endpoint: str,
+                 principal: str | None = None,
+                 credential: Callable[[], Credential | None] = lambda: None):
+        """`endpoint`: our advertised libprocess "ip:port" (libprocess.Endpoint); `principal`:
+        FrameworkInfo.principal (--mesos_authentication_principal); `credential`: read each
+        time a new driver is made (mesos_auth.credential)."""
+        self.principal = principal
+        self.read_credential = credential
+        self.credential: Credential | None = None
+        self.token: str | None = None  # from the master in `token_for`
+        self.token_for: str | None = None
         self.apps = apps
         self.store = apps.store
         self.mesos = mesos
@@ -63,21 +74,64 @@ class Scheduler:
         """A new leader starts a new scheduler driver: new pid, nothing registered."""
         endpoint = self.pid.split("@", 1)[1]
         self.pid = f"scheduler-{uuid.uuid4()}@{endpoint}"
+        self.credential = self.read_credential()
+        self.token = self.token_for = None
         self.disconnected()
 
     def disconnected(self) -> None:
         self.registered_with = None
         self.connected_to = None
 
+    def _authenticate(self, leader: str) -> None:
+        """Authenticate with a newly detected master (sched.cpp `authenticate`): the token, or
+        the driver's error "Master refused authentication", which crashes Marathon."""
+        assert self.credential is not None
+        pid = f"master@{leader}"
+        log.info("Authenticating with master %s", pid)
+        if self.credential.secret is None:
+            log.warning("Authentication failed; secret needed by CRAM-MD5 authenticatee")
+            log.error("Master %s refused authentication", pid)
+            scheduler_error("Master refused authentication")
+        principal, secret = self.credential.principal, str(self.credential.secret)
+        reply = self.mesos.call(leader, "POST", "/standin/v1/authenticate",
+                                {"principal": principal})
+        challenge = str((reply or {}).get("challenge") or "")
+        try:
+            reply = self.mesos.call(leader, "POST", "/standin/v1/authenticate/step", {
+                "principal": principal, "challenge": challenge,
+                "response": response(secret, challenge)})
+        except MesosError as exc:
+            if exc.status != 401:
+                raise
+            log.error("Master %s refused authentication", pid)
+            scheduler_error("Master refused authentication")
+        self.token, self.token_for = str((reply or {}).get("token") or ""), leader
+        log.info("Successfully authenticated with master %s", pid)
+
     def _register(self, leader: str) -> None:
         stored = self.store.framework_id()
+        if self.credential is not None and self.token_for != leader:
+            self._authenticate(leader)
         body = {"id": stored, "name": self.framework_name, "hostname": self.hostname,
-                "webui_url": self.webui_url, "pid": self.pid}
+                "webui_url": self.webui_url, "pid": self.pid, "token": self.token}
+        if self.principal is not None:
+            body["principal"] = self.principal
         # Set before the call: the master may call back before it answers.
         self.registered_with = leader
         self.connected_to = None
         self.last_register = time.time()
-        reply = self.mesos.call(leader, "POST", "/standin/v1/frameworks/register", body)
+        try:
+            reply = self.mesos.call(leader, "POST", "/standin/v1/frameworks/register", body)
+        except MesosError as exc:
+            if exc.status != 403:
+                raise
+            if self.token is not None and "is not authenticated" in exc.message:
+                # This master forgot us (restarted at the same address): the real driver
+                # re-authenticates on detecting it; do the same on the next round.
+                self.token = self.token_for = None
+                raise
+            scheduler_error(exc.message)  # FrameworkErrorMessage -> Scheduler.error
+            return
         if isinstance(reply, dict) and reply.get("id"):
             self._framework_id(str(reply["id"]))
 
@@ -119,7 +173,8 @@ class Scheduler:
             if now - self.last_register >= REREGISTER_EVERY:
                 self._register(leader)
             return
-        state = self.mesos.call(leader, "GET", "/master/state")
+        state = self.mesos.call(leader, "POST", "/standin/v1/frameworks/state",
+                                {"framework_id": self.framework_id, "token": self.token})
         framework = next((f for f in state.get("frameworks") or []
                           if f.get("id") == self.framework_id), None)
         if framework is None:
@@ -356,7 +411,8 @@ class Scheduler:
 
     # -- calls to the master -----------------------------------------------------------------
     def _launch(self, leader: str, task: dict[str, Any], spec: dict[str, Any]) -> None:
-        body = {"framework_id": self.framework_id, "agent_id": task["agentId"], "task": spec}
+        body = {"framework_id": self.framework_id, "agent_id": task["agentId"], "task": spec,
+                "token": self.token}
         try:
             self.mesos.call(leader, "POST", "/standin/v1/launch", body)
             log.info("launched %s on %s ports %s", task["id"], task["host"], task["ports"])
@@ -372,7 +428,7 @@ class Scheduler:
                 task["killing"] = True
                 self.store.put_task(task)
         body = {"framework_id": self.framework_id, "agent_id": task["agentId"],
-                "task_id": task["id"]}
+                "task_id": task["id"], "token": self.token}
         try:
             self.mesos.call(leader, "POST", "/standin/v1/kill", body)
             log.info("killing %s", task["id"])

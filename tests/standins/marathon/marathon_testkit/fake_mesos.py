@@ -211,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         if self.path == "/standin/v1/frameworks/register":
             self._reply(200, self.master.register(body))
+        elif self.path == "/standin/v1/frameworks/state":
+            self._reply(200, self.master.state())  # the scheduler's view (CONTRACTS.md)
         elif self.path == "/standin/v1/launch":
             if body.get("framework_id") not in self.master.frameworks:
                 self._reply(400, {"message": "unknown framework"})

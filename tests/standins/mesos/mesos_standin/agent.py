@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from kazoo.client import KazooClient
 
-from . import VERSION, systemd_init
+from . import VERSION, agent_auth, http_auth, systemd_init
 from . import compatibility as compat
 from . import flags as flaglib
 from . import resources as res
@@ -31,8 +31,13 @@ HEARTBEAT_S = 2.0  # CONTRACTS.md: agents (re-)register every 2 s
 
 
 class Agent:
-    def __init__(self, flags: flaglib.Flags, log: logging.Logger) -> None:
-        self.flags, self.log = flags, log
+    def __init__(self, flags: flaglib.Flags, log: logging.Logger,
+                 auth: agent_auth.AgentAuth) -> None:
+        self.flags, self.log, self.auth = flags, log, auth
+        # The token of the master we authenticated with, and that master's URL.
+        self.token: str | None = None
+        self.token_for: str | None = None
+        self.refused = False  # the last registration was refused (log once per streak)
         self.work_dir = Path(flags.get("work_dir") or "")
         self.ip = flags.get("ip") or default_ip()
         self.advertise_ip = flags.get("advertise_ip") or self.ip
@@ -135,9 +140,18 @@ class Agent:
                 self.log.info("Lost the leading master; waiting for a new one")
             self.master_pid = None
             return
+        if self.auth.credential is not None and self.token_for != url:
+            # A newly detected master: authenticate before registering (Slave::detected).
+            self.token = agent_auth.authenticate(self.auth, url, self.log)
+            self.token_for = url if self.token is not None else None
+            if self.token is None:
+                return
+        elif self.auth.credential is None and self.master_pid is None and not self.refused:
+            self.log.info("No credentials provided. Attempting to register without "
+                          "authentication")  # fmt: skip
         body = {"id": self.id, "hostname": self.hostname, "ip": self.advertise_ip,
                 "port": self.port, "resources": self.resources, "attributes": self.attributes,
-                "tasks": self.tasks.snapshot()}  # fmt: skip
+                "tasks": self.tasks.snapshot(), "token": self.token}  # fmt: skip
         for _ in range(2):  # follow one 307 from a non-leading master
             status, reply, headers = call("POST", url + "/standin/v1/agents/register", body)
             if status == 307 and headers.get("Location"):
@@ -145,6 +159,16 @@ class Agent:
                 url = f"http://{loc.netloc}"
                 continue
             break
+        if status == 403:
+            # Dropped as not authenticated: retried; a master that forgot our token (a
+            # restart at the same address) is authenticated with again, as after detection.
+            if not self.refused:
+                self.log.warning("Master at %s refused the registration: %s", url,
+                                 (reply or {}).get("message") if isinstance(reply, dict)
+                                 else reply)  # fmt: skip
+            self.refused, self.master_pid, self.token_for = True, None, None
+            return
+        self.refused = False
         if status != 200 or not isinstance(reply, dict) or not reply.get("id"):
             if self.master_pid is not None:
                 self.log.warning("Master at %s answered %s: %s", url, status, reply)
@@ -238,8 +262,9 @@ class Agent:
             "version": VERSION, "git_tag": VERSION, "git_sha": "standin",
             "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME,
             "build_user": "standin", "standin": True})  # fmt: skip
+        ro = lambda h: self.auth.http.protect(http_auth.AGENT_READONLY, h)  # noqa: E731
         return {
-            ("GET", "/state"): self.state, ("GET", "/slave(1)/state"): self.state,
+            ("GET", "/state"): ro(self.state), ("GET", "/slave(1)/state"): ro(self.state),
             ("GET", "/health"): health, ("GET", "/version"): version,
             ("POST", "/standin/v1/launch"): self.api_launch,
             ("POST", "/standin/v1/kill"): self.api_kill,
@@ -288,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     validate_flags(flags)
     log = setup_logging(PROGRAM)
     validate_start(flags, log)
-    agent = Agent(flags, log)
+    agent = Agent(flags, log, agent_auth.setup(flags, log))
     if agent.docker is not None:
         # Mesos cannot create its DockerContainerizer without a daemon and refuses to start.
         problem = agent.docker.check()

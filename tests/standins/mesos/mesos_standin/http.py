@@ -30,6 +30,8 @@ class Request:
     query: dict[str, list[str]]
     body: Any
     raw_query: str = ""  # the query string as sent, for redirects that keep it
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
+    form: dict[str, list[str]] = field(default_factory=dict)  # an urlencoded body, parsed
 
 
 Handler = Callable[[Request], Response]
@@ -45,18 +47,25 @@ def serve(ip: str, port: int, routes: dict[tuple[str, str], Handler]) -> Threadi
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except json.JSONDecodeError:
-                self._send(Response(400, "Failed to parse body: not JSON"))
-                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            form: dict[str, list[str]] = {}
+            body: Any = None
+            if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                # Operator endpoints such as /master/teardown take form bodies (master/http.cpp).
+                form = parse_qs(raw.decode(errors="replace"))
+            else:
+                try:
+                    body = json.loads(raw) if raw else None
+                except json.JSONDecodeError:
+                    self._send(Response(400, "Failed to parse body: not JSON"))
+                    return
             handler = routes.get((method, parts.path.rstrip("/") or "/"))
             if handler is None:
                 self._send(Response(404, ""))
                 return
             try:
                 resp = handler(Request(method, parts.path, parse_qs(parts.query), body,
-                                       parts.query))
+                                       parts.query, headers, form))
             except Exception as exc:  # noqa: BLE001 - report, keep serving
                 log.exception("handler failed")
                 resp = Response(500, f"Internal error: {exc}")
@@ -104,13 +113,23 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedire
 
 
 def call(
-    method: str, url: str, body: Any = None, timeout: float = 5.0
+    method: str, url: str, body: Any = None, timeout: float = 5.0,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
-    """(status, parsed JSON or text, headers); raises OSError when unreachable."""
-    data = json.dumps(body).encode() if body is not None else None
+    """(status, parsed JSON or text, headers); raises OSError when unreachable.
+
+    `body`: JSON-serialisable, or bytes sent as an urlencoded form; `headers` are added."""
+    if isinstance(body, bytes):
+        data: bytes | None = body
+        ctype = "application/x-www-form-urlencoded"
+    else:
+        data = json.dumps(body).encode() if body is not None else None
+        ctype = "application/json"
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
-        req.add_header("Content-Type", "application/json")
+        req.add_header("Content-Type", ctype)
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     try:
         with _opener.open(req, timeout=timeout) as resp:
             status, raw, headers = resp.status, resp.read(), dict(resp.headers)

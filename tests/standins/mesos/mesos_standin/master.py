@@ -19,11 +19,12 @@ from typing import Any
 
 from kazoo.client import KazooClient, KazooState
 
-from . import VERSION
+from . import VERSION, http_auth
 from . import flags as flaglib
 from . import zk as zklib
 from .common import BUILD_TIME, default_ip, die, ip_as_uint32, now, setup_logging
 from .http import Request, Response, call, serve
+from .master_auth import MasterAuth, setup
 from .master_state import Registry
 from .scheduler_link import parse_pid, send_registered
 
@@ -31,8 +32,8 @@ PROGRAM = "mesos-master"
 
 
 class Master:
-    def __init__(self, flags: flaglib.Flags, log: logging.Logger) -> None:
-        self.flags, self.log = flags, log
+    def __init__(self, flags: flaglib.Flags, log: logging.Logger, auth: MasterAuth) -> None:
+        self.flags, self.log, self.auth = flags, log, auth
         self.ip = flags.get("ip") or default_ip()
         self.advertise_ip = flags.get("advertise_ip") or self.ip
         self.port = int(flags.get("port") or 5050)
@@ -56,6 +57,7 @@ class Master:
         self._zk_state = KazooState.CONNECTED
         self._suspended_at: float | None = None
         self._quorum_lost_at: float | None = None
+        self.maintenance: dict[str, Any] = {}  # POST /master/maintenance/schedule, as given
 
     # -- MasterInfo -----------------------------------------------------------------------
 
@@ -310,6 +312,11 @@ class Master:
         body = req.body if isinstance(req.body, dict) else {}
         if not body.get("ip"):
             return Response(400, {"message": "Missing 'ip'"})
+        refusal = self.auth.agent_refusal(body, f"slave(1)@{body['ip']}:{body.get('port')}")
+        if refusal is not None:
+            # Real Mesos drops the message after this warning; the agent just retries.
+            self.log.warning("%s", refusal)
+            return Response(403, {"message": refusal})
         known = body.get("id") in self.registry.agents
         agent_id = self.registry.register_agent(body)
         if not known:
@@ -330,6 +337,13 @@ class Master:
             if pid is None:
                 return Response(400, {"message": f"Invalid 'pid' {body['pid']!r}: expected "
                                                  "scheduler-<id>@<ip>:<port>"})  # fmt: skip
+        refusal = self.auth.framework_refusal(body, str(pid or body.get("pid") or name))
+        if refusal is None and str(body.get("id") or "") in self.registry.removed:
+            refusal = "Framework has been removed"  # Master::subscribe, a torn-down id
+        if refusal is not None:
+            self.log.info("Refusing subscription of framework '%s' at %s: %s", name,
+                          pid or "(no pid)", refusal)  # fmt: skip
+            return Response(403, {"message": refusal})
         fid = self.registry.framework_id_for(body)
         connected = False
         if pid is None:
@@ -342,7 +356,7 @@ class Master:
             if problem is not None:
                 self.log.warning("%s", problem)
                 self.log.info("Framework %s (%s) at %s disconnected", fid, name, pid)
-        self.registry.register_framework(fid, body, connected)
+        self.registry.register_framework(fid, body, connected, self.auth.principal(body) or "")
         self.log.info("Registered framework %s (%s)%s %s", fid, name,
                       f" at {pid}" if pid else "",
                       "(connected)" if connected else "(disconnected)")  # fmt: skip
@@ -353,11 +367,80 @@ class Master:
             return redirect, None, None
         body = req.body if isinstance(req.body, dict) else {}
         agent = self.registry.agents.get(str(body.get("agent_id")))
+        refusal = self._sender_refusal(body, what)
+        if refusal is not None:
+            self.log.warning("%s", refusal)
+            return Response(403, {"message": refusal}), None, None
         if agent is None:
             return Response(404, {"message": f"Unknown agent {body.get('agent_id')}"}), None, None
         if not agent.active:
             return Response(409, {"message": f"Agent {agent.id} is not active"}), None, None
         return None, body, agent
+
+    def _sender_refusal(self, body: dict[str, Any], what: str) -> str | None:
+        """With --authenticate_frameworks a launch or kill must come from the registered
+        (authenticated) framework: its token's principal is the one it registered with. Real
+        Mesos checks `framework->pid() == from` (Master::launchTasks, Master::kill)."""
+        if not self.auth.frameworks:
+            return None
+        fid = str(body.get("framework_id") or "")
+        principal = self.auth.principal(body)
+        if principal is None or principal != self.registry.principal(fid):
+            return (f"Ignoring {what} message for framework {fid} because it is not from the "
+                    "registered framework (not authenticated)")  # fmt: skip
+        return None
+
+    def api_authenticate(self, req: Request) -> Response:
+        return self._leader_only(req) or self.auth.start(req)
+
+    def api_authenticate_step(self, req: Request) -> Response:
+        return self._leader_only(req) or self.auth.step(req)
+
+    def api_framework_state(self, req: Request) -> Response:
+        """`POST /standin/v1/frameworks/state` `{"framework_id", "token"}`: /master/state's body
+        for a framework's scheduler. It stands for offers and status updates, libprocess
+        messages that real Mesos never HTTP-authenticates, so only the framework's own
+        authentication applies (as for launch and kill)."""
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        body = req.body if isinstance(req.body, dict) else {}
+        refusal = self._sender_refusal(body, "state")
+        if refusal is not None:
+            return Response(403, {"message": refusal})
+        return self.state(req)
+
+    def teardown(self, req: Request) -> Response:
+        """POST /master/teardown `frameworkId=<id>` (form): the framework is removed, its tasks
+        killed, its id refused from then on (src/master/http.cpp `teardown`)."""
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        values = req.form.get("frameworkId") or []
+        if not values:
+            return Response(400, "Missing 'frameworkId' query parameter in the request body")
+        fid = values[0]
+        tasks = self.registry.remove_framework(fid)
+        if tasks is None:
+            return Response(400, "No framework found with specified ID")
+        for agent, task_id in tasks:
+            try:
+                call("POST", f"http://{agent.ip}:{agent.port}/standin/v1/kill",
+                     {"framework_id": fid, "task_id": task_id}, timeout=30)  # fmt: skip
+            except OSError as exc:
+                self.log.warning("Failed to kill task %s on agent %s: %s", task_id, agent.id, exc)
+        self.log.info("Removed framework %s (teardown)", fid)
+        return Response(200, "")
+
+    def maintenance_schedule(self, req: Request) -> Response:
+        """GET/POST /master/maintenance/schedule: the stored schedule (`{}` when none); a POST
+        replaces it with the JSON object sent (src/master/http.cpp `maintenanceSchedule`)."""
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        if req.method == "GET":
+            return Response(200, self.maintenance)
+        if not isinstance(req.body, dict):
+            return Response(400, "Expecting a JSON object")
+        self.maintenance = req.body
+        return Response(200, "")
 
     def api_launch(self, req: Request) -> Response:
         early, body, agent = self._forward(req, "launch")
@@ -395,22 +478,35 @@ class Master:
         return Response(202 if status == 202 else status, reply)
 
     def routes(self) -> dict[tuple[str, str], Any]:
+        """Every endpoint, behind the HTTP realm real Mesos routes it with (master.cpp
+        `route(...)`; /metrics/snapshot is libprocess's, in the read-only realm).
+        /health, /redirect and /version are never authenticated; the /standin/v1 calls stand
+        for libprocess messages, which are never HTTP-authenticated."""
         health = lambda _r: Response(200, "")  # noqa: E731
-        return {
-            ("GET", "/master/state"): self.leader_only(self.state),
-            ("GET", "/state"): self.leader_only(self.state),
-            ("GET", "/master/frameworks"): self.leader_only(self.frameworks),
-            ("GET", "/frameworks"): self.leader_only(self.frameworks),
-            ("GET", "/master/slaves"): self.leader_only(self.slaves),
-            ("GET", "/slaves"): self.leader_only(self.slaves),
+        ro = lambda h: self.auth.http.protect(http_auth.MASTER_READONLY, h)  # noqa: E731
+        rw = lambda h: self.auth.http.protect(http_auth.MASTER_READWRITE, h)  # noqa: E731
+        routes: dict[tuple[str, str], Any] = {
             ("GET", "/health"): health, ("GET", "/master/health"): health,
             ("GET", "/redirect"): self.redirect, ("GET", "/master/redirect"): self.redirect,
-            ("GET", "/version"): self.version, ("GET", "/metrics/snapshot"): self.metrics,
+            ("GET", "/version"): self.version, ("GET", "/metrics/snapshot"): ro(self.metrics),
+            ("POST", "/standin/v1/authenticate"): self.api_authenticate,
+            ("POST", "/standin/v1/authenticate/step"): self.api_authenticate_step,
             ("POST", "/standin/v1/agents/register"): self.api_register_agent,
             ("POST", "/standin/v1/frameworks/register"): self.api_register_framework,
+            ("POST", "/standin/v1/frameworks/state"): self.api_framework_state,
             ("POST", "/standin/v1/launch"): self.api_launch,
             ("POST", "/standin/v1/kill"): self.api_kill,
         }  # fmt: skip
+        for name, handler in (("state", self.state), ("frameworks", self.frameworks),
+                              ("slaves", self.slaves)):  # fmt: skip
+            for path in (f"/master/{name}", f"/{name}"):
+                routes[("GET", path)] = ro(self.leader_only(handler))
+        for path in ("/master/teardown", "/teardown"):
+            routes[("POST", path)] = rw(self.teardown)
+        for path in ("/master/maintenance/schedule", "/maintenance/schedule"):
+            for method in ("GET", "POST"):
+                routes[(method, path)] = rw(self.maintenance_schedule)
+        return routes
 
 
 def validate(flags: flaglib.Flags, log: logging.Logger) -> None:
@@ -432,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     log = setup_logging(PROGRAM)
     validate(flags, log)
-    master = Master(flags, log)
+    master = Master(flags, log, setup(flags, log))
     master.prepare_work_dir()
     try:
         serve(master.ip, master.port, master.routes())

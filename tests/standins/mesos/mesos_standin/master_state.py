@@ -47,6 +47,7 @@ class Framework:
     recovered: bool = False  # known only from its tasks on agents, not (yet) re-registered
     pid: str = ""  # the scheduler's advertised libprocess pid; "" when it sent none
     connected: bool = False  # the master reached the scheduler at `pid` when it registered
+    principal: str = ""  # the principal it authenticated as; "" when it did not authenticate
 
 
 def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> dict[str, Any]:
@@ -97,6 +98,7 @@ class Registry:
         self.lock = threading.RLock()
         self.agents: dict[str, Agent] = {}
         self.frameworks: dict[str, Framework] = {}
+        self.removed: set[str] = set()  # ids torn down: refused from then on
         self._next_agent = 0
         self._next_framework = 0
 
@@ -144,14 +146,34 @@ class Registry:
                 self._next_framework += 1
             return str(fid)
 
-    def register_framework(self, fid: str, body: dict[str, Any], connected: bool) -> None:
-        """Record (or replace) framework `fid`; `connected` says whether its scheduler answered."""
+    def register_framework(self, fid: str, body: dict[str, Any], connected: bool,
+                           principal: str = "") -> None:
+        """Record (or replace) framework `fid`; `connected` says whether its scheduler answered,
+        `principal` what it authenticated as ("" for none)."""
         with self.lock:
             self.frameworks[fid] = Framework(
                 id=fid, name=str(body.get("name") or ""), hostname=str(body.get("hostname") or ""),
                 webui_url=str(body.get("webui_url") or ""), registered_time=now(),
-                pid=str(body.get("pid") or ""), connected=connected,
+                pid=str(body.get("pid") or ""), connected=connected, principal=principal,
             )  # fmt: skip
+
+    def principal(self, fid: str) -> str | None:
+        """The principal framework `fid` authenticated as; None if unknown or unauthenticated."""
+        with self.lock:
+            fw = self.frameworks.get(fid)
+            return fw.principal or None if fw is not None else None
+
+    def remove_framework(self, fid: str) -> list[tuple[Agent, str]] | None:
+        """Forget `fid` for good (teardown); its live tasks as (agent, task id); None if
+        unknown."""
+        with self.lock:
+            if fid not in self.frameworks:
+                return None
+            del self.frameworks[fid]
+            self.removed.add(fid)
+            return [(agent, tid) for agent in self.agents.values()
+                    for tid, status in agent.tasks.items()
+                    if status.get("framework_id") == fid and status.get("state") not in TERMINAL]
 
     def connected(self, fid: str) -> bool:
         with self.lock:
@@ -159,7 +181,7 @@ class Registry:
             return fw is not None and fw.connected and not fw.recovered
 
     def _recover_framework(self, fid: str) -> None:
-        if fid and fid not in self.frameworks:
+        if fid and fid not in self.frameworks and fid not in self.removed:
             self.frameworks[fid] = Framework(fid, "", "", "", now(), recovered=True)
 
     def record_launch(self, framework_id: str, agent_id: str, spec: dict[str, Any]) -> None:
@@ -238,5 +260,7 @@ class Registry:
                 }  # fmt: skip
                 if fw.pid:
                     entry["pid"] = fw.pid  # Mesos shows `pid` only for pid-based schedulers
+                if fw.principal:
+                    entry["principal"] = fw.principal  # FrameworkInfo.principal, when set
                 out.append(entry)
             return out

@@ -326,6 +326,8 @@ def test_registry_binds_the_cluster_address_and_port_without_auth(port: int) -> 
     # cluster's Docker daemons pull anonymously, so there must be no auth section at all.
     assert not re.search(r"^auth:", config, re.M)
     assert "0.0.0.0" not in config and not re.search(r"addr: :", config)
+    # Anonymous, so nothing may be deleted through the API (images the masters run included).
+    assert re.search(r"^  delete:\n    enabled: false$", config, re.M)
     # And the deploy renders exactly this for m1 (the converged scripting below relies on it).
     ops = plan(cluster(master_responses=converged_registry("10.0.0.11")), TASKS,
                data={"registry_port": port})["m1"]

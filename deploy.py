@@ -36,6 +36,8 @@ runs_mesos = bool(roles & {"master", "agent"})
 
 if roles:
     local.include("tasks/common.py")
+    # Before any service: every member is allowed everywhere before it starts talking.
+    local.include("tasks/firewall.py")
 if runs_docker:
     local.include("tasks/docker.py")
 if "zookeeper" in roles:

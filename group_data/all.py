@@ -17,6 +17,18 @@ apt_cache_time_s = 3600
 # How long apt waits for the dpkg lock another apt-get holds (a killed run's leftover) (seconds).
 apt_lock_timeout_s = 300
 
+# -- Host firewall: one nftables table of our own (tasks/firewall.py) ------------------------------
+# Closed by default: cluster ports (ZooKeeper, Mesos, Marathon, the registry, the agents' task
+# ports) answer only cluster members and firewall_operator_networks; SSH and the load balancers'
+# service ports answer anyone. False: the deploy leaves this host's firewall alone (and removes
+# nothing it loaded before).
+firewall_enabled = True
+# IPv4 networks (CIDR, or one address) that may reach the cluster ports: your office or VPN,
+# for the Mesos and Marathon UIs, e.g. ["203.0.113.0/24"].
+firewall_operator_networks: list[str] = []
+# More TCP ports open to anyone on every host (a site's own daemons), e.g. [9100].
+firewall_extra_open_tcp_ports: list[int] = []
+
 # -- ZooKeeper: Debian's zookeeperd (Debian 12: 3.8.0) -----------------------------------------
 zookeeper_package = "zookeeperd"
 zookeeper_service = "zookeeper"

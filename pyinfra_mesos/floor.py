@@ -25,6 +25,7 @@ from pyinfra_mesos.deploy_config import (
 
 # tasks/registry.py installs Debian's registry under this name (no group_data key for it).
 REGISTRY_PACKAGE = "docker-registry"
+FIREWALL_PACKAGE = "nftables"
 
 
 def runs_docker(roles: Iterable[str]) -> bool:
@@ -47,6 +48,8 @@ def packages_for(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
     if not roles:
         return []
     wanted: list[str] = list(data["base_packages"])
+    if data["firewall_enabled"] is True:
+        wanted.append(FIREWALL_PACKAGE)  # tasks/firewall.py, right after the base packages
     if runs_docker(roles):
         wanted.append(str(data["docker_package"]))
     if "zookeeper" in roles:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pyinfra_mesos.agent_data import check_attributes, check_resources, parse_ranges
+from pyinfra_mesos.firewall import check_operator_network
 from pyinfra_mesos.mesos_version import mesos_version_problems
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.value_checks import (
@@ -154,6 +155,9 @@ SCHEMA: dict[str, Checker] = {
     "base_packages": list_of(debian_package),
     "apt_cache_time_s": integer(0, 30 * DAY_S, "s"),
     "apt_lock_timeout_s": integer(0, DAY_S, "s"),
+    "firewall_enabled": boolean,
+    "firewall_operator_networks": list_of(check_operator_network),
+    "firewall_extra_open_tcp_ports": list_of(port),
     "zookeeper_package": debian_package,
     "zookeeper_service": word,
     "zookeeper_conf_dir": absolute_path,

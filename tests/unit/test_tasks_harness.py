@@ -73,6 +73,7 @@ def _command_text(command: Any) -> str:
 # Task file -> the role whose hosts deploy.py includes it for (None: every cluster host).
 TASK_ROLES: dict[str, set[str] | None] = {
     "tasks/common.py": None,
+    "tasks/firewall.py": None,
     "tasks/docker.py": {"agent", "marathon"},
     "tasks/zookeeper.py": {"zookeeper"},
     "tasks/mesos_package.py": {"master", "agent"},

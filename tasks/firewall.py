@@ -1,0 +1,79 @@
+"""Every cluster host: the host firewall, one nftables table of our own (pyinfra_mesos/firewall.py).
+
+Included right after tasks/common.py, before any service is configured: the rules come from the
+whole inventory, so a member that this run adds is in every host's `members` set before it
+starts talking to them. firewall_enabled = False: nothing here runs, nothing is removed.
+
+The table is loaded only when the loaded one's marker (a sha256 of the rules) differs from this
+run's, one host at a time, with a rollback the host runs by itself unless the deploy's SSH
+session confirms it survived: a second run changes nothing.
+"""
+
+from io import StringIO
+
+from pyinfra import host, inventory
+from pyinfra.operations import apt, files, server, systemd
+
+from pyinfra_mesos import firewall
+from pyinfra_mesos.deploy_config import DeployRefused, member_named, template_path
+from pyinfra_mesos.floor import FIREWALL_PACKAGE
+from pyinfra_mesos.topology import topology_from_inventory
+
+topo = topology_from_inventory(inventory)
+
+if firewall.enabled(member_named(topo, host.name)):
+    # Members named by DNS are listed by the addresses this host resolves for them.
+    names = firewall.names_to_resolve(topo)
+    resolved = host.get_fact(firewall.ResolvedIPv4, names=names) if names else {}
+    try:
+        rules = firewall.ruleset(topo, host.name, resolved)
+    except ValueError as exc:
+        raise DeployRefused(f"{host.name}: {exc}") from None
+    wanted = firewall.marker(rules)
+
+    apt.packages(
+        name="Install nftables",
+        packages=[FIREWALL_PACKAGE],
+    )
+
+    files.put(
+        name=f"Firewall rules {firewall.RULES_FILE} ({len(rules.members)} members, "
+             f"{len(rules.operator_networks)} operator networks)",
+        src=StringIO(firewall.render(rules)),
+        dest=firewall.RULES_FILE,
+        mode="0644",
+    )
+
+    unit = files.template(
+        name=f"Install {firewall.UNIT} (loads the rules at boot)",
+        src=template_path("pyinfra-mesos-firewall.service.j2"),
+        dest=f"/etc/systemd/system/{firewall.UNIT}",
+        mode="0644",
+        rules_file=firewall.RULES_FILE,
+        table=firewall.TABLE,
+        nft=firewall.NFT,
+    )
+
+    systemd.daemon_reload(
+        name=f"Reload systemd ({firewall.UNIT} changed)",
+        _if=unit.did_change,
+    )
+
+    # Read before anything changes: the marker of the table the kernel holds now.
+    if host.get_fact(firewall.LoadedMarker) != wanted:
+        server.shell(
+            name="Load the firewall (nft -c, arm a rollback, load, confirm over SSH)",
+            commands=firewall.apply_commands(),
+            # One host at a time: a rule that cut the deploy off would stop at one host, and
+            # that host puts its previous table back after firewall.ROLLBACK_S.
+            _serial=True,
+            _timeout=firewall.ROLLBACK_S // 2,
+        )
+
+    systemd.service(
+        name=f"{firewall.UNIT} enabled",
+        service=firewall.UNIT,
+        # Its start loads the same file again; active (exited) from then on, so no change.
+        running=True,
+        enabled=True,
+    )

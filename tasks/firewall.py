@@ -28,7 +28,7 @@ if firewall.enabled(member_named(topo, host.name)):
     try:
         rules = firewall.ruleset(topo, host.name, resolved)
     except ValueError as exc:
-        raise DeployRefused(f"{host.name}: {exc}") from None
+        raise DeployRefused(f"{exc} (looked up on {host.name})") from None
     wanted = firewall.marker(rules)
 
     apt.packages(

@@ -1,0 +1,172 @@
+"""tasks/firewall.py on pyinfra @fake hosts: where it runs in the deploy, serial apply,
+idempotence from the loaded table's marker, the opt-out, members named by DNS.
+
+An empty fact answer looks like a fresh host (no nft, no table); `fake_responses` script the
+loaded table and the files already on the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from test_tasks_harness import TASK_ROLES, fake_host, op_named, plan
+
+from pyinfra_mesos import firewall
+from pyinfra_mesos.deploy_config import DeployRefused, render_template
+from pyinfra_mesos.topology import build_topology
+
+FIREWALL = "tasks/firewall.py"
+OUR_OPS = ("Install nftables", "Firewall rules", f"Install {firewall.UNIT}",
+           f"Reload systemd ({firewall.UNIT}", "Load the firewall", f"{firewall.UNIT} enabled")
+
+
+def groups(master_responses=None, agent_responses=None, **agent_data):
+    return {
+        "masters": [fake_host(f"m{i}", master_responses, ip=f"10.0.0.{10 + i}", zookeeper_id=i)
+                    for i in (1, 2, 3)],
+        "agents": [fake_host(f"a{i}", agent_responses, ip=f"10.0.1.{10 + i}", **agent_data)
+                   for i in (1, 2)],
+    }
+
+
+def topo():
+    return build_topology(groups())
+
+
+def ours(ops):
+    return [op for op in ops if op.name.startswith(OUR_OPS)]
+
+
+def test_deploy_includes_the_firewall_for_every_host_right_after_common() -> None:
+    assert TASK_ROLES[FIREWALL] is None
+    with open(firewall.__file__.replace("pyinfra_mesos/firewall.py", "deploy.py")) as f:
+        includes = [line.strip() for line in f if "local.include(" in line]
+    assert includes.index('local.include("tasks/firewall.py")') == \
+        includes.index('local.include("tasks/common.py")') + 1
+
+
+def test_a_fresh_host_gets_the_rules_before_any_service() -> None:
+    planned = plan(groups(), list(TASK_ROLES))
+    for name in ("m1", "a1"):
+        order = [op.name for op in planned[name]]
+        load = order.index("Load the firewall (nft -c, arm a rollback, load, confirm over SSH)")
+        assert order.index("Install base packages") < order.index("Install nftables") < load
+        first_service = next(i for i, n in enumerate(order)
+                             if n.startswith(("Install Docker", "Install ZooKeeper")))
+        assert load < first_service < order.index(f"{firewall.UNIT} enabled") or \
+            load < order.index(f"{firewall.UNIT} enabled") < first_service
+
+
+def test_the_rules_file_is_the_rendered_ruleset_and_loads_one_host_at_a_time() -> None:
+    ops = plan(groups(), [FIREWALL])["a1"]
+    rules = op_named(ops, "Firewall rules")
+    assert rules.name == f"Firewall rules {firewall.RULES_FILE} (5 members, 0 operator networks)"
+    expected = firewall.render(firewall.ruleset(topo(), "@fake/a1"))
+    assert rules.uploads[firewall.RULES_FILE] == expected
+    load = op_named(ops, "Load the firewall")
+    assert load.global_arguments["_serial"] is True
+    assert load.commands == firewall.apply_commands()
+    unit = op_named(ops, f"Install {firewall.UNIT}")
+    assert f"/usr/sbin/nft -f {firewall.RULES_FILE}" in unit.uploads[
+        f"/etc/systemd/system/{firewall.UNIT}"]
+
+
+def _converged(name: str) -> dict[str | re.Pattern[str], list[str]]:
+    """Fact answers of a host where this run's rules are loaded and every file is in place."""
+    rules = firewall.ruleset(topo(), f"@fake/{name}")
+    text = firewall.render(rules)
+    unit = render_template("pyinfra-mesos-firewall.service.j2", rules_file=firewall.RULES_FILE,
+                           table=firewall.TABLE, nft=firewall.NFT)
+    unit_path = f"/etc/systemd/system/{firewall.UNIT}"
+
+    def stat(path: str) -> list[str]:
+        return [f"user=root group=root mode=-rw-r--r-- atime=1 mtime=1 ctime=1 size=1 '{path}'"]
+
+    def directory(path: str) -> list[str]:
+        return [f"user=root group=root mode=drwxr-xr-x atime=1 mtime=1 ctime=1 size=4096 '{path}'"]
+
+    return {
+        f"nft list table inet {firewall.TABLE}": ["table inet pyinfra_mesos {",
+                                                  f'\tcomment "{firewall.marker(rules)}"', "}"],
+        f"sha1sum {firewall.RULES_FILE}": [
+            f"{hashlib.sha1(text.encode()).hexdigest()}  {firewall.RULES_FILE}"],
+        f"sha1sum {unit_path}": [f"{hashlib.sha1(unit.encode()).hexdigest()}  {unit_path}"],
+        firewall.RULES_FILE: stat(firewall.RULES_FILE),
+        unit_path: stat(unit_path),
+        re.compile(r"/etc/pyinfra-mesos(?!/)"): directory("/etc/pyinfra-mesos"),
+        re.compile(r"/etc/systemd/system(?!/)"): directory("/etc/systemd/system"),
+        "dpkg -l": ["ii  nftables 1.0.6-2+deb12u2 amd64 nftables"],
+        "systemctl show --all --property Id --property SubState": [
+            f"Id={firewall.UNIT}", "SubState=exited"],
+        "systemctl --no-legend": [f"{firewall.UNIT} loaded active exited"],
+        "systemctl is-enabled": ["enabled"],
+        "UnitFileState": [f"Id={firewall.UNIT}", "UnitFileState=enabled"],
+    }
+
+
+def test_a_second_run_loads_nothing_when_the_loaded_marker_matches() -> None:
+    ops = plan(groups(agent_responses=_converged("a1")), [FIREWALL])["a1"]
+    names = [op.name for op in ops]
+    assert not any(n.startswith("Load the firewall") for n in names)
+    # Package, files and unit already as wanted: no operation runs a command, except the
+    # daemon-reload, which runs only if the unit file changed during this run.
+    for op in ops:
+        if op.name.startswith("Reload systemd"):
+            assert callable(op.global_arguments["_if"])
+        else:
+            assert op.commands == [], op.name
+
+
+def test_a_stale_loaded_table_is_replaced() -> None:
+    stale = {f"nft list table inet {firewall.TABLE}": [
+        "table inet pyinfra_mesos {", f'\tcomment "{firewall.MARKER_PREFIX}{"0" * 64}"', "}"]}
+    ops = plan(groups(agent_responses=stale), [FIREWALL])["a1"]
+    assert op_named(ops, "Load the firewall").commands == firewall.apply_commands()
+
+
+def test_a_new_member_changes_every_hosts_rules() -> None:
+    before = plan(groups(), [FIREWALL])
+    grown = groups()
+    grown["agents"].append(fake_host("a3", ip="10.0.1.13"))
+    after = plan(grown, [FIREWALL])
+    for name in ("m1", "m2", "m3", "a1", "a2"):
+        old = op_named(before[name], "Firewall rules").uploads[firewall.RULES_FILE]
+        new = op_named(after[name], "Firewall rules").uploads[firewall.RULES_FILE]
+        assert "10.0.1.13" not in old and "10.0.1.13" in new, name
+
+
+def test_opt_out_generates_no_firewall_operation() -> None:
+    planned = plan(groups(), list(TASK_ROLES), data={"firewall_enabled": False})
+    for name, ops in planned.items():
+        assert ours(ops) == [], name
+        assert not any("nft" in c for op in ops for c in op.commands), name
+
+
+def test_opt_out_on_one_host_leaves_the_others_managed() -> None:
+    g = groups()
+    g["agents"][1] = fake_host("a2", ip="10.0.1.12", firewall_enabled=False)
+    planned = plan(g, [FIREWALL])
+    assert ours(planned["a2"]) == []
+    # a2 is still a member of everyone else's set.
+    assert "10.0.1.12" in op_named(planned["a1"], "Firewall rules").uploads[firewall.RULES_FILE]
+
+
+def test_members_named_by_dns_are_resolved_on_the_host() -> None:
+    resolved = {"getent ahostsv4": ["m1.example.internal 10.0.0.11"]}
+    g = {"masters": [fake_host("m1", resolved, ip="m1.example.internal", zookeeper_id=1)],
+         "agents": [fake_host("a1", resolved, ip="10.0.1.11")]}
+    ops = plan(g, [FIREWALL])["a1"]
+    assert "elements = { 10.0.0.11, 10.0.1.11 }" in op_named(
+        ops, "Firewall rules").uploads[firewall.RULES_FILE]
+
+
+def test_a_member_name_that_does_not_resolve_stops_the_deploy_before_any_change() -> None:
+    g = {"masters": [fake_host("m1", ip="m1.example.internal", zookeeper_id=1)],
+         "agents": [fake_host("a1", ip="10.0.1.11")]}
+    with pytest.raises(Exception, match=r"@fake/m1: ip: 'm1.example.internal' does not resolve"
+                       ) as err:
+        plan(g, [FIREWALL])
+    assert isinstance(err.value, DeployRefused) or isinstance(
+        getattr(err.value, "exception", None), DeployRefused)

@@ -535,10 +535,13 @@ def phase_secrets_never_shown(run: E2ERun) -> None:
     with Hosts(run.inventory) as hosts:
         current = checks.marathon_auth(hosts.topology.all_members[0])
     new = "marathon:e2e-" + os.urandom(12).hex()
+    # No -y: with it pyinfra skips change detection, and so the diffs this is about.
     result = run_logged("4c-secrets-dry-all-modes", [
-        PYINFRA, "-y", str(run.inventory), "deploy.py", "--dry", "--diff", "-vvv", "--debug",
+        PYINFRA, str(run.inventory), "deploy.py", "--dry", "--diff", "-vvv", "--debug",
         "--data", f"marathon_http_credentials={new}"], DEPLOY_TIMEOUT_S)
     require_success("dry run in every output mode", result)
+    assert "Detected changes" in result.output, (
+        f"the dry run must detect changes (the new secret's files) (log: {result.log})")
     for name, secret in (("current", current.partition(":")[2]), ("new", new)):
         assert secret and secret not in result.output, (
             f"the {name} Marathon secret appears in pyinfra's output (log: {result.log})")

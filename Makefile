@@ -8,9 +8,9 @@ INVENTORY ?= inventory/sandbox.py
 
 # Machine-side tools: nspawn hosts, their apt proxy, the image builder and registry, a local
 # ZooKeeper for the stand-in contract tests, haproxy for `haproxy -c` in unit tests, ruby for
-# `ruby -c Vagrantfile`.
+# `ruby -c Vagrantfile`, nft for the firewall's rules (checked and loaded in a namespace).
 MACHINE_PACKAGES := systemd-container debootstrap tinyproxy-bin docker.io docker-registry \
-                    zookeeper haproxy ruby gnupg apt-utils curl iproute2
+                    zookeeper haproxy ruby gnupg apt-utils curl iproute2 nftables util-linux
 
 .PHONY: all setup machine-tools venv lint unit standins e2e test demo down status check sources \
         bench

@@ -116,6 +116,16 @@ def service_ports(app: Mapping[str, Any]) -> list[int]:
     return [p for p in ports if is_int(p) and p > 0]
 
 
+def app_dir_service_ports(directory: str, topo: Topology | None = None) -> list[int]:
+    """Every fixed servicePort the app files in `directory` name, sorted, each once: what
+    HAProxy binds on the load balancers for them (the firewall opens these to everyone).
+    Files that do not load are skipped (validation reports them)."""
+    loaded, _ = load_apps(directory)
+    settings = settings_of(topo)
+    return sorted({port for item in loaded if isinstance(item.app, Mapping)
+                   for port in service_ports(normalise_app(item.app, settings))})
+
+
 def parse_port_ranges(text: Any) -> list[tuple[int, int]]:
     """Mesos' ports resource `[31000-32000, 40000-40100]` -> [(31000, 32000), (40000, 40100)]."""
     found = re.findall(r"(\d+)\s*-\s*(\d+)", str(text or ""))

@@ -104,10 +104,12 @@ def _ssh_ports(member: Member) -> list[PortRange]:
     return [(p, p) for p in ports]
 
 
-def open_tcp_ports(member: Member, topo: Topology) -> tuple[PortRange, ...]:
+def open_tcp_ports(member: Member, topo: Topology,
+                   app_service_ports: Iterable[int] = ()) -> tuple[PortRange, ...]:
     """Ports open to anyone on this host: SSH, HAProxy's service ports on a load balancer
     (Marathon hands them out from marathon_service_port_range on its own hosts, HAProxy binds
-    them here), firewall_extra_open_tcp_ports."""
+    them here; an app file may also name its own servicePort outside that range:
+    `app_service_ports`), firewall_extra_open_tcp_ports."""
     from pyinfra_mesos import validation  # here: validation and schema import this module
 
     ports = _ssh_ports(member)
@@ -116,6 +118,7 @@ def open_tcp_ports(member: Member, topo: Topology) -> tuple[PortRange, ...]:
             service = validation._service_range(source)
             if service is not None:
                 ports.append(service)
+        ports += [(p, p) for p in app_service_ports if is_int(p) and 1 <= p <= 65535]
     extra = _get(member, "firewall_extra_open_tcp_ports", [])
     ports += [(p, p) for p in extra if is_int(p)]
     return merge_ranges(ports)
@@ -161,8 +164,10 @@ def member_addresses(topo: Topology, resolved: Mapping[str, Iterable[str]]) -> t
 
 
 def ruleset(topo: Topology, name: str,
-            resolved: Mapping[str, Iterable[str]] | None = None) -> Ruleset:
-    """The table for the member called `name`; `resolved` as for `member_addresses`.
+            resolved: Mapping[str, Iterable[str]] | None = None,
+            app_service_ports: Iterable[int] = ()) -> Ruleset:
+    """The table for the member called `name`; `resolved` as for `member_addresses`;
+    `app_service_ports`: the servicePorts the app files name (open on load balancers).
     ValueError: `name` is not a member, or a member's name does not resolve."""
     member = next((m for m in topo.all_members if m.name == name), None)
     if member is None:
@@ -172,7 +177,7 @@ def ruleset(topo: Topology, name: str,
         members=member_addresses(topo, resolved or {}),
         operator_networks=operator_networks(member),
         cluster_tcp_ports=cluster_tcp_ports(topo),
-        open_tcp_ports=open_tcp_ports(member, topo),
+        open_tcp_ports=open_tcp_ports(member, topo, app_service_ports),
         load_balancer=any(m.name == name for m in topo.load_balancers),
     )
 

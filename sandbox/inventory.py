@@ -50,6 +50,10 @@ def sandbox_data(state: dict[str, Any], name: str) -> dict[str, Any]:
         "marathon_image": config.MARATHON_IMAGE,
         "docker_insecure_registries": [config.REGISTRY],
         "docker_registry_mirrors": [f"http://{config.REGISTRY}"],
+        # This machine is the operator's: the e2e tier and `make status` read the cluster's
+        # ports from it, so its bridge address passes the hosts' firewall like an operator
+        # network. Other sandbox hosts (not in the inventory) stay outside.
+        "firewall_operator_networks": [f"{config.BRIDGE_IP}/32"],
     }
     if recorded_mode(state) == UPSTREAM:
         for key in SOURCE_OVERRIDE_KEYS:

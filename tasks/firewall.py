@@ -9,12 +9,14 @@ run's, one host at a time, with a rollback the host runs by itself unless the de
 session confirms it survived: a second run changes nothing.
 """
 
+import os
 from io import StringIO
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 from pyinfra.operations import apt, files, server, systemd
 
 from pyinfra_mesos import firewall
+from pyinfra_mesos.apps import app_dir_service_ports
 from pyinfra_mesos.deploy_config import DeployRefused, member_named, template_path
 from pyinfra_mesos.floor import FIREWALL_PACKAGE
 from pyinfra_mesos.topology import topology_from_inventory
@@ -25,8 +27,13 @@ if firewall.enabled(member_named(topo, host.name)):
     # Members named by DNS are listed by the addresses this host resolves for them.
     names = firewall.names_to_resolve(topo)
     resolved = host.get_fact(firewall.ResolvedIPv4, names=names) if names else {}
+    # The servicePorts the app files name (HAProxy binds them; some lie outside Marathon's range).
+    apps_dir = str(host.data.apps_dir)
+    if not os.path.isabs(apps_dir):
+        apps_dir = os.path.join(state.cwd or os.getcwd(), apps_dir)
+    app_ports = app_dir_service_ports(apps_dir, topo) if os.path.isdir(apps_dir) else []
     try:
-        rules = firewall.ruleset(topo, host.name, resolved)
+        rules = firewall.ruleset(topo, host.name, resolved, app_ports)
     except ValueError as exc:
         raise DeployRefused(f"{exc} (looked up on {host.name})") from None
     wanted = firewall.marker(rules)

@@ -11,15 +11,19 @@ import hashlib
 import re
 
 import pytest
-from test_tasks_harness import TASK_ROLES, fake_host, op_named, plan
+from test_tasks_harness import ROOT, TASK_ROLES, fake_host, op_named, plan
 
 from pyinfra_mesos import firewall
+from pyinfra_mesos.apps import app_dir_service_ports
 from pyinfra_mesos.deploy_config import DeployRefused, render_template
 from pyinfra_mesos.topology import build_topology
 
 FIREWALL = "tasks/firewall.py"
 OUR_OPS = ("Install nftables", "Firewall rules", f"Install {firewall.UNIT}",
            f"Reload systemd ({firewall.UNIT}", "Load the firewall", f"{firewall.UNIT} enabled")
+
+# The servicePorts of the checkout's own app files (the plans run from the repository root).
+APP_PORTS = app_dir_service_ports(str(ROOT / "apps"))
 
 
 def groups(master_responses=None, agent_responses=None, **agent_data):
@@ -62,7 +66,10 @@ def test_the_rules_file_is_the_rendered_ruleset_and_loads_one_host_at_a_time() -
     ops = plan(groups(), [FIREWALL])["a1"]
     rules = op_named(ops, "Firewall rules")
     assert rules.name == f"Firewall rules {firewall.RULES_FILE} (5 members, 0 operator networks)"
-    expected = firewall.render(firewall.ruleset(topo(), "@fake/a1"))
+    # The repository's apps/ names servicePort 9000: open on the load balancers.
+    assert APP_PORTS == [9000]
+    expected = firewall.render(firewall.ruleset(topo(), "@fake/a1", None, APP_PORTS))
+    assert "9000" in expected
     assert rules.uploads[firewall.RULES_FILE] == expected
     load = op_named(ops, "Load the firewall")
     assert load.global_arguments["_serial"] is True
@@ -74,7 +81,7 @@ def test_the_rules_file_is_the_rendered_ruleset_and_loads_one_host_at_a_time() -
 
 def _converged(name: str) -> dict[str | re.Pattern[str], list[str]]:
     """Fact answers of a host where this run's rules are loaded and every file is in place."""
-    rules = firewall.ruleset(topo(), f"@fake/{name}")
+    rules = firewall.ruleset(topo(), f"@fake/{name}", None, APP_PORTS)
     text = firewall.render(rules)
     unit = render_template("pyinfra-mesos-firewall.service.j2", rules_file=firewall.RULES_FILE,
                            table=firewall.TABLE, nft=firewall.NFT)
@@ -169,3 +176,11 @@ def test_a_member_name_that_does_not_resolve_stops_the_deploy_before_any_change(
         plan(g, [FIREWALL])
     assert isinstance(err.value, DeployRefused) or isinstance(
         getattr(err.value, "exception", None), DeployRefused)
+
+
+def test_app_service_ports_outside_marathons_range_open_on_load_balancers_only():
+    t = topo()
+    lb = firewall.ruleset(t, "@fake/a1", None, [9000])
+    master = firewall.ruleset(t, "@fake/m1", None, [9000])
+    assert (9000, 9000) in lb.open_tcp_ports
+    assert all(not (low <= 9000 <= high) for low, high in master.open_tcp_ports)

@@ -16,12 +16,13 @@ from sandbox.inventory import sandbox_data
 from sandbox.state import StateFile
 from sandbox.up import choose_sources
 
-# The keys sandbox_data gave before the switch existed (docs/CONTRACTS.md, section Sandbox).
+# The keys sandbox_data gives in both modes (docs/CONTRACTS.md, section Sandbox): the ones it
+# gave before the switch existed, and the machine as the firewall's operator network.
 TODAYS_KEYS = {
     "ssh_hostname", "ssh_user", "ssh_key", "ssh_known_hosts_file",
     "ssh_strict_host_key_checking", "ip", "mesos_apt_repo_urls", "mesos_apt_key_url",
     "mesos_apt_key_fingerprint", "marathon_image", "docker_insecure_registries",
-    "docker_registry_mirrors",
+    "docker_registry_mirrors", "firewall_operator_networks",
 }
 
 

@@ -1093,6 +1093,10 @@ def phase_backup_restore(run: E2ERun) -> None:
     assert lines, f"backup printed no 'backup: DIR' line (log: {result.log})"
     backup_dir = lines[-1].removeprefix("backup: ").strip()
     with Hosts(run.inventory) as hosts:
+        # Marathon stopped first: a running instance recreates /marathon (its leader latch)
+        # at once, and the point is that its state is gone, not that the node is.
+        for member in hosts.topology.marathons:
+            hosts.run(member.name, "systemctl stop marathon", "systemctl stop marathon")
         zk = hosts.topology.zookeepers[0]
         port = int(hosts.data("zookeeper_client_port", zk))
         hosts.run(zk.name, f"{ZK_CLI} -server 127.0.0.1:{port} deleteall /marathon",

@@ -560,6 +560,110 @@ def phase_secrets_never_shown(run: E2ERun) -> None:
           "is 0600 root", flush=True)
 
 
+OUTSIDER = "outsider1"
+OUTSIDER_INVENTORY = """# A sandbox host NOT in the cluster's inventory (the e2e firewall scan).
+import sys
+sys.path.insert(0, {root!r})
+from sandbox.inventory import sandbox_host  # noqa: E402
+
+SANDBOX = {sandbox!r}
+outsiders = [sandbox_host(SANDBOX, {name!r})]
+"""
+# Every TCP port of every target at once from the outsider, 0.8 s a connect: a dropped SYN
+# times out, an open port answers, a closed one refuses. Prints {ip: [open ports]}.
+SCAN_SCRIPT = """
+import asyncio, json, resource
+TARGETS = {targets!r}
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 16384), hard))
+async def probe(ip, port, sem):
+    async with sem:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 0.8)
+            writer.close()
+            return ip, port
+        except Exception:
+            return None
+async def main():
+    sem = asyncio.Semaphore(6000)
+    found = await asyncio.gather(*(probe(ip, p, sem) for ip in TARGETS for p in range(1, 65536)))
+    out = {{ip: [] for ip in TARGETS}}
+    for hit in found:
+        if hit:
+            out[hit[0]].append(hit[1])
+    print(json.dumps(out))
+asyncio.run(main())
+"""
+SCAN_TIMEOUT_S = 600
+
+
+def phase_outsider_scan(run: E2ERun) -> None:
+    """3c. The firewall: from a sandbox host that is not in the inventory, a scan of every TCP
+    port of every cluster host finds SSH everywhere and, on the load balancers, only the app's
+    service ports; nothing else answers (cluster ports, task ports, Docker's published ports)."""
+    inventory = run.inventory.parent / "outsider.py"
+    inventory.write_text(OUTSIDER_INVENTORY.format(root=str(PROJECT_ROOT), sandbox=run.sandbox,
+                                                   name=OUTSIDER))
+    result = run_logged("3c-sandbox-up-outsider", [PYTHON, "-m", "sandbox", "up", str(inventory)],
+                        SANDBOX_UP_TIMEOUT_S)
+    require_success("sandbox up (outsider)", result)
+    topo = _topology(run.inventory)
+    targets = {m.ip: m for m in topo.all_members}
+    started = time.monotonic()
+    scan = subprocess.run(
+        [PYTHON, "-m", "sandbox", "ssh", str(inventory), OUTSIDER, "python3", "-"],
+        input=SCAN_SCRIPT.format(targets=sorted(targets)), capture_output=True, text=True,
+        timeout=SCAN_TIMEOUT_S, cwd=PROJECT_ROOT)
+    run.timings["firewall scan (outsider)"] = time.monotonic() - started
+    assert scan.returncode == 0, f"the scan from {OUTSIDER} failed: {scan.stderr[-2000:]}"
+    found = json.loads(scan.stdout.strip().splitlines()[-1])
+    lbs = {m.name for m in topo.load_balancers}
+    problems = []
+    for ip, ports in found.items():
+        member = targets[ip]
+        allowed = {22} | ({APP_SERVICE_PORT} | set(range(10000, 20001))
+                          if member.name in lbs else set())
+        extra = sorted(set(ports) - allowed)
+        if extra:
+            problems.append(f"{member.name} ({ip}) answers on {extra}")
+        if 22 not in ports:
+            problems.append(f"{member.name}: SSH (22) does not answer")
+        if member.name in lbs and APP_SERVICE_PORT not in ports:
+            problems.append(f"{member.name}: the app's service port {APP_SERVICE_PORT} does "
+                            "not answer from outside the cluster")
+    assert not problems, "firewall scan from a host outside the inventory:\n  " + \
+        "\n  ".join(problems)
+    print(f"[e2e] firewall: from {OUTSIDER}, {len(found)} hosts x 65535 ports: only SSH and "
+          f"the load balancers' service ports answer ({found})", flush=True)
+
+
+MESOS_REFUSALS_SCRIPT = (
+    # A real write endpoint without credentials (--authenticate_http_readwrite) ...
+    "curl -s -o /dev/null -w '%{{http_code}} ' --location -X POST "
+    "-d frameworkId=e2e-none http://{ip}:{port}/master/teardown; "
+    # ... and an agent that registers without authenticating (--authenticate_agents; the
+    # stand-in's register call stands for libprocess' RegisterSlaveMessage).
+    "curl -s -o /dev/null -w '%{{http_code}}' --location -X POST "
+    "-H 'Content-Type: application/json' -d '{{\"id\": null, \"hostname\": \"intruder\", "
+    "\"ip\": \"{ip}\", \"port\": 5051, \"resources\": {{}}, \"attributes\": {{}}, "
+    "\"tasks\": []}}' http://{ip}:{port}/standin/v1/agents/register")
+
+
+def phase_mesos_refuses_unauthenticated(run: E2ERun) -> None:
+    """3d. From a cluster member, the masters refuse what comes without Mesos credentials:
+    a teardown (HTTP 401) and an agent that did not authenticate (403)."""
+    with Hosts(run.inventory) as hosts:
+        member = hosts.topology.masters[0]
+        port = int(hosts.data("mesos_master_port", member))
+        answer = hosts.run(member.name, MESOS_REFUSALS_SCRIPT.format(ip=member.ip, port=port),
+                           "unauthenticated requests to the masters").split()
+        assert answer == ["401", "403"], (
+            f"unauthenticated teardown / agent registration answered {answer}, "
+            "want 401 and 403")
+    print("[e2e] Mesos: teardown without credentials 401, an unauthenticated agent 403",
+          flush=True)
+
+
 def phase_refused_inventory(run: E2ERun) -> None:
     """4b. A typo in a flag on a converged cluster: one line naming host and field, exit 1,
     and not one operation run on any host."""
@@ -1142,6 +1246,12 @@ def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
 
     # 3b. Secure by default: Marathon refuses requests without its credentials.
     phase_marathon_refuses_anonymous(run)
+
+    # 3c. The firewall, seen from a sandbox host outside the inventory.
+    phase_outsider_scan(run)
+
+    # 3d. The masters refuse unauthenticated agents and write requests.
+    phase_mesos_refuses_unauthenticated(run)
 
     # 4. A converged cluster: a re-run changes nothing on any host.
     require_no_changes("the re-run on a converged cluster",

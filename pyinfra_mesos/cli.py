@@ -69,9 +69,23 @@ def check(inventory: str, apps_dir: str | None, override_data: dict[str, object]
     topo = topology_from_inventory(loaded)
     problems += validate(topo, source=inventory)
     problems += group_override_warnings(inventory)
+    if apps_dir is None:
+        apps_dir = _data_apps_dir(topo)
     if apps_dir is not None:
         problems += _app_problems(apps_dir, topo)
     return problems
+
+
+def _data_apps_dir(topo: Topology) -> str | None:
+    """The apps directory the deploy would read (tasks/apps.py): the first Marathon host's
+    `apps_dir`, relative to the project; None when it does not exist (nothing to check)."""
+    member = (topo.marathons or topo.all_members or (None,))[0]
+    if member is None:
+        return None
+    path = Path(str(member.data.get("apps_dir") or "apps"))
+    if not path.is_absolute():
+        path = project_root() / path
+    return str(path) if path.is_dir() else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,10 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--data needs KEY=VALUE, got {item!r}")
         override_data[key] = parse_cli_arg(value)  # same value parsing as pyinfra's --data
     apps_dir = args.apps
-    if apps_dir is None:
-        default = project_root() / "apps"
-        apps_dir = str(default) if default.is_dir() else None
-    elif not Path(apps_dir).is_dir():
+    if apps_dir is not None and not Path(apps_dir).is_dir():
         parser.error(f"no such apps directory: {apps_dir}")
 
     problems = check(args.inventory, apps_dir, override_data)

@@ -96,6 +96,13 @@ def cluster_tcp_ports(topo: Topology) -> tuple[PortRange, ...]:
                         for _, _, ports in validation._host_ports(m, topo))
 
 
+def reserved_service_ports(topo: Topology) -> str:
+    """`22 2181 2888 3888 5050-5051 ...`: the ports HAProxy must never bind for an app (SSH and
+    every cluster port), in the haproxy bridge's HAPROXY_RESERVED_PORTS form."""
+    ranges = merge_ranges([(SSH_PORT, SSH_PORT), *cluster_tcp_ports(topo)])
+    return " ".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
 def _ssh_ports(member: Member) -> list[PortRange]:
     # 22 always: `ssh_port` may be a forwarded port on the operator's side (Vagrant's 2222 ->
     # 22), and an unused open port answers nothing.

@@ -175,7 +175,9 @@ COMPUTED_FLAGS: dict[str, dict[str, str]] = {
 # each from its own key (value) or manages it itself (None).
 SECRET_FLAGS: dict[str, dict[str, str | None]] = {
     "master": {"credentials": None},
-    "agent": {"credential": None, "http_credentials": None, "jwt_secret_key": None},
+    "agent": {"credential": None, "http_credentials": None, "jwt_secret_key": None,
+              # Docker registry auths (`{"auths": ...}`), printed by --diff from an env file.
+              "docker_config": None},
     "marathon": {
         "http_credentials": "marathon_http_credentials",
         "mesos_authentication_secret": None,

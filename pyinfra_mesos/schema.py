@@ -155,6 +155,8 @@ SCHEMA: dict[str, Checker] = {
     "base_packages": list_of(debian_package),
     "apt_cache_time_s": integer(0, 30 * DAY_S, "s"),
     "apt_lock_timeout_s": integer(0, DAY_S, "s"),
+    # pyinfra's connection port (host data): the firewall opens it, so it must be a port.
+    "ssh_port": port,
     "firewall_enabled": boolean,
     "firewall_operator_networks": list_of(check_operator_network),
     "firewall_extra_open_tcp_ports": list_of(port),

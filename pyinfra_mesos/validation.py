@@ -176,10 +176,11 @@ def _address_problem(m: Member) -> Problem | None:
         return error(m.name, "ip",
                      f"{what} a loopback address; other hosts cannot reach it. Set ip to the "
                      "address the other cluster hosts use (never 127.x such as Debian's 127.0.1.1)")
-    if ip.is_unspecified:
-        return error(m.name, "ip", f"{what} not a host address; set ip")
     if ip.version == 6:
         return error(m.name, "ip", f"{what} an IPv6 address; {_IPV6_REFUSAL}")
+    if ip.is_unspecified or ip.is_multicast or ip.is_reserved or ip.is_link_local:
+        return error(m.name, "ip", f"{what} not a unicast address other hosts can use (multicast, "
+                                   "link-local, broadcast and reserved ranges are not); set ip")
     return None
 
 
@@ -200,11 +201,24 @@ def _check_host_names(topo: Topology) -> list[Problem]:
     return problems
 
 
+# Roles whose programs take the address itself: Mesos' --ip and Marathon's LIBPROCESS_IP are
+# IPv4 addresses (libprocess refuses a name), and ZooKeeper members are listed by address.
+ADDRESS_ROLES = frozenset({"master", "agent", "marathon", "zookeeper"})
+
+
 def _check_addresses(topo: Topology) -> list[Problem]:
     problems = []
     owner: dict[str, str] = {}
     for m in topo.all_members:
         bad = _address_problem(m)
+        if bad is None and topo.roles_of(m.name) & ADDRESS_ROLES:
+            try:
+                ipaddress.ip_address(m.ip)
+            except ValueError:
+                roles = ", ".join(sorted(topo.roles_of(m.name) & ADDRESS_ROLES))
+                bad = error(m.name, "ip", f"{m.ip!r} is a name; a {roles} host needs its IPv4 "
+                                          "address (Mesos --ip and LIBPROCESS_IP take an "
+                                          "address, not a name): set ip")
         if bad:
             problems.append(bad)
         elif m.ip in owner:

@@ -8,7 +8,6 @@ the run before any host is touched.
 """
 
 import os
-from io import StringIO
 
 import click
 from pyinfra import host, inventory, state
@@ -19,12 +18,14 @@ from pyinfra_mesos import marathon_client
 from pyinfra_mesos.app_canonical import canonical_path
 from pyinfra_mesos.apps import apply_instance_overrides, load_apps, validate_app_dir
 from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, MARATHON_CURL_CONFIG
+from pyinfra_mesos.marathon_files import marathon_credential_files
 from pyinfra_mesos.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.topology import topology_from_inventory
 
 CLIENT_SOURCE = marathon_client.__file__
-CREDENTIALS_FILE = "/etc/pyinfra-mesos/marathon-credentials"
-CURL_CONFIG = "/etc/pyinfra-mesos/marathon-curl.conf"
+CREDENTIALS_FILE = MARATHON_CREDENTIALS_FILE
+CURL_CONFIG = MARATHON_CURL_CONFIG
 
 topo = topology_from_inventory(inventory)
 
@@ -45,14 +46,9 @@ if topo.marathons and host.name == topo.marathons[0].name:
                            "nothing was changed on any host")
 
     credentials = marathon_credentials(host.data.dict(), state.cwd)
-    if credentials:
-        # Two 0600 forms of one secret: curl's config (the fact) and a bare user:password
-        # (marathon_client.py). Named operations, so the content is never printed.
-        files.put(name="Marathon API credentials for the apps deploy (0600)",
-                  src=StringIO(credentials + "\n"), dest=CREDENTIALS_FILE, mode="0600")
-        escaped = credentials.replace("\\", "\\\\").replace('"', '\\"')
-        files.put(name="Marathon API credentials for curl (0600)",
-                  src=StringIO(f'user = "{escaped}"\n'), dest=CURL_CONFIG, mode="0600")
+    # Two 0600 forms of one secret: curl's config (the fact) and a bare user:password
+    # (marathon_client.py); private files, so not even --diff prints them.
+    marathon_credential_files(credentials)
 
     files.put(
         name="Install the Marathon client used by the apps deploy",

@@ -17,6 +17,7 @@ from pyinfra.operations.util import any_changed
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, template_path
+from pyinfra_mesos.firewall import reserved_service_ports
 from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -65,6 +66,9 @@ env_file = files.template(
     config_path=CONFIG,
     timeout_s=5,
     credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
+    # An app given a servicePort that is one of the cluster's own (ZooKeeper, Mesos, Marathon,
+    # the registry, the agents' task ports) or SSH is never bound by HAProxy here.
+    reserved_ports=reserved_service_ports(topo),
 )
 
 # Planning-time read: a file the bridge wrote carries its marker; anything else (Debian's

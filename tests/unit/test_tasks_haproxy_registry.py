@@ -22,6 +22,8 @@ from test_tasks_harness import PlannedOp, fake_host, group_defaults, op_named, p
 
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.deploy_config import template_path
+from pyinfra_mesos.firewall import reserved_service_ports
+from pyinfra_mesos.topology import build_topology
 
 TASKS = ["tasks/haproxy.py", "tasks/registry.py"]
 DEFAULTS = group_defaults()
@@ -84,7 +86,8 @@ def converged_load_balancer() -> dict[Any, Any]:
     env = rendered("haproxy-bridge.env.j2",
                    marathon_urls=[f"http://{ip}:8080" for ip in MASTER_IPS],
                    haproxy_group=DEFAULTS["haproxy_group"], config_path=HAPROXY_CFG,
-                   timeout_s=5, credentials_file="")
+                   timeout_s=5, credentials_file="",
+                   reserved_ports=reserved_service_ports(build_topology(cluster())))
     return {
         "dpkg -l": ["ii  haproxy  2.6.12-1+deb12u1  amd64  fast and reliable load balancing"],
         re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"): [MARKER],
@@ -346,3 +349,12 @@ def test_converged_registry_changes_nothing() -> None:
 def test_no_registry_group_means_no_registry_operations() -> None:
     ops = plan(cluster(registry=False), TASKS)
     assert not any("docker-registry" in n for host_ops in ops.values() for n in names(host_ops))
+
+
+def test_the_bridge_never_binds_ssh_or_a_cluster_port() -> None:
+    reserved = reserved_service_ports(build_topology(cluster()))
+    assert reserved == "22 2181 2888 3888 5000 5050-5051 8080 31000-32000"
+    ops = plan(cluster(), TASKS)["a1"]
+    env = op_named(ops, "Configure the bridge").uploads[
+        "/etc/default/pyinfra-mesos-haproxy-bridge"]
+    assert f'HAPROXY_RESERVED_PORTS="{reserved}"' in env

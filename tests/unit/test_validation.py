@@ -126,8 +126,17 @@ def test_localhost_name_without_ip() -> None:
     assert p.level == "error"
 
 
-def test_dns_name_without_ip_is_accepted() -> None:
-    assert validate(topo(agents=[*agents(), host("agent-9.example.internal")]), SOURCE) == []
+def test_dns_name_without_ip_is_refused_where_mesos_needs_an_address() -> None:
+    # Mesos --ip and LIBPROCESS_IP take an address; libprocess refuses a name and exits.
+    p = only(validate(topo(agents=[*agents(), host("agent-9.example.internal")]), SOURCE),
+             "agent-9.example.internal", "ip")
+    assert "IPv4 address" in p.message and "agent" in p.message
+
+
+@pytest.mark.parametrize("address", ["224.0.0.1", "169.254.0.5", "255.255.255.255"])
+def test_addresses_no_host_can_use_are_refused(address: str) -> None:
+    p = only(validate(topo(agents=agents(a1={"ip": address})), SOURCE), "a1", "ip")
+    assert "not a unicast address" in p.message
 
 
 @pytest.mark.parametrize("address", ["10.0.0.300", "not an address", "0.0.0.0"])

@@ -45,8 +45,6 @@ VALID = {
     ("apps_instances", "{}"),
     ("firewall_enabled", "true"), ("firewall_operator_networks", "[]"),
     ("firewall_extra_open_tcp_ports", "[]"),
-    # no ip: the inventory name is the address (DNS names here), exactly as when ip is absent
-    ("ip", "null"), ("ip", '""'),
     *((key, value) for key in FLAG_DICT_KEYS for value in ("null", "{}")),
 }
 

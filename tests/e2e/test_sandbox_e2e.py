@@ -569,29 +569,38 @@ from sandbox.inventory import sandbox_host  # noqa: E402
 SANDBOX = {sandbox!r}
 outsiders = [sandbox_host(SANDBOX, {name!r})]
 """
-# Every TCP port of every target at once from the outsider, 0.8 s a connect: a dropped SYN
-# times out, an open port answers, a closed one refuses. Prints {ip: [open ports]}.
+# Every TCP port of every target from the outsider, 1 s a connect: a dropped SYN times out, an
+# open port answers, a closed one refuses. Then the ports that must answer (SSH, the service
+# ports) again, a connect of 3 s and three tries each: under thousands of pending connects a
+# real answer can come late. Prints {"open": {ip: [ports]}, "must": {ip: {port: bool}}}.
 SCAN_SCRIPT = """
 import asyncio, json, resource
 TARGETS = {targets!r}
+MUST = {must!r}
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 16384), hard))
-async def probe(ip, port, sem):
+async def probe(ip, port, sem, timeout=1.0):
     async with sem:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 0.8)
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
             writer.close()
             return ip, port
         except Exception:
             return None
+async def answers(ip, port):
+    for _ in range(3):
+        if await probe(ip, port, asyncio.Semaphore(1), 3.0):
+            return True
+    return False
 async def main():
-    sem = asyncio.Semaphore(6000)
+    sem = asyncio.Semaphore(4000)
     found = await asyncio.gather(*(probe(ip, p, sem) for ip in TARGETS for p in range(1, 65536)))
     out = {{ip: [] for ip in TARGETS}}
     for hit in found:
         if hit:
             out[hit[0]].append(hit[1])
-    print(json.dumps(out))
+    must = {{ip: {{str(p): await answers(ip, p) for p in ports}} for ip, ports in MUST.items()}}
+    print(json.dumps({{"open": out, "must": must}}))
 asyncio.run(main())
 """
 SCAN_TIMEOUT_S = 600
@@ -609,15 +618,20 @@ def phase_outsider_scan(run: E2ERun) -> None:
     require_success("sandbox up (outsider)", result)
     topo = _topology(run.inventory)
     targets = {m.ip: m for m in topo.all_members}
+    lbs = {m.name for m in topo.load_balancers}
+    must = {ip: [22] + ([APP_SERVICE_PORT] if m.name in lbs else [])
+            for ip, m in targets.items()}
     started = time.monotonic()
     scan = subprocess.run(
         [PYTHON, "-m", "sandbox", "ssh", str(inventory), OUTSIDER, "python3", "-"],
-        input=SCAN_SCRIPT.format(targets=sorted(targets)), capture_output=True, text=True,
-        timeout=SCAN_TIMEOUT_S, cwd=PROJECT_ROOT)
+        input=SCAN_SCRIPT.format(targets=sorted(targets), must=must), capture_output=True,
+        text=True, timeout=SCAN_TIMEOUT_S, cwd=PROJECT_ROOT)
     run.timings["firewall scan (outsider)"] = time.monotonic() - started
     assert scan.returncode == 0, f"the scan from {OUTSIDER} failed: {scan.stderr[-2000:]}"
-    found = json.loads(scan.stdout.strip().splitlines()[-1])
-    lbs = {m.name for m in topo.load_balancers}
+    result = json.loads(scan.stdout.strip().splitlines()[-1])
+    found = result["open"]
+    for ip, ports in result["must"].items():
+        found[ip] = sorted(set(found[ip]) | {int(p) for p, ok in ports.items() if ok})
     problems = []
     for ip, ports in found.items():
         member = targets[ip]

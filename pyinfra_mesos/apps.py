@@ -47,6 +47,22 @@ class LoadedApp:
         return str(self.app.get("id", "")).strip("/")
 
 
+def _not_json(name: str) -> Any:
+    """Python's json reads NaN and Infinity, which are not JSON: Marathon's parser refuses them,
+    and the client would send them as they are."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice in one object: JSON readers disagree on which wins, so refuse it."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
 def load_apps(directory: str) -> tuple[list[LoadedApp], list[Problem]]:
     """Every *.json in `directory`, sorted by file name; unreadable files become problems."""
     root = Path(directory)
@@ -56,7 +72,15 @@ def load_apps(directory: str) -> tuple[list[LoadedApp], list[Problem]]:
     problems: list[Problem] = []
     for path in sorted(root.glob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"),
+                              parse_constant=_not_json, object_pairs_hook=_unique_keys)
+        except ValueError as e:
+            if isinstance(e, json.JSONDecodeError):
+                problems.append(error(str(path), "(json)", f"invalid JSON at line {e.lineno} "
+                                                           f"column {e.colno}: {e.msg}"))
+            else:
+                problems.append(error(str(path), "(json)", str(e)))
+            continue
         except (OSError, UnicodeDecodeError) as e:
             problems.append(error(str(path), "(file)", f"cannot be read: {e}"))
             continue

@@ -217,3 +217,17 @@ def test_needs_update_removed_label() -> None:
 def test_needs_update_missing_app() -> None:
     assert apps.needs_update(HELLO, None)
     assert apps.differences(HELLO, None) == ["(new app)"]
+
+
+def test_nan_and_repeated_keys_are_refused_like_marathons_json_parser(tmp_path) -> None:
+    from pyinfra_mesos.apps import load_apps
+
+    (tmp_path / "a.json").write_text('{"id": "/a", "cmd": "x", "cpus": NaN, "mem": 32}')
+    (tmp_path / "b.json").write_text('{"id": "/b", "id": "/c", "cmd": "x"}')
+    (tmp_path / "c.json").write_text('{"id": "/c", "cmd": "x", "mem": Infinity}')
+    loaded, problems = load_apps(str(tmp_path))
+    assert loaded == []
+    lines = [p.format() for p in problems]
+    assert "NaN is not a JSON number" in lines[0] and "a.json" in lines[0]
+    assert "key 'id' appears twice" in lines[1]
+    assert "Infinity is not a JSON number" in lines[2]

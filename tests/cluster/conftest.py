@@ -37,6 +37,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+# One host-key policy for the checks and the operator's status/backup (same data, same rule).
+from pyinfra_mesos.remote import host_key_checking  # noqa: E402,F401
 from pyinfra_mesos.topology import Member, Topology, topology_from_inventory  # noqa: E402
 
 # Elections (ZooKeeper, Mesos, Marathon) and agent registration settle within seconds on a healthy
@@ -72,23 +74,6 @@ class HostConnection:
     hostspec: str
     host_key_checking: str
     known_hosts_files: tuple[str, ...] = ()
-
-
-def host_key_checking(data: Mapping[str, Any]) -> str:
-    """The host-key policy for a host, from pyinfra's `ssh_strict_host_key_checking` data.
-
-    Only an explicit "no"/"off" turns checking off (the sandbox inventory does that, its host keys
-    are new on every boot). Unset means on: real inventories keep host-key checking.
-    """
-    value = data.get("ssh_strict_host_key_checking")
-    if value is False:
-        return "no"
-    text = str(value).strip().lower() if value is not None else ""
-    if text in ("no", "off", "false"):
-        return "no"
-    if text == "accept-new":
-        return "accept-new"
-    return "yes"
 
 
 def testinfra_hostspec(name: str, data: Mapping[str, Any]) -> str:

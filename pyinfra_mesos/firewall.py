@@ -93,7 +93,7 @@ def cluster_tcp_ports(topo: Topology) -> tuple[PortRange, ...]:
     from pyinfra_mesos import validation  # here: validation and schema import this module
 
     return merge_ranges(ports for m in topo.all_members
-                        for _, _, ports in validation._host_ports(m, topo))
+                        for _, _, ports in validation.host_ports(m, topo))
 
 
 def reserved_service_ports(topo: Topology) -> str:
@@ -122,7 +122,7 @@ def open_tcp_ports(member: Member, topo: Topology,
     ports = _ssh_ports(member)
     if any(m.name == member.name for m in topo.load_balancers):
         for source in (member, *topo.marathons):
-            service = validation._service_range(source)
+            service = validation.service_range(source)
             if service is not None:
                 ports.append(service)
         ports += [(p, p) for p in app_service_ports if is_int(p) and 1 <= p <= 65535]

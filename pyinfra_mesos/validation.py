@@ -421,7 +421,7 @@ _ROLE_PORTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
+def host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
     """`[(field, what, (lo, hi))]` that this host binds; values the schema refused are left out."""
     roles = topo.roles_of(m.name)
     bound: list[tuple[str, str, tuple[int, int]]] = []
@@ -440,7 +440,7 @@ def _host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, in
     return bound
 
 
-def _service_range(m: Member) -> tuple[int, int] | None:
+def service_range(m: Member) -> tuple[int, int] | None:
     """Marathon's service ports (--local_port_min/max, only from marathon_service_port_range)."""
     value = _get(m, "marathon_service_port_range")
     if (isinstance(value, list | tuple) and len(value) == 2 and all(is_int(v) for v in value)
@@ -453,7 +453,7 @@ def _check_ports(topo: Topology) -> list[Problem]:
     problems: list[Problem] = []
     cluster_ports: dict[int, str] = {}
     for m in topo.all_members:
-        bound = _host_ports(m, topo)
+        bound = host_ports(m, topo)
         for i, (field_a, what_a, ports_a) in enumerate(bound):
             if ports_a[0] == ports_a[1]:
                 cluster_ports.setdefault(ports_a[0], what_a)
@@ -467,7 +467,7 @@ def _check_ports(topo: Topology) -> list[Problem]:
     # they must stay clear of every cluster port and of the agents' task ports (facts.md).
     checked: set[tuple[int, int]] = set()
     for m in (*topo.marathons, *topo.load_balancers):
-        service = _service_range(m)
+        service = service_range(m)
         if service is None or service in checked:
             continue
         checked.add(service)

@@ -205,14 +205,11 @@ def take_backup(topo: Topology, hosts: Hosts, out: Path,
 
 
 def run(args: argparse.Namespace) -> int:
-    from pyinfra_mesos.status import load_topology, open_hosts
+    from pyinfra_mesos.status import open_hosts, topology_or_report
 
-    loaded = load_topology(args.inventory)
-    if isinstance(loaded, list):
-        for problem in loaded:
-            print(problem.format())
+    topo = topology_or_report(args.inventory)
+    if topo is None:
         return 2
-    topo = loaded
     hosts = open_hosts(_zookeeper_only(topo), time.monotonic() + 30.0)
     for reason in hosts.unreachable.values():
         _step(f"unreachable: {reason}")

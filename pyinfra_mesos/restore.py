@@ -147,28 +147,24 @@ def restore_plan(topo: Topology, files: Sequence[tuple[str, str]], stamp: str) -
         steps.append(Step("run", f"{m.name}: move {data_dir}/version-2 to "
                                  f"version-2.before-restore-{stamp}, install the backup",
                           m.name, swap_command(data_dir, staging, stamp)))
-    for m in zks:
-        unit = _data(m, "zookeeper_service", "zookeeper")
-        steps.append(Step("run", f"{m.name}: start {unit}", m.name,
-                          f"systemctl start {shlex.quote(unit)}"))
-    zk_wait = max((float(m.data.get("zookeeper_restart_wait_s") or 120) for m in zks),
-                  default=120.0)
-    steps.append(Step("wait", "ZooKeeper: one leader, the others following", check="zookeeper",
-                      timeout_s=zk_wait))
-    for m in masters:
-        steps.append(Step("run", f"{m.name}: start mesos-master", m.name,
-                          "systemctl start mesos-master"))
-    mesos_wait = max((float(m.data.get("mesos_master_restart_wait_s") or 60) for m in masters),
-                     default=60.0)
-    steps.append(Step("wait", "Mesos: every master names the same leader", check="mesos",
-                      timeout_s=mesos_wait))
-    for m in marathons:
-        steps.append(Step("run", f"{m.name}: start marathon", m.name,
-                          "systemctl start marathon"))
-    marathon_wait = max((float(m.data.get("marathon_restart_wait_s") or 300) for m in marathons),
-                        default=300.0)
-    steps.append(Step("wait", "Marathon: every instance names the same leader",
-                      check="marathon", timeout_s=marathon_wait))
+    steps += _start_and_wait(zks, lambda m: _data(m, "zookeeper_service", "zookeeper"),
+                             "zookeeper_restart_wait_s", 120.0, "zookeeper",
+                             "ZooKeeper: one leader, the others following")
+    steps += _start_and_wait(masters, lambda m: "mesos-master", "mesos_master_restart_wait_s",
+                             60.0, "mesos", "Mesos: every master names the same leader")
+    steps += _start_and_wait(marathons, lambda m: "marathon", "marathon_restart_wait_s", 300.0,
+                             "marathon", "Marathon: every instance names the same leader")
+    return steps
+
+
+def _start_and_wait(members: Sequence[Member], unit_of: Callable[[Member], str], wait_key: str,
+                    default_s: float, check: str, what: str) -> list[Step]:
+    """Start `unit_of(m)` on each member, then one wait step for `check`, bounded by the
+    longest of the members' `wait_key` (seconds; `default_s` when unset)."""
+    steps = [Step("run", f"{m.name}: start {unit_of(m)}", m.name,
+                  f"systemctl start {shlex.quote(unit_of(m))}") for m in members]
+    wait = max((float(m.data.get(wait_key) or default_s) for m in members), default=default_s)
+    steps.append(Step("wait", what, check=check, timeout_s=wait))
     return steps
 
 
@@ -250,14 +246,11 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace, now: Callable[[], datetime.datetime] | None = None) -> int:
     from pyinfra_mesos.credentials import marathon_credentials
     from pyinfra_mesos.inventory_loader import project_root
-    from pyinfra_mesos.status import load_topology, open_hosts
+    from pyinfra_mesos.status import open_hosts, topology_or_report
 
-    loaded = load_topology(args.inventory)
-    if isinstance(loaded, list):
-        for problem in loaded:
-            print(problem.format())
+    topo = topology_or_report(args.inventory)
+    if topo is None:
         return 2
-    topo = loaded
     backup = Path(args.backup)
     problems = backup_problems(backup)
     for problem in problems:

@@ -69,6 +69,17 @@ def load_topology(inventory: str) -> Topology | list[Problem]:
     return problems or topo
 
 
+def topology_or_report(inventory: str) -> Topology | None:
+    """load_topology for a command: the topology, or None after printing its problems (one
+    line each); the caller then exits 2, as status, backup and restore all document."""
+    loaded = load_topology(inventory)
+    if isinstance(loaded, list):
+        for problem in loaded:
+            print(problem.format())
+        return None
+    return loaded
+
+
 def open_hosts(topo: Topology, deadline: float) -> Hosts:
     """SSH connections to every cluster host, opened in parallel."""
     specs = [ssh_spec(m.name, m.data, user_ssh_config(m.name)) for m in topo.all_members]
@@ -78,12 +89,9 @@ def open_hosts(topo: Topology, deadline: float) -> Hosts:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_topology(args.inventory)
-    if isinstance(loaded, list):
-        for problem in loaded:
-            print(problem.format())
+    topo = topology_or_report(args.inventory)
+    if topo is None:
         return EXIT_INCOMPLETE
-    topo = loaded
     deadline = time.monotonic() + float(args.timeout)
     data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
     auth = bool(marathon_credentials(data, project_root()))

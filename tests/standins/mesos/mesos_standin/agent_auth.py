@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 from . import cram_md5, http_auth
 from .common import die
-from .credentials import Credential, CredentialsError, read_credential, read_credentials, strip_uri
+from .credentials import (
+    Credential,
+    CredentialsError,
+    credentials_flag,
+    read_credential,
+    strip_uri,
+)
 from .flags import Flags
 
 DEFAULT_AUTHENTICATEE = "crammd5"
@@ -42,15 +48,7 @@ def setup(flags: Flags, log: logging.Logger) -> AgentAuth:
         if credential is None:
             die(log, f"Empty credential file '{strip_uri(value)}' (see --credential flag)")
         log.info("Agent using credential for: %s", credential[0])
-    http_credentials = None
-    if flags.get("http_credentials") is not None:
-        try:
-            http_credentials = read_credentials(str(flags.get("http_credentials")), log)
-        except CredentialsError as exc:
-            die(log, f"{exc} (see --http_credentials flag)")
-        if http_credentials is None:
-            die(log, "Credentials file must contain at least one credential (see "
-                     "--http_credentials flag)")  # fmt: skip
+    http_credentials = credentials_flag(flags.get("http_credentials"), "http_credentials", log)
     realms = set()
     for flag, realm in (("authenticate_http_readonly", http_auth.AGENT_READONLY),
                         ("authenticate_http_readwrite", http_auth.AGENT_READWRITE)):

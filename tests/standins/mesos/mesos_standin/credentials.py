@@ -19,6 +19,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from .common import die
+
 Credential = tuple[str, str]  # (principal, secret); a missing secret is ""
 
 
@@ -109,3 +111,18 @@ def read_credential(value: str, log: logging.Logger) -> Credential | None:
         return _credential(data, "")
     except CredentialsError as exc:
         raise CredentialsError(f"Failed to parse credential: {exc}") from None
+
+
+def credentials_flag(value: object, flag: str, log: logging.Logger) -> list[Credential] | None:
+    """The credentials a --credentials-style flag names (master --credentials, agent
+    --http_credentials); None when the flag is unset. EXITS (die) with Mesos's message, naming
+    the flag, when the file cannot be read or parsed, or holds no credential."""
+    if value is None:
+        return None
+    try:
+        credentials = read_credentials(str(value), log)
+    except CredentialsError as exc:
+        die(log, f"{exc} (see --{flag} flag)")
+    if credentials is None:
+        die(log, f"Credentials file must contain at least one credential (see --{flag} flag)")
+    return credentials

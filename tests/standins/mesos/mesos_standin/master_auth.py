@@ -21,7 +21,7 @@ from typing import Any
 from . import http_auth
 from .common import die
 from .cram_md5 import Authenticator
-from .credentials import CredentialsError, read_credentials
+from .credentials import credentials_flag
 from .flags import Flags
 from .http import Request, Response
 
@@ -92,15 +92,7 @@ def setup(flags: Flags, log: logging.Logger) -> MasterAuth:
             log.info("Master only allowing authenticated %s to register", what)
         else:
             log.info("Master allowing unauthenticated %s to register", what)
-    credentials = None
-    if flags.get("credentials") is not None:
-        try:
-            credentials = read_credentials(str(flags.get("credentials")), log)
-        except CredentialsError as exc:
-            die(log, f"{exc} (see --credentials flag)")
-        if credentials is None:
-            die(log, "Credentials file must contain at least one credential (see --credentials "
-                     "flag)")  # fmt: skip
+    credentials = credentials_flag(flags.get("credentials"), "credentials", log)
     names = (flags.get("authenticators") or "").split(",")
     if len(names) > 1:
         die(log, "Multiple authenticators not supported")

@@ -24,8 +24,6 @@ from pyinfra_mesos.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.topology import topology_from_inventory
 
 CLIENT_SOURCE = marathon_client.__file__
-CREDENTIALS_FILE = MARATHON_CREDENTIALS_FILE
-CURL_CONFIG = MARATHON_CURL_CONFIG
 
 topo = topology_from_inventory(inventory)
 
@@ -69,7 +67,7 @@ if topo.marathons and host.name == topo.marathons[0].name:
             app=app,
             urls=urls,
             timeout_s=float(host.data.apps_deploy_timeout_s),
-            credentials_file=CREDENTIALS_FILE if credentials else "",
-            curl_config=CURL_CONFIG if credentials else "",
+            credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
+            curl_config=MARATHON_CURL_CONFIG if credentials else "",
             marathon_flags=dict(host.data.get("marathon_flags") or {}),
         )

@@ -1,34 +1,35 @@
 """The end-to-end run: bare sandbox hosts -> deployed, checked, converged, scaled out, torn down.
 
-    pytest -s tests/e2e          (as root, on Linux with systemd-nspawn)
+    pytest -s tests/e2e                      (as root, on Linux with systemd-nspawn)
+    pytest -s tests/e2e -k grow_masters      (one phase alone, on a freshly deployed cluster)
 
-One session, in order; each step needs the one before, so they are one test with labelled steps:
+One cluster per session (the module's `e2e_run` fixture), shared by the phases, one test each,
+run in this order (each test's name carries its number):
 
-1. `python -m sandbox up` on a copy of inventory/sandbox.py in a tmp dir (same SANDBOX name)
-2. deploy from bare hosts (timed)             3. `pytest tests/cluster --inventory COPY`
-4. deploy again: pyinfra must report ZERO changed operations (timed)
-5. note every old host's service start stamps, add one agent line to the copy, `sandbox up`
-   (boots only the new host), deploy again (timed: scale-out), run the checks again (the new
-   agent is registered with the leader), and prove no service on an old host restarted
-6. app scaling: deploy_apps.py with apps_instances 3 then 1 (timed); Marathon, the containers on
-   the agents and every load balancer's haproxy.cfg (within two bridge intervals) agree, the app
-   answers through every load balancer, and a re-run with the same data changes nothing
-7. Marathon stopped on every host: every haproxy.cfg stays byte-identical, the app still answers,
-   the bridge logs that Marathon is unreachable; then Marathon back with a leader (timed)
-8. Mesos master failover: SIGKILL the leading master; another is elected within the ZooKeeper
-   session timeout + 15 s (measured), all masters agree, the agents and Marathon follow, the app
-   keeps its instance
-9. grow masters 3 -> 5: two more `masters` lines (zookeeper_id 4, 5), `sandbox up` (boots only
-   them), deploy (timed) while the app is requested through every load balancer once a second
-   (zero failures) and the ZooKeeper and Mesos leaders are sampled; then every master has
-   quorum 3, all 5 agree on one Mesos leader, ZooKeeper has 1 leader and 4 followers, the agents
-   are active, all 5 Marathons answer and agree on the leader, the app answers everywhere, the
-   old masters' replicated logs are the same directories; the checks pass; a re-run changes
-   nothing
-10. `python -m sandbox down` in a finalizer that always runs, then prove nothing is left
+1-2. `python -m sandbox up` on a copy of inventory/sandbox.py in a tmp dir (same SANDBOX name),
+   then the deploy from bare hosts (timed). Every other phase builds this first when run alone.
+3. `pytest tests/cluster --inventory COPY` and `python -m pyinfra_mesos status`
+   3b-3d. secure by default: Marathon 401s anonymous requests; a scan from a sandbox host
+   outside the inventory finds only SSH and the service ports; the masters refuse
+   unauthenticated agents and writes
+4. deploy again: pyinfra must report ZERO changed operations (timed); 4b. a bad inventory is
+   refused before any host is touched; 4c. no secret in any output mode, none readable by
+   other users, none on a command line
+5. add one agent line to the copy, `sandbox up` (boots only the new host), deploy (timed:
+   scale-out), the checks again, and no service on an old host restarted
+6. app scaling through deploy_apps.py (3 then 1): Marathon, the containers and every load
+   balancer agree; 6b. apps in the forms Marathon rewrites converge
+7. Marathon stopped on every host: every haproxy.cfg stays byte-identical, the app answers
+8. Mesos master failover: SIGKILL the leading master; another is elected in bounded time
+9. grow masters 3 -> 5 under load through every load balancer (zero failures), then the
+   checks and a zero-change re-run
+10. backup, /marathon deleted, restore: the app comes back; checks; zero-change re-run
+Last, `python -m sandbox down` in the fixture's finalizer, which always runs, then proof that
+nothing is left.
 
-The app checks of tests/cluster run in the checks of steps 3 and 5. Phases 6-8 talk HTTP to the
-hosts straight from this machine (the sandbox bridge routes here) and run commands over SSH.
+After a failed phase the cluster is in an unknown state: the later phases fail at once naming
+it (never skipped). Phases 6-8 talk HTTP to the hosts straight from this machine (the sandbox
+bridge routes here) and run commands over SSH.
 
 Logs of every subprocess: build/e2e-logs/. Timings: build/e2e-timings.txt and the terminal.
 """
@@ -50,6 +51,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,39 @@ class E2ERun:
     inventory: Path
     sandbox: str
     timings: dict[str, float | None] = field(default_factory=dict)
+    deployed: bool = False  # the sandbox is up and the bare deploy succeeded
+    failed_phase: str | None = None  # the first phase that failed; the cluster state is unknown
+
+
+@contextmanager
+def phase(run: E2ERun, name: str, needs_cluster: bool = True) -> Iterator[None]:
+    """One e2e phase: fails at once, naming the phase, when an earlier one failed (its cluster
+    is in an unknown state); builds the deployed cluster first when the phase needs it and it
+    was not built yet (a phase run alone); records the phase as failed when it raises."""
+    if run.failed_phase is not None:
+        pytest.fail(f"not run: the phase '{run.failed_phase}' failed before it and left the "
+                    "cluster in an unknown state")
+    print(f"\n[e2e] === phase: {name} ===", flush=True)
+    try:
+        if needs_cluster:
+            ensure_deployed(run)
+        yield
+    except BaseException:
+        run.failed_phase = name
+        raise
+
+
+def ensure_deployed(run: E2ERun) -> None:
+    """Phases 1-2 once per run: `sandbox up` on the inventory copy, then the deploy from bare
+    hosts (both timed)."""
+    if run.deployed:
+        return
+    result = run_logged("1-sandbox-up", [PYTHON, "-m", "sandbox", "up", str(run.inventory)],
+                        SANDBOX_UP_TIMEOUT_S)
+    run.timings["sandbox up"] = result.seconds
+    require_success("sandbox up", result)
+    deploy("2-deploy-bare", run, "bare deploy")
+    run.deployed = True
 
 
 def run_logged(step: str, command: Sequence[str], timeout_s: float) -> StepResult:
@@ -519,17 +554,58 @@ def phase_marathon_refuses_anonymous(run: E2ERun) -> None:
 
 
 SECRET_SCAN_DIRS = "/etc /usr/local/lib/pyinfra-mesos /var/lib/pyinfra-mesos-haproxy-bridge /root"
+# On a host, with the secrets on stdin (one a line; never on a command line): every file under
+# the scan dirs that holds one, as `mode owner path`, then a marker, then every process's
+# command line and every unit's ExecStart (a secret there is readable by everyone with `ps`).
+SECRET_HOLDERS_SCRIPT = (
+    "umask 077; p=$(mktemp); cat > \"$p\"; "
+    f"grep -rlF -f \"$p\" {SECRET_SCAN_DIRS} 2>/dev/null | grep -vxF \"$p\" "
+    "| xargs -r stat -c '%a %U %n'; echo ---; "
+    "if ps -eo args= | grep -qF -f \"$p\"; then echo 'a process command line'; fi; "
+    "if systemctl show '*' -p ExecStart 2>/dev/null | grep -qF -f \"$p\"; then "
+    "echo 'a unit ExecStart'; fi; rm -f \"$p\"")
+
+
+def operator_secrets(run: E2ERun) -> dict[str, str]:
+    """Every secret the deploy keeps on the operator's side (credentials/<cluster>/: Marathon's
+    user:password, Mesos' principals, ZooKeeper's digests, ...), by file name; for `user:secret`
+    files the secret part."""
+    from pyinfra_mesos.credentials import cluster_credentials_dir
+
+    member = _topology(run.inventory).all_members[0]
+    directory = cluster_credentials_dir(member.data, PROJECT_ROOT)
+    found = {}
+    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
+        value = path.read_text(encoding="utf-8").strip()
+        found[path.name] = value.rpartition(":")[2]
+    return found
+
+
+def secret_holders(run: E2ERun, host: str, secrets: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(files holding a secret as `mode owner path`, places outside files where one shows)."""
+    result = subprocess.run(
+        [PYTHON, "-m", "sandbox", "ssh", str(run.inventory), host, "sh", "-c",
+         shlex.quote(SECRET_HOLDERS_SCRIPT)],
+        input="\n".join(secrets) + "\n", capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT)
+    assert result.returncode == 0, f"{host}: the secret scan failed: {result.stderr[-1000:]}"
+    files, _, elsewhere = result.stdout.partition("---")
+    return ([line for line in files.splitlines() if line.strip()],
+            [line for line in elsewhere.splitlines() if line.strip()])
 
 
 def phase_secrets_never_shown(run: E2ERun) -> None:
-    """4c. Secrets never in pyinfra's output in any mode, never readable by other users.
+    """4c. Secrets never in pyinfra's output in any mode, never readable by other users, never
+    on a command line.
 
     A dry run with a new Marathon credential (so the env file, the credentials and the curl
     config would all change) in every output mode at once (--dry --diff -vvv --debug): neither
-    the current nor the new secret appears. On every host, each file holding the current
-    secret is 0600 (or stricter) and owned by root."""
-    with Hosts(run.inventory) as hosts:
-        current = checks.marathon_auth(hosts.topology.all_members[0])
+    it nor any secret the deploy keeps (every file of credentials/<cluster>/) appears. On every
+    host, each file holding one of them is 0600 (or stricter) and owned by root (or by the
+    service user that reads it), and none shows in a process command line or a unit."""
+    secrets = operator_secrets(run)
+    assert {"marathon_http_credentials", "mesos_agent_secret"} <= set(secrets), (
+        f"the deploy should have generated its secrets, found {sorted(secrets)}")
     new = "marathon:e2e-" + os.urandom(12).hex()
     # No -y: with it pyinfra skips change detection, and so the diffs this is about.
     result = run_logged("4c-secrets-dry-all-modes", [
@@ -538,22 +614,19 @@ def phase_secrets_never_shown(run: E2ERun) -> None:
     require_success("dry run in every output mode", result)
     assert "Detected changes" in result.output, (
         f"the dry run must detect changes (the new secret's files) (log: {result.log})")
-    for name, secret in (("current", current.partition(":")[2]), ("new", new)):
-        assert secret and secret not in result.output, (
-            f"the {name} Marathon secret appears in pyinfra's output (log: {result.log})")
-    with Hosts(run.inventory) as hosts:
-        for member in hosts.topology.all_members:
-            holders = hosts.run(member.name, (
-                "[ -f /etc/pyinfra-mesos/marathon-credentials ] || exit 0; "
-                "grep -rlF -f /etc/pyinfra-mesos/marathon-credentials "
-                f"{SECRET_SCAN_DIRS} 2>/dev/null | xargs -r stat -c '%a %U %n' || true"),
-                "files holding the Marathon secret").splitlines()
-            loose = [line for line in holders
-                     if line.split()[0] not in ("600", "400") or line.split()[1] != "root"]
-            assert not loose, (f"{member.name}: files with the Marathon secret readable by "
-                               f"others: {loose}")
-    print("[e2e] secrets: none in --dry --diff -vvv --debug output; every file holding one "
-          "is 0600 root", flush=True)
+    shown = [name for name, secret in {**secrets, "new Marathon secret": new}.items()
+             if secret and secret in result.output]
+    assert not shown, f"secrets in pyinfra's output: {shown} (log: {result.log})"
+    problems = []
+    for member in _topology(run.inventory).all_members:
+        files, elsewhere = secret_holders(run, member.name, list(secrets.values()))
+        problems += [f"{member.name}: {line} (want 600/400)" for line in files
+                     if line.split()[0] not in ("600", "400")]
+        problems += [f"{member.name}: a secret in {place}" for place in elsewhere]
+    assert not problems, "secrets exposed on the hosts:\n  " + "\n  ".join(problems)
+    print(f"[e2e] secrets ({len(secrets)}: {', '.join(sorted(secrets))}): none in --dry --diff "
+          "-vvv --debug output, every file holding one is 0600, none in a command line or "
+          "unit", flush=True)
 
 
 OUTSIDER = "outsider1"
@@ -688,6 +761,34 @@ def phase_refused_inventory(run: E2ERun) -> None:
         f"{tail(result.output)}")
     assert "Starting operation" not in result.output, (
         f"a refused deploy ran operations (log: {result.log})")
+
+
+def phase_scale_out(run: E2ERun) -> None:
+    """5. Scale out by one inventory line: `sandbox up` boots only the new host, the deploy
+    (timed) adds it, the checks see it registered with the leader, and no service on an old
+    host restarted."""
+    before_topology = _topology(run.inventory)
+    old_hosts = [m.name for m in before_topology.all_members]
+    before = service_stamps(run.inventory, old_hosts)
+    new_agent = next_agent_name([m.name for m in before_topology.agents])
+    run.inventory.write_text(add_agent_line(run.inventory.read_text(), new_agent))
+    agents_now = [m.name for m in _topology(run.inventory).agents]
+    assert new_agent in agents_now, (
+        f"added `{new_agent}` to the inventory copy, but pyinfra's agents group is {agents_now}")
+
+    result = run_logged("5-sandbox-up-scale", [PYTHON, "-m", "sandbox", "up",
+                                               str(run.inventory)], SANDBOX_UP_TIMEOUT_S)
+    run.timings["sandbox up (+1 agent)"] = result.seconds
+    require_success("sandbox up (+1 agent)", result)
+    deploy("5-deploy-scale-out", run, "scale-out")
+    # The full checks: the leader's activated_slaves must now equal the inventory's agents, and
+    # the new agent's id must be among the leader's slaves.
+    cluster_checks("5-cluster-checks-scale-out", run, "cluster checks (after scale-out)")
+
+    after = service_stamps(run.inventory, old_hosts)
+    restarted = restarted_services(before, after)
+    assert not restarted, ("adding an agent restarted services on existing hosts:\n  "
+                           + "\n  ".join(restarted))
 
 
 def phase_app_scaling(run: E2ERun) -> None:
@@ -1236,81 +1337,90 @@ def phase_backup_restore(run: E2ERun) -> None:
                        deploy("10-deploy-noop-restored", run, "no-op re-run (restored)"))
 
 
-def test_sandbox_end_to_end(e2e_run: E2ERun) -> None:
-    run = e2e_run
+# The phases, one test each, in the order they run. A phase names what it needs: the deployed
+# cluster (`deployed`), which the first phase builds and any phase run alone (`-k`) builds first.
+# After a failed phase the cluster is in an unknown state: the phases after it fail at once,
+# naming it, rather than reporting faults of their own (nothing is skipped).
 
-    # 1. Bare hosts.
-    result = run_logged("1-sandbox-up", [PYTHON, "-m", "sandbox", "up", str(run.inventory)],
-                        SANDBOX_UP_TIMEOUT_S)
-    run.timings["sandbox up"] = result.seconds
-    require_success("sandbox up", result)
 
-    # 2. Deploy from bare hosts.
-    deploy("2-deploy-bare", run, "bare deploy")
+def test_01_bare_deploy(e2e_run: E2ERun) -> None:
+    """1-2. Bare hosts, then the deploy from bare hosts (timed)."""
+    with phase(e2e_run, "bare deploy", needs_cluster=False):
+        ensure_deployed(e2e_run)
 
-    # 3. The checks users run (app checks in tests/cluster included), and the operator's status.
-    cluster_checks("3-cluster-checks", run, "cluster checks")
-    result = cluster_status("3-status", run)
-    run.timings["status"] = result.seconds
-    require_success("status (healthy cluster)", result)
 
-    # 3b. Secure by default: Marathon refuses requests without its credentials.
-    phase_marathon_refuses_anonymous(run)
+def test_03_cluster_checks_and_status(e2e_run: E2ERun) -> None:
+    """3. The checks users run (app checks in tests/cluster included), and the operator's
+    status."""
+    with phase(e2e_run, "cluster checks and status"):
+        cluster_checks("3-cluster-checks", e2e_run, "cluster checks")
+        result = cluster_status("3-status", e2e_run)
+        e2e_run.timings["status"] = result.seconds
+        require_success("status (healthy cluster)", result)
 
-    # 3c. The firewall, seen from a sandbox host outside the inventory.
-    phase_outsider_scan(run)
 
-    # 3d. The masters refuse unauthenticated agents and write requests.
-    phase_mesos_refuses_unauthenticated(run)
+def test_03b_marathon_refuses_anonymous(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "Marathon refuses anonymous requests"):
+        phase_marathon_refuses_anonymous(e2e_run)
 
-    # 4. A converged cluster: a re-run changes nothing on any host.
-    require_no_changes("the re-run on a converged cluster",
-                       deploy("4-deploy-noop", run, "no-op re-run"))
 
-    # 4b. A bad inventory is refused before any host is touched.
-    phase_refused_inventory(run)
+def test_03c_outsider_scan(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "firewall scan from outside the cluster"):
+        phase_outsider_scan(e2e_run)
 
-    # 4c. Secrets: never in any output mode, never readable by other users on a host.
-    phase_secrets_never_shown(run)
 
-    # 5. Scale out by one inventory line; nothing on the old hosts may restart.
-    before_topology = _topology(run.inventory)
-    old_hosts = [m.name for m in before_topology.all_members]
-    before = service_stamps(run.inventory, old_hosts)
-    new_agent = next_agent_name([m.name for m in before_topology.agents])
-    run.inventory.write_text(add_agent_line(run.inventory.read_text(), new_agent))
-    agents_now = [m.name for m in _topology(run.inventory).agents]
-    assert new_agent in agents_now, (
-        f"added `{new_agent}` to the inventory copy, but pyinfra's agents group is {agents_now}")
+def test_03d_mesos_refuses_unauthenticated(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "Mesos refuses the unauthenticated"):
+        phase_mesos_refuses_unauthenticated(e2e_run)
 
-    result = run_logged("5-sandbox-up-scale", [PYTHON, "-m", "sandbox", "up",
-                                               str(run.inventory)], SANDBOX_UP_TIMEOUT_S)
-    run.timings["sandbox up (+1 agent)"] = result.seconds
-    require_success("sandbox up (+1 agent)", result)
-    deploy("5-deploy-scale-out", run, "scale-out")
-    # The full checks: the leader's activated_slaves must now equal the inventory's agents, and
-    # the new agent's id must be among the leader's slaves.
-    cluster_checks("5-cluster-checks-scale-out", run, "cluster checks (after scale-out)")
 
-    after = service_stamps(run.inventory, old_hosts)
-    restarted = restarted_services(before, after)
-    assert not restarted, ("adding an agent restarted services on existing hosts:\n  "
-                           + "\n  ".join(restarted))
+def test_04_noop_rerun(e2e_run: E2ERun) -> None:
+    """4. A converged cluster: a re-run changes nothing on any host."""
+    with phase(e2e_run, "no-op re-run"):
+        require_no_changes("the re-run on a converged cluster",
+                           deploy("4-deploy-noop", e2e_run, "no-op re-run"))
 
-    # 6. Scale the app through deploy_apps.py; the load balancers follow within two intervals.
-    phase_app_scaling(run)
 
-    # 6b. Apps in the forms Marathon rewrites converge; a deleted field leaves Marathon.
-    phase_app_forms(run)
+def test_04b_refused_inventory(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "a bad inventory refused"):
+        phase_refused_inventory(e2e_run)
 
-    # 7. Marathon down everywhere: the load balancers keep their last good config.
-    phase_marathon_outage(run)
 
-    # 8. The leading Mesos master dies: another takes over, the cluster follows.
-    phase_master_failover(run)
+def test_04c_secrets_never_shown(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "secrets never shown"):
+        phase_secrets_never_shown(e2e_run)
 
-    # 9. Grow the masters 3 -> 5 on the live cluster; the app keeps answering throughout.
-    phase_grow_masters(run)
 
-    # 10. Backup, /marathon deleted, restore: the apps come back.
-    phase_backup_restore(run)
+def test_05_scale_out(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "scale out by one agent"):
+        phase_scale_out(e2e_run)
+
+
+def test_06_app_scaling(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "app scaling"):
+        phase_app_scaling(e2e_run)
+
+
+def test_06b_app_forms(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "apps in the forms Marathon rewrites"):
+        phase_app_forms(e2e_run)
+
+
+def test_07_marathon_outage(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "Marathon outage"):
+        phase_marathon_outage(e2e_run)
+
+
+def test_08_master_failover(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "Mesos master failover"):
+        phase_master_failover(e2e_run)
+
+
+def test_09_grow_masters(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "grow masters 3 -> 5"):
+        phase_grow_masters(e2e_run)
+
+
+def test_10_backup_restore(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "backup and restore"):
+        phase_backup_restore(e2e_run)

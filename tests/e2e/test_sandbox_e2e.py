@@ -1008,52 +1008,177 @@ def phase_master_failover(run: E2ERun) -> None:
         others = [m for m in masters if m is not old]
         bound = parse_mesos_duration(hosts.data("mesos_zk_session_timeout")) + FAILOVER_SLACK_S
 
-        hosts.run(old.name, "systemctl kill -s SIGKILL mesos-master", "SIGKILL mesos-master")
-        killed = time.monotonic()
-        print(f"[e2e] SIGKILLed the leading master {old.name} ({old_pid})", flush=True)
+        monitor = load_monitor(hosts)
+        try:
+            time.sleep(2 * AVAILABILITY_INTERVAL_S)  # a baseline before the fault
+            hosts.run(old.name, "systemctl kill -s SIGKILL mesos-master", "SIGKILL mesos-master")
+            killed = time.monotonic()
+            print(f"[e2e] SIGKILLed the leading master {old.name} ({old_pid})", flush=True)
 
-        def new_leader() -> str | None:
-            pid, problem = leader_agreement(reported_leaders(hosts, others))
-            if pid is None:
-                return problem
-            if pid == old_pid:
-                return f"the other masters still name the killed {old_pid} as leader"
-            return None
+            def new_leader() -> str | None:
+                pid, problem = leader_agreement(reported_leaders(hosts, others))
+                if pid is None:
+                    return problem
+                if pid == old_pid:
+                    return f"the other masters still name the killed {old_pid} as leader"
+                return None
 
-        seconds = wait_until(new_leader, bound,
-                             f"a new leader after SIGKILL of {old.name} (ZooKeeper session "
-                             f"timeout + {FAILOVER_SLACK_S:.0f} s)")
-        run.timings["master failover"] = seconds
-        new_pid = leader_agreement(reported_leaders(hosts, others))[0]
-        leader = by_ip[parse_master_pid(new_pid)[0]]
-        print(f"[e2e] master failover: {old.name} -> {leader.name} in {seconds:.1f} s", flush=True)
+            seconds = wait_until(new_leader, bound,
+                                 f"a new leader after SIGKILL of {old.name} (ZooKeeper session "
+                                 f"timeout + {FAILOVER_SLACK_S:.0f} s)")
+            run.timings["master failover"] = seconds
+            new_pid = leader_agreement(reported_leaders(hosts, others))[0]
+            leader = by_ip[parse_master_pid(new_pid)[0]]
+            print(f"[e2e] master failover: {old.name} -> {leader.name} in {seconds:.1f} s",
+                  flush=True)
 
-        def settled() -> str | None:
-            pid, problem = leader_agreement(reported_leaders(hosts, masters))
-            if pid != new_pid:
-                return problem or f"the leader moved on again: {new_pid} -> {pid}"
-            state = master_state(hosts, leader)
-            agents = len(hosts.topology.agents)
-            if state.get("activated_slaves") != agents:
-                return (f"{leader.name}: activated_slaves={state.get('activated_slaves')}, "
-                        f"want {agents}")
-            problem = framework_problem(state)
-            if problem:
-                return problem
-            tasks = [t for f in state.get("frameworks") or [] for t in f.get("tasks") or []
-                     if t.get("name") == APP_ID and t.get("state") == "TASK_RUNNING"]
-            if len(tasks) != 1:
-                return f"{leader.name}: {len(tasks)} running {APP_ID} task(s), want 1"
-            return app_scale_problem(marathon_app(hosts), 1)
+            def settled() -> str | None:
+                pid, problem = leader_agreement(reported_leaders(hosts, masters))
+                if pid != new_pid:
+                    return problem or f"the leader moved on again: {new_pid} -> {pid}"
+                state = master_state(hosts, leader)
+                agents = len(hosts.topology.agents)
+                if state.get("activated_slaves") != agents:
+                    return (f"{leader.name}: activated_slaves={state.get('activated_slaves')}, "
+                            f"want {agents}")
+                problem = framework_problem(state)
+                if problem:
+                    return problem
+                tasks = [t for f in state.get("frameworks") or [] for t in f.get("tasks") or []
+                         if t.get("name") == APP_ID and t.get("state") == "TASK_RUNNING"]
+                if len(tasks) != 1:
+                    return f"{leader.name}: {len(tasks)} running {APP_ID} task(s), want 1"
+                return app_scale_problem(marathon_app(hosts), 1)
 
-        wait_until(settled, FAILOVER_SETTLE_TIMEOUT_S,
-                   f"after the failover to {leader.name} (all masters agree, "
-                   f"{len(hosts.topology.agents)} agents active, Marathon registered, "
-                   f"the app running)")
+            wait_until(settled, FAILOVER_SETTLE_TIMEOUT_S,
+                       f"after the failover to {leader.name} (all masters agree, "
+                       f"{len(hosts.topology.agents)} agents active, Marathon registered, "
+                       f"the app running)")
+        finally:
+            monitor.stop()
         run.timings["master failover settled"] = time.monotonic() - killed
+        failed = monitor.failures()
+        print(f"[e2e] master failover under load: {monitor.report()}", flush=True)
+        assert not failed, ("requests failed through the load balancers during the master "
+                            "failover:\n  " + "\n  ".join(failed[:20]))
         state = hosts.host(old.name).run("systemctl is-active mesos-master").stdout.strip()
         assert state == "active", f"{old.name}: mesos-master is {state!r} after the SIGKILL"
         all_lbs_answer(hosts, 2, "after the master failover")
+
+
+# -- Phase 8b: faults under load ---------------------------------------------------------------
+
+FAULT_RECOVERY_TIMEOUT_S = 180.0  # a SIGKILLed Marathon: systemd's RestartSec + start + election
+
+
+def load_monitor(hosts: Hosts) -> AvailabilityMonitor:
+    """An AvailabilityMonitor over every load balancer, ZooKeeper member and master."""
+    topo = hosts.topology
+    return AvailabilityMonitor(
+        [m.ip for m in topo.load_balancers],
+        [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers],
+        [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters]).start()
+
+
+def marathon_leaders(hosts: Hosts) -> dict[str, str | None]:
+    """`{marathon host: the leader it names ("ip:port") or None}` (silent hosts: None)."""
+    credentials = checks.marathon_auth(hosts.topology.all_members[0])
+    found: dict[str, str | None] = {}
+    for member in hosts.topology.marathons:
+        answer = checks.probe(lambda m=member: get_json(
+            f"{marathon_url(hosts, m)}/v2/leader", credentials, 2))
+        found[member.name] = None if isinstance(answer, AssertionError) else answer.get("leader")
+    return found
+
+
+def zookeeper_leader(hosts: Hosts) -> Any:
+    """The ZooKeeper member that answers `srvr` with `Mode: leader`, else None."""
+    for member in hosts.topology.zookeepers:
+        if zookeeper_mode(member.ip, int(hosts.data("zookeeper_client_port", member))) == \
+                "leader":
+            return member
+    return None
+
+
+def fault_under_load(run: E2ERun, hosts: Hosts, name: str, inject: Callable[[], None],
+                     recovered: Callable[[], str | None], timeout_s: float) -> str:
+    """Inject a fault while the app is requested through every load balancer once a second;
+    wait until `recovered` is None; the timing `name` is the recovery time. Fails on any failed
+    request. Returns the monitor's report."""
+    monitor = load_monitor(hosts)
+    try:
+        time.sleep(2 * AVAILABILITY_INTERVAL_S)  # a baseline before the fault
+        inject()
+        run.timings[name] = wait_until(recovered, timeout_s, f"recovery from: {name}")
+        time.sleep(3 * AVAILABILITY_INTERVAL_S)  # requests after the recovery count too
+    finally:
+        monitor.stop()
+    report = monitor.report()
+    print(f"[e2e] {name}: recovered in {run.timings[name]:.1f} s; {report}", flush=True)
+    failed = monitor.failures()
+    assert not failed, f"{name}: requests failed through the load balancers ({report}):\n  " + \
+        "\n  ".join(failed[:20])
+    return report
+
+
+def phase_faults(run: E2ERun) -> None:
+    """8b. Faults under load through every load balancer, each with zero failed requests and
+    its recovery time: SIGKILL of the leading Marathon (its container's process; systemd brings
+    it back, another instance leads meanwhile), stop of the ZooKeeper leader (the ensemble
+    elects another; the stopped member is started again and rejoins)."""
+    with Hosts(run.inventory) as hosts:
+        by_address = {m.ip: m for m in hosts.topology.marathons}
+        leaders = marathon_leaders(hosts)
+        old = set(leaders.values())
+        assert len(old) == 1 and None not in old, f"before the fault: Marathon leaders {leaders}"
+        old_leader = old.pop() or ""
+        victim = by_address[old_leader.rpartition(":")[0]]
+        container = hosts.data("marathon_container_name", victim)
+
+        def marathon_back() -> str | None:
+            now = marathon_leaders(hosts)
+            if len(set(now.values())) != 1 or None in now.values():
+                return f"Marathon leaders: {now}"
+            state = hosts.run(victim.name, "systemctl is-active marathon || true",
+                              "marathon's state").strip()
+            if state != "active":
+                return f"{victim.name}: marathon is {state}"
+            return app_scale_problem(marathon_app(hosts), 1)
+
+        fault_under_load(
+            run, hosts, "Marathon leader SIGKILL",
+            lambda: hosts.run(victim.name, f"docker kill -s KILL {shlex.quote(container)}",
+                              "SIGKILL the leading Marathon"),
+            marathon_back, FAULT_RECOVERY_TIMEOUT_S)
+
+        zk_old = zookeeper_leader(hosts)
+        assert zk_old is not None, "before the fault: no ZooKeeper leader"
+        unit = hosts.data("zookeeper_service", zk_old)
+
+        stopped_at: list[float] = []
+
+        def zookeeper_back() -> str | None:
+            # First another member leads (the measured failover), then the stopped one is
+            # started again and must rejoin as a follower.
+            modes = {m.name: zookeeper_mode(m.ip, int(hosts.data("zookeeper_client_port", m)))
+                     for m in hosts.topology.zookeepers}
+            if modes[zk_old.name] is None and "ZooKeeper new leader" not in run.timings:
+                if "leader" not in modes.values():
+                    return f"no new ZooKeeper leader yet: {modes}"
+                run.timings["ZooKeeper new leader"] = time.monotonic() - stopped_at[0]
+                hosts.run(zk_old.name, f"systemctl start {shlex.quote(unit)}",
+                          "start the stopped ZooKeeper leader again")
+            return checks.ensemble_problem(modes)
+
+        def stop_leader() -> None:
+            hosts.run(zk_old.name, f"systemctl stop {shlex.quote(unit)}",
+                      "stop the ZooKeeper leader")
+            stopped_at.append(time.monotonic())
+
+        fault_under_load(
+            run, hosts, "ZooKeeper leader stop",
+            stop_leader, zookeeper_back, FAILOVER_SETTLE_TIMEOUT_S)
+        all_lbs_answer(hosts, 2, "after the faults")
 
 
 # -- Phase 9: grow the masters 3 -> 5 -------------------------------------------------------------
@@ -1414,6 +1539,11 @@ def test_07_marathon_outage(e2e_run: E2ERun) -> None:
 def test_08_master_failover(e2e_run: E2ERun) -> None:
     with phase(e2e_run, "Mesos master failover"):
         phase_master_failover(e2e_run)
+
+
+def test_08b_faults_under_load(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "faults under load"):
+        phase_faults(e2e_run)
 
 
 def test_09_grow_masters(e2e_run: E2ERun) -> None:

@@ -1462,6 +1462,76 @@ def phase_backup_restore(run: E2ERun) -> None:
                        deploy("10-deploy-noop-restored", run, "no-op re-run (restored)"))
 
 
+# -- Phase 11: a deploy killed between a config write and its restart --------------------------
+
+# A Mesos master flag real Mesos takes (default 50), changed only to make the masters' env file
+# differ; the cluster keeps it after this last phase.
+INTERRUPT_DATA = 'mesos_master_flags={"max_completed_frameworks": "60"}'
+# The operation that follows the masters' config write in tasks/mesos_master.py: once pyinfra
+# starts it, every master's new env file is written and none has restarted yet.
+INTERRUPT_AFTER = "Point Mesos at ZooKeeper"
+INTERRUPT_WAIT_S = 900.0
+
+
+def run_killed_at(step: str, command: Sequence[str], marker: str,
+                  timeout_s: float) -> StepResult:
+    """Run `command` like run_logged, SIGKILL its whole process group as soon as its output
+    has a line containing `marker` (an operator's run killed mid-way). rc is the killed
+    process's; AssertionError when the marker never came (the run ended or timed out)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"{step}.log"
+    print(f"\n[e2e] {step}: {' '.join(command)}  (killed at {marker!r}; log: {log})", flush=True)
+    started = time.monotonic()
+    with log.open("w") as handle:
+        proc = subprocess.Popen(list(command), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
+                                stdout=handle, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                start_new_session=True)
+        seen = False
+        while time.monotonic() - started < timeout_s and proc.poll() is None:
+            if marker in log.read_text(errors="replace"):
+                seen = True
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.1)
+        if proc.poll() is None and not seen:
+            _kill_group(proc)
+        rc = proc.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    assert seen, (f"{step}: the run never reached {marker!r} (exit {rc}, log: {log})\n"
+                  f"{tail(output)}")
+    return StepResult(rc, output, time.monotonic() - started, log)
+
+
+def phase_interrupted_deploy(run: E2ERun) -> None:
+    """11. A deploy that changes the masters' config is SIGKILLed after writing it and before
+    any restart: the masters run the old config while systemd calls them active. The cluster
+    checks catch the drift; the next run (same change) restarts them, one at a time, although
+    no file changes in it; then the checks pass and a re-run changes nothing."""
+    killed = run_killed_at("11-deploy-killed", [
+        PYINFRA, "-y", str(run.inventory), "deploy.py", "--data", INTERRUPT_DATA],
+        f"Starting operation: tasks/mesos_master.py | {INTERRUPT_AFTER}", INTERRUPT_WAIT_S)
+    print(f"[e2e] deploy SIGKILLed after {killed.seconds:.1f} s, the masters' config written",
+          flush=True)
+    drift = run_logged("11-checks-see-drift", [
+        PYTHON, "-m", "pytest", "tests/cluster/test_services_fresh.py", "--inventory",
+        str(run.inventory), "-p", "no:cacheprovider", "-q"], CHECKS_TIMEOUT_S)
+    assert drift.rc not in (0, None) and "mesos-master" in drift.output, (
+        "the cluster checks must fail on masters running an older config than their files "
+        f"(exit {drift.rc}, log: {drift.log})\n{tail(drift.output)}")
+    result = run_logged("11-deploy-converges", [
+        PYINFRA, "-y", str(run.inventory), "deploy.py", "--data", INTERRUPT_DATA],
+        DEPLOY_TIMEOUT_S)
+    run.timings["re-run after a killed deploy"] = result.seconds
+    require_success("the re-run after a killed deploy", result)
+    cluster_checks("11-cluster-checks-converged", run, "cluster checks (after the re-run)")
+    require_no_changes("the run after the convergence", run_logged(
+        "11-deploy-noop", [PYINFRA, "-y", str(run.inventory), "deploy.py",
+                           "--data", INTERRUPT_DATA], DEPLOY_TIMEOUT_S))
+    print("[e2e] killed deploy: the checks saw the drift, the re-run restarted the masters, "
+          "the next run changed nothing", flush=True)
+
+
 # The phases, one test each, in the order they run. A phase names what it needs: the deployed
 # cluster (`deployed`), which the first phase builds and any phase run alone (`-k`) builds first.
 # After a failed phase the cluster is in an unknown state: the phases after it fail at once,
@@ -1554,3 +1624,8 @@ def test_09_grow_masters(e2e_run: E2ERun) -> None:
 def test_10_backup_restore(e2e_run: E2ERun) -> None:
     with phase(e2e_run, "backup and restore"):
         phase_backup_restore(e2e_run)
+
+
+def test_11_interrupted_deploy(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "a deploy killed between config and restart"):
+        phase_interrupted_deploy(e2e_run)

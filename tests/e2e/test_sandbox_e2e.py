@@ -20,10 +20,15 @@ run in this order (each test's name carries its number):
 6. app scaling through deploy_apps.py (3 then 1): Marathon, the containers and every load
    balancer agree; 6b. apps in the forms Marathon rewrites converge
 7. Marathon stopped on every host: every haproxy.cfg stays byte-identical, the app answers
-8. Mesos master failover: SIGKILL the leading master; another is elected in bounded time
+8. Mesos master failover under load: SIGKILL the leading master; another is elected in bounded
+   time, and no request through the load balancers fails; 8b. faults under load, each with
+   zero failed requests and its recovery time: SIGKILL of the leading Marathon, stop of the
+   ZooKeeper leader
 9. grow masters 3 -> 5 under load through every load balancer (zero failures), then the
    checks and a zero-change re-run
 10. backup, /marathon deleted, restore: the app comes back; checks; zero-change re-run
+11. a deploy SIGKILLed between the masters' config write and their restart: the checks catch
+   the drift, the re-run restarts them, the next run changes nothing
 Last, `python -m sandbox down` in the fixture's finalizer, which always runs, then proof that
 nothing is left.
 

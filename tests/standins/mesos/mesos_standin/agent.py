@@ -110,8 +110,16 @@ class Agent:
         if master.startswith("zk://"):
             url = zklib.parse_zk_url(master)
             self.zk_path = url.path
-            self.zk = KazooClient(hosts=url.servers, timeout=10.0)
+            self.zk = zklib.client(url, 10.0)
             self.zk.start(timeout=30)
+            # The detector's group creates its base path too (src/zookeeper/group.cpp `create`
+            # runs for every group), with the URL's ACL; reading needs no credentials because
+            # the masters' znodes are world-readable. A refusal fails detection, which
+            # src/slave/slave.cpp `detected` turns into EXIT(EXIT_FAILURE).
+            try:
+                zklib.create_base(self.zk, url, url.path)
+            except ValueError as exc:
+                die(self.log, f"Failed to detect a master: {exc}")
         else:
             self.master_url = "http://" + master.removeprefix("http://").rstrip("/")
             self.configured_url = self.master_url

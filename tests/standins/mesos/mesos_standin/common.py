@@ -34,6 +34,15 @@ def die(log: logging.Logger, message: str) -> None:
     os._exit(1)
 
 
+def fatal(log: logging.Logger, message: str) -> None:
+    """LOG(FATAL) as glog does: an `F` line, then abort(): the process ends on SIGABRT
+    (status 134 in a shell, "core-dump" / signal ABRT to systemd), not with exit 1."""
+    logging.addLevelName(logging.CRITICAL, "FATAL")
+    log.critical(message)
+    sys.stderr.flush()
+    os.abort()
+
+
 def default_ip() -> str:
     """Mesos binds to the address its hostname resolves to; 127.0.0.1 if that fails."""
     try:

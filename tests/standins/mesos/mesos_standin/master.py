@@ -22,7 +22,7 @@ from kazoo.client import KazooClient, KazooState
 from . import VERSION, http_auth
 from . import flags as flaglib
 from . import zk as zklib
-from .common import BUILD_TIME, default_ip, die, ip_as_uint32, now, setup_logging
+from .common import BUILD_TIME, default_ip, die, fatal, ip_as_uint32, now, setup_logging
 from .http import Request, Response, call, serve
 from .master_auth import MasterAuth, setup
 from .master_state import Registry
@@ -94,29 +94,38 @@ class Master:
         (log_dir / "CURRENT").write_text("MANIFEST-000001\n")
 
     def start_zookeeper(self, zk_flag: str) -> None:
-        self.zk_url = zklib.parse_zk_url(zk_flag)
+        """Join the replicated log's `log_replicas` group, then contend under the zk path.
+
+        Both groups carry the URL's digest credentials and create their znodes with its ACL
+        (zk.py). A refusal is fatal the way each group's owner handles it: the log's group
+        first (src/master/main.cpp builds the Log before the master contends), so
+        src/log/log.cpp `LogProcess::failed` LOG(FATAL)s "Failed to participate in ZooKeeper
+        group: ..."; the contender's refusal is src/master/master.cpp `contended`'s
+        EXIT(EXIT_FAILURE) "Failed to contend: ..." (apache/mesos 1.11.0).
+        """
+        url = self.zk_url = zklib.parse_zk_url(zk_flag)
         timeout = flaglib.parse_duration(self.flags.get("zk_session_timeout") or "10secs")
-        self.zk = KazooClient(hosts=self.zk_url.servers, timeout=timeout)
+        self.zk = zklib.client(url, timeout)
         self.zk.add_listener(self._on_zk_state)
         self.zk.start(timeout=max(15.0, timeout))
-        path = self.zk_url.path
-        self.zk.ensure_path(path)
-        # Log replicas register under <path>/log_replicas like Mesos's replicated log.
-        self.zk.ensure_path(zklib.join(path, "log_replicas"))
-        self.zk.create(
-            zklib.join(path, "log_replicas") + "/",
-            f"log-replica(1)@{self.advertise_ip}:{self.advertise_port}".encode(),
-            ephemeral=True, sequence=True,
-        )  # fmt: skip
-        created = self.zk.create(
-            zklib.join(path, zklib.JSON_LABEL + "_"),
-            json.dumps(self.master_info()).encode(),
-            ephemeral=True, sequence=True,
-        )  # fmt: skip
+        path = url.path
+        replicas = zklib.join(path, "log_replicas")
+        replica = f"log-replica(1)@{self.advertise_ip}:{self.advertise_port}".encode()
+        try:
+            zklib.create_base(self.zk, url, replicas)
+            zklib.join_group(self.zk, url, replicas, "", replica)
+        except ValueError as exc:
+            fatal(self.log, f"Failed to participate in ZooKeeper group: {exc}")
+        try:
+            zklib.create_base(self.zk, url, path)
+            created = zklib.join_group(self.zk, url, path, zklib.JSON_LABEL,
+                                       json.dumps(self.master_info()).encode())
+        except ValueError as exc:
+            die(self.log, f"Failed to contend: {exc}")
         self.my_node = created.rsplit("/", 1)[1]
         self.log.info("Created ZooKeeper member %s (quorum %d)", created, self.quorum)
         self.zk.ChildrenWatch(path, self._on_children)
-        self.zk.ChildrenWatch(zklib.join(path, "log_replicas"), self._on_replicas)
+        self.zk.ChildrenWatch(replicas, self._on_replicas)
 
     def _on_zk_state(self, state: str) -> None:
         # Runs in kazoo's thread: only record, the main loop decides.

@@ -133,6 +133,8 @@ haproxy_group = "*"
 
 # -- Optional private registry (the `registry` group): Debian's docker-registry ----------------
 registry_port = 5000
+# The writable instance: 127.0.0.1 on the registry host only (push through an SSH tunnel).
+registry_push_port = 5001
 registry_data_dir = "/var/lib/docker-registry"
 
 # -- Apps: Marathon app definitions deployed after the cluster converges -------------------------

@@ -97,9 +97,14 @@ def cluster_tcp_ports(topo: Topology) -> tuple[PortRange, ...]:
 
 
 def reserved_service_ports(topo: Topology) -> str:
-    """`22 2181 2888 3888 5050-5051 ...`: the ports HAProxy must never bind for an app (SSH and
-    every cluster port), in the haproxy bridge's HAPROXY_RESERVED_PORTS form."""
-    ranges = merge_ranges([(SSH_PORT, SSH_PORT), *cluster_tcp_ports(topo)])
+    """`22 2181 2888 3888 5050-5051 ...`: the ports HAProxy must never bind for an app (SSH,
+    every cluster port, and the ports members bind on 127.0.0.1 only, which HAProxy's wildcard
+    bind would collide with), in the haproxy bridge's HAPROXY_RESERVED_PORTS form."""
+    from pyinfra_mesos import validation  # here: validation and schema import this module
+
+    loopback = [ports for m in topo.all_members
+                for _, _, ports in validation.loopback_ports(m, topo)]
+    ranges = merge_ranges([(SSH_PORT, SSH_PORT), *cluster_tcp_ports(topo), *loopback])
     return " ".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
 
 

@@ -222,6 +222,7 @@ SCHEMA: dict[str, Checker] = {
     "haproxy_bridge_interval_s": integer(1, 3600, "s"),
     "haproxy_group": text(_GROUP, "* or a label value of letters, digits and _ . -"),
     "registry_port": port,
+    "registry_push_port": port,
     "registry_data_dir": absolute_path,
     "apps_dir": text(None, "a directory path"),
     "apps_instances": mapping_of(text(_APP_ID, "an app id"), integer(0, 10_000, "instances"),

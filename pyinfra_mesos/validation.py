@@ -421,6 +421,25 @@ _ROLE_PORTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# (role, data key, what it is); ports a role binds on 127.0.0.1 only. The firewall has no rule
+# for them (loopback is always accepted), but nothing else on the host may take them: a wildcard
+# bind of the same port (HAProxy's service ports included) fails with EADDRINUSE.
+_LOOPBACK_PORTS: tuple[tuple[str, str, str], ...] = (
+    ("registry", "registry_push_port", "registry push port (127.0.0.1)"),
+)
+
+
+def loopback_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
+    """`[(field, what, (port, port))]` this host binds on 127.0.0.1 only; as host_ports."""
+    roles = topo.roles_of(m.name)
+    bound: list[tuple[str, str, tuple[int, int]]] = []
+    for role, key, what in _LOOPBACK_PORTS:
+        port = _as_port(_get(m, key))
+        if role in roles and port is not None:
+            bound.append((key, what, (port, port)))
+    return bound
+
+
 def host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
     """`[(field, what, (lo, hi))]` that this host binds; values the schema refused are left out."""
     roles = topo.roles_of(m.name)
@@ -453,7 +472,7 @@ def _check_ports(topo: Topology) -> list[Problem]:
     problems: list[Problem] = []
     cluster_ports: dict[int, str] = {}
     for m in topo.all_members:
-        bound = host_ports(m, topo)
+        bound = [*host_ports(m, topo), *loopback_ports(m, topo)]
         for i, (field_a, what_a, ports_a) in enumerate(bound):
             if ports_a[0] == ports_a[1]:
                 cluster_ports.setdefault(ports_a[0], what_a)

@@ -1,18 +1,32 @@
-"""The optional `registry` group: Debian's docker-registry, no auth, on the host's cluster address.
+"""The optional `registry` group: Debian's docker-registry as two instances over one storage.
 
-Docker daemons trust it through tasks/docker.py (insecure-registries + registry-mirrors built
-from this group's `ip` and `registry_port`), so apps name images as users would
-(`pyinfra-mesos/hello-sinatra:1.0`) and the mirror serves them.
+- docker-registry.service (Debian's unit, /etc/docker/registry/config.yml): READ-ONLY, on the
+  host's cluster address and `registry_port`, anonymous. Docker daemons trust it through
+  tasks/docker.py (insecure-registries + registry-mirrors built from this group's `ip` and
+  `registry_port`), so apps name images as users would (`pyinfra-mesos/hello-sinatra:1.0`) and
+  the mirror serves them. A daemon cannot send credentials to a mirror, hence no auth here; the
+  registry itself refuses every push and delete (405, templates/registry-config.yml.j2).
+- docker-registry-push.service (this deploy's unit, /etc/docker/registry/push.yml): WRITABLE, on
+  127.0.0.1:`registry_push_port` only. Pushing takes an SSH login to the registry host (a tunnel
+  to that port): SSH is the authentication.
 """
 
 from pyinfra import host
 from pyinfra.operations import apt, files, systemd
+from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy_config import template_path
 from pyinfra_mesos.topology import advertised_address
 
-CONFIG = "/etc/docker/registry/config.yml"
+CONFIG = "/etc/docker/registry/config.yml"  # the path Debian's unit serves
 SERVICE = "docker-registry.service"
+PUSH_CONFIG = "/etc/docker/registry/push.yml"
+PUSH_SERVICE = "docker-registry-push.service"
+PUSH_UNIT = f"/etc/systemd/system/{PUSH_SERVICE}"
+# The writable instance is reachable from this host only.
+PUSH_ADDRESS = "127.0.0.1"
+
+data_dir = str(host.data.registry_data_dir)
 
 apt.packages(
     name="Install docker-registry",
@@ -20,22 +34,49 @@ apt.packages(
 )
 
 files.directory(
-    name=f"Registry storage {host.data.registry_data_dir}",
-    path=str(host.data.registry_data_dir),
+    name=f"Registry storage {data_dir}",
+    path=data_dir,
     user="docker-registry",
     group="docker-registry",
     mode="0750",
 )
 
 config = files.template(
-    name=f"Configure docker-registry ({CONFIG})",
+    name=f"Configure docker-registry, read-only ({CONFIG})",
     src=template_path("registry-config.yml.j2"),
     dest=CONFIG,
     mode="0644",
-    # The cluster address only, never 0.0.0.0: the registry has no authentication.
+    read_only=True,
+    # The cluster address only, never 0.0.0.0: anonymous, so only cluster members (the host
+    # firewall) should reach it, and they can only pull.
     address=advertised_address(host.name, host.data.dict()),
     port=int(host.data.registry_port),
-    data_dir=str(host.data.registry_data_dir),
+    data_dir=data_dir,
+)
+
+push_config = files.template(
+    name=f"Configure docker-registry-push, writable on {PUSH_ADDRESS} ({PUSH_CONFIG})",
+    src=template_path("registry-config.yml.j2"),
+    dest=PUSH_CONFIG,
+    mode="0644",
+    read_only=False,
+    address=PUSH_ADDRESS,
+    port=int(host.data.registry_push_port),
+    data_dir=data_dir,
+)
+
+push_unit = files.template(
+    name=f"Install {PUSH_SERVICE}",
+    src=template_path("docker-registry-push.service.j2"),
+    dest=PUSH_UNIT,
+    mode="0644",
+    config=PUSH_CONFIG,
+    data_dir=data_dir,
+)
+
+systemd.daemon_reload(
+    name=f"Reload systemd ({PUSH_SERVICE} changed)",
+    _if=push_unit.did_change,
 )
 
 systemd.service(
@@ -50,4 +91,18 @@ systemd.service(
     service=SERVICE,
     command="restart",
     _if=config.did_change,
+)
+
+systemd.service(
+    name=f"{PUSH_SERVICE} enabled and running",
+    service=PUSH_SERVICE,
+    running=True,
+    enabled=True,
+)
+
+systemd.service(
+    name=f"Restart {PUSH_SERVICE} (config or unit changed)",
+    service=PUSH_SERVICE,
+    command="restart",
+    _if=any_changed(push_config, push_unit),
 )

@@ -100,8 +100,8 @@ def test_no_leader_means_502_html_on_every_path(zookeeper: str, tmp_path: Path) 
     zk.start(timeout=10)
     try:
         # A lower member whose data is gone: the stand-in must not think it leads.
-        zk.create(f"/noleader-{suffix}/leader/member_", b"", ephemeral=True, sequence=True,
-                  makepath=True)
+        zk.create(f"/noleader-{suffix}/leader-curator/_c_{uuid.uuid4()}-latch-", b"",
+                  ephemeral=True, sequence=True, makepath=True)
         port = free_ports(1)[0]
         proc = start(["--master", "127.0.0.1:1", "--zk", f"zk://{zookeeper}/noleader-{suffix}",
                       "--http_port", str(port), "--http_address", "127.0.0.1",

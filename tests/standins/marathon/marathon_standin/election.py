@@ -1,4 +1,13 @@
-"""Leader election among instances sharing --zk: ephemeral sequential znodes, lowest leads.
+"""Leader election among instances sharing --zk: Curator's LeaderLatch, lowest sequence leads.
+
+Layout as in Marathon 1.10.26 (d2iq-archive/marathon, core/election/CuratorElectionStream.scala):
+the latch directory is `<zk path>/leader-curator` (ACL: zkDefaultCreationACL plus world READ,
+zk.py), each candidate an ephemeral sequential `_c_<uuid>-latch-<seq>` (Curator's protected
+name) holding its host:port, with the default ACL only. So without the digest the directory can
+be listed but no candidate's data read: CuratorElectionStream `emitLeader` then logs "Error
+while getting current leader" and reports no leader. A candidate whose latch node is refused
+(NoAuth) is logged by Curator's LeaderLatch as "getChildren() failed. rc = -102" and is never
+retried until the session reconnects: Marathon runs on, standby, and never leads.
 
 Polling (every 0.3 s) rather than watches keeps session loss simple: after an expired session
 the ephemeral node is gone, and the next poll creates a new one (at the back of the queue).
@@ -8,19 +17,31 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, NoNodeError
+from kazoo.exceptions import KazooException, NoAuthError, NoNodeError
+
+from .zk import ZkUrl
 
 log = logging.getLogger("marathon.election")
+LATCH = "-latch-"  # Curator LeaderLatch LOCK_NAME "latch-" behind the protection prefix
+
+
+def _sequence(name: str) -> str:
+    """Curator sorts latch nodes by what follows "latch-" (the zero-padded sequence)."""
+    return name.rsplit(LATCH, 1)[-1]
 
 
 class Election:
-    def __init__(self, client: KazooClient, base: str, address: str, enabled: bool,
+    def __init__(self, client: KazooClient, url: ZkUrl, address: str, enabled: bool,
                  on_change: Callable[[bool], None]):
         self.client = client
-        self.dir = base.rstrip("/") + "/leader"
+        self.url = url
+        self.dir = url.path.rstrip("/") + "/leader-curator"
+        self._refused = False  # our latch node was refused (NoAuth): no retry until reconnect
+        self._was_connected = True
         self.address = address
         self.enabled = enabled
         self.on_change = on_change
@@ -63,26 +84,45 @@ class Election:
     def _poll(self) -> None:
         if self.client.state != KazooState.CONNECTED:
             # Suspended or lost: we cannot know whether we still lead, so we don't.
+            self._was_connected = False
             self._set(False, None)
             return
+        if not self._was_connected:  # LeaderLatch resets (and tries again) on RECONNECTED
+            self._was_connected, self._refused = True, False
         if not self.enabled:  # --disable_ha: a single instance always leads.
             self._set(True, self.address)
             return
-        self.client.ensure_path(self.dir)
-        children = sorted(c for c in self.client.get_children(self.dir) if c.startswith("member_"))
-        if self.my_node not in children:
-            path = self.client.create(f"{self.dir}/member_", self.address.encode(),
-                                      ephemeral=True, sequence=True)
-            self.my_node = path.rsplit("/", 1)[1]
-            children = sorted(children + [self.my_node])
+        if not self._refused:
+            self._join()
+        children = sorted((c for c in self.client.get_children(self.dir) if LATCH in c),
+                          key=_sequence)
         for child in children:  # the lowest readable member leads
             try:
                 data, _ = self.client.get(f"{self.dir}/{child}")
             except NoNodeError:
                 continue
+            except NoAuthError as exc:
+                log.error("Error while getting current leader: %s", exc)
+                break
             self._set(child == self.my_node, data.decode() or None)
             return
         self._set(False, None)
+
+    def _join(self) -> None:
+        """Create our latch node (and the directories, with their ACLs) unless it exists."""
+        if self.my_node is not None and self.client.exists(f"{self.dir}/{self.my_node}"):
+            return
+        try:
+            self.client.ensure_path(self.url.path, acl=self.url.default_acl)
+            self.client.ensure_path(self.dir, acl=self.url.leader_acl)
+            path = self.client.create(f"{self.dir}/_c_{uuid.uuid4()}{LATCH}",
+                                      self.address.encode(), acl=self.url.default_acl,
+                                      ephemeral=True, sequence=True)
+        except NoAuthError:
+            log.error("getChildren() failed. rc = -102")  # KeeperException.Code.NOAUTH
+            self._refused, self.my_node = True, None
+            return
+        self.my_node = path.rsplit("/", 1)[1]
 
     def _set(self, leading: bool, leader: str | None) -> None:
         if leading and not self.is_leader:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .flags import Flags
+from .zk import redact
 
 VERSION = "1.10.26"
 # Keys of marathon_config whose flag has another name.
@@ -38,6 +39,8 @@ def build_info(flags: Flags, elected: bool, leader: str | None, framework_id: st
         config[key] = flags.number(RENAMED.get(key, key))
     for key in STRINGS:
         config[key] = flags.text(key)
+    master = flags.text("master")
+    config["master"] = redact(master) if master else master
     for key in TOGGLES:
         config[key] = flags.toggle(key)
     config["access_control_allow_origin"] = _split(flags.text("access_control_allow_origin"))
@@ -47,7 +50,9 @@ def build_info(flags: Flags, elected: bool, leader: str | None, framework_id: st
     config["mesos_leader_ui_url"] = flags.text("mesos_leader_ui_url") or (
         f"http://{mesos_leader}/" if mesos_leader else None)
     zk_config: dict[str, Any] = {key: flags.number(key) for key in ZK_NUMBERS}
-    zk_config["zk"] = flags.text("zk")
+    # InfoResource.scala shows both URLs' `redactedConnectionString` (xxxxxxxx:xxxxxxxx@).
+    zk = flags.text("zk")
+    zk_config["zk"] = redact(zk) if zk else zk
     zk_config["zk_compression"] = flags.toggle("zk_compression")
     return {
         "name": "marathon",

@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoAuthError
 from kazoo.handlers.threading import KazooTimeoutError
 
 from .api import make_server
@@ -15,9 +17,19 @@ from .flags import FlagError, load_specs, parse, usage
 from .libprocess import Endpoint
 from .mesos import MesosMaster
 from .node import Node
-from .zk import connect, parse_zk_url
+from .zk import ZkUrl, connect, parse_zk_url, redact
 
 log = logging.getLogger("marathon")
+
+
+def ensure_state_namespace(client: KazooClient, url: ZkUrl) -> None:
+    """The state client's namespace `<zk path>/state` is created, with the default ACL, when it
+    first syncs at start-up (StorageConfig.curatorFramework `sync("/")`, RichCuratorFramework
+    `namespace`); Curator only logs a refusal ("Ensure path threw exception") and goes on."""
+    try:
+        client.ensure_path(url.path.rstrip("/") + "/state", acl=url.default_acl)
+    except NoAuthError as exc:
+        log.error("Ensure path threw exception: %s", exc)
 
 
 def main(argv: list[str], env: dict[str, str]) -> int:
@@ -45,6 +57,7 @@ def main(argv: list[str], env: dict[str, str]) -> int:
     timeout = flags.number("zk_connection_timeout", 10000) / 1000
     try:
         client = connect(zk_url, flags.number("zk_session_timeout", 10000) / 1000, timeout)
+        ensure_state_namespace(client, zk_url)
         mesos = MesosMaster(flags.text("master") or "", client, zk_url)
     except (KazooTimeoutError, ValueError) as exc:
         print(f"Error: cannot use ZooKeeper ({exc})", file=sys.stderr)
@@ -57,7 +70,7 @@ def main(argv: list[str], env: dict[str, str]) -> int:
         return 1
     endpoint.start()
     log.info("libprocess endpoint %s", endpoint.address)
-    node = Node(flags, client, zk_url.path, mesos, endpoint)
+    node = Node(flags, client, zk_url, mesos, endpoint)
     bind = flags.text("http_address") or "0.0.0.0"
     try:
         server = make_server(node, bind, flags.number("http_port", 8080))
@@ -76,7 +89,7 @@ def main(argv: list[str], env: dict[str, str]) -> int:
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     node.start()
     log.info("serving on %s:%s as %s (zk %s, master %s)", bind, flags.number("http_port"),
-             node.address, flags.text("zk"), flags.text("master"))
+             node.address, redact(flags.text("zk") or ""), redact(flags.text("master") or ""))
     stopping.wait()
     server.shutdown()
     node.stop()

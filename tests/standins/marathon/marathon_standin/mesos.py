@@ -13,7 +13,8 @@ import urllib.request
 from typing import Any
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import KazooException, NoNodeError
+from kazoo.exceptions import KazooException, NoAuthError, NoNodeError
+from kazoo.security import CREATOR_ALL_ACL, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE
 
 from .zk import ZkUrl, connect, parse_zk_url
 
@@ -65,6 +66,16 @@ class MesosMaster:
                 self.zk = zk_client  # same ensemble: one session is enough
             else:
                 self.zk = connect(url, 10.0, 10.0)
+            # libmesos' detector is a Mesos ZooKeeper group: it creates its base path, with
+            # EVERYONE_READ_CREATOR_ALL when the URL has credentials (apache/mesos 1.11.0
+            # src/zookeeper/group.cpp `create`), and a refusal fails detection, which
+            # src/sched/sched.cpp `detected` turns into EXIT(1) "Failed to detect a master".
+            acl = READ_ACL_UNSAFE + CREATOR_ALL_ACL if url.auth else OPEN_ACL_UNSAFE
+            try:
+                self.zk.ensure_path(self.zk_path, acl=acl)
+            except NoAuthError as exc:
+                raise ValueError(f"Failed to detect a master: Failed to create '{self.zk_path}'"
+                                 " in ZooKeeper: not authenticated") from exc
         else:
             self.static = [h.strip() for h in master_flag.replace("http://", "").split(",")]
 

@@ -20,6 +20,7 @@ from .mesos import MesosError, MesosMaster
 from .scheduler import Scheduler
 from .service import Apps
 from .store import Store
+from .zk import ZkUrl
 
 log = logging.getLogger("marathon")
 SCHEDULE_EVERY = 1.0
@@ -27,11 +28,11 @@ HEALTH_EVERY = 0.25
 
 
 class Node:
-    def __init__(self, flags: Flags, client: KazooClient, zk_path: str, mesos: MesosMaster,
+    def __init__(self, flags: Flags, client: KazooClient, zk_url: ZkUrl, mesos: MesosMaster,
                  endpoint: Endpoint):
         self.flags = flags
         self.address = f"{flags.hostname}:{flags.number('http_port', 8080)}"
-        self.store = Store(client, zk_path)
+        self.store = Store(client, zk_url.path, zk_url.default_acl)
         self.apps = Apps(self.store, flags.number("local_port_min", 10000),
                          flags.number("local_port_max", 20000), flags.text("default_network_name"))
         self.scheduler = Scheduler(
@@ -41,7 +42,7 @@ class Node:
             flags.text("mesos_authentication_principal"), lambda: mesos_auth.credential(flags))
         endpoint.on_registered = self.scheduler.on_registered
         self.health = HealthChecker(self.apps, self.scheduler.mark_unhealthy)
-        self.election = Election(client, zk_path, self.address, flags.toggle("ha"),
+        self.election = Election(client, zk_url, self.address, flags.toggle("ha"),
                                  self._on_leadership)
         # True only once this leader has loaded the state from ZooKeeper.
         self.leading = False

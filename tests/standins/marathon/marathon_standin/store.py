@@ -2,7 +2,8 @@
 
 Layout (under e.g. /marathon):  state/framework-id, state/apps/<quoted id>,
 state/deployments/<uuid>, state/tasks/<task id>. Only the leader writes; it reads everything
-back when it is elected.
+back when it is elected. Every node is created with `acl`, Marathon's zkDefaultCreationACL
+(CREATOR_ALL_ACL with digest credentials in --zk, else OPEN_ACL_UNSAFE; zk.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from urllib.parse import quote
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.security import ACL
 
 
 class Store:
-    def __init__(self, client: KazooClient, base: str):
+    def __init__(self, client: KazooClient, base: str, acl: list[ACL]):
         self.client = client
+        self.acl = acl
         self.base = base.rstrip("/") + "/state"
         self.lock = threading.RLock()
         self.apps: dict[str, dict[str, Any]] = {}
@@ -40,7 +43,7 @@ class Store:
 
     def _load_kind(self, kind: str) -> dict[str, dict[str, Any]]:
         path = f"{self.base}/{kind}"
-        self.client.ensure_path(path)
+        self.client.ensure_path(path, acl=self.acl)
         out: dict[str, dict[str, Any]] = {}
         for child in self.client.get_children(path):
             try:
@@ -73,7 +76,7 @@ class Store:
             self.client.set(path, data)
             return
         try:
-            self.client.create(path, data, makepath=True)
+            self.client.create(path, data, acl=self.acl, makepath=True)
         except NodeExistsError:  # another thread (e.g. the master's callback) was first
             self.client.set(path, data)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -33,6 +34,9 @@ import pytest
 from pyinfra.api.util import get_template
 
 from pyinfra_mesos.deploy_config import template_path
+
+# The cluster check's own command and parser, run here against the real instances.
+cluster_registry = importlib.import_module("tests.cluster.test_registry")
 
 BINARY = "docker-registry"
 REPO = "pyinfra-mesos/tiny"
@@ -278,3 +282,21 @@ def test_writable_instance_refuses_deletes_too(registries: dict[str, Instance]) 
                                f"{sha256(image.manifest)}")
     assert answer.status == 405, answer
     assert json.loads(answer.body)["errors"][0]["code"] == "UNSUPPORTED"
+
+
+def test_the_cluster_checks_anonymous_push_probe_sees_the_refusal(
+        registries: dict[str, Instance]) -> None:
+    # tests/cluster/test_registry.py::test_anonymous_push_from_a_member_is_refused runs this
+    # curl on every member; here against both instances: refused by the read-only one, and
+    # accepted (202, an upload started) by the writable one, so the check can tell them apart.
+    answers = {}
+    for name, instance in registries.items():
+        url = cluster_registry.anonymous_upload_url(instance.url.removeprefix("http://"))
+        done = subprocess.run(["bash", "-c", cluster_registry.anonymous_upload_command(url)],
+                              capture_output=True, text=True, timeout=30, check=True)
+        status, headers = cluster_registry.parse_response_head(done.stdout)
+        answers[name] = (status, headers.get("allow"))
+    assert answers["read_only"] == (cluster_registry.REFUSED_STATUS,
+                                    cluster_registry.REFUSED_ALLOW)
+    assert answers["read_only"] == (REFUSED_STATUS, REFUSED_ALLOW)
+    assert answers["writable"][0] == 202

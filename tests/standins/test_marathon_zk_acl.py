@@ -175,10 +175,14 @@ def test_mesos_detector_creates_the_mesos_path_with_mesos_acl(
     anonymous, owner = clients
     suffix = uuid.uuid4().hex[:8]
     mesos = f"/mesos-{suffix}"
-    procs.append(_start(f"zk://{CREDS}@{zookeeper}/marathon-{suffix}",
-                        f"zk://{CREDS}@{zookeeper}{mesos}", tmp_path, "m", ready=0))
+    proc = _start(f"zk://{CREDS}@{zookeeper}/marathon-{suffix}",
+                  f"zk://{CREDS}@{zookeeper}{mesos}", tmp_path, "m", ready=0)
+    procs.append(proc)
     wait_for(lambda: anonymous.exists(mesos), 10, "Mesos path not created")
     assert owner.get_acls(mesos)[0] == READ_ACL_UNSAFE + _creator_all(CREDS)
+    info = wait_for(lambda: http(proc.url + "/v2/info")[1] if http(proc.url + "/v2/info")[0]
+                    == 200 else None, 15, "no /v2/info")
+    assert info["marathon_config"]["master"] == f"zk://xxxxxxxx:xxxxxxxx@{zookeeper}{mesos}"
 
 
 def test_without_credentials_every_node_is_open(

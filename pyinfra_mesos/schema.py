@@ -18,6 +18,7 @@ from typing import Any
 
 from pyinfra_mesos.agent_data import check_attributes, check_resources, parse_ranges
 from pyinfra_mesos.firewall import check_operator_network
+from pyinfra_mesos.flags import zk_digest_problem
 from pyinfra_mesos.mesos_version import mesos_version_problems
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.value_checks import (
@@ -144,6 +145,14 @@ def _marathon_env_name(value: Any) -> Iterator[tuple[str, str]]:
                    "marathon_http_credentials, ip)")
 
 
+def _zookeeper_credentials(value: Any) -> Iterator[tuple[str, str]]:
+    """"" (generated) or `user:password` both zk:// URL grammars read alike (flags.py)."""
+    if not isinstance(value, str):
+        yield "", f"must be a string \"user:password\", not {type(value).__name__}"
+    elif value and (problem := zk_digest_problem(value)):
+        yield "", problem
+
+
 def _env_value(value: Any) -> Iterator[tuple[str, str]]:
     if isinstance(value, bool) or is_number(value):
         return
@@ -175,6 +184,9 @@ SCHEMA: dict[str, Checker] = {
     "zookeeper_mesos_path": text(_ZNODE, "a znode path such as /mesos"),
     "zookeeper_marathon_path": text(_ZNODE, "a znode path such as /marathon"),
     "zookeeper_admin_server": boolean,
+    "zookeeper_acls": boolean,
+    "zookeeper_mesos_credentials": _zookeeper_credentials,
+    "zookeeper_marathon_credentials": _zookeeper_credentials,
     "zookeeper_admin_port": port,
     "docker_package": debian_package,
     "docker_insecure_registries": list_of(text(_REGISTRY, "host:port")),

@@ -87,6 +87,7 @@ def validate(topo: Topology, source: str = "inventory") -> list[Problem]:
     problems += schema
     problems += _check_work_dirs(topo)
     problems += _check_flags(topo, {p.where for p in schema})
+    problems += _check_zookeeper_principals(topo, {p.where for p in schema})
     problems += _check_ports(topo)
     return _collapse(problems)
 
@@ -267,6 +268,26 @@ def _check_work_dirs(topo: Topology) -> list[Problem]:
             bad = work_dir_problem(m.name, key, _get(m, key))
             if bad:
                 problems.append(bad)
+    return problems
+
+
+# -- ZooKeeper digest principals ----------------------------------------------------------------
+
+def _check_zookeeper_principals(topo: Topology, hosts_with_bad_data: set[str]) -> list[Problem]:
+    """Mesos and Marathon must be two ZooKeeper principals: Marathon's znodes are for its digest
+    alone (CREATOR_ALL_ACL), so one user for both would let the masters write Marathon's state.
+    The generated users are "mesos" and "marathon" (credentials.ZOOKEEPER_PRINCIPALS)."""
+    problems = []
+    for m in topo.all_members:
+        if m.name in hosts_with_bad_data or not _get(m, "zookeeper_acls", True):
+            continue
+        mesos = str(_get(m, "zookeeper_mesos_credentials", "") or "mesos:")
+        marathon = str(_get(m, "zookeeper_marathon_credentials", "") or "marathon:")
+        user = mesos.partition(":")[0]
+        if user == marathon.partition(":")[0]:
+            problems.append(error(m.name, "zookeeper_marathon_credentials",
+                                  f"the user {user!r} is also zookeeper_mesos_credentials' user: "
+                                  "Mesos and Marathon need two ZooKeeper principals"))
     return problems
 
 

@@ -129,8 +129,9 @@ def foreign_leader(zookeeper: str, tmp_path: Path) -> Iterator[tuple[KazooClient
     zk = KazooClient(hosts=zookeeper, timeout=5)
     zk.start(timeout=10)
     path = f"proxy-{uuid.uuid4().hex[:8]}"
-    node = zk.create(f"/{path}/leader/member_", b"", ephemeral=True, sequence=True,
-                     makepath=True)
+    # Marathon 1.10's latch layout (CuratorElectionStream.scala): <zk>/leader-curator/_c_..-latch-
+    node = zk.create(f"/{path}/leader-curator/_c_{uuid.uuid4()}-latch-", b"", ephemeral=True,
+                     sequence=True, makepath=True)
     yield zk, path, node
     zk.stop()
     zk.close()

@@ -46,6 +46,17 @@ zookeeper_4lw_whitelist = ["srvr", "ruok", "mntr", "stat"]
 zookeeper_restart_wait_s = 120
 zookeeper_mesos_path = "/mesos"
 zookeeper_marathon_path = "/marathon"
+# ZooKeeper digest ACLs: the masters reach ZooKeeper as "mesos" and Marathon as "marathon"
+# (zk://user:password@... in the masters' 0600 /etc/mesos/zk and in MARATHON_ZK in Marathon's
+# 0600 env file; agents read /mesos without credentials). Mesos then creates its znodes readable
+# by anyone and writable only by itself, Marathon its znodes for itself alone. False: no
+# credentials anywhere and open znodes (a site whose ZooKeeper is otherwise fenced off).
+zookeeper_acls = True
+# "user:password" for each; empty: generated once into <credentials_dir>/<cluster_name>/
+# (zookeeper_mesos_secret, zookeeper_marathon_secret; 0600). Given here, the user has no '/'
+# or ':', the password no '/' or '@', and the two users differ.
+zookeeper_mesos_credentials = ""
+zookeeper_marathon_credentials = ""
 
 # -- Docker: the distribution's docker.io --------------------------------------------------------
 docker_package = "docker.io"

@@ -16,6 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pyinfra.api.exceptions import PyinfraError
+
+from pyinfra_mesos.flags import zk_digest_problem
+
 MARATHON_USER = "marathon"
 
 
@@ -64,11 +68,51 @@ def mesos_secrets(data: Mapping[str, Any], project_root: str | Path, *,
     return {principal: secret for principal, secret in found.items() if secret}
 
 
+# ZooKeeper digest principals, one per product that writes its own znodes: `{service: (data key
+# for the operator's `user:password`, generated secret's file name, generated user)}`. Mesos
+# creates its znodes EVERYONE_READ_CREATOR_ALL once its zk URL carries credentials (apache/mesos
+# 1.11.0 src/zookeeper/group.cpp, src/zookeeper/authentication.cpp), Marathon CREATOR_ALL_ACL
+# (d2iq-archive/marathon v1.10.26 ZookeeperConf.scala zkDefaultCreationACL).
+ZOOKEEPER_PRINCIPALS = {
+    "mesos": ("zookeeper_mesos_credentials", "zookeeper_mesos_secret", "mesos"),
+    "marathon": ("zookeeper_marathon_credentials", "zookeeper_marathon_secret", "marathon"),
+}
+
+
+def zookeeper_credentials(data: Mapping[str, Any], project_root: str | Path, service: str, *,
+                          create: bool = False) -> str:
+    """`user:password` with which `service` ("mesos" or "marathon") authenticates to ZooKeeper
+    (digest scheme): the operator's `zookeeper_<service>_credentials` when set, else
+    `<service>:<token>` from the credentials directory. "" when zookeeper_acls is False, or
+    when never generated and not `create`.
+
+    Raises PyinfraError (one `error: <file>: <field>: ...` line) when the secret file was edited
+    into something the zk:// URLs cannot carry (flags.zk_digest_problem); the data keys are
+    checked by the schema before this runs.
+    """
+    if not data.get("zookeeper_acls", True):
+        return ""
+    key, name, user = ZOOKEEPER_PRINCIPALS[service]
+    explicit = str(data.get(key) or "")
+    if explicit:
+        return explicit
+    token = operator_secret(data, project_root, name, create=create)
+    if not token:
+        return ""
+    problem = zk_digest_problem(f"{user}:{token}")
+    if problem:
+        where = cluster_credentials_dir(data, project_root) / name
+        raise PyinfraError(f"error: {where}: {key}: {problem}")
+    return f"{user}:{token}"
+
+
 def ensure_all(data: Mapping[str, Any], project_root: str | Path) -> None:
     """Generate, once, every secret the deploy needs (called by deploy.py before any task)."""
     marathon_credentials(data, project_root, create=True)
     if data.get("mesos_authentication", True):
         mesos_secrets(data, project_root, create=True)
+    for service in ZOOKEEPER_PRINCIPALS:
+        zookeeper_credentials(data, project_root, service, create=True)
 
 
 def marathon_credentials(data: Mapping[str, Any], project_root: str | Path, *,

@@ -125,13 +125,16 @@ def unknown_flags(kind: Kind, names: Iterable[str]) -> dict[str, str | None]:
 # of `port` the port-collision checks, of `resources` the ports checks, of `quorum` the
 # replicated-log safety (tests/unit/test_validation_flags.py keeps this in step with flags.py).
 _ZK_RULE = "computed from the zookeepers group, zookeeper_client_port and {path}"
+# The zk flags of a product that writes its znodes carry its digest (zookeeper_acls).
+_ZK_DIGEST_RULE = _ZK_RULE + "; its ZooKeeper credentials go in {creds}"
 _AUTH = "mesos_authentication (the deploy writes the credentials)"
 COMPUTED_FLAGS: dict[str, dict[str, str]] = {
     "master": {
         "ip": "ip (the host's data)",
         "hostname": "ip (the host's data; the deploy advertises the address)",
         "port": "mesos_master_port",
-        "zk": _ZK_RULE.format(path="zookeeper_mesos_path"),
+        "zk": _ZK_DIGEST_RULE.format(path="zookeeper_mesos_path",
+                                     creds="zookeeper_mesos_credentials"),
         "quorum": "computed from the number of masters",
         "work_dir": "mesos_master_work_dir",
         "log_dir": "mesos_log_dir",
@@ -157,7 +160,8 @@ COMPUTED_FLAGS: dict[str, dict[str, str]] = {
     },
     "marathon": {
         "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
-        "zk": _ZK_RULE.format(path="zookeeper_marathon_path"),
+        "zk": _ZK_DIGEST_RULE.format(path="zookeeper_marathon_path",
+                                     creds="zookeeper_marathon_credentials"),
         "hostname": "ip (the host's data; the deploy advertises the address)",
         "http_port": "marathon_http_port",
         "mesos_user": "marathon_mesos_user",

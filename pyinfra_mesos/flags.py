@@ -9,6 +9,7 @@ Mesos 1.11 / Marathon 1.10 lists lives in the sibling module `flag_lists`.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -69,6 +70,56 @@ def mesos_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
 def marathon_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
     return zk_url(topo.zookeepers, data["zookeeper_marathon_path"],
                   int(data["zookeeper_client_port"]))
+
+
+# -- ZooKeeper digest credentials in a zk:// URL ----------------------------------------------
+#
+# Both products take `zk://user:password@host:port,.../path` and authenticate with the digest
+# scheme. Mesos (apache/mesos 1.11.0 include/mesos/zookeeper/url.hpp URL::parse) trims the URL,
+# takes everything from the first '/' after `zk://` as the path and everything before the LAST
+# '@' as the credentials; Marathon (d2iq-archive/marathon v1.10.26 ZookeeperConf.scala
+# ZkUrlPattern) takes user `[^/:]+` and password `[^@]+`; ZooKeeper's digest provider splits
+# `user:password` at the first ':'. What all three read the same way: a user of printable ASCII
+# without '/' or ':', a password of printable ASCII without '/' or '@' (no spaces: Mesos trims,
+# and the files that carry the URL are one line each).
+_PRINTABLE = re.compile(r"[!-~]+")
+_ZK_DIGEST = re.compile(r"(?P<user>[^/:]+):(?P<password>[^/@]+)")
+
+
+def zk_digest_problem(credentials: str) -> str | None:
+    """Why `user:password` cannot go into the zk:// URLs of both Mesos and Marathon, or None."""
+    if not isinstance(credentials, str) or not credentials:
+        return "is not user:password"
+    if not _PRINTABLE.fullmatch(credentials):
+        return ("holds a space, a newline or a non-ASCII character (Mesos trims its zk URL; "
+                "each file that carries it is one line)")
+    if not _ZK_DIGEST.fullmatch(credentials):
+        return ("is not user:password as both zk:// URL parsers read it: the user without "
+                "'/' or ':', the password without '/' or '@' (Mesos url.hpp, Marathon "
+                "ZkUrlPattern)")
+    return None
+
+
+def zk_digest_user(credentials: str) -> str:
+    """The digest user of `user:password` (ZooKeeper splits at the first ':')."""
+    return credentials.partition(":")[0]
+
+
+def with_zk_digest(url: str, credentials: str) -> str:
+    """`zk://hosts/path` with `user:password@` inserted; the URL as given without credentials.
+
+    Raises ValueError when the credentials do not fit (zk_digest_problem): a URL the two
+    parsers would split differently must never be written.
+    """
+    if not credentials:
+        return url
+    problem = zk_digest_problem(credentials)
+    if problem:
+        raise ValueError(f"ZooKeeper credentials {problem}")  # the value itself is not shown
+    scheme = "zk://"
+    if not url.startswith(scheme):
+        raise ValueError(f"not a zk:// URL: {url!r}")
+    return f"{scheme}{credentials}@{url[len(scheme):]}"
 
 
 def format_resources(resources: Mapping[str, Any] | None, default_ports: str) -> str:
@@ -168,7 +219,8 @@ def marathon_flags(member: Member, topo: Topology) -> dict[str, str]:
 MARATHON_CREDENTIALS_ENV = "MESOSPHERE_HTTP_CREDENTIALS"
 
 
-def marathon_env(member: Member, topo: Topology, credentials: str = "") -> dict[str, str]:
+def marathon_env(member: Member, topo: Topology, credentials: str = "",
+                 zk_credentials: str = "") -> dict[str, str]:
     """Every variable of Marathon's container (docker --env-file): `MARATHON_<FLAG>` from the
     flags, then the process environment.
 
@@ -180,10 +232,16 @@ def marathon_env(member: Member, topo: Topology, credentials: str = "") -> dict[
     - marathon_env: anything else the operator passes (names checked by validation).
     - `credentials` (credentials.marathon_credentials), through MARATHON_CREDENTIALS_ENV,
       never as a flag.
+    - `zk_credentials` (credentials.zookeeper_credentials, "marathon"): Marathon's ZooKeeper
+      digest, in MARATHON_ZK's URL only (Main.envToArgs turns it into `--zk` inside the JVM,
+      not on the container's command line; v1.10.26 Main.scala). MARATHON_MASTER, the URL
+      that finds Mesos, stays without: Marathon only reads /mesos.
     """
     data = member.data
     env = {f"MARATHON_{name.upper()}": value
            for name, value in marathon_flags(member, topo).items()}
+    if zk_credentials:
+        env["MARATHON_ZK"] = with_zk_digest(env["MARATHON_ZK"], zk_credentials)
     env["LIBPROCESS_IP"] = member.ip
     if data.get("marathon_java_opts"):
         env["JAVA_OPTS"] = str(data["marathon_java_opts"])

@@ -13,24 +13,41 @@ from pyinfra import host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import files
 
+from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy_config import (
     MESOS_COMMON_ENV,
     MESOS_ZK_FILE,
     mesos_common_env_lines,
     mesos_upgrade_needed,
+    render_template,
     template_path,
 )
-from pyinfra_mesos.flags import env_lines
+from pyinfra_mesos.flags import env_lines, with_zk_digest
+from pyinfra_mesos.private_files import private_file
+from pyinfra_mesos.topology import Topology
+
+
+def mesos_zk_credentials(host_name: str, topo: Topology, data: Mapping[str, Any],
+                         project_root: str) -> str:
+    """The ZooKeeper digest /etc/mesos/zk carries on this host: the Mesos one on a master
+    (masters create /mesos and its children), "" on an agent-only host (an agent only reads
+    /mesos, which Mesos leaves world-readable: least privilege) or with zookeeper_acls off.
+    A host that is both gets the master's, from both task files alike."""
+    if "master" not in topo.roles_of(host_name):
+        return ""
+    return zookeeper_credentials(data, project_root, "mesos", create=True)
 
 
 def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
                      flags: Mapping[str, str], zk_flag: str, source: str,
-                     data: Mapping[str, Any]) -> list[Any]:
+                     data: Mapping[str, Any], zk_credentials: str) -> list[Any]:
     """work_dir, log dir, /etc/default/mesos, the role's env file and /etc/mesos/zk.
 
     The zk URL is written once, to /etc/mesos/zk; the role's env file points the zk flag at it
     (`MESOS_ZK=file:///etc/mesos/zk`, `MESOS_MASTER=file:///etc/mesos/zk`), as AVENTER's own
     deploy does. The wrapper does not read /etc/mesos/zk itself (flags.MASTER_ZK_FLAG).
+    `zk_credentials` (mesos_zk_credentials): with them the file is a private 0600 file (never
+    diffed or printed); without, a plain 0644 template.
     """
     files.directory(name=work_dir_name, path=flags["work_dir"], mode="0750")
     files.directory(name="Mesos log directory", path=flags["log_dir"], mode="0755")
@@ -51,13 +68,21 @@ def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
         source=source,
         lines=env_lines("MESOS", {**flags, zk_flag: f"file://{MESOS_ZK_FILE}"}),
     )
-    zk_file = files.template(
-        name="Point Mesos at ZooKeeper (/etc/mesos/zk)",
-        src=template_path("mesos-zk.j2"),
-        dest=MESOS_ZK_FILE,
-        mode="0644",
-        zk_url=flags[zk_flag],
-    )
+    zk_url = with_zk_digest(flags[zk_flag], zk_credentials)
+    if zk_credentials:
+        zk_file = private_file(
+            name="Point Mesos at ZooKeeper with the masters' digest (/etc/mesos/zk, 0600)",
+            dest=MESOS_ZK_FILE,
+            content=render_template("mesos-zk.j2", zk_url=zk_url),
+        )
+    else:
+        zk_file = files.template(
+            name="Point Mesos at ZooKeeper (/etc/mesos/zk)",
+            src=template_path("mesos-zk.j2"),
+            dest=MESOS_ZK_FILE,
+            mode="0644",
+            zk_url=zk_url,
+        )
     return [common_env, role_env_file, zk_file]
 
 

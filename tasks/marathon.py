@@ -1,17 +1,22 @@
 """Marathon: its Docker image under marathon.service, configured by an env file.
 
 The env file (0600) carries MARATHON_* flags, LIBPROCESS_IP (so Mesos can send offers back),
-JAVA_OPTS and the HTTP credentials through MESOSPHERE_HTTP_CREDENTIALS, which Marathon reads as
-the flag's default: never on a command line (pyinfra_mesos/flags.py marathon_env). The image is
-pulled here, once, with a clear error; the unit never pulls, so a restart does not depend on the
-registry. Operations are named, so their content is never printed.
+JAVA_OPTS, the HTTP credentials through MESOSPHERE_HTTP_CREDENTIALS, which Marathon reads as
+the flag's default, and Marathon's ZooKeeper digest inside MARATHON_ZK's URL: never on a command
+line (pyinfra_mesos/flags.py marathon_env). The image is pulled here, once, with a clear error;
+the unit never pulls, so a restart does not depend on the registry. Operations are named, so
+their content is never printed.
 """
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, server, systemd
 
-from pyinfra_mesos.credentials import marathon_credentials, mesos_secrets
+from pyinfra_mesos.credentials import (
+    marathon_credentials,
+    mesos_secrets,
+    zookeeper_credentials,
+)
 from pyinfra_mesos.deploy_config import (
     MARATHON_CURL_CONFIG,
     MARATHON_ENV,
@@ -44,6 +49,8 @@ topo = topology_from_inventory(inventory)
 member = member_named(topo, host.name)
 image = str(host.data.marathon_image)
 credentials = marathon_credentials(host.data.dict(), state.cwd)
+# Marathon's ZooKeeper digest ("" with zookeeper_acls off): only in MARATHON_ZK, in the env file.
+zk_credentials = zookeeper_credentials(host.data.dict(), state.cwd, "marathon", create=True)
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
 
 marathon_credential_files(credentials)
@@ -63,7 +70,8 @@ env_file = private_file(
     name="Configure Marathon (/etc/default/marathon, mode 0600)",
     dest=MARATHON_ENV,
     content=render_template("mesos-env.j2", source="tasks/marathon.py",
-                            lines=docker_env_file_lines(marathon_env(member, topo, credentials))),
+                            lines=docker_env_file_lines(
+                                marathon_env(member, topo, credentials, zk_credentials))),
 )
 
 if host.get_fact(DockerImageId, image=image) is None:

@@ -31,7 +31,11 @@ from pyinfra_mesos.flags import (
     mesos_agent_credential_json,
     parse_env_lines,
 )
-from pyinfra_mesos.mesos_files import mesos_package_moves, mesos_role_files
+from pyinfra_mesos.mesos_files import (
+    mesos_package_moves,
+    mesos_role_files,
+    mesos_zk_credentials,
+)
 from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
@@ -72,6 +76,8 @@ config_files = credential + mesos_role_files(
     zk_flag=AGENT_ZK_FLAG,
     source="tasks/mesos_agent.py",
     data=host.data.dict(),
+    # A master's /etc/mesos/zk carries the Mesos ZooKeeper digest (0600); an agent's does not.
+    zk_credentials=mesos_zk_credentials(host.name, topo, host.data.dict(), state.cwd),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,39 @@ from .conftest import (
 
 def client_port(member: Member) -> int:
     return int(data_value(member, "zookeeper_client_port", 2181))
+
+
+# The CLI Debian's zookeeper package ships; it runs one command and exits when given one.
+ZK_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
+# An ephemeral child: should a write wrongly succeed, it goes with the CLI's session.
+ACL_PROBE_NODE = "pyinfra-mesos-acl-probe"
+
+
+def acl_protected_paths(member: Member) -> list[str]:
+    """The znodes an unauthenticated client must not write under, from the host's data: Mesos'
+    (EVERYONE_READ_CREATOR_ALL) and Marathon's (CREATOR_ALL) paths; none with zookeeper_acls
+    off, where nothing about ACLs is asserted."""
+    if not data_value(member, "zookeeper_acls", True):
+        return []
+    return [str(data_value(member, "zookeeper_mesos_path", "/mesos")),
+            str(data_value(member, "zookeeper_marathon_path", "/marathon"))]
+
+
+def unauthenticated_create_command(port: int, path: str) -> str:
+    """zkCli creating an ephemeral child of `path` with no `addauth`: no secret on the line."""
+    child = f"{path.rstrip('/')}/{ACL_PROBE_NODE}"
+    return f"{ZK_CLI} -server 127.0.0.1:{port} create -e {shlex.quote(child)} probe 2>&1"
+
+
+def refusal_problem(name: str, path: str, output: str) -> str | None:
+    """None when zkCli reports NoAuth ("Insufficient permission : <node>", ZooKeeper 3.8
+    CliWrapperException), else what happened instead."""
+    if "Insufficient permission" in output or "NoAuth" in output:
+        return None
+    if "Node does not exist" in output:
+        return f"{name}: {path} does not exist (Mesos/Marathon never wrote their state?)"
+    return (f"{name}: an unauthenticated create under {path} was not refused with NoAuth: "
+            f"{output.strip()[-300:]!r}")
 
 
 def test_zookeeper_service(zookeeper: Member, testinfra_host_for: Callable[[str], Any]) -> None:
@@ -68,3 +102,14 @@ def test_zookeeper_ensemble_has_one_leader(cluster: Topology,
 
     problem = wait_for(modes, converge_timeout)
     assert problem is None, problem
+
+
+def test_unauthenticated_writes_are_refused(zookeeper: Member,
+                                            testinfra_host_for: Callable[[str], Any]) -> None:
+    """With zookeeper_acls on, a client without the digest cannot create a child under /mesos
+    or /marathon (NoAuth). The attempt carries no credentials, so none reach a command line."""
+    host = testinfra_host_for(zookeeper.name)
+    for path in acl_protected_paths(zookeeper):
+        result = host.run(unauthenticated_create_command(client_port(zookeeper), path))
+        problem = refusal_problem(zookeeper.name, path, f"{result.stdout}{result.stderr}")
+        assert problem is None, problem

@@ -279,3 +279,27 @@ def test_mesos_and_marathon_must_be_two_principals() -> None:
     off = {"zookeeper_marathon_credentials": "mesos:x", "zookeeper_acls": False}
     assert [p for p in validate(topo(masters=masters(m1=off)), SOURCE)
             if p.field.startswith("zookeeper_")] == []
+
+
+# -- the cluster check's pure parts (tests/cluster/test_zookeeper.py) ---------------------------
+
+def test_cluster_check_paths_follow_the_data() -> None:
+    from pyinfra_mesos.topology import Member
+    from tests.cluster.test_zookeeper import acl_protected_paths
+    on = Member("z1", "10.0.0.11", {"zookeeper_mesos_path": "/m", "zookeeper_marathon_path": "/x"})
+    assert acl_protected_paths(on) == ["/m", "/x"]
+    assert acl_protected_paths(Member("z1", "10.0.0.11", {"zookeeper_acls": False})) == []
+
+
+def test_cluster_check_attempt_is_unauthenticated_and_reads_zkclis_refusal() -> None:
+    from tests.cluster.test_zookeeper import refusal_problem, unauthenticated_create_command
+    command = unauthenticated_create_command(2181, "/mesos")
+    assert command == ("/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181 create -e "
+                       "/mesos/pyinfra-mesos-acl-probe probe 2>&1")
+    assert "addauth" not in command and "digest" not in command
+    refused = ("Connecting to 127.0.0.1:2181\n"
+               "Insufficient permission : /mesos/pyinfra-mesos-acl-probe")
+    assert refusal_problem("z1", "/mesos", refused) is None
+    assert "not refused" in str(refusal_problem("z1", "/mesos",
+                                                "Created /mesos/pyinfra-mesos-acl-probe"))
+    assert "does not exist" in str(refusal_problem("z1", "/mesos", "Node does not exist: /mesos"))

@@ -9,9 +9,10 @@ run in this order (each test's name carries its number):
 1-2. `python -m sandbox up` on a copy of inventory/sandbox.py in a tmp dir (same SANDBOX name),
    then the deploy from bare hosts (timed). Every other phase builds this first when run alone.
 3. `pytest tests/cluster --inventory COPY` and `python -m pyinfra_mesos status`
-   3b-3d. secure by default: Marathon 401s anonymous requests; a scan from a sandbox host
+   3b-3e. secure by default: Marathon 401s anonymous requests; a scan from a sandbox host
    outside the inventory finds only SSH and the service ports; the masters refuse
-   unauthenticated agents and writes
+   unauthenticated agents and writes; ZooKeeper refuses writes under /mesos and /marathon
+   without the digest; the registry refuses an anonymous push
 4. deploy again: pyinfra must report ZERO changed operations (timed); 4b. a bad inventory is
    refused before any host is touched; 4c. no secret in any output mode, none readable by
    other users, none on a command line
@@ -63,6 +64,7 @@ from typing import Any
 
 import pytest
 
+from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.flags import parse_env_lines
 from tests.cluster import conftest as checks
 
@@ -752,6 +754,44 @@ def phase_mesos_refuses_unauthenticated(run: E2ERun) -> None:
           flush=True)
 
 
+REGISTRY_PUSH_PROBE = ("curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 -X POST "
+                       "http://{address}/v2/pyinfra-mesos/e2e-anonymous-push/blobs/uploads/")
+
+
+def phase_zookeeper_and_registry_refuse_anonymous(run: E2ERun) -> None:
+    """3e. From a cluster member: a ZooKeeper write under /mesos and under /marathon without
+    the digest is refused (NoAuth), the same write with the digest (on zkCli's stdin) works;
+    an anonymous push to the cluster's registry is refused (405: its public instance is
+    read-only)."""
+    with Hosts(run.inventory) as hosts:
+        zk = hosts.topology.zookeepers[0]
+        port = int(hosts.data("zookeeper_client_port", zk))
+        for service in ("mesos", "marathon"):
+            path = f"/{service}/e2e-probe"
+            anonymous = zk_cli(run, zk.name, port, [f"create -e {path} x"])
+            assert "Insufficient permission" in anonymous and "Created" not in anonymous, (
+                f"{zk.name}: an unauthenticated create of {path} was not refused:\n"
+                f"{anonymous[-800:]}")
+            digest = zookeeper_credentials(zk.data, PROJECT_ROOT, service)
+            assert digest, f"no ZooKeeper digest for {service}: zookeeper_acls is off?"
+            owned = zk_cli(run, zk.name, port, [f"addauth digest {digest}",
+                                                f"create -e {path} x"])
+            assert f"Created {path}" in owned, (
+                f"{zk.name}: the {service} digest could not create {path}:\n{owned[-800:]}")
+        registries = hosts.topology.registries
+        for registry in registries:
+            address = f"{registry.ip}:{int(hosts.data('registry_port', registry))}"
+            for member in hosts.topology.all_members:
+                answer = hosts.run(member.name, REGISTRY_PUSH_PROBE.format(address=address),
+                                   "an anonymous push to the registry").strip()
+                assert answer == "405", (
+                    f"{member.name}: an anonymous push to {registry.name} ({address}) "
+                    f"answered {answer}, want 405")
+    print(f"[e2e] ZooKeeper: writes under /mesos and /marathon without the digest refused "
+          f"(NoAuth), with it accepted; registry: anonymous push refused (405) from every "
+          f"member ({len(registries)} registry host(s))", flush=True)
+
+
 def phase_refused_inventory(run: E2ERun) -> None:
     """4b. A typo in a flag on a converged cluster: one line naming host and field, exit 1,
     and not one operation run on any host."""
@@ -1407,6 +1447,17 @@ RESTORE_TIMEOUT_S = 1200
 ZK_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
 
 
+def zk_cli(run: E2ERun, host: str, port: int, commands: Sequence[str]) -> str:
+    """zkCli's output for `commands`, fed on its stdin over SSH (a digest given with `addauth`
+    stays off every command line)."""
+    result = subprocess.run(
+        [PYTHON, "-m", "sandbox", "ssh", str(run.inventory), host, ZK_CLI, "-server",
+         f"127.0.0.1:{port}"], input="\n".join([*commands, "quit"]) + "\n",
+        capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert result.returncode == 0, f"{host}: zkCli failed: {result.stderr[-1000:]}"
+    return result.stdout
+
+
 def cluster_status(step: str, run: E2ERun) -> StepResult:
     """`python -m pyinfra_mesos status`: the operator's view over SSH, exit 0 when healthy."""
     return run_logged(step, [PYTHON, "-m", "pyinfra_mesos", "status", str(run.inventory)],
@@ -1444,8 +1495,10 @@ def phase_backup_restore(run: E2ERun) -> None:
             hosts.run(member.name, "systemctl stop marathon", "systemctl stop marathon")
         zk = hosts.topology.zookeepers[0]
         port = int(hosts.data("zookeeper_client_port", zk))
-        hosts.run(zk.name, f"{ZK_CLI} -server 127.0.0.1:{port} deleteall /marathon",
-                  "delete /marathon in ZooKeeper")
+        # Marathon's nodes are CREATOR_ALL: only its digest may delete them (given on stdin).
+        digest = zookeeper_credentials(zk.data, PROJECT_ROOT, "marathon")
+        zk_cli(run, zk.name, port, ([f"addauth digest {digest}"] if digest else [])
+               + ["deleteall /marathon"])
         listing = hosts.run(zk.name, f"{ZK_CLI} -server 127.0.0.1:{port} ls /",
                             "list ZooKeeper's root")
         assert "marathon" not in listing.split("[", 1)[-1], (
@@ -1572,6 +1625,11 @@ def test_03c_outsider_scan(e2e_run: E2ERun) -> None:
 def test_03d_mesos_refuses_unauthenticated(e2e_run: E2ERun) -> None:
     with phase(e2e_run, "Mesos refuses the unauthenticated"):
         phase_mesos_refuses_unauthenticated(e2e_run)
+
+
+def test_03e_zookeeper_and_registry_refuse_anonymous(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "ZooKeeper and the registry refuse the anonymous"):
+        phase_zookeeper_and_registry_refuse_anonymous(e2e_run)
 
 
 def test_04_noop_rerun(e2e_run: E2ERun) -> None:

@@ -11,12 +11,14 @@ from pyinfra.api.exceptions import PyinfraError
 
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy_config import first_time, problems_report
+from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.validation import validate
+from pyinfra_mesos.validation import validate_inventory
 
 topo = topology_from_inventory(inventory)
 
-error_lines, warning_lines = problems_report(validate(topo))
+# The same rules as `check` (keys, groups, values): one place, validation.validate_inventory.
+error_lines, warning_lines = problems_report(validate_inventory(inventory, cli_inventory_path()))
 for line in warning_lines + error_lines:
     if first_time(state, line):
         click.echo(line, err=True)

@@ -25,6 +25,7 @@ from pyinfra_mesos.app_canonical import (
 )
 from pyinfra_mesos.app_rules import is_int
 from pyinfra_mesos.app_rules import validate_app as _validate_app
+from pyinfra_mesos.app_secrets import mask_app
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.topology import Topology
 
@@ -376,22 +377,31 @@ PER_KEY = ("env", "labels", "secrets")
 
 
 def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-            settings: MarathonSettings = DEFAULT_SETTINGS) -> tuple[dict[str, Any],
-                                                                      list[Change]]:
+            settings: MarathonSettings = DEFAULT_SETTINGS,
+            digest_key: bytes | None = None) -> tuple[dict[str, Any], list[Change]]:
     """(what to PUT, the changes): canonical(desired) against canonical(current), whole.
 
     The PUT body is the canonical desired app with dynamic service ports (0) resolved to the
     ports Marathon assigned, so the comparison and the PUT agree. `current` None: the app
     does not exist; every field is an addition (reported as one `(new app)` change).
+    `digest_key`: `current` was masked on the host with this key (app_secrets.mask_app); the
+    desired side is masked the same way for the comparison only (the PUT body is not). None:
+    `current` is raw, and both sides are masked here with an empty key. Masking commutes with
+    `canonical` (it leaves those values as they are), so the comparison stays exact (a
+    changed secret is a changed digest) and no Change carries a secret value.
     """
     want = canonical(desired, settings)
     if current is None:
         return want, [Change("(new app)", "added")]
     have = canonical(current, settings)
     want = resolve_dynamic_ports(want, have)
+    if digest_key is None:  # `current` is raw: mask both, so no Change holds a secret either
+        have, view = mask_app(have, b""), mask_app(want, b"")
+    else:
+        view = mask_app(want, digest_key)
     changes: list[Change] = []
-    for key in sorted(set(want) | set(have)):
-        old, new = have.get(key), want.get(key)
+    for key in sorted(set(view) | set(have)):
+        old, new = have.get(key), view.get(key)
         if old == new:
             continue
         if key in PER_KEY and isinstance(old or {}, Mapping) and isinstance(new or {},
@@ -405,7 +415,7 @@ def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
                 changes.append(Change(f"{key}.{name}", kind, old_map.get(name),
                                       new_map.get(name), secret=key != "labels"))
             continue
-        kind = "added" if key not in have else "removed" if key not in want else "changed"
+        kind = "added" if key not in have else "removed" if key not in view else "changed"
         changes.append(Change(key, kind, old, new))
     return want, changes
 

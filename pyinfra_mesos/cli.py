@@ -22,7 +22,7 @@ from pyinfra_mesos.inventory_loader import (
 )
 from pyinfra_mesos.problems import Problem, errors, summary
 from pyinfra_mesos.topology import Topology, topology_from_inventory
-from pyinfra_mesos.validation import group_override_warnings, validate
+from pyinfra_mesos.validation import group_override_warnings, validate_inventory
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +67,7 @@ def check(inventory: str, apps_dir: str | None, override_data: dict[str, object]
         return [loaded]
     problems = file_name_group_problems(inventory, inventory_file_groups(inventory))
     topo = topology_from_inventory(loaded)
-    problems += validate(topo, source=inventory)
+    problems += validate_inventory(loaded, inventory)
     problems += group_override_warnings(inventory)
     if apps_dir is None:
         apps_dir = _data_apps_dir(topo)

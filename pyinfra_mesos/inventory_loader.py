@@ -104,6 +104,23 @@ def _describe(exc: BaseException, file: Path) -> str:
     return f"{where}{type(cause).__name__}: {text}"
 
 
+def cli_inventory_path() -> str | None:
+    """The INVENTORY argument of the running `pyinfra` command, or None outside it.
+
+    pyinfra keeps no record of the file on its State; its click command (pyinfra_cli/cli.py,
+    `@click.argument("inventory")`) is the current click context while deploy files run.
+    """
+    import click
+
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        value = context.params.get("inventory")
+        if isinstance(value, str):
+            return value if Path(value).is_file() else None
+        context = context.parent
+    return None
+
+
 def inventory_file_groups(path: str) -> dict[str, Any]:
     """The groups exactly as the inventory file defines them: `{name: hosts | (hosts, data)}`.
 

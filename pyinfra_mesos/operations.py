@@ -51,7 +51,8 @@ def apply_command(app_file: str, urls: Sequence[str], timeout_s: float, poll_s: 
 @operation()
 def marathon_app(app: dict[str, Any], urls: Sequence[str] = ("http://127.0.0.1:8080",),
                  timeout_s: float = 300, poll_s: float = 2.0, credentials_file: str = "",
-                 curl_config: str = "", marathon_flags: dict[str, Any] | None = None):
+                 curl_config: str = "", marathon_flags: dict[str, Any] | None = None,
+                 digest_key: str = ""):
     """Make Marathon run `app` (a definition from apps/*.json, overrides applied).
 
     + app: the app definition (any form Marathon 1.10 accepts; compared canonically)
@@ -61,17 +62,21 @@ def marathon_app(app: dict[str, Any], urls: Sequence[str] = ("http://127.0.0.1:8
     + credentials_file / curl_config: 0600 files on the host with the HTTP credentials
     + marathon_flags: the cluster's marathon_flags (mesos_role, default_network_name... change
       how Marathon normalises an app)
+    + digest_key: the Marathon credentials, as written to `credentials_file`: the key of the
+      digests the fact returns for secret values (app_secrets.py)
     """
     settings = MarathonSettings.from_flags(marathon_flags or {})
     app_id = str(compare(app, None, settings)[0]["id"])
     current = host.get_fact(MarathonApp, app_id=app_id, urls=tuple(urls),
-                            curl_config=curl_config)
+                            curl_config=curl_config, key_file=credentials_file)
     status = current.get("status", 0)
     if status not in PLANNABLE:
         raise OperationError(f"Marathon answered {status} for {app_id}: "
                              f"{current.get('message') or 'no message'}")
     known = current.get("app") if status == 200 else None
-    desired, changes = compare(app, known, settings)
+    # The host masked the app's secrets with the credentials file it found (or an empty key).
+    key = {"file": digest_key.encode(), "none": b""}.get(str(current.get("key")))
+    desired, changes = compare(app, known, settings, digest_key=key)
     if status == 200 and not changes:
         host.noop(f"Marathon app {app_id} is up to date")
         return

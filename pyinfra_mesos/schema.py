@@ -191,6 +191,8 @@ SCHEMA: dict[str, Checker] = {
     "docker_package": debian_package,
     "docker_insecure_registries": list_of(text(_REGISTRY, "host:port")),
     "docker_registry_mirrors": list_of(http_url),
+    # Read by tasks/docker.py (default 60) though group_data/all.py does not list it.
+    "docker_restart_wait_s": integer(1, DAY_S, "s"),
     "mesos_package": debian_package,
     "mesos_version": aventer_mesos_pin,
     "mesos_apt_repo_urls": mapping_of(word, _apt_repo_url,

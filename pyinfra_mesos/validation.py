@@ -8,7 +8,8 @@ pyinfra_mesos check` prints the same lines offline.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pyinfra_mesos import flag_lists
@@ -20,15 +21,24 @@ from pyinfra_mesos.inventory_loader import (
     group_data_keys,
     inventory_file_groups,
 )
+from pyinfra_mesos.known_keys import unknown_group_message, unknown_key_message, unknown_keys
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.schema import check_member
-from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
+from pyinfra_mesos.topology import (
+    ROLE_GROUPS,
+    Member,
+    Topology,
+    quorum,
+    topology_from_inventory,
+    zk_url,
+)
 from pyinfra_mesos.value_checks import HOSTNAME, duration, has_control, is_int, is_number
 
 CONSENT_LOG_RESET = "mesos_allow_replicated_log_reset"
 
-__all__ = ["CONSENT_LOG_RESET", "check_master_count_change", "group_override_warnings",
-           "parse_ranges", "validate", "work_dir_problem"]
+__all__ = ["CONSENT_LOG_RESET", "check_groups", "check_master_count_change",
+           "group_override_warnings", "inventory_groups", "parse_ranges", "validate",
+           "validate_inventory", "validate_names", "work_dir_problem"]
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -83,6 +93,7 @@ def validate(topo: Topology, source: str = "inventory") -> list[Problem]:
     problems += _check_host_names(topo)
     problems += _check_addresses(topo)
     problems += _check_colocation(topo)
+    problems += _check_unknown_keys(topo)
     schema = [p for m in topo.all_members for p in check_member(m.name, m.data)]
     problems += schema
     problems += _check_work_dirs(topo)
@@ -90,6 +101,67 @@ def validate(topo: Topology, source: str = "inventory") -> list[Problem]:
     problems += _check_zookeeper_principals(topo, {p.where for p in schema})
     problems += _check_ports(topo)
     return _collapse(problems)
+
+
+def validate_inventory(inventory: Any, path: str | None) -> list[Problem]:
+    """`validate` plus the inventory's groups: what `check` and deploy.py both run.
+
+    `inventory` is a pyinfra `Inventory`; `path` its file (None when unknown, e.g. the API).
+    """
+    problems = check_groups(inventory_groups(inventory), path)
+    return problems + validate(topology_from_inventory(inventory), source=path or "inventory")
+
+
+def validate_names(inventory: Any, path: str | None) -> list[Problem]:
+    """Only the unknown-group and unknown-key rules: what deploy_apps.py (tasks/apps.py)
+    checks, which touches Marathon alone and so skips the cluster rules."""
+    problems = check_groups(inventory_groups(inventory), path)
+    return problems + _collapse(_check_unknown_keys(topology_from_inventory(inventory)))
+
+
+def inventory_groups(inventory: Any) -> dict[str, list[str]]:
+    """`{group: [host name, ...]}` of a pyinfra `Inventory`, including the empty groups pyinfra
+    makes for group_data files no inventory group matches (pyinfra_cli/inventory.py)."""
+    return {name: [getattr(h, "name", str(h)) for h in hosts]
+            for name, hosts in inventory.groups.items()}
+
+
+def check_groups(groups: Mapping[str, Sequence[str]], path: str | None) -> list[Problem]:
+    """Refuse groups the deploy does not know: their hosts would get no role (a typo such as
+    `agent = [...]` leaves those hosts out of the cluster) and a group_data/<typo>.py would
+    apply to nobody. Allowed: topology.ROLE_GROUPS and the group pyinfra names after the
+    inventory file; an empty group (a group_data file) also when another inventory file next
+    to this one has its name (it is that inventory's file-name group)."""
+    where = path or "inventory"
+    all_hosts = {h for hosts in groups.values() for h in hosts}
+    siblings: set[str] = set()
+    file_group = None
+    if path is not None:
+        file_group = Path(path).name.rsplit(".", 1)[0]
+        siblings = {p.stem for p in Path(path).resolve().parent.glob("*.py")}
+    problems = []
+    for name, hosts in groups.items():
+        if name in ROLE_GROUPS or name == file_group:
+            continue
+        if path is None and hosts and set(hosts) == all_hosts:
+            continue  # the file-name group pyinfra adds holds exactly every host
+        if not hosts and name in siblings:
+            continue
+        what = (f"{len(hosts)} host(s) ({', '.join(list(hosts)[:3])}) would get no role; "
+                if hosts else f"group_data/{name}.py applies to no host; ")
+        problems.append(error(where, name, f"{unknown_group_message(name)} ({what}rename it)"))
+    return problems
+
+
+def _check_unknown_keys(topo: Topology) -> list[Problem]:
+    """Every data key nothing reads is refused (known_keys.py): a typo would silently keep
+    the default on every host that has it."""
+    problems = []
+    for m in topo.all_members:
+        for key in unknown_keys(m.data):
+            field = key if isinstance(key, str) else repr(key)
+            problems.append(error(m.name, field, unknown_key_message(field)))
+    return problems
 
 
 def _odd_count_problem(source: str, group: str, hosts: tuple[Member, ...], what: str,

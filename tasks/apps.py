@@ -18,14 +18,32 @@ from pyinfra_mesos import marathon_client
 from pyinfra_mesos.app_canonical import canonical_path
 from pyinfra_mesos.apps import apply_instance_overrides, load_apps, validate_app_dir
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, MARATHON_CURL_CONFIG
+from pyinfra_mesos.deploy_config import (
+    MARATHON_CREDENTIALS_FILE,
+    MARATHON_CURL_CONFIG,
+    first_time,
+    problems_report,
+)
+from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.marathon_files import marathon_credential_files
 from pyinfra_mesos.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.validation import validate_names
 
 CLIENT_SOURCE = marathon_client.__file__
 
 topo = topology_from_inventory(inventory)
+
+# deploy_apps.py comes here without deploy.py: unknown keys and groups are refused the same
+# way (a typo such as `apps_instance` would otherwise deploy the file's instance counts).
+# After deploy.py this finds nothing: it refused already.
+inventory_errors, _ = problems_report(validate_names(inventory, cli_inventory_path()))
+if inventory_errors:
+    for line in inventory_errors:
+        if first_time(state, line):
+            click.echo(line, err=True)
+    raise PyinfraError(f"the inventory has {len(inventory_errors)} error(s) listed above; "
+                       "nothing was changed on any host")
 
 if topo.marathons and host.name == topo.marathons[0].name:
     apps_dir = str(host.data.apps_dir)
@@ -70,4 +88,5 @@ if topo.marathons and host.name == topo.marathons[0].name:
             credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
             curl_config=MARATHON_CURL_CONFIG if credentials else "",
             marathon_flags=dict(host.data.get("marathon_flags") or {}),
+            digest_key=credentials,
         )

@@ -200,11 +200,16 @@ def test_fact_reads_the_first_marathon_that_answers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("lines", "expected"), [
-    (['{"app": {"id": "/x"}}', "200"], {"status": 200, "app": {"id": "/x"}, "message": ""}),
-    (['{"message": "App \'/x\' does not exist"}', "404"],
-     {"status": 404, "app": None, "message": "App '/x' does not exist"}),
-    (["000"], {"status": 0, "app": None, "message": ""}),
-    (["<html>", "200"], {"status": 0, "app": None, "message": "unexpected answer: <html>"}),
+    (['{"app": {"id": "/x"}}', "200"],
+     {"status": 200, "app": {"id": "/x"}, "message": "", "key": None}),
+    (['{"app": {"id": "/x"}, "pyinfraMesosKey": "file"}', "200"],
+     {"status": 200, "app": {"id": "/x"}, "message": "", "key": "file"}),
+    (['{"message": "App \'/x\' does not exist", "pyinfraMesosKey": "none"}', "404"],
+     {"status": 404, "app": None, "message": "App '/x' does not exist", "key": "none"}),
+    (["000"], {"status": 0, "app": None, "message": "", "key": None}),
+    # Not an app: the text is not repeated (it could hold what the masking did not see).
+    (["<html>", "200"], {"status": 0, "app": None, "message": "unexpected answer (not an app)",
+                         "key": None}),
 ])
 def test_fact_parsing(lines: list[str], expected: dict[str, Any]) -> None:
     assert parse_marathon_app_output(lines) == expected

@@ -15,6 +15,7 @@ from pyinfra_mesos.deploy_config import (
     hosts_entries,
     render_template,
 )
+from pyinfra_mesos.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -26,6 +27,13 @@ files.put(
     src=StringIO(apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s))),
     dest=APT_LOCK_CONF,
     mode="0644",
+)
+
+# A run killed during apt can also leave packages unpacked but not configured: apt then refuses
+# every install until `dpkg --configure -a` (pyinfra_mesos/dpkg_recovery.py).
+dpkg_configure_pending(
+    name="Finish what an interrupted dpkg left (dpkg --configure -a)",
+    timeout_s=int(host.data.apt_lock_timeout_s),
 )
 
 files.block(

@@ -16,8 +16,9 @@ run in this order (each test's name carries its number):
 4. deploy again: pyinfra must report ZERO changed operations (timed); 4b. a bad inventory is
    refused before any host is touched; 4c. no secret in any output mode, none readable by
    other users, none on a command line
-5. add one agent line to the copy, `sandbox up` (boots only the new host), deploy (timed:
-   scale-out), the checks again, and no service on an old host restarted
+5. add one agent line to the copy, `sandbox up` (boots only the new host), a deploy SIGKILLed
+   while the new agent's apt installs Docker, then the deploy again (timed: scale-out) which
+   must finish it, the checks again, and no service on an old host restarted
 6. app scaling through deploy_apps.py (3 then 1): Marathon, the containers and every load
    balancer agree; 6b. apps in the forms Marathon rewrites converge
 7. Marathon stopped on every host: every haproxy.cfg stays byte-identical, the app answers
@@ -825,6 +826,17 @@ def phase_scale_out(run: E2ERun) -> None:
                                                str(run.inventory)], SANDBOX_UP_TIMEOUT_S)
     run.timings["sandbox up (+1 agent)"] = result.seconds
     require_success("sandbox up (+1 agent)", result)
+    # The first scale-out run is killed while the new agent's apt installs Docker: its apt-get
+    # and dpkg die on the closed channel (or are still running). The re-run must finish it.
+    killed = run_killed_at("5-deploy-killed-during-apt", [
+        PYINFRA, "-y", str(run.inventory), "deploy.py"],
+        "Starting operation: tasks/docker.py | Install Docker", DEPLOY_TIMEOUT_S,
+        delay_s=KILL_DURING_APT_DELAY_S)
+    with Hosts(run.inventory) as hosts:
+        left = hosts.run(new_agent, "dpkg --audit | head -3; pgrep -a 'apt-get|dpkg' | head -3"
+                         " || true", "what the killed run left in dpkg").strip()
+    print(f"[e2e] deploy SIGKILLed after {killed.seconds:.1f} s during the new agent's apt; "
+          f"left on {new_agent}: {left.splitlines()[:6] or 'nothing'}", flush=True)
     deploy("5-deploy-scale-out", run, "scale-out")
     # The full checks: the leader's activated_slaves must now equal the inventory's agents, and
     # the new agent's id must be among the leader's slaves.
@@ -1529,13 +1541,15 @@ INTERRUPT_DATA = 'mesos_master_flags={"max_completed_frameworks": "60"}'
 # starts it, every master's new env file is written and none has restarted yet.
 INTERRUPT_AFTER = "Point Mesos at ZooKeeper"
 INTERRUPT_WAIT_S = 900.0
+# Phase 5: seconds after the new agent's Docker install started (downloads and unpacks run).
+KILL_DURING_APT_DELAY_S = 8.0
 
 
 def run_killed_at(step: str, command: Sequence[str], marker: str,
-                  timeout_s: float) -> StepResult:
-    """Run `command` like run_logged, SIGKILL its whole process group as soon as its output
-    has a line containing `marker` (an operator's run killed mid-way). rc is the killed
-    process's; AssertionError when the marker never came (the run ended or timed out)."""
+                  timeout_s: float, delay_s: float = 0.0) -> StepResult:
+    """Run `command` like run_logged, SIGKILL its whole process group `delay_s` after its
+    output first has a line containing `marker` (an operator's run killed mid-way). rc is the
+    killed process's; AssertionError when the marker never came or the run ended first."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / f"{step}.log"
     print(f"\n[e2e] {step}: {' '.join(command)}  (killed at {marker!r}; log: {log})", flush=True)
@@ -1549,6 +1563,9 @@ def run_killed_at(step: str, command: Sequence[str], marker: str,
         while time.monotonic() - started < timeout_s and proc.poll() is None:
             if marker in log.read_text(errors="replace"):
                 seen = True
+                time.sleep(delay_s)
+                assert proc.poll() is None, (
+                    f"{step}: the run ended within {delay_s} s of {marker!r} (log: {log})")
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
             time.sleep(0.1)

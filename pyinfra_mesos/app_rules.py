@@ -34,7 +34,8 @@ from pyinfra_mesos.app_canonical import (
 from pyinfra_mesos.problems import Problem, error, warning
 
 LABEL = r"([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])"
-# stringTypes.raml PathId (1.3), matched in full.
+# stringTypes.raml PathId (1.3), matched in full: with fullmatch, as Java's Matcher.matches()
+# does, so a trailing newline is refused (Python's `$` alone would let "/x\n" through).
 PATH_ID = re.compile(rf"^(/?((\.\.)|(({LABEL}\.)*{LABEL}))?($|/))+$")
 SEGMENT = re.compile(rf"^({LABEL}\.)*{LABEL}$")  # PathId.scala ID_PATH_SEGMENT_PATTERN (1.9)
 RESERVED_LAST = ("restart", "tasks", "versions", ".", "..")  # 1.10
@@ -137,7 +138,7 @@ def _ids(app: Mapping[str, Any], add: Add) -> None:
         add("id", "is required: a string like /hello-sinatra", "1.1")
     elif not app_id:
         add("id", "must not be empty", "1.2")
-    elif not PATH_ID.match(app_id):
+    elif not PATH_ID.fullmatch(app_id):
         add("id", f"{app_id!r} is not a path id: lowercase letters, digits, '-' and '.', "
                   "segments separated by '/', no label starting or ending with '-'", "1.3")
     else:
@@ -149,7 +150,7 @@ def _ids(app: Mapping[str, Any], add: Add) -> None:
             add("id", "Path must contain at least one path element", "1.7")
         else:
             for segment in segments:
-                if not SEGMENT.match(segment):
+                if not SEGMENT.fullmatch(segment):
                     add("id", f"segment {segment!r} must fully match the label pattern", "1.9")
             if segments[-1] in RESERVED_LAST:
                 add("id", f"must not end with any of the reserved keywords {RESERVED_LAST[:3]}",
@@ -160,7 +161,7 @@ def _ids(app: Mapping[str, Any], add: Add) -> None:
             if not isinstance(dep, str):
                 continue  # 2.7 reports it
             segments = [s for s in dep.split("/") if s]
-            bad = [s for s in segments if s not in (".", "..") and not SEGMENT.match(s)]
+            bad = [s for s in segments if s not in (".", "..") and not SEGMENT.fullmatch(s)]
             if bad:
                 add(f"dependencies[{i}]", f"segment {bad[0]!r} must fully match the label "
                                           "pattern", "1.14")
@@ -262,7 +263,8 @@ def _types(app: Mapping[str, Any], add: Add) -> None:
                     "DCOS_PACKAGE_FRAMEWORK_NAME and DCOS_MIGRATION_API_PATH must be defined",
                     "2.23")
     executor = app.get("executor")
-    if executor is not None and (not isinstance(executor, str) or not EXECUTOR.match(executor)):
+    if executor is not None and (not isinstance(executor, str)
+                                 or not EXECUTOR.fullmatch(executor)):
         add("executor", f"must be '//cmd', a path, or empty; got {executor!r}", "2.24")
     _int_field(app, "backoffSeconds", 0, add, "2.25")
     _num_field(app, "backoffFactor", 1.0, add, "2.26")
@@ -515,7 +517,8 @@ def _networking_raw(app: Mapping[str, Any], add: Add) -> None:
                 continue
             _enum(net.get("mode"), MODES, f"networks[{i}].mode", add, "4.1")
             name = net.get("name")
-            if name is not None and (not isinstance(name, str) or not NETWORK_NAME.match(name)
+            if name is not None and (not isinstance(name, str)
+                                     or not NETWORK_NAME.fullmatch(name)
                                      or len(name) > 63):
                 add(f"networks[{i}].name", f"{name!r} must match {NETWORK_NAME.pattern} and be "
                                            "1..63 characters", "4.2")
@@ -550,7 +553,7 @@ def _port_item(item: Any, where: str, keys: tuple[str, ...], add: Add, rule: str
             add(f"{where}.{key}", f"must be an integer port 0..65535, got {value!r}", rule)
     _enum(item.get("protocol"), PROTOCOLS, f"{where}.protocol", add, rule)
     name = item.get("name")
-    if name is not None and (not isinstance(name, str) or not PORT_NAME.match(name)):
+    if name is not None and (not isinstance(name, str) or not PORT_NAME.fullmatch(name)):
         add(f"{where}.name", f"{name!r} must match {PORT_NAME.pattern}", rule)
     labels = item.get("labels")
     if labels is not None and (not isinstance(labels, dict)
@@ -684,7 +687,7 @@ def _readiness(canon: Mapping[str, Any], add: Add) -> None:
         _enum(check.get("protocol"), ("HTTP", "HTTPS"), f"{where}.protocol", add, "5.12")
         _string_field(check, "path", add, 1, "5.12", f"{where}.", 1024)
         name = check.get("portName")
-        if not isinstance(name, str) or not PORT_NAME.match(name):
+        if not isinstance(name, str) or not PORT_NAME.fullmatch(name):
             add(f"{where}.portName", f"{name!r} must match {PORT_NAME.pattern}", "5.12")
         _int_field(check, "intervalSeconds", 0, add, "5.12", f"{where}.")
         _int_field(check, "timeoutSeconds", 1, add, "5.12", f"{where}.")
@@ -755,7 +758,7 @@ def _constraints(app: Mapping[str, Any], add: Add) -> None:
                     re.compile(value)
                 except re.error:
                     add(where, f"{value!r} is not a valid regular expression", "6.11")
-        if op == "IS" and value is not None and not CONSTRAINT_IS.match(value):
+        if op == "IS" and value is not None and not CONSTRAINT_IS.fullmatch(value):
             add(where, "IS only supports Mesos text and float values (no ranges or sets)",
                 "6.12")
 

@@ -6,6 +6,7 @@ operations for the current host); returns the operations whose change means a re
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,10 @@ def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
         lines=env_lines("MESOS", {**flags, zk_flag: f"file://{MESOS_ZK_FILE}"}),
     )
     zk_url = with_zk_digest(flags[zk_flag], zk_credentials)
+    # private_file does not create parent directories (files.template does), and the stand-in
+    # package, like a minimal install, may not ship /etc/mesos.
+    zk_dir = posixpath.dirname(MESOS_ZK_FILE)
+    files.directory(name=f"Mesos config directory ({zk_dir})", path=zk_dir, mode="0755")
     if zk_credentials:
         zk_file = private_file(
             name="Point Mesos at ZooKeeper with the masters' digest (/etc/mesos/zk, 0600)",

@@ -5,12 +5,13 @@ The data directory's contents are never touched beyond myid.
 
 from io import StringIO
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 from pyinfra.api.host import Host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, files, server, systemd
 
+from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy_config import (
     myid_target,
     template_path,
@@ -21,8 +22,11 @@ from pyinfra_mesos.deploy_config import (
     zookeeper_settings,
 )
 from pyinfra_mesos.deploy_facts import UnitEnabledState
+from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
+from pyinfra_mesos.zk_acl_op import zookeeper_acls
 
 topo = topology_from_inventory(inventory)
 data = host.data.dict()
@@ -134,3 +138,22 @@ systemd.service(
     service=service,
     running=True,
 )
+
+# /mesos and /marathon get the ACLs Mesos and Marathon give the nodes they create (zk_acl.py),
+# once per run from the first member (inventory order): after every member runs its zoo.cfg
+# (the operations above ran on every host first) and before deploy.py includes any Mesos or
+# Marathon task, so no service without credentials can create a base path open first, and
+# nodes of a cluster deployed before ACLs are closed. Reading the ACLs needs the digests
+# (ZooKeeper 3.8 hides digest ids from non-ADMIN clients): they go in a root-only file there.
+if data.get("zookeeper_acls", True) and topo.zookeepers and host.name == topo.zookeepers[0].name:
+    mesos = zookeeper_credentials(data, state.cwd, "mesos", create=True)
+    marathon = zookeeper_credentials(data, state.cwd, "marathon", create=True)
+    private_directory()
+    private_file(name="ZooKeeper digests for setting the ACLs (0600, content not shown)",
+                 dest=AUTH_FILE, content=auth_file_content(mesos, marathon))
+    zookeeper_acls(
+        name="ZooKeeper ACLs on the Mesos and Marathon paths (first member)",
+        trees=wanted_trees(data, mesos, marathon),
+        port=int(host.data.zookeeper_client_port),
+        wait_s=int(host.data.zookeeper_restart_wait_s),
+    )

@@ -21,7 +21,7 @@ from pyinfra_mesos.credentials import ensure_all, zookeeper_credentials
 from pyinfra_mesos.deploy_config import service_inputs
 from pyinfra_mesos.flags import with_zk_digest, zk_digest_problem
 from pyinfra_mesos.validation import validate
-from pyinfra_mesos.zk_acl import digest_id, setacl_commands
+from pyinfra_mesos.zk_acl import AUTH_FILE, digest_id
 from tests.unit.test_validation import SOURCE, masters, only, topo
 
 HOSTS = "10.0.0.11:2181,10.0.0.12:2181,10.0.0.13:2181"
@@ -132,24 +132,9 @@ def test_the_operators_value_wins_and_an_edited_secret_file_is_one_line(tmp_path
     assert "\n" not in line and "has/slash" not in line
 
 
-def test_acl_commands_carry_the_digest_id_never_the_secret(tmp_path: Path) -> None:
+def test_digest_id_is_zookeepers_generate_digest() -> None:
     # ZooKeeper's documented example: generateDigest("super:test").
     assert digest_id("super:test") == "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
-    data = {"cluster_name": "prod", "credentials_dir": "credentials",
-            "zookeeper_client_port": 2181, "zookeeper_mesos_path": "/mesos",
-            "zookeeper_marathon_path": "/marathon"}
-    assert setacl_commands(data, tmp_path) == []     # nothing generated yet: nothing to say
-    ensure_all(data, tmp_path)
-    commands = setacl_commands(data, tmp_path)
-    mesos = zookeeper_credentials(data, tmp_path, "mesos")
-    marathon = zookeeper_credentials(data, tmp_path, "marathon")
-    assert commands == [
-        "/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181 setAcl -R /mesos "
-        f"digest:{digest_id(mesos)}:cdrwa,world:anyone:r",
-        "/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181 setAcl -R /marathon "
-        f"digest:{digest_id(marathon)}:cdrwa"]
-    for secret in (mesos, marathon):
-        assert secret.partition(":")[2] not in "".join(commands)
 
 
 # -- what each host gets -----------------------------------------------------------------------
@@ -237,7 +222,7 @@ def test_no_secret_in_any_operation_name_or_printed_command(tmp_path: Path) -> N
             leaked = [t[:8] for t in tokens if t in shown]
             assert not leaked, f"{host}: {op.name}: prints a secret starting {leaked}"
             for dest, content in op.uploads.items():
-                if any(t in content for t in tokens):
+                if any(t in content for t in tokens) or dest == AUTH_FILE:
                     assert is_private_file(op, "0600") or is_private_file(op, "0400"), (
                         f"{host}: {op.name}: {dest} holds a secret but is not a private file")
 
@@ -303,3 +288,32 @@ def test_cluster_check_attempt_is_unauthenticated_and_reads_zkclis_refusal() -> 
     assert "not refused" in str(refusal_problem("z1", "/mesos",
                                                 "Created /mesos/pyinfra-mesos-acl-probe"))
     assert "does not exist" in str(refusal_problem("z1", "/mesos", "Node does not exist: /mesos"))
+
+
+# -- the ACL step (tasks/zookeeper.py) ---------------------------------------------------------
+
+ACL_STEP = "ZooKeeper ACLs on the Mesos and Marathon paths (first member)"
+
+
+def test_the_acl_step_runs_on_the_first_member_only_before_any_mesos_operation(
+        tmp_path: Path) -> None:
+    ops = plan_with(tmp_path)
+    assert [h for h, host_ops in ops.items() if any(op.name == ACL_STEP for op in host_ops)] == [
+        "m1"]
+    names = [op.name for op in ops["m1"]]
+    step = names.index(ACL_STEP)
+    assert names.index("ZooKeeper running") < step
+    for later in ("Point Mesos at ZooKeeper", "mesos-master enabled and running",
+                  "Configure Marathon"):
+        assert step < next(i for i, op in enumerate(ops["m1"])
+                           if any(n.startswith(later) for n in op.all_names)), later
+    auth = next(op for op in ops["m1"] if AUTH_FILE in op.uploads)
+    assert is_private_file(auth, "0600")
+    mesos = zookeeper_credentials({"credentials_dir": str(tmp_path)}, "/", "mesos")
+    assert auth.uploads[AUTH_FILE].splitlines()[0] == f"addauth digest {mesos}"
+
+
+def test_with_acls_off_there_is_no_acl_step_and_no_auth_file(tmp_path: Path) -> None:
+    ops = plan_with(tmp_path, zookeeper_acls=False)
+    assert not [op for host_ops in ops.values() for op in host_ops
+                if op.name == ACL_STEP or AUTH_FILE in op.uploads]

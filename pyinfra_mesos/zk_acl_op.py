@@ -1,0 +1,57 @@
+"""A pyinfra operation: the deploy's ACLs on /mesos and /marathon in ZooKeeper (zk_acl.py).
+
+Reads the ZookeeperAcls fact, decides with zk_acl.decide, and yields one zkCli run for the
+change, or nothing (`host.noop`) when every node already carries its ACL, so a re-run reports
+no change. While planning on a first run ZooKeeper is not installed yet: the operation plans
+the change, and at execution (pyinfra runs the body again) it reads the ensemble for real,
+waiting for it to serve at most `wait_s` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyinfra import host, logger, state
+from pyinfra.api import OperationError, StringCommand, operation
+
+from pyinfra_mesos.zk_acl import Tree, change_command, change_lines, decide
+from pyinfra_mesos.zk_acl_fact import ZookeeperAcls
+
+# While planning, a ZooKeeper that does not answer at once is not waited for.
+PLANNING_WAIT_MS = 2000
+
+
+@operation(is_idempotent=True)
+def zookeeper_acls(trees: Sequence[Tree], port: int, wait_s: int):
+    """Give every node under each tree's base its ACL, creating missing bases.
+
+    + trees: zk_acl.wanted_trees (empty: nothing to do)
+    + port: the ZooKeeper client port on 127.0.0.1
+    + wait_s: how long, at execution, zkCli waits for the local member to serve
+
+    Raises OperationError with one `error: <host>: <field>: ...` line per path closed with
+    other credentials, and when ZooKeeper does not answer at execution.
+    """
+    if not trees:
+        host.noop("ZooKeeper ACLs are off")
+        return
+    wait_ms = int(wait_s) * 1000 if state.is_executing else PLANNING_WAIT_MS
+    observed = host.get_fact(ZookeeperAcls, bases=tuple(t.base for t in trees), port=int(port),
+                             wait_ms=wait_ms)
+    if not observed.get("reachable"):
+        if state.is_executing:
+            raise OperationError(
+                f"error: {host.name}: zookeeper_client_port: ZooKeeper on 127.0.0.1:{port} did "
+                f"not serve a client within {wait_s} s (zkCli.sh -waitforconnection)")
+        # Planning a first run: nothing to read yet; the change is decided at execution.
+        yield StringCommand("true", "# ZooKeeper ACLs: decided once the ensemble serves")
+        return
+    plan = decide(observed, trees, host.name)
+    if plan.problems:
+        raise OperationError("\n".join(plan.problems))
+    if not plan:
+        host.noop("/mesos and /marathon carry the deploy's ZooKeeper ACLs")
+        return
+    if state.is_executing != state.should_check_for_changes():
+        logger.info(f"{host.print_prefix}ZooKeeper ACLs: {plan.describe()}")
+    yield StringCommand(change_command(change_lines(plan), int(port), int(wait_s) * 1000))

@@ -29,11 +29,6 @@ from pyinfra_mesos.app_secrets import mask_app
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.topology import Topology
 
-# Ports the cluster itself listens on (facts.md: ZooKeeper, Mesos, Marathon) plus ssh: HAProxy on
-# a co-located host could not bind a servicePort there.
-CLUSTER_PORTS = {22: "ssh", 2181: "ZooKeeper client", 2888: "ZooKeeper peer",
-                 3888: "ZooKeeper election", 5050: "Mesos master", 5051: "Mesos agent",
-                 8080: "Marathon"}
 DEFAULT_AGENT_PORTS = "[31000-32000]"
 
 
@@ -174,23 +169,16 @@ def _agent_port_ranges(topo: Topology) -> list[tuple[str, int, int]]:
 
 
 def _reserved_ports(topo: Topology) -> dict[int, str]:
-    """Ports HAProxy could not take on a load balancer (cluster services may share the host)."""
-    reserved = dict(CLUSTER_PORTS)
+    """`{port: what}` HAProxy could not take for a servicePort: SSH and every single port a
+    member binds (validation.host_ports: ZooKeeper, Mesos, Marathon, the registry; and
+    loopback_ports: the registry's push port), on any member, as services may share a host."""
+    from pyinfra_mesos.validation import host_ports, loopback_ports
+
+    reserved = {22: "SSH port"}
     for member in topo.all_members:
-        data = member.data
-        for key, what in (("marathon_http_port", "Marathon"),
-                          ("zookeeper_client_port", "ZooKeeper client"),
-                          ("zookeeper_peer_port", "ZooKeeper peer"),
-                          ("zookeeper_election_port", "ZooKeeper election"),
-                          ("mesos_master_port", "Mesos master"),
-                          ("mesos_agent_port", "Mesos agent")):
-            if is_int(data.get(key)):
-                reserved.setdefault(data[key], what)
-    lb_names = {m.name for m in topo.load_balancers}
-    for registry in topo.registries:
-        port = registry.data.get("registry_port", 5000)
-        if registry.name in lb_names and is_int(port):
-            reserved.setdefault(port, "registry")
+        for _, what, (low, high) in host_ports(member, topo) + loopback_ports(member, topo):
+            if low == high:
+                reserved.setdefault(low, what)
     return reserved
 
 
@@ -266,7 +254,7 @@ def _port_problems(loaded: Sequence[LoadedApp], topo: Topology,
                                       f"{port} is also the service port of {ports[port]}"))
             ports.setdefault(port, item.path)
             if port in reserved:
-                problems.append(error(item.path, field, f"{port} is the {reserved[port]} port; "
+                problems.append(error(item.path, field, f"{port} is the {reserved[port]}; "
                                                         "HAProxy could not listen on it"))
             for agent, low, high in agent_ranges:
                 if low <= port <= high:

@@ -253,7 +253,7 @@ SEPARATE_LB = build_topology({"masters": [("m1", {"ip": "10.0.0.1", "zookeeper_i
         "host-legacy-vs-bridge-new.json: container.docker.network: must not specify both",
         "ipaddress-and-networks.json: ipAddress: must not specify both networks and ipAddress"]),
     ("legacy-host-portmappings/apps-variant", [
-        "gateway.json: portDefinitions.port: 8080 is the Marathon port",
+        "gateway.json: portDefinitions.port: 8080 is the Marathon HTTP port",
         "gateway.json: portDefinitions.port: 31500 is inside agent a1's ports resource"]),
 ])
 def test_case_refused(case: str, expected: list[str]) -> None:

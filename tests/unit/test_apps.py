@@ -140,7 +140,17 @@ def test_dir_custom_marathon_port(tmp_path: Path) -> None:
     write(tmp_path, "a.json", app)
     cluster = build_topology({"masters": [("m1", {"zookeeper_id": 1, "marathon_http_port": 8090})],
                               "agents": [("a1", {})]})
-    assert "8090 is the Marathon port" in lines(apps.validate_app_dir(str(tmp_path), cluster))[0]
+    assert "8090 is the Marathon HTTP port" in lines(
+        apps.validate_app_dir(str(tmp_path), cluster))[0]
+
+
+def test_the_registry_push_port_is_reserved_like_the_ports_members_bind(tmp_path: Path) -> None:
+    # The push instance binds 127.0.0.1 only; HAProxy's wildcard bind of the same port fails.
+    write(tmp_path, "a.json", {"id": "web", "cmd": "serve", "portDefinitions": [{"port": 5001}]})
+    cluster = build_topology({"masters": [("m1", {"zookeeper_id": 1})], "agents": [("a1", {})],
+                              "registry": [("a1", {})]})
+    assert "5001 is the registry push port (127.0.0.1)" in lines(
+        apps.validate_app_dir(str(tmp_path), cluster))[0]
 
 
 def test_host_networking_service_port_checked(tmp_path: Path) -> None:

@@ -12,19 +12,36 @@ from __future__ import annotations
 
 import hashlib
 from io import BytesIO
+from weakref import WeakKeyDictionary
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
-from pyinfra.facts.files import File, Sha256File
+from pyinfra.api import FileUploadCommand, QuoteString, State, StringCommand, operation
+from pyinfra.context import ctx_state
 from pyinfra.operations import files
+
+from pyinfra_mesos.file_set import FileSetState
 
 # Every file of the deploy's that holds a secret lives here, so even the moment between an
 # upload and its chmod exposes nothing (the directory is root's alone).
 PRIVATE_DIR = "/etc/pyinfra-mesos"
 
+# Hosts whose run already has the directory operation, per pyinfra State (one per run; tests
+# make several, hence weak keys: a State compares by identity).
+_PLANNED: WeakKeyDictionary[State, set[str]] = WeakKeyDictionary()
+
 
 def private_directory() -> None:
-    """The 0700 directory for the deploy's private files (a pyinfra operation)."""
+    """The 0700 directory for the deploy's private files (a pyinfra operation), planned once per
+    host and run: tasks/common.py plans it first, and every later call on that host is a no-op.
+
+    Every task file that writes a private file still calls it, so a task file that runs alone
+    (tests, deploy_apps.py) gets the directory; in a whole deploy the operation runs once per
+    host and keeps the directory's mode on a converged host (one fact).
+    """
+    planned = _PLANNED.setdefault(ctx_state.get(), set())
+    if host.name in planned:
+        return
+    planned.add(host.name)
     files.directory(name="Directory for the deploy's private files (0700)", path=PRIVATE_DIR,
                     mode="0700")
 
@@ -33,20 +50,19 @@ def private_directory() -> None:
 def private_file(dest: str, content: str, mode: str = "0600", user: str = "root",
                  group: str = "root"):
     """Ensure `dest` holds exactly `content` (text), owned `user:group` with `mode` (octal
-    string). `host.noop` when the sums, owner and mode already match."""
+    string). One fact (sha256, mode and owner together: file_set.FileSetState); `host.noop`
+    when they already match. Creates no parent directory: call private_directory() first for
+    PRIVATE_DIR."""
     data = content.encode()
     want = hashlib.sha256(data).hexdigest()
-    info = host.get_fact(File, path=dest)
-    current = host.get_fact(Sha256File, path=dest) if info else None
-    # pyinfra's File fact spells the mode as the octal digits read as a decimal int (600).
-    mode_ok = bool(info) and info.get("mode") == int(mode[-3:])
-    owner_ok = bool(info) and info.get("user") == user and info.get("group") == group
-    if current == want and mode_ok and owner_ok:
+    current = host.get_fact(FileSetState, paths=(dest,)).get(dest)
+    if current is not None and current.sha256 == want and (
+            current.mode, current.user, current.group) == (mode.lstrip("0"), user, group):
         host.noop(f"{dest} is up to date (content not shown: private)")
         return
     quoted = QuoteString(dest)
-    if not info:
+    if current is None:
         yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", quoted)
-    if current != want:
+    if current is None or current.sha256 != want:
         yield FileUploadCommand(BytesIO(data), dest)
     yield StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)

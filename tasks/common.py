@@ -16,6 +16,7 @@ from pyinfra_mesos.deploy_config import (
     render_template,
 )
 from pyinfra_mesos.dpkg_recovery import dpkg_configure_pending
+from pyinfra_mesos.private_files import private_directory
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -52,3 +53,8 @@ apt.packages(
     name="Install base packages",
     packages=list(host.data.base_packages),
 )
+
+# Once per host, early: the 0700 home of every private file (pyinfra_mesos/private_files.py).
+# The task files that write private files call it too (so each runs alone); after this one
+# their calls plan nothing on this host.
+private_directory()

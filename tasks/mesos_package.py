@@ -6,13 +6,13 @@ mesos_apt_key_fingerprint, is downloaded again and then refused with one line (a
 the next run downloads it again) before apt ever reads it.
 """
 
-import time
-
 from pyinfra import host, inventory
+from pyinfra.api.util import get_template
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import apt, server, systemd
 from pyinfra.operations.util import any_changed
 
+from pyinfra_mesos.apt_key import apt_key
 from pyinfra_mesos.deploy_config import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
@@ -23,7 +23,7 @@ from pyinfra_mesos.deploy_config import (
     normalise_fingerprint,
     template_path,
 )
-from pyinfra_mesos.deploy_facts import GpgKeyExpiry, GpgKeyFingerprint
+from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.mesos_files import mesos_package_moves
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -33,20 +33,15 @@ distribution = host.get_fact(LinuxDistribution)
 codename = distribution["release_meta"].get("VERSION_CODENAME", "")
 key_url = host.data.mesos_apt_key_url
 expected_fingerprint = normalise_fingerprint(host.data.mesos_apt_key_fingerprint)
-installed_fingerprint = host.get_fact(GpgKeyFingerprint, path=MESOS_KEYRING)
-installed_expiry = host.get_fact(GpgKeyExpiry, path=MESOS_KEYRING)
-
-key = files.download(
+# One fact on a converged host (pyinfra_mesos/apt_key.py): fingerprint and expiry read together.
+# A key that no longer matches the configured fingerprint (rotated, or the source was
+# overridden), or that has expired (the publisher may have extended it), is fetched again and
+# checked below.
+key = apt_key(
     name="Download the aventer-mesos apt key",
     src=key_url,
     dest=MESOS_KEYRING,
-    mode="0644",
-    # A key that no longer matches the configured fingerprint (rotated, or the source was
-    # overridden), or that has expired (the publisher may have extended it), is fetched again
-    # and checked below.
-    force=bool((expected_fingerprint and installed_fingerprint
-                and installed_fingerprint != expected_fingerprint)
-               or (installed_expiry and installed_expiry <= time.time())),
+    expected_fingerprint=expected_fingerprint,
 )
 
 server.shell(
@@ -55,27 +50,25 @@ server.shell(
     _if=key.did_change,
 )
 
-sources = files.template(
-    name="Add the aventer-mesos apt repository",
-    src=template_path("aventer-mesos.list.j2"),
-    dest=MESOS_SOURCES_FILE,
-    mode="0644",
-    apt_line=mesos_apt_line(host.data.dict(), distribution["name"], codename),
-)
-
-pin = files.template(
-    name=f"Pin aventer-mesos to {host.data.mesos_version}",
-    src=template_path("aventer-mesos.pref.j2"),
-    dest=MESOS_PIN_FILE,
-    mode="0644",
-    package=host.data.mesos_package,
-    version=host.data.mesos_version,
-    priority=MESOS_PIN_PRIORITY,
+# The sources line and the pin are one set of files read by one fact (pyinfra_mesos/file_set.py):
+# apt needs both before the refresh, and either change means the same refresh.
+sources = file_set(
+    name=f"Add the aventer-mesos apt repository, pinned to {host.data.mesos_version}",
+    files={
+        MESOS_SOURCES_FILE: get_template(template_path("aventer-mesos.list.j2")).render(
+            apt_line=mesos_apt_line(host.data.dict(), distribution["name"], codename),
+        ).encode(),
+        MESOS_PIN_FILE: get_template(template_path("aventer-mesos.pref.j2")).render(
+            package=host.data.mesos_package,
+            version=host.data.mesos_version,
+            priority=MESOS_PIN_PRIORITY,
+        ).encode(),
+    },
 )
 
 apt.update(
     name="Refresh apt lists (aventer-mesos repository changed)",
-    _if=any_changed(key, sources, pin),
+    _if=any_changed(key, sources),
 )
 
 package = apt.packages(

@@ -8,14 +8,13 @@ from test_tasks_harness import fake_host, op_named, plan
 
 SECRET = "admin:pw-9c1d"
 CURL = f'user = "{SECRET}"\n'
-STAT = ("user=root group=root mode=-rw------- atime=1 mtime=1 ctime=1 size=23 "
-        "'/etc/pyinfra-mesos/marathon-curl.conf'")
+PATH = "/etc/pyinfra-mesos/marathon-curl.conf"
+STAT = "600 root root"
 
 
 def answers(stat: str, sha: str) -> dict:
-    # The sum's command also contains the path: its key must be tried first.
-    path = "/etc/pyinfra-mesos/marathon-curl.conf"
-    return {f"sha256sum {path}": [f"{sha}  {path}"], path: [stat]}
+    # file_set.FileSetState: sum, mode and owner of the file in one line, one round trip.
+    return {f"for f in {PATH} ": [f"{sha} {stat} {PATH}"]}
 
 
 def groups(responses: dict) -> dict:
@@ -40,10 +39,12 @@ def test_an_identical_secret_file_is_left_alone_without_reading_it() -> None:
     sha = hashlib.sha256(CURL.encode()).hexdigest()
     op = curl_op(answers(STAT, sha))
     assert op.commands == []
+    # Another owner is a change too (the chown puts it back).
+    assert op.commands != curl_op(answers("600 nobody root", sha)).commands
 
 
 def test_a_changed_or_loosened_secret_file_is_rewritten_and_tightened() -> None:
-    loose = STAT.replace("-rw-------", "-rw-r--r--")
+    loose = "644 root root"
     sha = hashlib.sha256(CURL.encode()).hexdigest()
     op = curl_op(answers(loose, sha))
     # Same content, wrong mode: no upload, only owner and mode.

@@ -70,6 +70,14 @@ def file_in_place(path: str, content: bytes, mode: str = "-rw-r--r--") -> dict[A
     }
 
 
+def file_set_in_place(files: dict[str, bytes], mode: str = "644") -> dict[Any, Any]:
+    """The one answer of file_set.FileSetState for a set whose files all hold their content."""
+    first = re.escape(sorted(files)[0])
+    return {re.compile(rf"^for f in {first} "): [
+        f"{hashlib.sha256(content).hexdigest()} {mode} root root {path}"
+        for path, content in sorted(files.items())]}
+
+
 def unit_active(unit: str, substate: str = "running") -> dict[Any, Any]:
     return {
         f"--property SubState {unit}": [f"Id={unit}", f"SubState={substate}"],
@@ -93,8 +101,7 @@ def converged_load_balancer() -> dict[Any, Any]:
     return {
         "dpkg -l": ["ii  haproxy  2.6.12-1+deb12u1  amd64  fast and reliable load balancing"],
         re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"): [MARKER],
-        **{k: v for path, content in BRIDGE_FILES.items()
-           for k, v in file_in_place(path, content).items()},
+        **file_set_in_place(BRIDGE_FILES),
         **file_in_place(BRIDGE_ENV, env),
         **file_in_place(SERVICE, rendered("haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR,
                                           env_file=BRIDGE_ENV)),
@@ -186,8 +193,7 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
     order = names(ops)
     assert order == [
         "Install HAProxy",
-        *(f"Install the Marathon -> HAProxy bridge ({Path(src).name})"
-          for src in haproxy_bridge.BRIDGE_FILES),
+        f"Install the Marathon -> HAProxy bridge ({len(BRIDGE_FILES)} modules)",
         "Configure the bridge (Marathon URLs, HAPROXY_GROUP)",
         "Base haproxy.cfg (the bridge manages it from now on)",
         "Install pyinfra-mesos-haproxy-bridge.service",
@@ -200,9 +206,11 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
     ]
     # No registry, no credentials: nothing else lands on a plain load balancer.
     assert not any("docker-registry" in n or "credentials" in n for n in order)
-    bridge_main = op_named(ops, "Install the Marathon -> HAProxy bridge (haproxy_bridge.py)")
-    assert f"FileUploadCommand:{BRIDGE_MAIN}" in bridge_main.commands
-    assert f"chmod 644 {BRIDGE_MAIN}" in bridge_main.commands
+    bridge = op_named(ops, "Install the Marathon -> HAProxy bridge")
+    assert f"mkdir -p {BRIDGE_DIR}/pyinfra_mesos" in bridge.commands
+    for path in BRIDGE_FILES:
+        assert f"FileUploadCommand:{path}" in bridge.commands
+        assert f"chown root:root {path} && chmod 0644 {path}" in bridge.commands
     assert f"FileUploadCommand:{HAPROXY_CFG}" in op_named(ops, "Base haproxy.cfg").commands
     assert op_named(ops, "HAProxy enabled and running").commands == [
         "systemctl start haproxy.service", "systemctl enable haproxy.service"]

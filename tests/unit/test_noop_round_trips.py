@@ -1,0 +1,111 @@
+"""Round trips a re-run pays in the task files that own files and packages (issue 13).
+
+Operations run in lockstep across hosts and every fact is one SSH round trip, so a converged
+host's cost is its operation count and its fact commands. The whole set of these task files is
+planned on pyinfra @fake hosts (3 masters, m1 also the registry, 2 agents that balance load) and
+the fact commands each host's connector ran are counted. Ceilings, so a regression fails:
+before this change (fresh answers) m1 had 33 operations and 62 fact commands, m2 23 and 45,
+a1 40 and 86; the private directory now counts here once (tasks/common.py) instead of once per
+task file that writes a private file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyinfra.connectors.fake import FakeConnector
+from test_tasks_harness import fake_host, op_named, plan
+
+from pyinfra_mesos import haproxy_bridge
+from pyinfra_mesos.deploy_config import MESOS_KEYRING
+
+TASKS = ["tasks/common.py", "tasks/firewall.py", "tasks/docker.py", "tasks/mesos_package.py",
+         "tasks/haproxy.py", "tasks/registry.py"]
+BRIDGE = {f"/usr/local/lib/pyinfra-mesos/pyinfra_mesos/{Path(p).name}": Path(p).read_bytes()
+          for p in haproxy_bridge.BRIDGE_FILES}
+# (operations, fact commands) per host, at most.
+CEILINGS = {"m1": (33, 57), "m2": (23, 40), "a1": (34, 61)}
+
+
+def cluster(agent_responses: dict[Any, Any] | None = None,
+            master_responses: dict[Any, Any] | None = None) -> dict[str, list[Any]]:
+    masters = [fake_host(f"m{i}", master_responses, ip=f"10.0.0.{10 + i}", zookeeper_id=i)
+               for i in (1, 2, 3)]
+    return {"masters": masters, "registry": [masters[0]],
+            "agents": [fake_host(f"a{i}", agent_responses, ip=f"10.0.1.{10 + i}")
+                       for i in (1, 2)]}
+
+
+@pytest.fixture
+def fact_commands(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Host name -> every command its fake connector ran (facts: planning never runs ops)."""
+    seen: dict[str, list[str]] = defaultdict(list)
+    original = FakeConnector.run_shell_command
+
+    def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
+        text = command if isinstance(command, str) else command.get_masked_value()
+        seen[self.host.name.removeprefix("@fake/")].append(text)
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(FakeConnector, "run_shell_command", record)
+    return seen
+
+
+def test_operations_and_fact_commands_per_host_stay_under_their_ceilings(
+        fact_commands: dict[str, list[str]]) -> None:
+    planned = plan(cluster(), TASKS)
+    for name, (max_ops, max_facts) in CEILINGS.items():
+        assert len(planned[name]) <= max_ops, (name, [op.name for op in planned[name]])
+        assert len(fact_commands[name]) <= max_facts, (name, fact_commands[name])
+
+
+def test_private_directory_is_planned_once_per_host_whatever_calls_it() -> None:
+    tasks = ["tasks/common.py", "tasks/zookeeper.py", "tasks/mesos_master.py",
+             "tasks/marathon.py", "tasks/mesos_agent.py", "tasks/haproxy.py"]
+    planned = plan(cluster(), tasks, data={"marathon_http_credentials": "ops:pw-1"})
+    for name, ops in planned.items():
+        dirs = [op for op in ops if op.name.startswith("Directory for the deploy's private")]
+        assert len(dirs) == 1, name
+        # Early: before any private file, from tasks/common.py.
+        assert ops.index(dirs[0]) < min(i for i, op in enumerate(ops) if "(0600" in op.name)
+    # A task file alone still makes it.
+    alone = plan(cluster(), ["tasks/haproxy.py"], data={"marathon_http_credentials": "ops:pw-1"})
+    op_named(alone["a1"], "Directory for the deploy's private files (0700)")
+
+
+def test_a_converged_bridge_is_one_fact_and_no_command(
+        fact_commands: dict[str, list[str]]) -> None:
+    first = re.escape(sorted(BRIDGE)[0])
+    lines = [f"{hashlib.sha256(c).hexdigest()} 644 root root {p}"
+             for p, c in sorted(BRIDGE.items())]
+    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"])["a1"]
+    assert op_named(ops, "Install the Marathon -> HAProxy bridge").commands == []
+    assert sum(1 for c in fact_commands["a1"] if sorted(BRIDGE)[0] in c) == 1
+
+
+def test_a_current_mesos_key_is_one_fact_and_no_download(
+        fact_commands: dict[str, list[str]]) -> None:
+    current = {"gpg --show-keys": ["present", "pub:0", "fpr:ABCD"]}
+    ops = plan(cluster(current, current), ["tasks/mesos_package.py"],
+               data={"mesos_apt_key_fingerprint": "abcd"})["a1"]
+    assert op_named(ops, "Download the aventer-mesos apt key").commands == []
+    assert sum(1 for c in fact_commands["a1"] if MESOS_KEYRING in c) == 1
+
+
+def test_file_set_uploads_only_what_differs_and_fixes_only_a_wrong_mode() -> None:
+    paths = sorted(BRIDGE)
+    first = re.escape(paths[0])
+    lines = [f"{hashlib.sha256(BRIDGE[p]).hexdigest()} 644 root root {p}" for p in paths]
+    lines[0] = f"{'0' * 64} 644 root root {paths[0]}"  # changed content
+    lines[1] = lines[1].replace(" 644 ", " 666 ")  # same content, loosened
+    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"])["a1"]
+    assert op_named(ops, "Install the Marathon -> HAProxy bridge").commands == [
+        f"FileUploadCommand:{paths[0]}",
+        f"chown root:root {paths[0]} && chmod 0644 {paths[0]}",
+        f"chown root:root {paths[1]} && chmod 0644 {paths[1]}",
+    ]

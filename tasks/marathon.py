@@ -36,9 +36,10 @@ from pyinfra_mesos.flags import (
     docker_env_file_lines,
     marathon_env,
 )
+from pyinfra_mesos.leader_facts import MarathonLeadership
 from pyinfra_mesos.marathon_files import marathon_credential_files
 from pyinfra_mesos.private_files import private_directory, private_file
-from pyinfra_mesos.rolling import rolling_restart
+from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "marathon.service"
@@ -104,16 +105,21 @@ systemd.service(
 )
 
 # A unit that was not running has just been started with the current files (not stale). One
-# instance at a time, each answering /ping before the next goes, so a Marathon leader stays up.
+# instance at a time, each answering /ping before the next goes, so a Marathon leader stays up;
+# non-leaders first, the leader last (one election): one operation per instance in inventory
+# order (pyinfra_mesos/rolling.py says why).
 port = int(host.data.marathon_http_port)
-rolling_restart(
-    name="Restart Marathon (unit, image or env newer than the container), one at a time",
+curl_config = MARATHON_CURL_CONFIG if credentials else ""
+leader_last_restart(
+    name="Restart Marathon (unit, image or env newer than the container)",
+    members=[m.name for m in topo.marathons],
+    leader=LeaderQuery(MarathonLeadership,
+                       {"address": f"{member.ip}:{port}", "curl_config": curl_config},
+                       "Marathon leader"),
     service=SERVICE,
     inputs=marathon_inputs(host.data.dict()),
-    probe=http_probe(f"http://{member.ip}:{port}/ping",
-                     MARATHON_CURL_CONFIG if credentials else ""),
+    probe=http_probe(f"http://{member.ip}:{port}/ping", curl_config),
     timeout_s=int(host.data.marathon_restart_wait_s),
     changes=([unit, env_file] + ([mesos_secret] if mesos_authentication else [])
              if was_running else []),
-    _serial=True,
 )

@@ -28,13 +28,14 @@ from pyinfra_mesos.flags import (
     mesos_credentials_json,
     parse_env_lines,
 )
+from pyinfra_mesos.leader_facts import MesosMasterLeadership
 from pyinfra_mesos.mesos_files import (
     mesos_package_moves,
     mesos_role_files,
     mesos_zk_credentials,
 )
 from pyinfra_mesos.private_files import private_directory, private_file
-from pyinfra_mesos.rolling import rolling_restart
+from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-master.service"
@@ -88,11 +89,15 @@ timeout_s = int(host.data.mesos_master_restart_wait_s)
 inputs = mesos_inputs(host.data.dict(), "master")
 
 if was_running:
-    rolling_restart(
-        name="Restart running masters with the new config, one at a time",
+    # Non-leading masters first, the leading master last (one election): one operation per
+    # master in inventory order (pyinfra_mesos/rolling.py says why).
+    leader_last_restart(
+        name="Restart running masters with the new config",
+        members=[m.name for m in topo.masters],
+        leader=LeaderQuery(MesosMasterLeadership, {"address": f"{flags['ip']}:{flags['port']}"},
+                           "leading Mesos master"),
         service=SERVICE, inputs=inputs, probe=probe, timeout_s=timeout_s,
         changes=config_files, force=mesos_package_moves(),
-        _serial=True,
     )
 
 systemd.service(

@@ -22,8 +22,9 @@ from pyinfra_mesos.deploy_config import (
     zookeeper_settings,
 )
 from pyinfra_mesos.deploy_facts import UnitEnabledState
+from pyinfra_mesos.leader_facts import ZookeeperLeadership
 from pyinfra_mesos.private_files import private_directory, private_file
-from pyinfra_mesos.rolling import rolling_restart
+from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
 from pyinfra_mesos.zk_acl_op import zookeeper_acls
@@ -125,9 +126,15 @@ probe = zookeeper_probe(int(host.data.zookeeper_client_port),
 restart = {"service": service, "inputs": zookeeper_inputs(data), "probe": probe,
            "timeout_s": int(host.data.zookeeper_restart_wait_s), "changes": [zoo_cfg, myid]}
 if in_ensemble:
-    rolling_restart(
-        name="Restart ZooKeeper ensemble members (zoo.cfg, myid or package newer), one at a time",
-        _serial=True, **restart)
+    # Followers first, the leader last (restarting the leader forces an election: once). One
+    # operation per member in inventory order (rolling.py says why); a new member's turn is
+    # empty here, it starts in the operation below.
+    leader_last_restart(
+        name="Restart ZooKeeper ensemble members (zoo.cfg, myid or package newer)",
+        members=[m.name for m in topo.zookeepers],
+        leader=LeaderQuery(ZookeeperLeadership,
+                           {"port": int(host.data.zookeeper_client_port)}, "ZooKeeper leader"),
+        **restart)
 else:
     rolling_restart(
         name="Restart ZooKeeper new members with the ensemble's zoo.cfg, one at a time",

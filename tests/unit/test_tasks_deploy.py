@@ -85,7 +85,7 @@ def test_running_masters_restart_before_new_ones_start():
                "cat /etc/default/mesos-master": ["MESOS_QUORUM=2"]}
     ops = plan(cluster(5, master_responses=running), ["tasks/mesos_master.py"])["m1"]
     order = names(ops)
-    assert order.index("Restart running masters with the new config, one at a time") < \
+    assert order.index("Restart running masters with the new config: the leader, last") < \
         order.index("mesos-master enabled and running")
     assert op_named(ops, "Configure mesos-master").name.endswith("(quorum 3 of 5)")
 
@@ -220,8 +220,9 @@ def test_changed_mesos_version_moves_the_package_and_restarts_masters_serially()
                ["tasks/mesos_package.py", "tasks/mesos_master.py"])["m1"]
     move = op_named(ops, "Move aventer-mesos to the pinned 1.11.0-0.7.1")
     assert "--allow-downgrades" in move.commands[0] and "aventer-mesos" in move.commands[0]
-    restart = op_named(ops, "Restart running masters with the new config, one at a time")
+    restart = op_named(ops, "Restart running masters with the new config: @fake/m1 (1 of 3)")
     assert restart.global_arguments.get("_serial") is True
+    assert "systemctl restart mesos-master.service" in restart.commands[0]
 
 
 def test_pinned_mesos_version_installed_means_no_package_step():

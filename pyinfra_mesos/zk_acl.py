@@ -24,6 +24,22 @@ seen on Debian's 3.8.0). To tell the deploy's own ACL from one set with other cr
 zkCli session authenticates with both digests, read from a 0600 file on the host (AUTH_FILE,
 `addauth` lines on zkCli's stdin, never a command line).
 
+What a run reads, and why that is enough. The fact reads a fixed, small set of nodes in one
+zkCli run (fact_paths: the bases, their ancestors and Marathon's latch directory), never the
+trees under them, so a converged re-run costs the same whatever Marathon's state holds. Once a
+base carries its ACL, only holders of the deploy's digests can create, change or delete its
+children: ZooKeeper checks CREATE and DELETE on a node's parent and ADMIN (setAcl) on the node
+itself (world has READ on `/mesos`, nothing on `/marathon`), and by induction down the tree the
+same holds under every child that carries the ACL. The holders create
+children with their own digest: Mesos with EVERYONE_READ_CREATOR_ALL (apache/mesos 1.11.0
+src/zookeeper/group.cpp GroupProcess, src/state/zookeeper.cpp), Marathon with CREATOR_ALL
+(d2iq-archive/marathon v1.10.26 ZookeeperConf.scala zkDefaultCreationACL). A child with another
+ACL can therefore only predate the base's closing, and the change that closes a base sweeps its
+whole tree in the same run (sweep_command), after closing the base in the same zkCli session
+that lists the tree, so no child can appear open between the listing and the closing. The
+trade-off: a child opened by hand under a closed base (an operator's `setAcl`, typed with the
+digest) is not seen by later runs.
+
 Everything here is pure: the wanted ACLs from the data, the zkCli scripts (one shell command
 for the fact, one for the change), parsing zkCli 3.8's output, and the decision.
 """
@@ -110,35 +126,44 @@ def ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def _zkcli(port: int, wait_ms: int) -> str:
+def fact_paths(trees: Sequence[Tree]) -> list[str]:
+    """The fixed nodes the fact reads: each base's ancestors, the base, its special nodes
+    (Marathon's latch directory), in that order, without repeats. Never a node's children."""
+    paths = [p for tree in trees for p in [*ancestors(tree.base), tree.base, *sorted(tree.special)]]
+    return list(dict.fromkeys(paths))
+
+
+def _zkcli(port: int, wait_ms: int, zk_cli: str) -> str:
     # -waitforconnection: commands run only once a server serves the session (a member that is
     # not in a quorum refuses clients), bounded by -timeout; without a connection zkCli exits.
-    return (f"{ZK_CLI} -waitforconnection -timeout {max(int(wait_ms), 1)} "
+    return (f"{shlex.quote(zk_cli)} -waitforconnection -timeout {max(int(wait_ms), 1)} "
             f"-server 127.0.0.1:{int(port)}")
 
 
-def fact_command(bases: Sequence[str], port: int, wait_ms: int, auth_file: str = AUTH_FILE) -> str:
-    """The shell command that reads every node's existence and ACL under `bases`.
+def _auth(auth_file: str) -> str:
+    """The shell group that prints AUTH_FILE's `addauth` lines (nothing when it is absent)."""
+    return f"{{ cat {shlex.quote(auth_file)} 2>/dev/null; true; }}"
 
-    Two zkCli runs: the first lists the trees (`ls -R`), the second asks `stat`, `getAcl` and a
-    `version` marker for each listed node (zkCli has no recursive getAcl). Output: `zkacl:absent`
-    (no zkCli yet), `zkacl:unreachable`, or one `zkacl:node <path>` line per node in order,
-    then zkCli's stdout (parse_fact). Always exits 0.
+
+def read_lines(paths: Sequence[str]) -> str:
+    """zkCli stdin lines reading `paths`: `stat`, `getAcl` and the `version` marker each."""
+    return "".join(f"stat {p}\ngetAcl {p}\nversion\n" for p in paths)
+
+
+def fact_command(paths: Sequence[str], port: int, wait_ms: int, auth_file: str = AUTH_FILE,
+                 zk_cli: str = ZK_CLI) -> str:
+    """The shell command that reads the existence and ACL of each of `paths` (fact_paths).
+
+    One zkCli run, whatever lies under the paths. Output: `zkacl:absent` (no zkCli yet),
+    `zkacl:unreachable`, or one `zkacl:node <path>` line per path in order, then zkCli's
+    stdout (parse_fact). Always exits 0.
     """
-    nodes = [n for b in bases for n in ancestors(b)] + list(bases)
-    cli = _zkcli(port, wait_ms)
-    auth = f"{{ cat {shlex.quote(auth_file)} 2>/dev/null; true; }}"
-    listing = "".join(f"ls -R {b}\\n" for b in bases)
     return (
-        f"if [ ! -x {ZK_CLI} ]; then echo {TAG}absent; exit 0; fi; "
-        f"out=$({{ {auth}; printf '{listing}'; }} | {cli} 2>/dev/null); "
+        f"if [ ! -x {shlex.quote(zk_cli)} ]; then echo {TAG}absent; exit 0; fi; "
+        f"out=$({{ {_auth(auth_file)}; printf '%s' {shlex.quote(read_lines(paths))}; }} "
+        f"| {_zkcli(port, wait_ms, zk_cli)} 2>/dev/null); "
         f"case \"$out\" in *state:SyncConnected*) ;; *) echo {TAG}unreachable; exit 0;; esac; "
-        f"nodes=$({{ printf '%s\\n' {shlex.join(nodes)}; printf '%s\\n' \"$out\" | grep '^/'; }}"
-        f" | awk '!seen[$0]++'); "
-        f"printf '%s\\n' \"$nodes\" | sed 's/^/{TAG}node /'; "
-        f"{{ {auth}; printf '%s\\n' \"$nodes\" | "
-        f"awk '{{print \"stat \" $0; print \"getAcl \" $0; print \"version\"}}'; }} "
-        f"| {cli} 2>/dev/null; true"
+        f"printf '{TAG}node %s\\n' {shlex.join(paths)}; printf '%s\\n' \"$out\""
     )
 
 
@@ -167,7 +192,7 @@ def parse_fact(lines: Sequence[str]) -> dict[str, Any]:
         else:
             segments[-1].append(line)
     if not order or len(segments) - 1 < len(order):
-        return {"reachable": False, "nodes": {}}      # the second zkCli did not finish
+        return {"reachable": False, "nodes": {}}      # zkCli stopped before the last node
     nodes: dict[str, Any] = {}
     for path, segment in zip(order, segments, strict=False):
         acl: list[list[str]] = []
@@ -182,11 +207,13 @@ def parse_fact(lines: Sequence[str]) -> dict[str, Any]:
 
 @dataclass
 class Plan:
-    """What the change does: nodes to create and nodes to setAcl, each with its ACL; problems
-    are error lines that stop the deploy instead."""
+    """What the change does: fixed nodes to create and to setAcl, each with its ACL, and the
+    bases whose whole tree is then swept on the host (sweep_command); problems are error lines
+    that stop the deploy instead."""
 
     creates: list[tuple[str, frozenset[Entry]]] = field(default_factory=list)
     setacls: list[tuple[str, frozenset[Entry]]] = field(default_factory=list)
+    sweep: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -198,9 +225,9 @@ class Plan:
         if self.creates:
             parts.append("create " + ", ".join(p for p, _ in self.creates))
         if self.setacls:
-            shown = ", ".join(p for p, _ in self.setacls[:5])
-            more = f" and {len(self.setacls) - 5} more" if len(self.setacls) > 5 else ""
-            parts.append(f"set the ACL of {shown}{more}")
+            parts.append("set the ACL of " + ", ".join(p for p, _ in self.setacls))
+        if self.sweep:
+            parts.append("then of every node under " + ", ".join(self.sweep) + " that differs")
         return "; ".join(parts)
 
 
@@ -209,19 +236,36 @@ def _foreign(acl: Sequence[Sequence[str]], ours: set[str]) -> bool:
     return any(scheme == "digest" and ident not in ours for scheme, ident, _ in acl)
 
 
-def decide(observed: Mapping[str, Any], trees: Sequence[Tree], where: str) -> Plan:
-    """Compare what the fact read with the trees. `where` names the host in error lines.
+def _ours(trees: Sequence[Tree]) -> set[str]:
+    return {ident for tree in trees for scheme, ident, _ in tree.acl if scheme == "digest"}
 
-    A missing base (or ancestor) is created with the tree's ACL; an existing node whose ACL
-    differs is set (ACLs compare as sets). A node whose ACL cannot be read, or that carries a
-    digest that is not the deploy's, was closed with other credentials: a problem, never
-    guessed over.
+
+def problem_parts(tree: Tree, where: str) -> tuple[str, str]:
+    """The clear line for a node of `tree` closed with other credentials, split around the
+    node's path (the host-side sweep prints the same line with the path it found)."""
+    user = next(i.partition(":")[0] for s, i, _ in tree.acl if s == "digest")
+    return (f"error: {where}: {tree.data_key}: ",
+            " carries a ZooKeeper digest ACL that is not the current credentials' (changed "
+            f"since it was set?): open it with the old ones (zkCli.sh, typed: addauth digest "
+            f"{user}:<old secret>; setAcl -R {tree.base} world:anyone:cdrwa), or set "
+            f"{tree.data_key} back, and re-run")
+
+
+def decide(observed: Mapping[str, Any], trees: Sequence[Tree], where: str) -> Plan:
+    """Compare what the fact read (the fixed nodes, fact_paths) with the trees. `where` names
+    the host in error lines.
+
+    A missing base (or ancestor) is created with the tree's ACL; an existing base or special
+    node whose ACL differs is set (ACLs compare as sets); a tree with either is swept. A node
+    whose ACL cannot be read, or that carries a digest that is not the deploy's, was closed
+    with other credentials: a problem, never guessed over.
     """
     plan = Plan()
     nodes: Mapping[str, Any] = observed.get("nodes", {})
-    ours = {ident for tree in trees for scheme, ident, _ in tree.acl if scheme == "digest"}
+    ours = _ours(trees)
     created: set[str] = set()
     for tree in trees:
+        changes = len(plan.creates) + len(plan.setacls)
         for path in [*ancestors(tree.base), tree.base]:
             if not nodes.get(path, {}).get("exists") and path not in created:
                 plan.creates.append((path, tree.acl))
@@ -232,44 +276,159 @@ def decide(observed: Mapping[str, Any], trees: Sequence[Tree], where: str) -> Pl
                 continue
             acl = node.get("acl")
             if acl is None or _foreign(acl, ours):
-                user = next(i.partition(":")[0] for s, i, _ in tree.acl if s == "digest")
-                plan.problems.append(
-                    f"error: {where}: {tree.data_key}: {path} carries a ZooKeeper digest ACL "
-                    "that is not the current credentials' (changed since it was set?): open it "
-                    f"with the old ones (zkCli.sh, typed: addauth digest {user}:<old secret>; "
-                    f"setAcl -R {tree.base} world:anyone:cdrwa), or set {tree.data_key} back, "
-                    "and re-run")
+                head, tail = problem_parts(tree, where)
+                plan.problems.append(head + path + tail)
                 break
             if {tuple(e) for e in acl} != tree.acl_for(path):
                 plan.setacls.append((path, tree.acl_for(path)))
+        if len(plan.creates) + len(plan.setacls) > changes:
+            plan.sweep.append(tree.base)
     return plan
 
 
 def change_lines(plan: Plan) -> list[str]:
-    """zkCli stdin lines for the plan (after the AUTH_FILE lines): creates first, parents
-    before children, then setAcl per node (not `-R`: the latch directory's ACL differs)."""
+    """zkCli stdin lines for the plan's fixed nodes (after the AUTH_FILE lines): creates first,
+    parents before children, then setAcl per node (not `-R`: the latch directory's ACL differs),
+    then `ls -R` of each swept base, in the same session, so the listing holds every child
+    created before the base closed."""
     lines = [f"create {path} '' {acl_text(acl)}" for path, acl in plan.creates]
     lines += [f"setAcl {path} {acl_text(acl)}" for path, acl in plan.setacls]
+    lines += [f"ls -R {base}" for base in plan.sweep]
     return lines
 
 
+def _awk_string(text: str) -> str:
+    """`text` as an awk string literal (paths and host names are checked single-line text)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def sweep_program(trees: Sequence[Tree], where: str) -> str:
+    """The awk program that judges every swept node on the host.
+
+    Input: one `zkacl:node <path>` line per node, then zkCli's stdout for read_lines of those
+    nodes (the fact's format); or zkCli's output for change_lines, where `ls -R` stops with
+    `Insufficient permission : <path>` at a node it may not read. Output: `setAcl <path> <acl>`
+    for each node whose ACL differs (ACLs compare as sets; zkCli prints each entry once), or
+    the clear line of problem_parts, once per tree, for a node closed with other credentials
+    (or refused); an `error:` line when zkCli stopped before the last node. A node gone since
+    the listing (an ephemeral one) is skipped.
+    POSIX awk (Debian's default is mawk).
+    """
+    setup = [f"ours[{_awk_string(i)}] = 1" for i in sorted(_ours(trees))]
+    for t, tree in enumerate(trees, 1):
+        head, tail = problem_parts(tree, where)
+        setup += [f"base[{t}] = {_awk_string(tree.base)}", f"key[{t}] = {_awk_string(tree.base)}",
+                  f"head[{t}] = {_awk_string(head)}", f"tail[{t}] = {_awk_string(tail)}"]
+        acls = {tree.base: tree.acl, **tree.special}
+        for path in sorted(tree.special):
+            setup.append(f"special[{_awk_string(path)}] = {_awk_string(path)}")
+        for k, acl in sorted(acls.items()):
+            setup += [f"want[{_awk_string(k)}] = {_awk_string(acl_text(acl))}",
+                      f"wn[{_awk_string(k)}] = {len(acl)}"]
+            setup += [f"wset[{_awk_string(k)}, {_awk_string(acl_text([e]))}] = 1"
+                      for e in sorted(acl)]
+    stopped = (f"error: {where}: zookeeper_client_port: zkCli stopped before reading every "
+               "node it listed")
+    return "\n".join([
+        "BEGIN {", *setup, f"nt = {len(trees)}; n = 0; seg = 1", "}",
+        f'index($0, "{TAG}node ") == 1 {{ n++; path[n] = substr($0, {len(TAG) + 6}); next }}',
+        f'index($0, "{MARKER}") == 1 {{ seg++; pend = ""; next }}',
+        f'index($0, "{DENIED}") == 1 {{ denied[++nd] = substr($0, {len(DENIED) + 1}); next }}',
+        'index($0, "cZxid = ") == 1 { ex[seg] = 1; next }',
+        "/^'[^,]+,'/ { pend = $0; next }",
+        "/^: [cdrwa]*$/ && pend != \"\" {",
+        "  c = index(pend, \",'\")",
+        "  e = substr(pend, 2, c - 2) \":\" substr(pend, c + 2) \":\" substr($0, 3)",
+        "  if (!((seg, e) in seen)) { seen[seg, e] = 1; cnt[seg]++; ent[seg, cnt[seg]] = e }",
+        '  pend = ""; next',
+        "}",
+        '{ pend = "" }',
+        "END {",
+        "  for (i = 1; i <= nd; i++) for (j = 1; j <= nt; j++) {",
+        "    p = denied[i]",
+        '    if (!(j in told) && (p == base[j] || index(p, base[j] "/") == 1)) {',
+        "      print head[j] p tail[j]; told[j] = 1",
+        "    }",
+        "  }",
+        f"  if (seg - 1 < n) {{ print {_awk_string(stopped)}; exit }}",
+        "  for (i = 1; i <= n; i++) {",
+        "    if (!(i in ex)) continue",
+        "    p = path[i]; t = 0",
+        '    for (j = 1; j <= nt; j++) if (p == base[j] || index(p, base[j] "/") == 1) t = j',
+        "    if (t == 0 || (t in told)) continue",
+        "    k = (p in special) ? special[p] : key[t]",
+        "    bad = (cnt[i] == 0); same = (cnt[i] == wn[k])",
+        "    for (m = 1; m <= cnt[i]; m++) {",
+        "      e = ent[i, m]",
+        '      if (index(e, "digest:") == 1) {',
+        '        id = substr(e, 8); sub(/:[cdrwa]*$/, "", id)',
+        "        if (!(id in ours)) bad = 1",
+        "      }",
+        "      if (!((k, e) in wset)) same = 0",
+        "    }",
+        "    if (bad) { print head[t] p tail[t]; told[t] = 1; continue }",
+        '    if (!same) print "setAcl " p " " want[k]',
+        "  }",
+        "}",
+    ])
+
+
 # zkCli 3.8's error lines that mean the change did not happen. "Node does not exist" is not
-# one: an ephemeral node (a running master's) may go between the read and the change, and the
-# next run's read shows anything left.
+# one: an ephemeral node (a running master's) may go between the listing and the change, and
+# is then simply gone.
+# zkCli 3.8's line for a refused request (stderr), followed by the node's path.
+DENIED = "Insufficient permission : "
 FAILURES = ("Insufficient permission", "Authentication is not valid", "Node already exists",
             "KeeperErrorCode", "Exception")
 
 
-def change_command(lines: Sequence[str], port: int, wait_ms: int,
-                   auth_file: str = AUTH_FILE) -> str:
-    """The shell command that runs `lines` in one zkCli session authenticated from AUTH_FILE;
-    exits 1 with zkCli's error lines on stderr when any failed or it could not connect."""
-    script = shlex.quote("".join(f"{line}\n" for line in lines))
+def _run_checked(lines: str, cli: str, auth: str, port: int, judge: str = "") -> str:
+    """Shell: run zkCli with AUTH_FILE then `lines` (a shell word) on stdin into $out; exit 1
+    with zkCli's error lines on stderr when it could not connect or any line failed. `judge`
+    (a shell-quoted sweep_program) first turns a refusal under a base into its clear line."""
     failures = "|".join(FAILURES)
+    judged = (f"if printf '%s\\n' \"$out\" | awk {judge} | grep '^error: ' >&2; then exit 1; fi; "
+              if judge else "")
     return (
-        f"out=$({{ cat {shlex.quote(auth_file)} 2>/dev/null; printf '%s' {script}; }} "
-        f"| {_zkcli(port, wait_ms)} 2>&1); "
+        f"out=$({{ {auth}; printf '%s\\n' {lines}; }} | {cli} 2>&1); "
         f"case \"$out\" in *state:SyncConnected*) ;; *) echo 'zkCli could not connect to "
+        f"127.0.0.1:{int(port)}' >&2; exit 1;; esac; " + judged
+        + f"if printf '%s\\n' \"$out\" | grep -E '^({failures})' >&2; then exit 1; fi; "
+    )
+
+
+def change_command(plan: Plan, trees: Sequence[Tree], where: str, port: int, wait_ms: int,
+                   auth_file: str = AUTH_FILE, zk_cli: str = ZK_CLI) -> str:
+    """The shell command that makes the change on the host, in one SSH command.
+
+    zkCli run 1 (change_lines): create and set the fixed nodes, then list each swept tree.
+    When a swept tree holds more than its base, run 2 reads every listed node (read_lines),
+    sweep_program judges them, and run 3 sets each that differs. Exits 1 with zkCli's error
+    lines, or the clear line of a node closed with other credentials, on stderr (nothing is
+    set in a sweep that finds one); prints nothing on success. A fresh cluster (bases missing)
+    costs run 1 alone.
+    """
+    cli, auth = _zkcli(port, wait_ms, zk_cli), _auth(auth_file)
+    judge = shlex.quote(sweep_program(trees, where))
+    first = _run_checked(shlex.quote("\n".join(change_lines(plan))), cli, auth, port,
+                         judge if plan.sweep else "")
+    if not plan.sweep:
+        return first + "true"
+    # The listed paths inside a swept tree, its base excepted (set or created by run 1).
+    inside = ('awk \'BEGIN { for (i = 1; i < ARGC; i++) b[i] = ARGV[i]; nb = ARGC - 1; ARGC = 1 }'
+              ' { for (i = 1; i <= nb; i++) if (index($0, b[i] "/") == 1 && !($0 in seen))'
+              ' { seen[$0] = 1; print; break } }\'')
+    return (
+        first + f"rest=$(printf '%s\\n' \"$out\" | {inside} {shlex.join(plan.sweep)}); "
+        "[ -z \"$rest\" ] && exit 0; "
+        f"acls=$({{ {auth}; printf '%s\\n' \"$rest\" | "
+        "awk '{print \"stat \" $0; print \"getAcl \" $0; print \"version\"}'; } "
+        f"| {cli} 2>/dev/null); "
+        f"case \"$acls\" in *state:SyncConnected*) ;; *) echo 'zkCli could not connect to "
         f"127.0.0.1:{int(port)}' >&2; exit 1;; esac; "
-        f"if printf '%s\\n' \"$out\" | grep -E '^({failures})' >&2; then exit 1; fi"
+        f"sets=$({{ printf '%s\\n' \"$rest\" | sed 's/^/{TAG}node /'; "
+        f"printf '%s\\n' \"$acls\"; }} | awk {judge}); "
+        "if printf '%s\\n' \"$sets\" | grep '^error: ' >&2; then exit 1; fi; "
+        "[ -z \"$sets\" ] && exit 0; "
+        + _run_checked("\"$sets\"", cli, auth, port) + "true"
     )

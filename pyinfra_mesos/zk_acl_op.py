@@ -1,10 +1,12 @@
 """A pyinfra operation: the deploy's ACLs on /mesos and /marathon in ZooKeeper (zk_acl.py).
 
-Reads the ZookeeperAcls fact, decides with zk_acl.decide, and yields one zkCli run for the
-change, or nothing (`host.noop`) when every node already carries its ACL, so a re-run reports
-no change. While planning on a first run ZooKeeper is not installed yet: the operation plans
-the change, and at execution (pyinfra runs the body again) it reads the ensemble for real,
-waiting for it to serve at most `wait_s` seconds.
+Reads the ZookeeperAcls fact (the fixed nodes: bases, ancestors, Marathon's latch directory; one
+zkCli run), decides with zk_acl.decide, and yields one shell command for the change, which sweeps
+the changed trees on the host (zk_acl.change_command), or nothing (`host.noop`) when the fixed
+nodes carry their ACLs, so a re-run reports no change and costs one zkCli run however many
+nodes Marathon's state holds. While planning on a first run ZooKeeper is not installed yet:
+the operation plans the change, and at execution (pyinfra runs the body again) it reads the
+ensemble for real, waiting for it to serve at most `wait_s` seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from pyinfra import host, logger, state
 from pyinfra.api import OperationError, StringCommand, operation
 
-from pyinfra_mesos.zk_acl import Tree, change_command, change_lines, decide
+from pyinfra_mesos.zk_acl import Tree, change_command, decide, fact_paths
 from pyinfra_mesos.zk_acl_fact import ZookeeperAcls
 
 # While planning, a ZooKeeper that does not answer at once is not waited for.
@@ -23,20 +25,22 @@ PLANNING_WAIT_MS = 2000
 
 @operation(is_idempotent=True)
 def zookeeper_acls(trees: Sequence[Tree], port: int, wait_s: int):
-    """Give every node under each tree's base its ACL, creating missing bases.
+    """Give each tree's base its ACL, creating missing bases, and every node under a base that
+    changed (see zk_acl.py for why a base that carries its ACL needs no look under it).
 
     + trees: zk_acl.wanted_trees (empty: nothing to do)
     + port: the ZooKeeper client port on 127.0.0.1
     + wait_s: how long, at execution, zkCli waits for the local member to serve
 
-    Raises OperationError with one `error: <host>: <field>: ...` line per path closed with
-    other credentials, and when ZooKeeper does not answer at execution.
+    Raises OperationError with one `error: <host>: <field>: ...` line per base closed with
+    other credentials, and when ZooKeeper does not answer at execution; the change command
+    fails with the same line for a node under a base.
     """
     if not trees:
         host.noop("ZooKeeper ACLs are off")
         return
     wait_ms = int(wait_s) * 1000 if state.is_executing else PLANNING_WAIT_MS
-    observed = host.get_fact(ZookeeperAcls, bases=tuple(t.base for t in trees), port=int(port),
+    observed = host.get_fact(ZookeeperAcls, paths=tuple(fact_paths(trees)), port=int(port),
                              wait_ms=wait_ms)
     if not observed.get("reachable"):
         if state.is_executing:
@@ -54,4 +58,4 @@ def zookeeper_acls(trees: Sequence[Tree], port: int, wait_s: int):
         return
     if state.is_executing != state.should_check_for_changes():
         logger.info(f"{host.print_prefix}ZooKeeper ACLs: {plan.describe()}")
-    yield StringCommand(change_command(change_lines(plan), int(port), int(wait_s) * 1000))
+    yield StringCommand(change_command(plan, trees, host.name, int(port), int(wait_s) * 1000))

@@ -1,20 +1,33 @@
-"""The ZookeeperAcls fact against zkCli 3.8's real output, and the decision on each state.
+"""The ZookeeperAcls fact against zkCli 3.8's real output, the decision on each state, and the
+host-side sweep's program on zkCli's real output.
 
 Each JSON fixture holds a real run of zk_acl.fact_command against Debian's ZooKeeper 3.8.0
 (captured on a throwaway server; the port rewritten to 2181): `arg` (the fact's arguments),
 `output` (stdout lines) and `fact` (what process must return), like pyinfra's own fact tests.
-The credentials behind them are `mesos:s1` and `marathon:s2`.
+The credentials behind them are `mesos:s1` and `marathon:s2`. The trees under the bases hold
+children (`/mesos/child`) that the fact never reads.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pyinfra_mesos.zk_acl import decide, fact_command, wanted_trees
+from pyinfra_mesos.zk_acl import (
+    ZK_CLI,
+    Plan,
+    change_command,
+    change_lines,
+    decide,
+    fact_command,
+    fact_paths,
+    sweep_program,
+    wanted_trees,
+)
 from pyinfra_mesos.zk_acl_fact import ZookeeperAcls
 
 FIXTURES = Path(__file__).parent / "zk_acl_facts"
@@ -29,20 +42,43 @@ def fixture(name: str) -> dict[str, Any]:
 def test_fact_command_and_process(name: str) -> None:
     case = fixture(name)
     fact = ZookeeperAcls()
+    assert case["arg"]["paths"] == fact_paths(TREES)
     assert fact.command(**case["arg"]) == fact_command(**case["arg"])
     assert fact.process(case["output"]) == case["fact"]
 
 
-def test_open_mesos_and_missing_marathon_plan_the_change() -> None:
+def test_the_fact_reads_the_fixed_nodes_in_one_zkcli_run() -> None:
+    assert fact_paths(TREES) == ["/mesos", "/marathon", "/marathon/leader-curator"]
+    deep = wanted_trees({"zookeeper_mesos_path": "/site/mesos",
+                         "zookeeper_marathon_path": "/site/marathon"}, "mesos:s1", "marathon:s2")
+    assert fact_paths(deep) == ["/site", "/site/mesos", "/site/marathon",
+                                "/site/marathon/leader-curator"]
+    command = fact_command(fact_paths(TREES), 2181, 3000)
+    assert command.count(ZK_CLI) == 2       # the -x test and the one run
+    assert "ls -R" not in command and "s1" not in command and "s2" not in command
+
+
+def test_open_mesos_and_missing_marathon_plan_the_change_and_the_sweep() -> None:
     plan = decide(fixture("open_mesos_missing_marathon")["fact"], TREES, "z1")
     assert plan.problems == []
     assert [p for p, _ in plan.creates] == ["/marathon"]
-    assert [p for p, _ in plan.setacls] == ["/mesos", "/mesos/child"]
+    assert [p for p, _ in plan.setacls] == ["/mesos"]
+    assert plan.sweep == ["/mesos", "/marathon"]
+    assert change_lines(plan)[-2:] == ["ls -R /mesos", "ls -R /marathon"]
+    assert plan.describe() == ("create /marathon; set the ACL of /mesos; then of every node "
+                               "under /mesos, /marathon that differs")
+
+
+def test_an_open_latch_directory_sweeps_marathons_tree_alone() -> None:
+    plan = decide(fixture("open_latch_under_closed_marathon")["fact"], TREES, "z1")
+    assert plan.problems == [] and not plan.creates
+    assert [p for p, _ in plan.setacls] == ["/marathon/leader-curator"]
+    assert plan.sweep == ["/marathon"]
 
 
 def test_nodes_the_deploy_closed_need_nothing() -> None:
     plan = decide(fixture("closed_by_the_deploy")["fact"], TREES, "z1")
-    assert not plan and plan.problems == []
+    assert not plan and plan.problems == [] and plan.sweep == []
 
 
 def test_other_credentials_are_one_clear_line_per_tree() -> None:
@@ -58,5 +94,50 @@ def test_other_credentials_are_one_clear_line_per_tree() -> None:
 
 def test_an_unreachable_zookeeper_is_read_as_such() -> None:
     assert ZookeeperAcls().process(["zkacl:unreachable"]) == {"reachable": False, "nodes": {}}
-    # The second zkCli run cut short: fewer markers than nodes is not a reading.
+    # The zkCli run cut short: fewer markers than nodes is not a reading.
     assert ZookeeperAcls().process(["zkacl:node /mesos", "cZxid = 0x2"])["reachable"] is False
+
+
+def sweep(lines: list[str]) -> list[str]:
+    """sweep_program run by the system's awk (Debian's mawk here, as on the hosts)."""
+    done = subprocess.run(["awk", sweep_program(TREES, "z1")], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.splitlines()
+
+
+def test_the_sweep_sets_what_differs_and_keeps_the_latch_world_readable() -> None:
+    # The fixtures' real zkCli output, read as the sweep reads its listed children.
+    closed = fixture("closed_by_the_deploy")["output"]
+    assert sweep(closed) == []
+    opened = fixture("open_mesos_missing_marathon")["output"]
+    assert sweep(opened) == ["setAcl /mesos digest:mesos:uYhSHvP3oCt1loGOs682K+NI2kU=:cdrwa,"
+                             "world:anyone:r"]
+    latch = fixture("open_latch_under_closed_marathon")["output"]
+    assert sweep(latch) == ["setAcl /marathon/leader-curator "
+                            "digest:marathon:RoBYG4ch7EFlwSlRDvyWQXFuj6Q=:cdrwa,world:anyone:r"]
+
+
+def test_the_sweep_gives_the_clear_line_once_per_tree() -> None:
+    foreign = fixture("closed_with_other_credentials")
+    out = sweep(foreign["output"])
+    assert out == decide(foreign["fact"], TREES, "z1").problems
+    # `ls -R` refused under a base (run 1's output): the same line, naming the node.
+    refused = sweep(["/mesos", "Insufficient permission : /mesos/old",
+                     "Insufficient permission : /mesos/older"])
+    assert len(refused) == 1
+    assert refused[0].startswith("error: z1: zookeeper_mesos_credentials: /mesos/old carries ")
+
+
+def test_a_cut_short_read_is_an_error_not_a_verdict() -> None:
+    assert sweep(["zkacl:node /mesos/a", "zkacl:node /mesos/b", "cZxid = 0x2"]) == [
+        "error: z1: zookeeper_client_port: zkCli stopped before reading every node it listed"]
+
+
+def test_the_change_is_one_shell_command_without_a_secret() -> None:
+    plan = Plan(creates=[("/marathon", TREES[1].acl)], sweep=["/marathon"])
+    command = change_command(plan, TREES, "z1", 2181, 3000)
+    assert "mesos:s1" not in command and "marathon:s2" not in command
+    assert command.count(ZK_CLI) == 3           # at most three runs, in one command
+    without_sweep = change_command(Plan(setacls=[("/mesos", TREES[0].acl)]), TREES, "z1",
+                                   2181, 3000)
+    assert without_sweep.count(ZK_CLI) == 1

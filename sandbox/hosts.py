@@ -187,9 +187,36 @@ def remove_root(rec: dict[str, Any]) -> list[str]:
         say(f"   {base}: still has mounts, left in place")
         return gone
     if base.exists():
-        shutil.rmtree(base)
+        remove_tree(base)
         gone.append(f"dir {base}")
     return gone
+
+
+# A host's dockerd and container shims can outlive its systemd-nspawn by a moment and delete
+# their own overlay layers while we walk the tree: an entry gone under us is what we wanted.
+REMOVE_TREE_TRIES = 5
+REMOVE_TREE_PAUSE_S = 1.0
+
+
+def remove_tree(base: Path) -> None:
+    """shutil.rmtree that takes an entry vanishing under it as removed, and tries again (at
+    most REMOVE_TREE_TRIES times, REMOVE_TREE_PAUSE_S apart) while something else still writes
+    in the tree; the last try's error is raised."""
+    def vanished_is_fine(_func: Any, _path: str, exc_info: Any) -> None:
+        if not isinstance(exc_info[1], FileNotFoundError):
+            raise exc_info[1]
+
+    for attempt in range(1, REMOVE_TREE_TRIES + 1):
+        try:
+            shutil.rmtree(base, onerror=vanished_is_fine)
+        except OSError:
+            if attempt == REMOVE_TREE_TRIES:
+                raise
+        if not base.exists():
+            return
+        time.sleep(REMOVE_TREE_PAUSE_S)
+    raise OSError(f"{base}: still there after {REMOVE_TREE_TRIES} removals (something keeps "
+                  "writing in it)")
 
 
 def remove_cgroups(rec: dict[str, Any]) -> None:

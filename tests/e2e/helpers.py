@@ -382,3 +382,22 @@ def longest_outage(samples: Sequence[tuple[float, bool]]) -> float:
     if start is not None and samples:
         longest = max(longest, samples[-1][0] - start)
     return longest
+
+
+def operation_hosts(output: str, operation: str, status: str = "Success") -> list[str]:
+    """Hosts pyinfra printed `status` for under the operation whose name starts with
+    `operation` (`--> Starting operation: <file> | <name>`, then `    [host] <status>` lines
+    until the next `-->`), in the order printed."""
+    hosts: list[str] = []
+    inside = False
+    for line in output.splitlines():
+        if line.startswith("--> "):
+            inside = line.startswith("--> Starting operation: ") and \
+                line.split(" | ", 1)[-1].startswith(operation)
+            continue
+        text = line.strip()
+        if inside and text.startswith("[") and "]" in text:
+            name, _, rest = text[1:].partition("]")
+            if rest.strip() == status:
+                hosts.append(name.strip())
+    return hosts

@@ -84,6 +84,7 @@ from .helpers import (
     longest_outage,
     marathon_task_addresses,
     next_agent_name,
+    operation_hosts,
     parse_master_pid,
     parse_mesos_duration,
     parse_pyinfra_results,
@@ -1541,6 +1542,8 @@ INTERRUPT_DATA = 'mesos_master_flags={"max_completed_frameworks": "60"}'
 # starts it, every master's new env file is written and none has restarted yet.
 INTERRUPT_AFTER = "Point Mesos at ZooKeeper"
 INTERRUPT_WAIT_S = 900.0
+# tasks/mesos_master.py's rolling restart of running masters (one turn each, then the leader).
+MASTER_RESTART_OP = "Restart running masters with the new config"
 # Phase 5: seconds after the new agent's Docker install started (downloads and unpacks run).
 KILL_DURING_APT_DELAY_S = 8.0
 
@@ -1594,11 +1597,25 @@ def phase_interrupted_deploy(run: E2ERun) -> None:
     assert drift.rc not in (0, None) and "mesos-master" in drift.output, (
         "the cluster checks must fail on masters running an older config than their files "
         f"(exit {drift.rc}, log: {drift.log})\n{tail(drift.output)}")
+    with Hosts(run.inventory) as hosts:
+        by_ip = {m.ip: m.name for m in hosts.topology.masters}
+        pid, problem = leader_agreement(reported_leaders(hosts, hosts.topology.masters))
+        assert pid, f"before the re-run: {problem}"
+        leader = by_ip[parse_master_pid(pid)[0]]
     result = run_logged("11-deploy-converges", [
         PYINFRA, "-y", str(run.inventory), "deploy.py", "--data", INTERRUPT_DATA],
         DEPLOY_TIMEOUT_S)
     run.timings["re-run after a killed deploy"] = result.seconds
     require_success("the re-run after a killed deploy", result)
+    # Leader last: every other master restarted in its own turn, the leader in the last one.
+    last = operation_hosts(result.output, f"{MASTER_RESTART_OP}: the leader, last")
+    every = operation_hosts(result.output, f"{MASTER_RESTART_OP}: ")  # the turns, then last
+    assert last == [leader], (
+        f"the leading master {leader} must restart last, alone: the last turn restarted {last} "
+        f"(log: {result.log})")
+    assert sorted(every) == sorted(by_ip.values()) and every[-1] == leader, (
+        f"every master restarts once, the leader last: {every} (log: {result.log})")
+    print(f"[e2e] the masters restarted one at a time, the leader {leader} last", flush=True)
     cluster_checks("11-cluster-checks-converged", run, "cluster checks (after the re-run)")
     require_no_changes("the run after the convergence", run_logged(
         "11-deploy-noop", [PYINFRA, "-y", str(run.inventory), "deploy.py",

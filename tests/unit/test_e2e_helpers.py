@@ -227,3 +227,21 @@ def test_longest_outage() -> None:
     assert e2e.longest_outage(samples) == 3.0
     assert e2e.longest_outage([(0.0, False), (2.5, False)]) == 2.5
     assert e2e.longest_outage([(0.0, True), (1.0, False)]) == 1.0
+
+
+def test_operation_hosts_reads_the_hosts_pyinfra_printed_under_one_operation() -> None:
+    from tests.e2e.helpers import operation_hosts
+
+    output = "\n".join([
+        "--> Starting operation: tasks/m.py | Restart masters: m1 (1 of 3), unless it leads",
+        "    [m1] Success", "    [m2] No changes",
+        "--> Starting operation: tasks/m.py | Restart masters: m2 (2 of 3), unless it leads",
+        "    [m2] No changes",
+        "--> Starting operation: tasks/m.py | Restart masters: m3 (3 of 3), unless it leads",
+        "    [m3] Success",
+        "--> Starting operation: tasks/mesos_master.py | Restart masters: the leader, last",
+        "    [m2] Success", "    [m1] No changes",
+        "--> Results:", "    [m9] Success"])
+    assert operation_hosts(output, "Restart masters: the leader, last") == ["m2"]
+    assert operation_hosts(output, "Restart masters: ") == ["m1", "m3", "m2"]
+    assert operation_hosts(output, "Restart masters: ", "No changes") == ["m2", "m2", "m1"]

@@ -5,7 +5,10 @@ the parent's Directory, Sha1File: pyinfra/operations/files.py `put`), each its o
 trip, and operations run in lockstep across hosts. files.sync compares by size and mtime
 (FindFiles), not content. `FileSetState` reads sha256, mode and owner of every path of a set in
 one command; `file_set` uploads only the files whose content differs and fixes only the mode or
-owner that differs: a converged set costs one fact and `host.noop`.
+owner that differs: a converged set costs one fact and `host.noop`. Files that feed one restart
+decision belong in one set (the set's `did_change` is that decision's input); a systemd unit in
+a set gets its `systemctl daemon-reload` from the set itself, so the unit and its config can share
+one fact without the config's change reloading systemd.
 
 Not for secrets: an upload lands with the SSH server's umask before its chmod (private_files.py
 is the operation for those).
@@ -23,6 +26,8 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, QuoteString, StringCommand, operation
 
 MISSING = "missing"
+# Units systemd reads from here (systemd.unit(5), "Unit File Load Path", system manager).
+SYSTEMD_UNIT_DIR = "/etc/systemd/system/"
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,19 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def is_systemd_unit(path: str) -> bool:
+    """A unit file of the system manager that this deploy writes (its daemon-reload follows)."""
+    return path.startswith(SYSTEMD_UNIT_DIR)
+
+
 @operation()
 def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
              group: str = "root"):
     """Ensure every `dest -> content` of `files` (absolute paths, bytes) is a regular file with
     that content, `mode` (octal string) and `user:group`. Missing parent directories are made
-    (`mkdir -p`, 0755 as pyinfra's files.put makes them). One fact for the whole set;
-    `host.noop` when nothing differs."""
+    (`mkdir -p`, 0755 as pyinfra's files.put makes them). When the content of a unit under
+    /etc/systemd/system/ is uploaded, `systemctl daemon-reload` follows the uploads (a mode or
+    owner fix alone needs none). One fact for the whole set; `host.noop` when nothing differs."""
     paths = tuple(sorted(files))
     current = host.get_fact(FileSetState, paths=paths)
     want_mode = mode.lstrip("0") or "0"
@@ -84,6 +95,7 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     if missing_dirs:
         yield StringCommand("mkdir", "-p", *[QuoteString(d) for d in missing_dirs])
     changed = bool(missing_dirs)
+    units_uploaded = False
     for dest in paths:
         state = current.get(dest)
         quoted = QuoteString(dest)
@@ -92,8 +104,11 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
                                     remote_temp_filename=host.get_temp_filename(dest))
             yield StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
             changed = True
+            units_uploaded = units_uploaded or is_systemd_unit(dest)
         elif (state.mode, state.user, state.group) != (want_mode, user, group):
             yield StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
             changed = True
+    if units_uploaded:
+        yield StringCommand("systemctl", "daemon-reload")
     if not changed:
         host.noop(f"{len(paths)} file(s) already in place")

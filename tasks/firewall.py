@@ -10,14 +10,14 @@ session confirms it survived: a second run changes nothing.
 """
 
 import os
-from io import StringIO
 
 from pyinfra import host, inventory, state
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import apt, server, systemd
 
 from pyinfra_mesos import firewall
 from pyinfra_mesos.apps import app_dir_service_ports
-from pyinfra_mesos.deploy_config import DeployRefused, member_named, template_path
+from pyinfra_mesos.deploy_config import DeployRefused, member_named, render_template
+from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.floor import FIREWALL_PACKAGE
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -43,27 +43,19 @@ if firewall.enabled(member_named(topo, host.name)):
         packages=[FIREWALL_PACKAGE],
     )
 
-    files.put(
+    # The rules and the unit that loads them at boot: one fact for both (file_set.py); the set
+    # reloads systemd when the unit's content changes. Nothing restarts on a rules change: the
+    # load below follows the kernel's marker, not the file.
+    unit_path = f"/etc/systemd/system/{firewall.UNIT}"
+    file_set(
         name=f"Firewall rules {firewall.RULES_FILE} ({len(rules.members)} members, "
-             f"{len(rules.operator_networks)} operator networks)",
-        src=StringIO(firewall.render(rules)),
-        dest=firewall.RULES_FILE,
-        mode="0644",
-    )
-
-    unit = files.template(
-        name=f"Install {firewall.UNIT} (loads the rules at boot)",
-        src=template_path("pyinfra-mesos-firewall.service.j2"),
-        dest=f"/etc/systemd/system/{firewall.UNIT}",
-        mode="0644",
-        rules_file=firewall.RULES_FILE,
-        table=firewall.TABLE,
-        nft=firewall.NFT,
-    )
-
-    systemd.daemon_reload(
-        name=f"Reload systemd ({firewall.UNIT} changed)",
-        _if=unit.did_change,
+             f"{len(rules.operator_networks)} operator networks) and {firewall.UNIT}",
+        files={
+            firewall.RULES_FILE: firewall.render(rules).encode(),
+            unit_path: render_template("pyinfra-mesos-firewall.service.j2",
+                                       rules_file=firewall.RULES_FILE, table=firewall.TABLE,
+                                       nft=firewall.NFT).encode(),
+        },
     )
 
     # Read before anything changes: the marker of the table the kernel holds now.

@@ -13,11 +13,10 @@ from pathlib import Path
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import FindInFile
 from pyinfra.operations import apt, files, systemd
-from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, template_path
+from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, render_template
 from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.firewall import reserved_service_ports
 from pyinfra_mesos.private_files import private_directory, private_file
@@ -57,21 +56,6 @@ if credentials:
         content=credentials + "\n",
     )
 
-env_file = files.template(
-    name="Configure the bridge (Marathon URLs, HAPROXY_GROUP)",
-    src=template_path("haproxy-bridge.env.j2"),
-    dest=ENV_FILE,
-    mode="0644",
-    marathon_urls=marathon_urls,
-    haproxy_group=host.data.haproxy_group,
-    config_path=CONFIG,
-    timeout_s=5,
-    credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
-    # An app given a servicePort that is one of the cluster's own (ZooKeeper, Mesos, Marathon,
-    # the registry, the agents' task ports) or SSH is never bound by HAProxy here.
-    reserved_ports=reserved_service_ports(topo),
-)
-
 # Planning-time read: a file the bridge wrote carries its marker; anything else (Debian's
 # default, nothing yet) gets the base config, which is what the bridge renders for no apps.
 bridge_owns_config = bool(host.get_fact(FindInFile, path=CONFIG, pattern=MARKER))
@@ -84,25 +68,31 @@ if not bridge_owns_config:
         mode="0644",
     )
 
-service_unit = files.template(
-    name=f"Install {UNIT}.service",
-    src=template_path("haproxy-bridge.service.j2"),
-    dest=f"/etc/systemd/system/{UNIT}.service",
-    mode="0644",
-    bridge_dir=BRIDGE_DIR,
-    env_file=ENV_FILE,
-)
-timer_unit = files.template(
-    name=f"Install {UNIT}.timer (every {host.data.haproxy_bridge_interval_s}s)",
-    src=template_path("haproxy-bridge.timer.j2"),
-    dest=f"/etc/systemd/system/{UNIT}.timer",
-    mode="0644",
-    interval_s=int(host.data.haproxy_bridge_interval_s),
-)
-
-systemd.daemon_reload(
-    name="Reload systemd (bridge units changed)",
-    _if=any_changed(service_unit, timer_unit),
+# The bridge's settings and its units: one set, one fact (file_set.py), whose change is the one
+# input of the bridge's next run; the set reloads systemd itself when a unit's content changes.
+bridge_settings = file_set(
+    name=f"Configure the bridge (Marathon URLs, HAPROXY_GROUP) and install {UNIT}.service, "
+         f"{UNIT}.timer (every {host.data.haproxy_bridge_interval_s}s)",
+    files={
+        ENV_FILE: render_template(
+            "haproxy-bridge.env.j2",
+            marathon_urls=marathon_urls,
+            haproxy_group=host.data.haproxy_group,
+            config_path=CONFIG,
+            timeout_s=5,
+            credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
+            # An app given a servicePort that is one of the cluster's own (ZooKeeper, Mesos,
+            # Marathon, the registry, the agents' task ports) or SSH is never bound by HAProxy
+            # here.
+            reserved_ports=reserved_service_ports(topo),
+        ).encode(),
+        f"/etc/systemd/system/{UNIT}.service": render_template(
+            "haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR, env_file=ENV_FILE,
+        ).encode(),
+        f"/etc/systemd/system/{UNIT}.timer": render_template(
+            "haproxy-bridge.timer.j2", interval_s=int(host.data.haproxy_bridge_interval_s),
+        ).encode(),
+    },
 )
 
 systemd.service(
@@ -135,5 +125,5 @@ systemd.service(
     service=f"{UNIT}.service",
     running=None,  # a oneshot is inactive between runs: "running" would start it every run
     command="start",
-    _if=any_changed(env_file, timer_unit, service_unit),
+    _if=bridge_settings.did_change,
 )

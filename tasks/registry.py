@@ -13,9 +13,9 @@
 
 from pyinfra import host
 from pyinfra.operations import apt, files, systemd
-from pyinfra.operations.util import any_changed
 
-from pyinfra_mesos.deploy_config import template_path
+from pyinfra_mesos.deploy_config import render_template
+from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.topology import advertised_address
 
 CONFIG = "/etc/docker/registry/config.yml"  # the path Debian's unit serves
@@ -41,42 +41,33 @@ files.directory(
     mode="0750",
 )
 
-config = files.template(
+# Each instance's files are one set (one fact, file_set.py), so each restarts after its own
+# inputs only; the push unit's set reloads systemd itself when the unit changes.
+config = file_set(
     name=f"Configure docker-registry, read-only ({CONFIG})",
-    src=template_path("registry-config.yml.j2"),
-    dest=CONFIG,
-    mode="0644",
-    read_only=True,
-    # The cluster address only, never 0.0.0.0: anonymous, so only cluster members (the host
-    # firewall) should reach it, and they can only pull.
-    address=advertised_address(host.name, host.data.dict()),
-    port=int(host.data.registry_port),
-    data_dir=data_dir,
+    files={CONFIG: render_template(
+        "registry-config.yml.j2",
+        read_only=True,
+        # The cluster address only, never 0.0.0.0: anonymous, so only cluster members (the host
+        # firewall) should reach it, and they can only pull.
+        address=advertised_address(host.name, host.data.dict()),
+        port=int(host.data.registry_port),
+        data_dir=data_dir,
+    ).encode()},
 )
 
-push_config = files.template(
-    name=f"Configure docker-registry-push, writable on {PUSH_ADDRESS} ({PUSH_CONFIG})",
-    src=template_path("registry-config.yml.j2"),
-    dest=PUSH_CONFIG,
-    mode="0644",
-    read_only=False,
-    address=PUSH_ADDRESS,
-    port=int(host.data.registry_push_port),
-    data_dir=data_dir,
-)
-
-push_unit = files.template(
-    name=f"Install {PUSH_SERVICE}",
-    src=template_path("docker-registry-push.service.j2"),
-    dest=PUSH_UNIT,
-    mode="0644",
-    config=PUSH_CONFIG,
-    data_dir=data_dir,
-)
-
-systemd.daemon_reload(
-    name=f"Reload systemd ({PUSH_SERVICE} changed)",
-    _if=push_unit.did_change,
+push_files = file_set(
+    name=f"Configure docker-registry-push, writable on {PUSH_ADDRESS} ({PUSH_CONFIG}) "
+         f"and install {PUSH_SERVICE}",
+    files={
+        PUSH_CONFIG: render_template(
+            "registry-config.yml.j2", read_only=False, address=PUSH_ADDRESS,
+            port=int(host.data.registry_push_port), data_dir=data_dir,
+        ).encode(),
+        PUSH_UNIT: render_template(
+            "docker-registry-push.service.j2", config=PUSH_CONFIG, data_dir=data_dir,
+        ).encode(),
+    },
 )
 
 systemd.service(
@@ -104,5 +95,5 @@ systemd.service(
     name=f"Restart {PUSH_SERVICE} (config or unit changed)",
     service=PUSH_SERVICE,
     command="restart",
-    _if=any_changed(push_config, push_unit),
+    _if=push_files.did_change,
 )

@@ -19,8 +19,8 @@ from pyinfra_mesos.deploy_config import DeployRefused, render_template
 from pyinfra_mesos.topology import build_topology
 
 FIREWALL = "tasks/firewall.py"
-OUR_OPS = ("Install nftables", "Firewall rules", f"Install {firewall.UNIT}",
-           f"Reload systemd ({firewall.UNIT}", "Load the firewall", f"{firewall.UNIT} enabled")
+OUR_OPS = ("Install nftables", "Firewall rules", "Load the firewall", f"{firewall.UNIT} enabled")
+UNIT_PATH = f"/etc/systemd/system/{firewall.UNIT}"
 
 # The servicePorts of the checkout's own app files (the plans run from the repository root).
 APP_PORTS = app_dir_service_ports(str(ROOT / "apps"))
@@ -65,7 +65,8 @@ def test_a_fresh_host_gets_the_rules_before_any_service() -> None:
 def test_the_rules_file_is_the_rendered_ruleset_and_loads_one_host_at_a_time() -> None:
     ops = plan(groups(), [FIREWALL])["a1"]
     rules = op_named(ops, "Firewall rules")
-    assert rules.name == f"Firewall rules {firewall.RULES_FILE} (5 members, 0 operator networks)"
+    assert rules.name == (f"Firewall rules {firewall.RULES_FILE} (5 members, 0 operator networks)"
+                          f" and {firewall.UNIT}")
     # The repository's apps/ names servicePort 9000: open on the load balancers.
     assert APP_PORTS == [9000]
     expected = firewall.render(firewall.ruleset(topo(), "@fake/a1", None, APP_PORTS))
@@ -74,9 +75,9 @@ def test_the_rules_file_is_the_rendered_ruleset_and_loads_one_host_at_a_time() -
     load = op_named(ops, "Load the firewall")
     assert load.global_arguments["_serial"] is True
     assert load.commands == firewall.apply_commands()
-    unit = op_named(ops, f"Install {firewall.UNIT}")
-    assert f"/usr/sbin/nft -f {firewall.RULES_FILE}" in unit.uploads[
-        f"/etc/systemd/system/{firewall.UNIT}"]
+    assert f"/usr/sbin/nft -f {firewall.RULES_FILE}" in rules.uploads[UNIT_PATH]
+    # A fresh unit: systemd reads it before the unit is enabled below.
+    assert rules.commands[-1] == "systemctl daemon-reload"
 
 
 def _converged(name: str) -> dict[str | re.Pattern[str], list[str]]:
@@ -85,24 +86,14 @@ def _converged(name: str) -> dict[str | re.Pattern[str], list[str]]:
     text = firewall.render(rules)
     unit = render_template("pyinfra-mesos-firewall.service.j2", rules_file=firewall.RULES_FILE,
                            table=firewall.TABLE, nft=firewall.NFT)
-    unit_path = f"/etc/systemd/system/{firewall.UNIT}"
-
-    def stat(path: str) -> list[str]:
-        return [f"user=root group=root mode=-rw-r--r-- atime=1 mtime=1 ctime=1 size=1 '{path}'"]
-
-    def directory(path: str) -> list[str]:
-        return [f"user=root group=root mode=drwxr-xr-x atime=1 mtime=1 ctime=1 size=4096 '{path}'"]
 
     return {
         f"nft list table inet {firewall.TABLE}": ["table inet pyinfra_mesos {",
                                                   f'\tcomment "{firewall.marker(rules)}"', "}"],
-        f"sha1sum {firewall.RULES_FILE}": [
-            f"{hashlib.sha1(text.encode()).hexdigest()}  {firewall.RULES_FILE}"],
-        f"sha1sum {unit_path}": [f"{hashlib.sha1(unit.encode()).hexdigest()}  {unit_path}"],
-        firewall.RULES_FILE: stat(firewall.RULES_FILE),
-        unit_path: stat(unit_path),
-        re.compile(r"/etc/pyinfra-mesos(?!/)"): directory("/etc/pyinfra-mesos"),
-        re.compile(r"/etc/systemd/system(?!/)"): directory("/etc/systemd/system"),
+        # file_set.FileSetState: both files hold their content, 0644 root:root.
+        re.compile(rf"^for f in {re.escape(firewall.RULES_FILE)} "): [
+            f"{hashlib.sha256(text.encode()).hexdigest()} 644 root root {firewall.RULES_FILE}",
+            f"{hashlib.sha256(unit.encode()).hexdigest()} 644 root root {UNIT_PATH}"],
         "dpkg -l": ["ii  nftables 1.0.6-2+deb12u2 amd64 nftables"],
         "systemctl show --all --property Id --property SubState": [
             f"Id={firewall.UNIT}", "SubState=exited"],
@@ -116,13 +107,32 @@ def test_a_second_run_loads_nothing_when_the_loaded_marker_matches() -> None:
     ops = plan(groups(agent_responses=_converged("a1")), [FIREWALL])["a1"]
     names = [op.name for op in ops]
     assert not any(n.startswith("Load the firewall") for n in names)
-    # Package, files and unit already as wanted: no operation runs a command, except the
-    # daemon-reload, which runs only if the unit file changed during this run.
-    for op in ops:
-        if op.name.startswith("Reload systemd"):
-            assert callable(op.global_arguments["_if"])
-        else:
-            assert op.commands == [], op.name
+    # Package, files and unit already as wanted: no operation runs a command (and so no
+    # daemon-reload either).
+    assert [op.name for op in ops if op.commands] == []
+    assert not any(n.startswith("Reload systemd") for n in names)
+
+
+def test_systemd_reloads_after_a_changed_unit_and_never_after_the_rules_alone() -> None:
+    converged = _converged("a1")
+    answer = next(k for k in converged if isinstance(k, re.Pattern))
+    rules_line, unit_line = converged[answer]
+
+    def rules_op(lines: list[str]) -> list[str]:
+        ops = plan(groups(agent_responses={**converged, answer: lines}), [FIREWALL])["a1"]
+        return op_named(ops, "Firewall rules").commands
+
+    stale = f"{'0' * 64} 644 root root"
+    assert rules_op([f"{stale} {firewall.RULES_FILE}", unit_line]) == [
+        f"FileUploadCommand:{firewall.RULES_FILE}",
+        f"chown root:root {firewall.RULES_FILE} && chmod 0644 {firewall.RULES_FILE}"]
+    assert rules_op([rules_line, f"{stale} {UNIT_PATH}"]) == [
+        f"FileUploadCommand:{UNIT_PATH}",
+        f"chown root:root {UNIT_PATH} && chmod 0644 {UNIT_PATH}",
+        "systemctl daemon-reload"]
+    # A loosened mode alone: fixed, and systemd has nothing new to read.
+    assert rules_op([rules_line, unit_line.replace(" 644 ", " 666 ")]) == [
+        f"chown root:root {UNIT_PATH} && chmod 0644 {UNIT_PATH}"]
 
 
 def test_a_stale_loaded_table_is_replaced() -> None:

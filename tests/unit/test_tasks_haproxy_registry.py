@@ -33,6 +33,9 @@ BRIDGE_FILES = {f"{BRIDGE_DIR}/pyinfra_mesos/{Path(src).name}": Path(src).read_b
                 for src in haproxy_bridge.BRIDGE_FILES}
 BRIDGE_MAIN = f"{BRIDGE_DIR}/pyinfra_mesos/haproxy_bridge.py"
 BRIDGE_ENV = "/etc/default/pyinfra-mesos-haproxy-bridge"
+SETTINGS_OP = ("Configure the bridge (Marathon URLs, HAPROXY_GROUP) and install "
+               "pyinfra-mesos-haproxy-bridge.service, pyinfra-mesos-haproxy-bridge.timer "
+               "(every 5s)")
 UNIT_DIR = "/etc/systemd/system"
 SERVICE = f"{UNIT_DIR}/pyinfra-mesos-haproxy-bridge.service"
 TIMER = f"{UNIT_DIR}/pyinfra-mesos-haproxy-bridge.timer"
@@ -42,6 +45,8 @@ REGISTRY_CFG = "/etc/docker/registry/config.yml"
 PUSH_CFG = "/etc/docker/registry/push.yml"
 PUSH_UNIT = f"{UNIT_DIR}/docker-registry-push.service"
 REGISTRY_DIR = str(DEFAULTS["registry_data_dir"])
+PUSH_OP = (f"Configure docker-registry-push, writable on 127.0.0.1 ({PUSH_CFG}) and install "
+           "docker-registry-push.service")
 
 MASTER_IPS = ["10.0.0.11", "10.0.0.12", "10.0.0.13"]
 AGENT_IP = "10.0.1.11"
@@ -90,6 +95,14 @@ def rendered(template: str, **context: Any) -> bytes:
     return get_template(template_path(template)).render(**context).encode()
 
 
+def bridge_settings(env: bytes, interval: int) -> dict[str, bytes]:
+    """The bridge's settings set: its env file and its two units."""
+    return {BRIDGE_ENV: env,
+            SERVICE: rendered("haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR,
+                              env_file=BRIDGE_ENV),
+            TIMER: rendered("haproxy-bridge.timer.j2", interval_s=interval)}
+
+
 def converged_load_balancer() -> dict[Any, Any]:
     """A load balancer after a deploy and some bridge runs (haproxy.cfg carries the marker)."""
     interval = int(DEFAULTS["haproxy_bridge_interval_s"])
@@ -102,10 +115,7 @@ def converged_load_balancer() -> dict[Any, Any]:
         "dpkg -l": ["ii  haproxy  2.6.12-1+deb12u1  amd64  fast and reliable load balancing"],
         re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"): [MARKER],
         **file_set_in_place(BRIDGE_FILES),
-        **file_in_place(BRIDGE_ENV, env),
-        **file_in_place(SERVICE, rendered("haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR,
-                                          env_file=BRIDGE_ENV)),
-        **file_in_place(TIMER, rendered("haproxy-bridge.timer.j2", interval_s=interval)),
+        **file_set_in_place(bridge_settings(env, interval)),
         **unit_active("haproxy.service"),
         **unit_active("pyinfra-mesos-haproxy-bridge.timer", "waiting"),
     }
@@ -122,9 +132,8 @@ def converged_registry(ip: str) -> dict[Any, Any]:
         "dpkg -l": ["ii  docker-registry  2.8.2+ds1-1+b5  amd64  Docker toolset"],
         re.compile(rf"^! \(test -e {re.escape(REGISTRY_DIR)} "): [
             stat_line(REGISTRY_DIR, "drwxr-x---", "docker-registry", "docker-registry", 4096)],
-        **file_in_place(REGISTRY_CFG, config),
-        **file_in_place(PUSH_CFG, push_config),
-        **file_in_place(PUSH_UNIT, push_unit),
+        **file_set_in_place({REGISTRY_CFG: config}),
+        **file_set_in_place({PUSH_CFG: push_config, PUSH_UNIT: push_unit}),
         **unit_active("docker-registry.service"),
         **unit_active("docker-registry-push.service"),
     }
@@ -185,6 +194,14 @@ def upstream_count(op: PlannedOp) -> int:
                if isinstance(cell.cell_contents, tuple))
 
 
+def depends_on(op: PlannedOp) -> str:
+    """The hash of the one operation whose `did_change` is `op`'s `_if`."""
+    condition = op.global_arguments["_if"]
+    meta = getattr(condition, "__self__", None)
+    assert isinstance(meta, OperationMeta), f"{op.name}: _if is not one operation's did_change"
+    return meta._hash
+
+
 # -- HAProxy -------------------------------------------------------------------------------------
 
 
@@ -194,11 +211,8 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
     assert order == [
         "Install HAProxy",
         f"Install the Marathon -> HAProxy bridge ({len(BRIDGE_FILES)} modules)",
-        "Configure the bridge (Marathon URLs, HAPROXY_GROUP)",
         "Base haproxy.cfg (the bridge manages it from now on)",
-        "Install pyinfra-mesos-haproxy-bridge.service",
-        "Install pyinfra-mesos-haproxy-bridge.timer (every 5s)",
-        "Reload systemd (bridge units changed)",
+        SETTINGS_OP,
         "HAProxy enabled and running",
         "Reload HAProxy (base config written)",
         "pyinfra-mesos-haproxy-bridge.timer enabled and running",
@@ -212,6 +226,11 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
         assert f"FileUploadCommand:{path}" in bridge.commands
         assert f"chown root:root {path} && chmod 0644 {path}" in bridge.commands
     assert f"FileUploadCommand:{HAPROXY_CFG}" in op_named(ops, "Base haproxy.cfg").commands
+    settings = op_named(ops, SETTINGS_OP)
+    for path in (BRIDGE_ENV, SERVICE, TIMER):
+        assert f"FileUploadCommand:{path}" in settings.commands
+    # New units: systemd reads them before the timer is enabled below.
+    assert settings.commands[-1] == "systemctl daemon-reload"
     assert op_named(ops, "HAProxy enabled and running").commands == [
         "systemctl start haproxy.service", "systemctl enable haproxy.service"]
     timer = op_named(ops, "pyinfra-mesos-haproxy-bridge.timer enabled")
@@ -229,27 +248,42 @@ def test_masters_get_no_haproxy_and_agents_no_registry() -> None:
 
 def test_reloads_and_the_bridge_run_only_follow_a_change() -> None:
     ops = plan(cluster(), TASKS)["a1"]
-    daemon_reload = op_named(ops, "Reload systemd (bridge units changed)")
-    assert daemon_reload.commands == ["systemctl daemon-reload"]
-    assert upstream_count(daemon_reload) == 2  # the service and the timer unit
+    # systemd reloads inside the settings set (file_set), never as an operation of its own.
+    assert not any(n.startswith("Reload systemd") for n in names(ops))
     bridge_run = op_named(ops, "Run the bridge once")
     # running=None: a oneshot is inactive between runs, "running" would start it every run.
     assert bridge_run.commands == ["systemctl start pyinfra-mesos-haproxy-bridge.service"]
-    assert upstream_count(bridge_run) == 3  # env file, service, timer
+    assert upstream_count(bridge_run) == 1  # the settings set: env file, service, timer
+    assert depends_on(bridge_run) == op_named(ops, SETTINGS_OP).op_hash
     haproxy_reload = op_named(ops, "Reload HAProxy (base config written)")
     assert "systemctl reload haproxy.service" in haproxy_reload.commands
     assert upstream_count(haproxy_reload) == 1  # the base config
-    for op in (daemon_reload, bridge_run, haproxy_reload):
+    for op in (bridge_run, haproxy_reload):
         assert condition_after(op, upstream_changed=False) is False, op.name
     fresh = plan(cluster(), TASKS)["a1"]
-    for name in ("Reload systemd", "Run the bridge once", "Reload HAProxy"):
+    for name in ("Run the bridge once", "Reload HAProxy"):
         assert condition_after(op_named(fresh, name), upstream_changed=True) is True, name
+
+
+def test_a_changed_env_file_runs_the_bridge_without_a_daemon_reload() -> None:
+    converged = converged_load_balancer()
+    settings_key = next(k for k in converged
+                        if isinstance(k, re.Pattern) and BRIDGE_ENV in k.pattern.replace("\\", ""))
+    lines = list(converged[settings_key])
+    lines[0] = f"{'0' * 64} 644 root root {BRIDGE_ENV}"
+    ops = plan(cluster(agent_responses={**converged, settings_key: lines}), TASKS)["a1"]
+    assert op_named(ops, SETTINGS_OP).commands == [
+        f"FileUploadCommand:{BRIDGE_ENV}",
+        f"chown root:root {BRIDGE_ENV} && chmod 0644 {BRIDGE_ENV}"]
+    assert changing(ops) == [SETTINGS_OP]
+    assert condition_after(op_named(ops, "Run the bridge once"), upstream_changed=True) is True
 
 
 def test_bridge_env_lists_every_marathon_and_the_group() -> None:
     ops = plan(cluster(), TASKS, data={"haproxy_group": "external",
                                        "haproxy_bridge_interval_s": 7})["a1"]
-    assert "Install pyinfra-mesos-haproxy-bridge.timer (every 7s)" in names(ops)
+    assert op_named(ops, "Configure the bridge").name.endswith(
+        "pyinfra-mesos-haproxy-bridge.timer (every 7s)")
     env = rendered("haproxy-bridge.env.j2",
                    marathon_urls=[f"http://{ip}:8080" for ip in MASTER_IPS],
                    haproxy_group="external", config_path=HAPROXY_CFG, timeout_s=5,
@@ -265,8 +299,7 @@ def test_converged_load_balancer_changes_nothing() -> None:
     # The bridge owns haproxy.cfg: the deploy neither writes it nor reloads for it.
     assert not any(n.startswith(("Base haproxy.cfg", "Reload HAProxy")) for n in names(ops))
     assert changing(ops) == [], changing(ops)
-    for name in ("Reload systemd", "Run the bridge once"):
-        assert condition_after(op_named(ops, name), upstream_changed=False) is False
+    assert condition_after(op_named(ops, "Run the bridge once"), upstream_changed=False) is False
 
 
 def test_base_config_is_written_while_the_bridge_does_not_own_haproxy_cfg() -> None:
@@ -324,9 +357,7 @@ def test_fresh_registry_host_installs_configures_and_starts_docker_registry() ->
         "Install docker-registry",
         f"Registry storage {REGISTRY_DIR}",
         f"Configure docker-registry, read-only ({REGISTRY_CFG})",
-        f"Configure docker-registry-push, writable on 127.0.0.1 ({PUSH_CFG})",
-        "Install docker-registry-push.service",
-        "Reload systemd (docker-registry-push.service changed)",
+        PUSH_OP,
         "docker-registry enabled and running",
         "Restart docker-registry (config changed)",
         "docker-registry-push.service enabled and running",
@@ -339,14 +370,18 @@ def test_fresh_registry_host_installs_configures_and_starts_docker_registry() ->
         "systemctl start docker-registry-push.service",
         "systemctl enable docker-registry-push.service"]
     # Each service restarts after its own inputs only: the read-only one after its config, the
-    # writable one after its config or its unit (and systemd reloads the unit first).
+    # writable one after its set, its config and its unit (and the set reloads systemd first).
+    assert op_named(ops, PUSH_OP).commands[-1] == "systemctl daemon-reload"
+    assert not any(n.startswith("Reload systemd") for n in names(ops))
     for name, command, upstream in (
-            ("Restart docker-registry (", "systemctl restart docker-registry.service", 1),
-            ("Restart docker-registry-push", "systemctl restart docker-registry-push.service", 2),
-            ("Reload systemd", "systemctl daemon-reload", 1)):
+            ("Restart docker-registry (", "systemctl restart docker-registry.service",
+             f"Configure docker-registry, read-only ({REGISTRY_CFG})"),
+            ("Restart docker-registry-push", "systemctl restart docker-registry-push.service",
+             PUSH_OP)):
         op = op_named(ops, name)
         assert command in op.commands, op.commands
-        assert upstream_count(op) == upstream, name
+        assert upstream_count(op) == 1, name
+        assert depends_on(op) == op_named(ops, upstream).op_hash, name
         assert condition_after(op, upstream_changed=False) is False, name
         assert condition_after(op, upstream_changed=True) is True, name
 
@@ -389,13 +424,16 @@ def test_writable_registry_binds_127_0_0_1_only(port: int) -> None:
     ops = plan(cluster(master_responses=converged_registry("10.0.0.11")), TASKS,
                data={"registry_push_port": port})["m1"]
     changed = changing(ops)
-    assert changed == ([] if port == 5001 else [
-        f"Configure docker-registry-push, writable on 127.0.0.1 ({PUSH_CFG})"]), changed
+    assert changed == ([] if port == 5001 else [PUSH_OP]), changed
+    if port != 5001:
+        # The config alone changed: no daemon-reload.
+        assert op_named(ops, PUSH_OP).commands == [
+            f"FileUploadCommand:{PUSH_CFG}", f"chown root:root {PUSH_CFG} && chmod 0644 {PUSH_CFG}"]
 
 
 def test_push_unit_runs_the_writable_config_as_docker_registry() -> None:
     ops = plan(cluster(), TASKS)["m1"]
-    unit = op_named(ops, "Install docker-registry-push.service").uploads[PUSH_UNIT]
+    unit = op_named(ops, PUSH_OP).uploads[PUSH_UNIT]
     assert f"ExecStart=/usr/bin/docker-registry serve {PUSH_CFG}\n" in unit
     assert "User=docker-registry\n" in unit and "Group=docker-registry\n" in unit
     # It may write the storage only.

@@ -51,6 +51,8 @@ class PlannedOp:
     global_arguments: dict[str, Any]
     # dest -> content of every in-memory upload (rendered templates, files.put of a StringIO).
     uploads: dict[str, str]
+    # pyinfra's operation hash: what an `_if=<op>.did_change` names (OperationMeta._hash).
+    op_hash: str = ""
 
 
 def _upload_text(command: Any) -> tuple[str, str] | None:
@@ -146,7 +148,7 @@ def _collect(state: State, inventory: Inventory) -> dict[str, list[PlannedOp]]:
                 all_names = {n.split(" | ", 1)[-1] for n in meta.names}
                 ops.append(PlannedOp(min(all_names, default=""), all_names, commands,
                                      {**meta.global_arguments, **op_data.global_arguments},
-                                     uploads))
+                                     uploads, op_hash))
         result[host.name.removeprefix("@fake/")] = ops
     return result
 

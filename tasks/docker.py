@@ -1,7 +1,7 @@
 """Docker on agents and Marathon hosts: the distribution's docker.io and its daemon.json."""
 
 from pyinfra import host, inventory
-from pyinfra.operations import apt, systemd
+from pyinfra.operations import apt
 
 from pyinfra_mesos.deploy_config import (
     DOCKER_DAEMON_JSON,
@@ -12,6 +12,7 @@ from pyinfra_mesos.deploy_config import (
 from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.units import units_running_enabled
 
 topo = topology_from_inventory(inventory)
 
@@ -30,11 +31,9 @@ apt.packages(
     packages=[host.data.docker_package],
 )
 
-systemd.service(
+units_running_enabled(
     name="Docker enabled and running",
-    service="docker.service",
-    running=True,
-    enabled=True,
+    units=["docker.service"],
 )
 
 # A later daemon.json change (or a package upgrade) makes a running Docker stale. A Docker

@@ -12,7 +12,7 @@ session confirms it survived: a second run changes nothing.
 import os
 
 from pyinfra import host, inventory, state
-from pyinfra.operations import apt, server, systemd
+from pyinfra.operations import apt, server
 
 from pyinfra_mesos import firewall
 from pyinfra_mesos.apps import app_dir_service_ports
@@ -20,6 +20,7 @@ from pyinfra_mesos.deploy_config import DeployRefused, member_named, render_temp
 from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.floor import FIREWALL_PACKAGE
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.units import units_running_enabled
 
 topo = topology_from_inventory(inventory)
 
@@ -69,10 +70,9 @@ if firewall.enabled(member_named(topo, host.name)):
             _timeout=firewall.ROLLBACK_S // 2,
         )
 
-    systemd.service(
+    # Its start loads the same file again; active (exited) from then on, so no change. One fact
+    # for both states (units.py).
+    units_running_enabled(
         name=f"{firewall.UNIT} enabled",
-        service=firewall.UNIT,
-        # Its start loads the same file again; active (exited) from then on, so no change.
-        running=True,
-        enabled=True,
+        units=[firewall.UNIT],
     )

@@ -21,6 +21,7 @@ from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.firewall import reserved_service_ports
 from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.units import units_running_enabled
 
 # The bridge is a small stdlib-only package here, run as `python3 -m pyinfra_mesos.haproxy_bridge`
 # from this directory (haproxy-bridge.service.j2).
@@ -95,11 +96,10 @@ bridge_settings = file_set(
     },
 )
 
-systemd.service(
+# One fact for running and enabled (units.py), here and for the timer.
+units_running_enabled(
     name="HAProxy enabled and running",
-    service="haproxy.service",
-    running=True,
-    enabled=True,
+    units=["haproxy.service"],
 )
 
 if base_config is not None:
@@ -112,11 +112,9 @@ if base_config is not None:
         _if=base_config.did_change,
     )
 
-systemd.service(
+units_running_enabled(
     name=f"{UNIT}.timer enabled and running",
-    service=f"{UNIT}.timer",
-    running=True,
-    enabled=True,
+    units=[f"{UNIT}.timer"],
 )
 
 # Apply new settings now rather than at the next tick (a oneshot: bounded by TimeoutStartSec).

@@ -8,7 +8,7 @@ and then removes only that link.
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents, Link
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server, systemd
 
 from pyinfra_mesos.credentials import mesos_secrets
 from pyinfra_mesos.deploy_config import (
@@ -20,8 +20,9 @@ from pyinfra_mesos.deploy_config import (
     http_probe,
     member_named,
     mesos_inputs,
-    template_path,
+    render_template,
 )
+from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.flags import (
     AGENT_ZK_FLAG,
     MESOS_AGENT_CREDENTIAL_FILE,
@@ -39,6 +40,7 @@ from pyinfra_mesos.mesos_files import (
 from pyinfra_mesos.private_files import private_directory, private_file
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.units import units_running_enabled
 
 SERVICE = "mesos-agent.service"
 
@@ -82,15 +84,12 @@ config_files = credential + mesos_role_files(
 
 
 if "docker" in flags["containerizers"].split(","):
-    dropin = files.template(
+    # One fact (file_set.py), which also reloads systemd when the drop-in's content changes.
+    dropin = file_set(
         name="Start mesos-agent after Docker",
-        src=template_path("mesos-agent-docker.conf.j2"),
-        dest=MESOS_AGENT_DOCKER_DROPIN,
-        mode="0644",
-        containerizers=flags["containerizers"],
+        files={MESOS_AGENT_DOCKER_DROPIN: render_template(
+            "mesos-agent-docker.conf.j2", containerizers=flags["containerizers"]).encode()},
     )
-    systemd.daemon_reload(name="Reload systemd (mesos-agent drop-in changed)",
-                          _if=dropin.did_change)
     config_files.append(dropin)
     # The agent refuses to start with the docker containerizer while Docker is down.
     systemd.service(name="Docker running before the agent", service="docker.service",
@@ -102,11 +101,10 @@ if remove_checkpoint:
         commands=[f"systemctl stop {SERVICE}", f"rm -f {checkpoint}"],
     )
 
-systemd.service(
+# One fact for running and enabled (units.py).
+units_running_enabled(
     name="mesos-agent enabled and running",
-    service=SERVICE,
-    running=True,
-    enabled=True,
+    units=[SERVICE],
 )
 
 # One agent at a time, each answering /health before the next (a changed ZooKeeper list, e.g.

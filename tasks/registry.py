@@ -17,6 +17,7 @@ from pyinfra.operations import apt, files, systemd
 from pyinfra_mesos.deploy_config import render_template
 from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.topology import advertised_address
+from pyinfra_mesos.units import units_running_enabled
 
 CONFIG = "/etc/docker/registry/config.yml"  # the path Debian's unit serves
 SERVICE = "docker-registry.service"
@@ -70,11 +71,11 @@ push_files = file_set(
     },
 )
 
-systemd.service(
-    name="docker-registry enabled and running",
-    service=SERVICE,
-    running=True,
-    enabled=True,
+# Both instances in one operation, one fact for their states (units.py); each restart below
+# still follows its own files only.
+units_running_enabled(
+    name=f"docker-registry and {PUSH_SERVICE} enabled and running",
+    units=[SERVICE, PUSH_SERVICE],
 )
 
 systemd.service(
@@ -82,13 +83,6 @@ systemd.service(
     service=SERVICE,
     command="restart",
     _if=config.did_change,
-)
-
-systemd.service(
-    name=f"{PUSH_SERVICE} enabled and running",
-    service=PUSH_SERVICE,
-    running=True,
-    enabled=True,
 )
 
 systemd.service(

@@ -11,7 +11,7 @@ import hashlib
 import re
 
 import pytest
-from test_tasks_harness import ROOT, TASK_ROLES, fake_host, op_named, plan
+from test_tasks_harness import ROOT, TASK_ROLES, fake_host, op_named, plan, units_answer
 
 from pyinfra_mesos import firewall
 from pyinfra_mesos.apps import app_dir_service_ports
@@ -95,11 +95,8 @@ def _converged(name: str) -> dict[str | re.Pattern[str], list[str]]:
             f"{hashlib.sha256(text.encode()).hexdigest()} 644 root root {firewall.RULES_FILE}",
             f"{hashlib.sha256(unit.encode()).hexdigest()} 644 root root {UNIT_PATH}"],
         "dpkg -l": ["ii  nftables 1.0.6-2+deb12u2 amd64 nftables"],
-        "systemctl show --all --property Id --property SubState": [
-            f"Id={firewall.UNIT}", "SubState=exited"],
-        "systemctl --no-legend": [f"{firewall.UNIT} loaded active exited"],
-        "systemctl is-enabled": ["enabled"],
-        "UnitFileState": [f"Id={firewall.UNIT}", "UnitFileState=enabled"],
+        # A oneshot with RemainAfterExit: active (exited) once it loaded the rules.
+        **units_answer({firewall.UNIT: "exited"}),
     }
 
 

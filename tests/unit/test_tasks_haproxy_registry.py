@@ -18,7 +18,14 @@ import pytest
 from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
 from pyinfra.connectors.util import CommandOutput
-from test_tasks_harness import PlannedOp, fake_host, group_defaults, op_named, plan
+from test_tasks_harness import (
+    PlannedOp,
+    fake_host,
+    group_defaults,
+    op_named,
+    plan,
+    units_answer,
+)
 
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.deploy_config import template_path
@@ -83,13 +90,6 @@ def file_set_in_place(files: dict[str, bytes], mode: str = "644") -> dict[Any, A
         for path, content in sorted(files.items())]}
 
 
-def unit_active(unit: str, substate: str = "running") -> dict[Any, Any]:
-    return {
-        f"--property SubState {unit}": [f"Id={unit}", f"SubState={substate}"],
-        f"--property UnitFileState {unit}": [f"Id={unit}", "UnitFileState=enabled"],
-    }
-
-
 def rendered(template: str, **context: Any) -> bytes:
     """A template rendered the way files.template renders it."""
     return get_template(template_path(template)).render(**context).encode()
@@ -116,8 +116,8 @@ def converged_load_balancer() -> dict[Any, Any]:
         re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"): [MARKER],
         **file_set_in_place(BRIDGE_FILES),
         **file_set_in_place(bridge_settings(env, interval)),
-        **unit_active("haproxy.service"),
-        **unit_active("pyinfra-mesos-haproxy-bridge.timer", "waiting"),
+        **units_answer({"haproxy.service": "running"}),
+        **units_answer({"pyinfra-mesos-haproxy-bridge.timer": "waiting"}),
     }
 
 
@@ -134,8 +134,8 @@ def converged_registry(ip: str) -> dict[Any, Any]:
             stat_line(REGISTRY_DIR, "drwxr-x---", "docker-registry", "docker-registry", 4096)],
         **file_set_in_place({REGISTRY_CFG: config}),
         **file_set_in_place({PUSH_CFG: push_config, PUSH_UNIT: push_unit}),
-        **unit_active("docker-registry.service"),
-        **unit_active("docker-registry-push.service"),
+        **units_answer({"docker-registry.service": "running",
+                        "docker-registry-push.service": "running"}),
     }
 
 
@@ -306,7 +306,10 @@ def test_base_config_is_written_while_the_bridge_does_not_own_haproxy_cfg() -> N
     # Debian's default haproxy.cfg exists but has no marker: grep finds nothing.
     debian_default = {**converged_load_balancer(),
                       re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"):
-                      ["__pyinfra_exists_/etc/haproxy/haproxy.cfg"]}
+                      ["__pyinfra_exists_/etc/haproxy/haproxy.cfg"],
+                      # pyinfra's SystemdStatus, which the reload operation reads.
+                      "--property SubState haproxy.service": ["Id=haproxy.service",
+                                                              "SubState=running"]}
     ops = plan(cluster(agent_responses=debian_default), TASKS)["a1"]
     assert changing(ops) == ["Base haproxy.cfg (the bridge manages it from now on)"]
     reload = op_named(ops, "Reload HAProxy (base config written)")
@@ -358,15 +361,15 @@ def test_fresh_registry_host_installs_configures_and_starts_docker_registry() ->
         f"Registry storage {REGISTRY_DIR}",
         f"Configure docker-registry, read-only ({REGISTRY_CFG})",
         PUSH_OP,
-        "docker-registry enabled and running",
+        "docker-registry and docker-registry-push.service enabled and running",
         "Restart docker-registry (config changed)",
-        "docker-registry-push.service enabled and running",
         "Restart docker-registry-push.service (config or unit changed)",
     ]
     storage = op_named(ops, "Registry storage")
     assert f"chown docker-registry:docker-registry {REGISTRY_DIR}" in storage.commands
     assert f"chmod 750 {REGISTRY_DIR}" in storage.commands
-    assert op_named(ops, "docker-registry-push.service enabled").commands == [
+    assert op_named(ops, "docker-registry and docker-registry-push.service enabled").commands == [
+        "systemctl start docker-registry.service", "systemctl enable docker-registry.service",
         "systemctl start docker-registry-push.service",
         "systemctl enable docker-registry-push.service"]
     # Each service restarts after its own inputs only: the read-only one after its config, the

@@ -36,6 +36,17 @@ def group_defaults() -> dict[str, Any]:
     return {k: v for k, v in values.items() if not k.startswith("__")}
 
 
+def units_answer(substates: Mapping[str, str], file_state: str = "enabled"
+                 ) -> dict[str, list[str]]:
+    """The answer of units.UnitStates for `substates` (unit -> SubState, in the order the
+    operation asks), every unit's UnitFileState `file_state`: one block per unit as systemctl
+    show prints them."""
+    lines: list[str] = []
+    for unit, substate in substates.items():
+        lines += [f"Id={unit}", f"SubState={substate}", f"UnitFileState={file_state}", ""]
+    return {f"--property SubState --property UnitFileState {' '.join(substates)}": lines}
+
+
 def fake_host(name: str, responses: Mapping[Any, Any] | None = None,
               **data: Any) -> tuple[str, dict[str, Any]]:
     fake_responses = {"-release": OS_RELEASE, **(responses or {})}

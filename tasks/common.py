@@ -4,8 +4,6 @@ lists, base packages.
 The host's own hostname is left alone; the cluster uses addresses (`ip`) everywhere it matters.
 """
 
-from io import StringIO
-
 from pyinfra import host, inventory
 from pyinfra.operations import apt, files
 
@@ -16,6 +14,7 @@ from pyinfra_mesos.deploy_config import (
     render_template,
 )
 from pyinfra_mesos.dpkg_recovery import dpkg_configure_pending
+from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.private_files import private_directory
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -23,11 +22,10 @@ topo = topology_from_inventory(inventory)
 
 # A run killed during an apt operation leaves apt-get or dpkg running on the host; the next run
 # then waits for the dpkg lock (bounded) instead of failing at once (apt >= 1.9.11, apt.conf(5)).
-files.put(
+# One fact on a converged host instead of files.put's three (file_set.py).
+file_set(
     name="apt waits for the dpkg lock (bounded)",
-    src=StringIO(apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s))),
-    dest=APT_LOCK_CONF,
-    mode="0644",
+    files={APT_LOCK_CONF: apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s)).encode()},
 )
 
 # A run killed during apt can also leave packages unpacked but not configured: apt then refuses

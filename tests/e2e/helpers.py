@@ -386,13 +386,15 @@ def longest_outage(samples: Sequence[tuple[float, bool]]) -> float:
 
 def operation_hosts(output: str, operation: str, status: str = "Success") -> list[str]:
     """Hosts pyinfra printed `status` for under the operation whose name starts with
-    `operation` (`--> Starting operation: <file> | <name>`, then `    [host] <status>` lines
-    until the next `-->`), in the order printed."""
+    `operation` (`--> Starting operation: <file> | <name>`, or `--> Starting serial
+    operation: ...` for a `_serial` one, then `    [host] <status>` lines until the next
+    `-->`), in the order printed."""
     hosts: list[str] = []
     inside = False
     for line in output.splitlines():
         if line.startswith("--> "):
-            inside = line.startswith("--> Starting operation: ") and \
+            inside = line.startswith(("--> Starting operation: ",
+                                      "--> Starting serial operation: ")) and \
                 line.split(" | ", 1)[-1].startswith(operation)
             continue
         text = line.strip()

@@ -239,7 +239,7 @@ def test_operation_hosts_reads_the_hosts_pyinfra_printed_under_one_operation() -
         "    [m2] No changes",
         "--> Starting operation: tasks/m.py | Restart masters: m3 (3 of 3), unless it leads",
         "    [m3] Success",
-        "--> Starting operation: tasks/mesos_master.py | Restart masters: the leader, last",
+        "--> Starting serial operation: tasks/m.py | Restart masters: the leader, last",
         "    [m2] Success", "    [m1] No changes",
         "--> Results:", "    [m9] Success"])
     assert operation_hosts(output, "Restart masters: the leader, last") == ["m2"]

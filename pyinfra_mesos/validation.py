@@ -522,25 +522,28 @@ _LOOPBACK_PORTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def loopback_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
-    """`[(field, what, (port, port))]` this host binds on 127.0.0.1 only; as host_ports."""
+def _table_ports(m: Member, topo: Topology, table: tuple[tuple[str, str, str], ...]
+                 ) -> list[tuple[str, str, tuple[int, int]]]:
+    """`[(field, what, (port, port))]` for the rows of `table` (role, data key, what) whose
+    role this host has and whose value the schema did not refuse."""
     roles = topo.roles_of(m.name)
     bound: list[tuple[str, str, tuple[int, int]]] = []
-    for role, key, what in _LOOPBACK_PORTS:
+    for role, key, what in table:
         port = _as_port(_get(m, key))
         if role in roles and port is not None:
             bound.append((key, what, (port, port)))
     return bound
 
 
+def loopback_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
+    """`[(field, what, (port, port))]` this host binds on 127.0.0.1 only; as host_ports."""
+    return _table_ports(m, topo, _LOOPBACK_PORTS)
+
+
 def host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
     """`[(field, what, (lo, hi))]` that this host binds; values the schema refused are left out."""
     roles = topo.roles_of(m.name)
-    bound: list[tuple[str, str, tuple[int, int]]] = []
-    for role, key, what in _ROLE_PORTS:
-        port = _as_port(_get(m, key))
-        if role in roles and port is not None:
-            bound.append((key, what, (port, port)))
+    bound = _table_ports(m, topo, _ROLE_PORTS)
     # ZooKeeper's AdminServer listens on 8080 unless turned off (admin.enableServer=false).
     if "zookeeper" in roles and _get(m, "zookeeper_admin_server", False) is True:
         port = _as_port(_get(m, "zookeeper_admin_port", 8080))

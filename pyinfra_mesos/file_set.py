@@ -75,6 +75,17 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def mode_digits(mode: str) -> str:
+    """An octal mode string ("0644") as FileSetState spells it (stat's %a: "644")."""
+    return mode.lstrip("0") or "0"
+
+
+def owner_mode_command(dest: str, mode: str, user: str, group: str) -> StringCommand:
+    """`chown user:group dest && chmod mode dest`: what a new or loosened file gets."""
+    quoted = QuoteString(dest)
+    return StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
+
+
 def is_systemd_unit(path: str) -> bool:
     """A unit file of the system manager that this deploy writes (its daemon-reload follows)."""
     return path.startswith(SYSTEMD_UNIT_DIR)
@@ -90,7 +101,7 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     owner fix alone needs none). One fact for the whole set; `host.noop` when nothing differs."""
     paths = tuple(sorted(files))
     current = host.get_fact(FileSetState, paths=paths)
-    want_mode = mode.lstrip("0") or "0"
+    want_mode = mode_digits(mode)
     missing_dirs = sorted({posixpath.dirname(p) for p in paths if current.get(p) is None})
     if missing_dirs:
         yield StringCommand("mkdir", "-p", *[QuoteString(d) for d in missing_dirs])
@@ -98,15 +109,14 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     units_uploaded = False
     for dest in paths:
         state = current.get(dest)
-        quoted = QuoteString(dest)
         if state is None or state.sha256 != _digest(files[dest]):
             yield FileUploadCommand(BytesIO(files[dest]), dest,
                                     remote_temp_filename=host.get_temp_filename(dest))
-            yield StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
+            yield owner_mode_command(dest, mode, user, group)
             changed = True
             units_uploaded = units_uploaded or is_systemd_unit(dest)
         elif (state.mode, state.user, state.group) != (want_mode, user, group):
-            yield StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
+            yield owner_mode_command(dest, mode, user, group)
             changed = True
     if units_uploaded:
         yield StringCommand("systemctl", "daemon-reload")

@@ -19,7 +19,7 @@ from pyinfra.api import FileUploadCommand, QuoteString, State, StringCommand, op
 from pyinfra.context import ctx_state
 from pyinfra.operations import files
 
-from pyinfra_mesos.file_set import FileSetState
+from pyinfra_mesos.file_set import FileSetState, mode_digits, owner_mode_command
 
 # Every file of the deploy's that holds a secret lives here, so even the moment between an
 # upload and its chmod exposes nothing (the directory is root's alone).
@@ -57,12 +57,12 @@ def private_file(dest: str, content: str, mode: str = "0600", user: str = "root"
     want = hashlib.sha256(data).hexdigest()
     current = host.get_fact(FileSetState, paths=(dest,)).get(dest)
     if current is not None and current.sha256 == want and (
-            current.mode, current.user, current.group) == (mode.lstrip("0"), user, group):
+            current.mode, current.user, current.group) == (mode_digits(mode), user, group):
         host.noop(f"{dest} is up to date (content not shown: private)")
         return
-    quoted = QuoteString(dest)
     if current is None:
-        yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null", quoted)
+        yield StringCommand("install", "-m", mode, "-o", user, "-g", group, "/dev/null",
+                            QuoteString(dest))
     if current is None or current.sha256 != want:
         yield FileUploadCommand(BytesIO(data), dest)
-    yield StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
+    yield owner_mode_command(dest, mode, user, group)

@@ -9,22 +9,17 @@ can move), recording the order the restart commands really ran in.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-import pyinfra
 import pytest
-from pyinfra.api import Config, Inventory, State
-from pyinfra.api.connect import connect_all
 from pyinfra.api.operations import run_ops
 from pyinfra.api.state import StateStage
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.connectors.util import CommandOutput, OutputLine
-from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
+from pyinfra.context import ctx_host
 from pyinfra_cli.util import exec_file
-from test_tasks_harness import ROOT, fake_host, group_defaults, plan
+from test_tasks_harness import ROOT, fake_host, plan, prepared
 
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -166,35 +161,16 @@ def cluster_connector(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Cluster]
 
 def execute(groups: Mapping[str, list], task: str) -> None:
     """Plan `task` for every host (as the CLI: facts, change checks), then run_ops."""
-    scratch = tempfile.mkdtemp(prefix="pyinfra-mesos-run-")
-    names = [name for hosts in groups.values() for name, _ in hosts]
-    data = {name: d for hosts in groups.values() for name, d in hosts}
-    inventory = Inventory(([(n, data[n]) for n in names],
-                           {**group_defaults(), "credentials_dir": scratch}),
-                          **{g: ([n for n, _ in hosts], {}) for g, hosts in groups.items()})
-    state = State()
-    state.init(inventory, Config())
-    old_cwd, old_is_cli = os.getcwd(), pyinfra.is_cli
-    os.chdir(ROOT)
-    pyinfra.is_cli = True
-    state.cwd = str(ROOT)
-    try:
-        with ctx_state.use(state), ctx_inventory.use(inventory), ctx_config.use(state.config):
-            state.set_stage(StateStage.Connect)
-            connect_all(state)
-            state.set_stage(StateStage.Prepare)
-            topology_from_inventory(inventory)
-            state.current_op_file_number = 0
-            state.current_deploy_filename = str(ROOT / task)
-            for host in inventory.get_active_hosts():
-                with ctx_host.use(host):
-                    exec_file(str(ROOT / task))
-            state.set_stage(StateStage.Execute)
-            run_ops(state)
-            assert not state.failed_hosts
-    finally:
-        os.chdir(old_cwd)
-        pyinfra.is_cli = old_is_cli
+    with prepared(groups) as (state, inventory):
+        topology_from_inventory(inventory)
+        state.current_op_file_number = 0
+        state.current_deploy_filename = str(ROOT / task)
+        for host in inventory.get_active_hosts():
+            with ctx_host.use(host):
+                exec_file(str(ROOT / task))
+        state.set_stage(StateStage.Execute)
+        run_ops(state)
+        assert not state.failed_hosts
 
 
 def _masters() -> dict[str, list]:

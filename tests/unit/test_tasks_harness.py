@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import runpy
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,12 +99,14 @@ TASK_ROLES: dict[str, set[str] | None] = {
 }
 
 
-def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
-         task_files: Iterable[str], data: Mapping[str, Any] | None = None
-         ) -> dict[str, list[PlannedOp]]:
-    """Generate the operations of `task_files` (paths under the repo) for the hosts whose roles
-    deploy.py includes each file for."""
-    # Generated secrets go to a fresh directory, never the checkout's own credentials/.
+@contextmanager
+def prepared(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
+             data: Mapping[str, Any] | None = None, check_for_changes: bool = True
+             ) -> Iterator[tuple[State, Inventory]]:
+    """A pyinfra State connected to @fake hosts `groups` (group_data/all.py defaults, then
+    `data`), in the Prepare stage, with the contexts, cwd and `pyinfra.is_cli` the CLI sets,
+    all restored on exit. Generated secrets go to a fresh directory, never the checkout's own
+    credentials/."""
     scratch = tempfile.mkdtemp(prefix="pyinfra-mesos-plan-")
     all_data = {**group_defaults(), "credentials_dir": scratch, **(data or {})}
     group_hosts = {g: list(hosts) for g, hosts in groups.items()}
@@ -113,7 +116,7 @@ def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
         ([(name, host_data[name]) for name in names], all_data),
         **{g: ([name for name, _ in hosts], {}) for g, hosts in group_hosts.items()},
     )
-    state = State(check_for_changes=False)
+    state = State(check_for_changes=check_for_changes)
     state.init(inventory, Config())
     old_cwd, old_is_cli = os.getcwd(), pyinfra.is_cli
     os.chdir(ROOT)
@@ -124,21 +127,30 @@ def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
             state.set_stage(StateStage.Connect)
             connect_all(state)
             state.set_stage(StateStage.Prepare)
-            topo = topology_from_inventory(inventory)
-            for number, task in enumerate(task_files):
-                path = str(ROOT / task)
-                state.current_op_file_number = number
-                state.current_deploy_filename = path
-                for host in inventory.get_active_hosts():
-                    wanted = TASK_ROLES[task]
-                    if wanted is not None and not wanted & topo.roles_of(host.name):
-                        continue
-                    with ctx_host.use(host):
-                        exec_file(path)
-            return _collect(state, inventory)
+            yield state, inventory
     finally:
         os.chdir(old_cwd)
         pyinfra.is_cli = old_is_cli
+
+
+def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
+         task_files: Iterable[str], data: Mapping[str, Any] | None = None
+         ) -> dict[str, list[PlannedOp]]:
+    """Generate the operations of `task_files` (paths under the repo) for the hosts whose roles
+    deploy.py includes each file for."""
+    with prepared(groups, data, check_for_changes=False) as (state, inventory):
+        topo = topology_from_inventory(inventory)
+        for number, task in enumerate(task_files):
+            path = str(ROOT / task)
+            state.current_op_file_number = number
+            state.current_deploy_filename = path
+            for host in inventory.get_active_hosts():
+                wanted = TASK_ROLES[task]
+                if wanted is not None and not wanted & topo.roles_of(host.name):
+                    continue
+                with ctx_host.use(host):
+                    exec_file(path)
+        return _collect(state, inventory)
 
 
 def _collect(state: State, inventory: Inventory) -> dict[str, list[PlannedOp]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 from pyinfra_mesos import flag_lists
 from pyinfra_mesos.agent_data import agent_ports, parse_ranges
-from pyinfra_mesos.flags import flag_value
+from pyinfra_mesos.credentials import ZOOKEEPER_PRINCIPALS
+from pyinfra_mesos.flags import flag_value, zk_digest_user
 from pyinfra_mesos.inventory_loader import (
     default_data,
     group_data_dirs,
@@ -348,15 +349,15 @@ def _check_work_dirs(topo: Topology) -> list[Problem]:
 def _check_zookeeper_principals(topo: Topology, hosts_with_bad_data: set[str]) -> list[Problem]:
     """Mesos and Marathon must be two ZooKeeper principals: Marathon's znodes are for its digest
     alone (CREATOR_ALL_ACL), so one user for both would let the masters write Marathon's state.
-    The generated users are "mesos" and "marathon" (credentials.ZOOKEEPER_PRINCIPALS)."""
+    The generated users come from credentials.ZOOKEEPER_PRINCIPALS."""
     problems = []
     for m in topo.all_members:
         if m.name in hosts_with_bad_data or not _get(m, "zookeeper_acls", True):
             continue
-        mesos = str(_get(m, "zookeeper_mesos_credentials", "") or "mesos:")
-        marathon = str(_get(m, "zookeeper_marathon_credentials", "") or "marathon:")
-        user = mesos.partition(":")[0]
-        if user == marathon.partition(":")[0]:
+        users = {service: zk_digest_user(str(_get(m, key, "") or f"{generated}:"))
+                 for service, (key, _, generated) in ZOOKEEPER_PRINCIPALS.items()}
+        user = users["mesos"]
+        if user == users["marathon"]:
             problems.append(error(m.name, "zookeeper_marathon_credentials",
                                   f"the user {user!r} is also zookeeper_mesos_credentials' user: "
                                   "Mesos and Marathon need two ZooKeeper principals"))

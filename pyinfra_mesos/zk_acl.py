@@ -54,6 +54,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyinfra_mesos.flags import zk_digest_user
+
 ZK_CLI = "/usr/share/zookeeper/bin/zkCli.sh"
 # Root's alone (private_files.PRIVATE_DIR is 0700): the `addauth digest user:password` lines.
 AUTH_FILE = "/etc/pyinfra-mesos/zookeeper-acl-auth"
@@ -72,7 +74,7 @@ WORLD_ALL: Entry = ("world", "anyone", "cdrwa")
 
 def digest_id(credentials: str) -> str:
     """`user:password` -> `user:base64(sha1(user:password))`, ZooKeeper's digest ACL id."""
-    user = credentials.partition(":")[0]
+    user = zk_digest_user(credentials)
     digest = base64.b64encode(hashlib.sha1(credentials.encode()).digest()).decode()
     return f"{user}:{digest}"
 

@@ -1239,6 +1239,119 @@ def phase_faults(run: E2ERun) -> None:
         all_lbs_answer(hosts, 2, "after the faults")
 
 
+# -- Phase 8c: an agent lost without warning, under load ------------------------------------------
+
+# `show stat` columns (HAProxy 2.x management guide, section 9.1): proxy, server, status.
+STAT_PXNAME, STAT_SVNAME, STAT_STATUS = 0, 1, 17
+AGENT_LOST_S = 12.0  # the cut lasts this long: well inside Mesos' 75 s agent ping timeout
+
+
+def server_states(hosts: Hosts, lb: Any) -> dict[str, str]:
+    """`{server name: status}` in the app's listener, from `show stat` on the LB's own stats
+    socket (the path its haproxy.cfg gives; asked on the host, the socket is local)."""
+    config = hosts.run(lb.name, f"cat {HAPROXY_CONFIG}", f"read {HAPROXY_CONFIG}")
+    path = next(line.split()[2] for line in config.splitlines()
+                if line.strip().startswith("stats socket"))
+    script = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.settimeout(2)\n"
+              f"s.connect({path!r})\ns.sendall(b'show stat\\n')\nb=b''\n"
+              "while True:\n c=s.recv(65536)\n if not c: break\n b+=c\n"
+              "sys.stdout.write(b.decode())")
+    out = hosts.run(lb.name, f"python3 -c {shlex.quote(script)}", "haproxy show stat")
+    listener = f"_{APP_SERVICE_PORT}"
+    states = {}
+    for line in out.splitlines():
+        cols = line.split(",")
+        if len(cols) > STAT_STATUS and cols[STAT_PXNAME].endswith(listener) and \
+                cols[STAT_SVNAME] not in ("FRONTEND", "BACKEND"):
+            states[cols[STAT_SVNAME]] = cols[STAT_STATUS]
+    return states
+
+
+def veth_of(sandbox: str, name: str) -> str:
+    """The machine-side veth of a sandbox host (the sandbox's state file records it)."""
+    state = json.loads((STATE_ROOT / sandbox / "state.json").read_text())
+    return str(state["hosts"][name]["veth"])
+
+
+def phase_agent_lost(run: E2ERun) -> None:
+    """8c. An agent running an instance is cut off the network without warning (its veth on this
+    machine goes down: to every other host it is a powered-off machine) while the app is asked
+    through every surviving load balancer once a second. HAProxy's 1 s connect timeout with
+    `retries`/`redispatch` sends each request that hit the dead backend to a live one, and its
+    checks take the backend out: at most a second of failures is the goal, 0 is what we want.
+    The link comes back before Mesos' agent ping timeout, and everything is as before."""
+    with Hosts(run.inventory) as hosts:
+        agents = hosts.topology.agents
+        assert len(agents) >= 2, "losing an agent needs at least two"
+        deploy_apps("8c-apps-spread", run, len(agents))
+        wait_until(lambda: app_scale_problem(marathon_app(hosts), len(agents)),
+                   SETTLE_TIMEOUT_S, f"scaling to {len(agents)} instances")
+        want = marathon_task_addresses(marathon_app(hosts))
+        lb_bound = 2 * bridge_interval_s(hosts) + BRIDGE_SLACK_S
+
+        def lbs_listed() -> str | None:
+            problems = [backends_problem(name, text, APP_SERVICE_PORT, want)
+                        for name, text in lb_configs(hosts).items()]
+            return "; ".join(p for p in problems if p) or None
+
+        wait_until(lbs_listed, lb_bound, "every load balancer lists every instance")
+        by_agent = app_containers(hosts)
+        holders = [a for a in agents if by_agent.get(a.name)]
+        assert len(holders) >= 2, f"the instances did not spread over two agents: {by_agent}"
+        victim = holders[-1]
+        survivors = [lb for lb in hosts.topology.load_balancers if lb.name != victim.name]
+        assert survivors, f"{victim.name} is the only load balancer"
+        prefixes = tuple(f"{a}_" for a in (victim.ip, victim.ip.replace(".", "_"), victim.name))
+        dead = {name for name in server_states(hosts, survivors[0]) if name.startswith(prefixes)}
+        assert dead, f"no backend of {victim.name} ({victim.ip}) in {survivors[0].name}'s stats"
+        veth = veth_of(run.sandbox, victim.name)
+        topo = hosts.topology
+        monitor = AvailabilityMonitor(
+            [lb.ip for lb in survivors],
+            [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers],
+            [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters]).start()
+        cut = False
+        try:
+            time.sleep(2 * AVAILABILITY_INTERVAL_S)  # a baseline before the fault
+            subprocess.run(["ip", "link", "set", veth, "down"], check=True, timeout=30)
+            cut, cut_at = True, time.monotonic()
+
+            def backends_down() -> str | None:
+                up = {lb.name: sorted(n for n, s in server_states(hosts, lb).items()
+                                      if n in dead and not s.startswith("DOWN"))
+                      for lb in survivors}
+                up = {name: servers for name, servers in up.items() if servers}
+                return f"still in rotation: {up}" if up else None
+
+            run.timings["lost agent's backends DOWN"] = wait_until(
+                backends_down, AGENT_LOST_S, f"{victim.name}'s backends marked DOWN")
+            time.sleep(max(0.0, AGENT_LOST_S - (time.monotonic() - cut_at)))
+        finally:
+            if cut:
+                subprocess.run(["ip", "link", "set", veth, "up"], check=True, timeout=30)
+            monitor.stop()
+        report = monitor.report()
+        failed = monitor.failures()
+        down_s = run.timings["lost agent's backends DOWN"] or 0.0
+        print(f"[e2e] agent lost ({victim.name}, {len(dead)} backend(s)): out of every "
+              f"surviving HAProxy after {down_s:.1f} s; {report}", flush=True)
+        per_lb: dict[str, int] = {}
+        for line in failed:
+            ip = line.split()[2].rstrip(":")
+            per_lb[ip] = per_lb.get(ip, 0) + 1
+        run.timings["agent lost: failed requests"] = float(len(failed))
+        assert all(count <= 1 for count in per_lb.values()), (
+            f"more than a second of failures through a surviving load balancer ({report}):\n  "
+            + "\n  ".join(failed[:20]))
+        # Back as before: the agent's link is up, every backend serves again.
+        wait_until(lambda: app_scale_problem(marathon_app(hosts), len(agents)),
+                   FAULT_RECOVERY_TIMEOUT_S, "the app after the agent came back")
+        all_lbs_answer(hosts, 2 * len(agents), "after the agent came back")
+        deploy_apps("8c-apps-scale-1", run, 1)
+        wait_until(lambda: app_scale_problem(marathon_app(hosts), 1), SETTLE_TIMEOUT_S,
+                   "scaling back to 1 instance")
+
+
 # -- Phase 9: grow the masters 3 -> 5 -------------------------------------------------------------
 
 
@@ -1711,6 +1824,11 @@ def test_08_master_failover(e2e_run: E2ERun) -> None:
 def test_08b_faults_under_load(e2e_run: E2ERun) -> None:
     with phase(e2e_run, "faults under load"):
         phase_faults(e2e_run)
+
+
+def test_08c_agent_lost_under_load(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "an agent lost under load"):
+        phase_agent_lost(e2e_run)
 
 
 def test_09_grow_masters(e2e_run: E2ERun) -> None:

@@ -184,8 +184,46 @@ def ensure_deployed(run: E2ERun) -> None:
                         SANDBOX_UP_TIMEOUT_S)
     run.timings["sandbox up"] = result.seconds
     require_success("sandbox up", result)
-    deploy("2-deploy-bare", run, "bare deploy")
+    first_deploy_killed_at_zookeeper_start(run)
+    deploy("2-deploy-bare", run, "bare deploy re-run after the kill")
+    run.timings["bare deploy"] = (run.timings["bare deploy re-run after the kill"] or 0.0) + \
+        (run.timings["bare deploy killed at ZooKeeper's first start"] or 0.0)
     run.deployed = True
+
+
+ZOOKEEPER_FIRST_START_OP = "Restart ZooKeeper new members"
+
+
+def zookeeper_answers_ruok(ip: str, port: int, timeout_s: float = 1.0) -> bool:
+    """`ruok` -> `imok`: the server runs (alone or in an ensemble), asked from this machine."""
+    try:
+        with socket.create_connection((ip, port), timeout=timeout_s) as conn:
+            conn.sendall(b"ruok")
+            return conn.recv(16) == b"imok"
+    except OSError:
+        return False
+
+
+def first_deploy_killed_at_zookeeper_start(run: E2ERun) -> None:
+    """2a. The first deploy is SIGKILLed during ZooKeeper's serial first start, once some but
+    not all members run. The members were masked until configured, so none ever ran Debian's
+    standalone example config (no split ensemble for the re-run to inherit); the re-run
+    (phase 2) must start the rest and form one ensemble, which the checks (phase 3) prove."""
+    members = [(m.name, m.ip, int(checks.data_value(m, "zookeeper_client_port", None)))
+               for m in _topology(run.inventory).zookeepers]
+
+    def some_not_all() -> bool:
+        running = sum(zookeeper_answers_ruok(ip, port) for _, ip, port in members)
+        return 0 < running < len(members)
+
+    killed = run_killed_at("2-deploy-bare-killed", [PYINFRA, "-y", str(run.inventory),
+                                                    "deploy.py"],
+                           f"Starting operation: tasks/zookeeper.py | {ZOOKEEPER_FIRST_START_OP}",
+                           DEPLOY_TIMEOUT_S, when=some_not_all)
+    run.timings["bare deploy killed at ZooKeeper's first start"] = killed.seconds
+    running = [name for name, ip, port in members if zookeeper_answers_ruok(ip, port)]
+    print(f"[e2e] first deploy SIGKILLed after {killed.seconds:.1f} s with ZooKeeper running on "
+          f"{running} of {[name for name, _, _ in members]}", flush=True)
 
 
 def run_logged(step: str, command: Sequence[str], timeout_s: float) -> StepResult:
@@ -1662,10 +1700,12 @@ KILL_DURING_APT_DELAY_S = 8.0
 
 
 def run_killed_at(step: str, command: Sequence[str], marker: str,
-                  timeout_s: float, delay_s: float = 0.0) -> StepResult:
+                  timeout_s: float, delay_s: float = 0.0,
+                  when: Callable[[], bool] | None = None) -> StepResult:
     """Run `command` like run_logged, SIGKILL its whole process group `delay_s` after its
-    output first has a line containing `marker` (an operator's run killed mid-way). rc is the
-    killed process's; AssertionError when the marker never came or the run ended first."""
+    output first has a line containing `marker` and then `when()` (polled, if given) is true:
+    an operator's run killed mid-way. rc is the killed process's; AssertionError when the
+    marker (or `when`) never came within `timeout_s` or the run ended first."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = LOG_DIR / f"{step}.log"
     print(f"\n[e2e] {step}: {' '.join(command)}  (killed at {marker!r}; log: {log})", flush=True)
@@ -1677,7 +1717,7 @@ def run_killed_at(step: str, command: Sequence[str], marker: str,
                                 start_new_session=True)
         seen = False
         while time.monotonic() - started < timeout_s and proc.poll() is None:
-            if marker in log.read_text(errors="replace"):
+            if marker in log.read_text(errors="replace") and (when is None or when()):
                 seen = True
                 time.sleep(delay_s)
                 assert proc.poll() is None, (
@@ -1689,7 +1729,8 @@ def run_killed_at(step: str, command: Sequence[str], marker: str,
             _kill_group(proc)
         rc = proc.wait(timeout=30)
     output = log.read_text(errors="replace")
-    assert seen, (f"{step}: the run never reached {marker!r} (exit {rc}, log: {log})\n"
+    assert seen, (f"{step}: the run never reached {marker!r}"
+                  f"{' and its condition' if when else ''} (exit {rc}, log: {log})\n"
                   f"{tail(output)}")
     return StepResult(rc, output, time.monotonic() - started, log)
 

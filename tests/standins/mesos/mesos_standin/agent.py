@@ -38,6 +38,8 @@ class Agent:
         self.token: str | None = None
         self.token_for: str | None = None
         self.refused = False  # the last registration was refused (log once per streak)
+        self._shutdown_lock = threading.Lock()
+        self._shutting_down = False
         self.work_dir = Path(flags.get("work_dir") or "")
         self.ip = flags.get("ip") or default_ip()
         self.advertise_ip = flags.get("advertise_ip") or self.ip
@@ -167,6 +169,10 @@ class Agent:
                 url = f"http://{loc.netloc}"
                 continue
             break
+        if isinstance(reply, dict) and reply.get("shutdown"):
+            # The master refused us with a ShutdownMessage (our machine is DOWN).
+            self.shutdown(f"master@{urlsplit(url).netloc}", str(reply["shutdown"]))
+            return
         if status == 403:
             # Dropped as not authenticated: retried; a master that forgot our token (a
             # restart at the same address) is authenticated with again, as after detection.
@@ -191,6 +197,39 @@ class Agent:
         elif pid != self.master_pid:
             self.log.info("Re-registered with master %s as agent %s", pid, self.id)
         self.master_pid, self.master_url = pid, url if self.zk is None else self.master_url
+
+    def shutdown(self, sender: str, message: str) -> None:
+        """Slave::shutdown then finalize (apache/mesos 1.11.0 src/slave/slave.cpp): every
+        framework's executors are shut down (their tasks killed within
+        --executor_shutdown_grace_period), then the agent terminates and main() returns
+        EXIT_SUCCESS. The checkpoint stays: a restarted agent recovers and asks again (and is
+        refused again while its machine is DOWN)."""
+        with self._shutdown_lock:
+            if self._shutting_down:
+                return
+            self._shutting_down = True
+        self.log.info("Agent asked to shut down by %s because '%s'", sender, message)
+        grace = int(flaglib.parse_duration(
+            self.flags.get("executor_shutdown_grace_period") or "5secs"))
+        live = [t["id"] for t in self.tasks.snapshot() if t.get("state") not in TERMINAL]
+        for task_id in live:
+            self.tasks.kill(task_id, grace)
+        deadline = time.monotonic() + grace + 30
+        while time.monotonic() < deadline:
+            if all(t.get("state") in TERMINAL for t in self.tasks.snapshot()):
+                break
+            time.sleep(0.2)
+        self.log.info("Agent terminating")
+        sys.stderr.flush()
+        os._exit(0)
+
+    def api_shutdown(self, req: Request) -> Response:
+        """`POST /standin/v1/shutdown {"message"}`: the master's ShutdownMessage."""
+        body = req.body if isinstance(req.body, dict) else {}
+        sender = self.master_pid or "master"
+        threading.Thread(target=self.shutdown, args=(sender, str(body.get("message") or "")),
+                         daemon=True).start()  # fmt: skip
+        return Response(202, "")
 
     def run(self) -> None:
         while True:
@@ -276,6 +315,7 @@ class Agent:
             ("GET", "/health"): health, ("GET", "/version"): version,
             ("POST", "/standin/v1/launch"): self.api_launch,
             ("POST", "/standin/v1/kill"): self.api_kill,
+            ("POST", "/standin/v1/shutdown"): self.api_shutdown,
         }  # fmt: skip
 
 

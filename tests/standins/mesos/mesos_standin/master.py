@@ -21,6 +21,7 @@ from kazoo.client import KazooClient, KazooState
 
 from . import VERSION, http_auth
 from . import flags as flaglib
+from . import maintenance as mnt
 from . import zk as zklib
 from .common import BUILD_TIME, default_ip, die, fatal, ip_as_uint32, now, setup_logging
 from .http import Request, Response, call, serve
@@ -57,7 +58,7 @@ class Master:
         self._zk_state = KazooState.CONNECTED
         self._suspended_at: float | None = None
         self._quorum_lost_at: float | None = None
-        self.maintenance: dict[str, Any] = {}  # POST /master/maintenance/schedule, as given
+        self.maintenance = mnt.Maintenance()  # machines, modes and the schedule
 
     # -- MasterInfo -----------------------------------------------------------------------
 
@@ -326,8 +327,17 @@ class Master:
             # Real Mesos drops the message after this warning; the agent just retries.
             self.log.warning("%s", refusal)
             return Response(403, {"message": refusal})
+        machine = {"hostname": str(body.get("hostname") or body["ip"]), "ip": str(body["ip"])}
+        if self.maintenance.mode(machine) == mnt.DOWN:
+            # Master::registerSlave / reregisterSlave: refused, and told to shut down.
+            what = "re-registration" if body.get("id") else "registration"
+            self.log.warning("Refusing %s of agent at slave(1)@%s:%s because the machine '%s' "
+                             "that it is running on is `DOWN`", what, body["ip"],
+                             body.get("port"), mnt.id_text(machine))  # fmt: skip
+            return Response(409, {"shutdown": "Machine is `DOWN`"})
         known = body.get("id") in self.registry.agents
         agent_id = self.registry.register_agent(body)
+        self.maintenance.agent_added(machine)
         if not known:
             self.log.info("Registered agent %s at slave(1)@%s:%s", agent_id, body["ip"],
                           body.get("port"))  # fmt: skip
@@ -416,7 +426,16 @@ class Master:
         refusal = self._sender_refusal(body, "state")
         if refusal is not None:
             return Response(403, {"message": refusal})
-        return self.state(req)
+        reply = self.state(req)
+        # Offers from an agent on a scheduled machine carry its `unavailability`
+        # (Master::offer in src/master/master.cpp); this poll stands for those offers.
+        for slave in reply.body["slaves"]:
+            unavailability = self.maintenance.unavailability(
+                {"hostname": slave["hostname"], "ip": slave["pid"].split("@", 1)[1]
+                 .rsplit(":", 1)[0]})
+            if unavailability is not None:
+                slave["unavailability"] = unavailability
+        return reply
 
     def teardown(self, req: Request) -> Response:
         """POST /master/teardown `frameworkId=<id>` (form): the framework is removed, its tasks
@@ -440,16 +459,74 @@ class Master:
         return Response(200, "")
 
     def maintenance_schedule(self, req: Request) -> Response:
-        """GET/POST /master/maintenance/schedule: the stored schedule (`{}` when none); a POST
-        replaces it with the JSON object sent (src/master/http.cpp `maintenanceSchedule`)."""
+        """GET/POST /master/maintenance/schedule: the schedule as `JSON::protobuf(Schedule)`
+        (`{}` when none); a POST replaces it after validation: new machines start DRAINING,
+        machines left out go back UP, a DOWN machine may not be left out; 400 with Mesos's
+        text otherwise (src/master/http.cpp `maintenanceSchedule`, src/master/maintenance.cpp).
+        """
         if (redirect := self._leader_only(req)) is not None:
             return redirect
         if req.method == "GET":
-            return Response(200, self.maintenance)
-        if not isinstance(req.body, dict):
-            return Response(400, "Expecting a JSON object")
-        self.maintenance = req.body
+            return Response(200, self.maintenance.schedule)
+        try:
+            self.maintenance.update_schedule(mnt.parse_schedule(req.body))
+        except mnt.Refused as exc:
+            return Response(400, str(exc))
+        self.log.info("Updated the maintenance schedule: %s", json.dumps(self.maintenance.schedule))
         return Response(200, "")
+
+    def machine_down(self, req: Request) -> Response:
+        """POST /master/machine/down `[MachineID...]`: only DRAINING machines go DOWN; each
+        agent there is told to shut down ("Operator initiated 'Machine DOWN'") and removed at
+        once, so its tasks end for their frameworks (src/master/http.cpp `_startMaintenance`)."""
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        if req.method != "POST":
+            return Response(405, f"Expecting one of {{ 'POST' }}, but received '{req.method}'",
+                            {"Allow": "POST"})  # fmt: skip
+        try:
+            ids = mnt.parse_machine_ids(req.body)
+            self.maintenance.down(ids)
+        except mnt.Refused as exc:
+            return Response(400, str(exc))
+        keys = {mnt.key_of(m) for m in ids}
+        message = "Operator initiated 'Machine DOWN'"
+        for agent in list(self.registry.agents.values()):
+            if mnt.key_of({"hostname": agent.hostname, "ip": agent.ip}) not in keys:
+                continue
+            threading.Thread(target=self._shutdown_agent, args=(agent.ip, agent.port, message),
+                             daemon=True).start()  # fmt: skip
+            self.registry.remove_agent(agent.id, message)
+            self.log.info("Removed agent %s at %s (%s): %s", agent.id, agent.pid, agent.hostname,
+                          message)  # fmt: skip
+        return Response(200, "")
+
+    def _shutdown_agent(self, ip: str, port: int, message: str) -> None:
+        """The ShutdownMessage: sent once, not retried (the agent's next re-registration is
+        refused with another one while its machine is DOWN)."""
+        try:
+            call("POST", f"http://{ip}:{port}/standin/v1/shutdown", {"message": message},
+                 timeout=5)  # fmt: skip
+        except OSError as exc:
+            self.log.warning("Failed to send ShutdownMessage to slave(1)@%s:%d: %s", ip, port, exc)
+
+    def machine_up(self, req: Request) -> Response:
+        """POST /master/machine/up `[MachineID...]`: only DOWN machines; UP again and out of
+        the schedule (src/master/http.cpp `_stopMaintenance`)."""
+        if (redirect := self._leader_only(req)) is not None:
+            return redirect
+        if req.method != "POST":
+            return Response(405, f"Expecting one of {{ 'POST' }}, but received '{req.method}'",
+                            {"Allow": "POST"})  # fmt: skip
+        try:
+            self.maintenance.up(mnt.parse_machine_ids(req.body))
+        except mnt.Refused as exc:
+            return Response(400, str(exc))
+        return Response(200, "")
+
+    def maintenance_status(self, req: Request) -> Response:
+        """GET /master/maintenance/status: `ClusterStatus` (src/master/http.cpp)."""
+        return self._leader_only(req) or Response(200, self.maintenance.status())
 
     def api_launch(self, req: Request) -> Response:
         early, body, agent = self._forward(req, "launch")
@@ -512,9 +589,12 @@ class Master:
                 routes[("GET", path)] = ro(self.leader_only(handler))
         for path in ("/master/teardown", "/teardown"):
             routes[("POST", path)] = rw(self.teardown)
-        for path in ("/master/maintenance/schedule", "/maintenance/schedule"):
+        for prefix in ("/master", ""):
             for method in ("GET", "POST"):
-                routes[(method, path)] = rw(self.maintenance_schedule)
+                routes[(method, f"{prefix}/maintenance/schedule")] = rw(self.maintenance_schedule)
+                routes[(method, f"{prefix}/machine/down")] = rw(self.machine_down)
+                routes[(method, f"{prefix}/machine/up")] = rw(self.machine_up)
+            routes[("GET", f"{prefix}/maintenance/status")] = ro(self.maintenance_status)
         return routes
 
 

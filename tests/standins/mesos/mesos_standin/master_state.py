@@ -15,6 +15,7 @@ from . import resources as res
 from .common import now
 
 AGENT_TIMEOUT_S = 15.0  # CONTRACTS.md: an agent silent for 15 s is deactivated
+MAX_COMPLETED_TASKS = 1000  # --max_completed_tasks_per_framework's default (per framework)
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
             "TASK_DROPPED", "TASK_GONE"}  # fmt: skip
 
@@ -48,6 +49,7 @@ class Framework:
     pid: str = ""  # the scheduler's advertised libprocess pid; "" when it sent none
     connected: bool = False  # the master reached the scheduler at `pid` when it registered
     principal: str = ""  # the principal it authenticated as; "" when it did not authenticate
+    partition_aware: bool = False  # FrameworkInfo.capabilities has PARTITION_AWARE
 
 
 def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> dict[str, Any]:
@@ -99,6 +101,8 @@ class Registry:
         self.agents: dict[str, Agent] = {}
         self.frameworks: dict[str, Framework] = {}
         self.removed: set[str] = set()  # ids torn down: refused from then on
+        # Tasks of removed agents (Machine DOWN), as /master/state shows them, per framework.
+        self.completed: dict[str, list[dict[str, Any]]] = {}
         self._next_agent = 0
         self._next_framework = 0
 
@@ -155,6 +159,8 @@ class Registry:
                 id=fid, name=str(body.get("name") or ""), hostname=str(body.get("hostname") or ""),
                 webui_url=str(body.get("webui_url") or ""), registered_time=now(),
                 pid=str(body.get("pid") or ""), connected=connected, principal=principal,
+                partition_aware=any(isinstance(c, dict) and c.get("type") == "PARTITION_AWARE"
+                                    for c in body.get("capabilities") or []),
             )  # fmt: skip
 
     def principal(self, fid: str) -> str | None:
@@ -174,6 +180,33 @@ class Registry:
             return [(agent, tid) for agent in self.agents.values()
                     for tid, status in agent.tasks.items()
                     if status.get("framework_id") == fid and status.get("state") not in TERMINAL]
+
+    def remove_agent(self, agent_id: str, message: str) -> Agent | None:
+        """Forget agent `agent_id` (Master::removeSlave); its live tasks end for their
+        frameworks as Master::__removeSlave sends it without an unreachable time:
+        TASK_GONE_BY_OPERATOR (REASON_SLAVE_REMOVED_BY_OPERATOR) for a PARTITION_AWARE
+        framework, TASK_LOST (REASON_SLAVE_REMOVED) for others, with `message`
+        (apache/mesos 1.11.0 src/master/master.cpp). None when unknown."""
+        with self.lock:
+            agent = self.agents.pop(agent_id, None)
+            if agent is None:
+                return None
+            t = now()
+            for status in agent.tasks.values():
+                fid = str(status.get("framework_id") or "")
+                if status.get("state") in TERMINAL or fid not in self.frameworks:
+                    continue
+                aware = self.frameworks[fid].partition_aware
+                state = "TASK_GONE_BY_OPERATOR" if aware else "TASK_LOST"
+                reason = "REASON_SLAVE_REMOVED_BY_OPERATOR" if aware else "REASON_SLAVE_REMOVED"
+                ended = dict(status, state=state, message=message, timestamp=t,
+                             statuses=[*(status.get("statuses") or []),
+                                       {"state": state, "timestamp": t, "message": message,
+                                        "source": "SOURCE_MASTER", "reason": reason}])
+                done = self.completed.setdefault(fid, [])
+                done.append(task_json(agent.id, ended))
+                del done[:-MAX_COMPLETED_TASKS]
+            return agent
 
     def connected(self, fid: str) -> bool:
         with self.lock:
@@ -241,6 +274,9 @@ class Registry:
                         lists["completed_tasks"].append(task)
                     else:
                         lists["tasks"].append(task)
+            for fid, done in self.completed.items():
+                if fid in by_fw:
+                    by_fw[fid]["completed_tasks"].extend(done)
             out = []
             for fid, fw in self.frameworks.items():
                 used: dict[str, Any] = res.zero_scalars()

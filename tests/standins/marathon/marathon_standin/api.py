@@ -76,6 +76,9 @@ def route_v2(node: Node, method: str, path: str, query: dict[str, list[str]],
                                             "Marathon-Deployment-Id": deployment["id"]})
     elif path.startswith("/v2/apps/"):
         rest = path[len("/v2/apps"):]
+        if "/tasks/" in rest and method == "DELETE":
+            app_part, _, task_id = rest.rpartition("/tasks/")
+            return _kill_task(node, appdef.canonical_id(app_part), task_id, query)
         if rest.endswith("/tasks") and method == "GET":
             return Reply(200, {"tasks": apps.app_tasks(appdef.canonical_id(rest[:-6]))})
         app_id = appdef.canonical_id(rest)
@@ -96,6 +99,31 @@ def route_v2(node: Node, method: str, path: str, query: dict[str, list[str]],
         deployment = apps.cancel_deployment(path.rsplit("/", 1)[1], force)
         return Reply(202, {}) if deployment is None else _deployment_reply(200, deployment)
     return Reply(404, {"message": f"No route for {method} {path}"})
+
+
+def _kill_task(node: Node, app_id: str, task_id: str, query: dict[str, list[str]]) -> Reply:
+    """DELETE /v2/apps/{appId}/tasks/{taskId} (AppTasksResource.deleteOne, marathon v1.10.26):
+    with scale=false (the default) the task is killed and its instance launched again; 200
+    `{"task": ...}` with its health results, 404 "App '<id>' does not exist" or
+    "Task '<id>' does not exist" (RestResource.scala). The stand-in has no scale=true or
+    wipe=true (nothing uses them): 400 says so."""
+    scale, wipe = _flag(query, "scale", False), _flag(query, "wipe", False)
+    if scale and wipe:
+        return Reply(400, {"message": "You cannot use scale and wipe at the same time."})
+    if scale or wipe:
+        return Reply(400, {"message": "STAND-IN: scale=true and wipe=true are not implemented"})
+    apps = node.apps
+    with apps.store.lock:
+        app = apps.store.apps.get(app_id)
+        if app is None:
+            return Reply(404, {"message": f"App '{app_id}' does not exist"})
+        task = apps.store.tasks.get(task_id)
+        if task is None or task["appId"] != app_id:
+            return Reply(404, {"message": f"Task '{task_id}' does not exist"})
+        rendered = apps.render_task(task, app)
+    node.scheduler.kill_via_api(task_id)
+    log.info("killing task %s of %s through the API (scale=false)", task_id, app_id)
+    return Reply(200, {"task": rendered})
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -39,7 +39,8 @@ class Node:
             self.apps, mesos, flags.text("framework_name") or "marathon", flags.hostname,
             flags.text("webui_url") or f"http://{self.address}",
             flags.number("task_launch_timeout", 300000) / 1000, endpoint.address,
-            flags.text("mesos_authentication_principal"), lambda: mesos_auth.credential(flags))
+            flags.text("mesos_authentication_principal"), lambda: mesos_auth.credential(flags),
+            flags.toggle("maintenance_mode"), float(flags.number("draining_seconds", 0)))
         endpoint.on_registered = self.scheduler.on_registered
         self.health = HealthChecker(self.apps, self.scheduler.mark_unhealthy)
         self.election = Election(client, zk_url, self.address, flags.toggle("ha"),

@@ -37,6 +37,8 @@ class AgentView:
     mem: float
     ranges: list[tuple[int, int]]
     used_ports: set[int] = field(default_factory=set)
+    # Offer.unavailability: {"start": {"nanoseconds"}, "duration"?: {"nanoseconds"}} or None.
+    unavailability: dict[str, Any] | None = None
 
     def free_port(self, exclude: set[int]) -> int | None:
         for low, high in self.ranges:
@@ -63,7 +65,8 @@ def agent_views(state: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str,
             attributes=slave.get("attributes") or {},
             cpus=float(res.get("cpus", 0)) - float(used.get("cpus", 0)),
             mem=float(res.get("mem", 0)) - float(used.get("mem", 0)),
-            ranges=parse_ranges(res.get("ports")), used_ports=port_set(used.get("ports")))
+            ranges=parse_ranges(res.get("ports")), used_ports=port_set(used.get("ports")),
+            unavailability=slave.get("unavailability"))
     # Ports of every live task, whatever used_resources says, so two tasks never share one.
     for framework in state.get("frameworks") or []:
         for task in framework.get("tasks") or []:
@@ -77,6 +80,23 @@ def agent_views(state: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str,
             view.mem -= task["mem"]
             view.used_ports |= set(task["ports"])
     return views
+
+
+def offer_available(unavailability: dict[str, Any] | None, draining_s: float,
+                    now_s: float) -> bool:
+    """Availability.offerAvailable (d2iq-archive/marathon v1.10.26
+    src/main/scala/mesosphere/mesos/Availability.scala): an offer with an unavailability is
+    declined from `draining_s` before its start until start + duration, and for good when it
+    has no duration. Times in seconds since the epoch."""
+    start = ((unavailability or {}).get("start") or {}).get("nanoseconds")
+    if start is None:
+        return True
+    start_s = int(start) / 1e9
+    if not now_s > start_s - draining_s:
+        return True
+    duration = (unavailability.get("duration") or {}).get("nanoseconds") if unavailability \
+        else None
+    return duration is not None and now_s > start_s + int(duration) / 1e9
 
 
 def _field_value(agent: AgentView, name: str) -> str:

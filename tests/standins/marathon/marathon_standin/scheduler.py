@@ -41,10 +41,15 @@ class Scheduler:
     def __init__(self, apps: Apps, mesos: MesosMaster, framework_name: str, hostname: str,
                  webui_url: str, launch_timeout: float, endpoint: str,
                  principal: str | None = None,
-                 credential: Callable[[], Credential | None] = lambda: None):
+                 credential: Callable[[], Credential | None] = lambda: None,
+                 maintenance_mode: bool = True, draining_seconds: float = 0.0):
         """`endpoint`: our advertised libprocess "ip:port" (libprocess.Endpoint); `principal`:
         FrameworkInfo.principal (--mesos_authentication_principal); `credential`: read each
-        time a new driver is made (mesos_auth.credential)."""
+        time a new driver is made (mesos_auth.credential); `maintenance_mode` and
+        `draining_seconds`: --[disable_]maintenance_mode (on by default in 1.10) and
+        --draining_seconds (ResourceMatcher.scala declines offers of agents in maintenance)."""
+        self.maintenance_mode = maintenance_mode
+        self.draining_seconds = draining_seconds
         self.principal = principal
         self.read_credential = credential
         self.credential: Credential | None = None
@@ -112,8 +117,10 @@ class Scheduler:
         stored = self.store.framework_id()
         if self.credential is not None and self.token_for != leader:
             self._authenticate(leader)
+        # MarathonSchedulerDriver.scala always adds PARTITION_AWARE to the FrameworkInfo.
         body = {"id": stored, "name": self.framework_name, "hostname": self.hostname,
-                "webui_url": self.webui_url, "pid": self.pid, "token": self.token}
+                "webui_url": self.webui_url, "pid": self.pid, "token": self.token,
+                "capabilities": [{"type": "PARTITION_AWARE"}]}
         if self.principal is not None:
             body["principal"] = self.principal
         # Set before the call: the master may call back before it answers.
@@ -287,11 +294,18 @@ class Scheduler:
         for app_id, tasks in by_app.items():
             if app_id not in self.store.apps:  # deleted app: stop everything
                 kills += [t for t in tasks if not t.get("killing")]
+        kills += [t for t in self.store.tasks.values()
+                  if t.get("apiKill") and not t.get("killing")]
         for app in self.store.apps.values():
             tasks = [t for t in by_app.get(app["id"], []) if not t.get("killing")]
             kills += [t for t in tasks if t.get("unhealthyKill")]
             tasks = [t for t in tasks if not t.get("unhealthyKill")]
-            new_launches, new_kills = self._plan_app(app, tasks, views)
+            # An instance killed through the API (scale=false) keeps its place until its task
+            # is terminal; only then is it launched again (TaskKiller.kill leaves the
+            # instance's goal Running).
+            relaunch = sum(1 for t in by_app.get(app["id"], [])
+                           if t.get("killing") and t.get("apiKill"))
+            new_launches, new_kills = self._plan_app(app, tasks, views, relaunch)
             launches += new_launches
             kills += new_kills
         return launches, kills
@@ -302,7 +316,7 @@ class Scheduler:
         return not app.get("healthChecks") or self.apps.is_healthy(task, app) is True
 
     def _plan_app(self, app: dict[str, Any], tasks: list[dict[str, Any]],
-                  views: dict[str, placement.AgentView]) -> tuple[list, list]:
+                  views: dict[str, placement.AgentView], relaunch: int = 0) -> tuple[list, list]:
         config = app["versionInfo"]["lastConfigChangeAt"]
         current = [t for t in tasks if t["configVersion"] == config]
         old = [t for t in tasks if t["configVersion"] != config]
@@ -332,7 +346,7 @@ class Scheduler:
         surviving_old = [t for t in old if t not in kills]
         # Launch missing instances within maximumOverCapacity (only matters while old run).
         room = target + placement.ceil_fraction(target, float(strategy["maximumOverCapacity"]))
-        wanted = min(target - len(current), room - len(current) - len(surviving_old))
+        wanted = min(target - len(current), room - len(current) - len(surviving_old)) - relaunch
         if surviving_old and wanted <= 0 and len(current) < target:
             # maximumOverCapacity 0 with minimumHealthCapacity 1 cannot progress otherwise.
             kills.append(surviving_old[0])
@@ -354,9 +368,13 @@ class Scheduler:
 
     def _place(self, app: dict[str, Any], views: dict[str, placement.AgentView],
                placed: list[placement.AgentView]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        now = time.time()
         for view in sorted(views.values(), key=lambda v: (-v.cpus, v.id)):
             if not placement.fits(app, view) or not placement.constraints_allow(app, view, placed):
                 continue
+            if self.maintenance_mode and not placement.offer_available(
+                    view.unavailability, self.draining_seconds, now):
+                continue  # ResourceMatcher: NoOfferMatchReason.AgentMaintenance
             ports = placement.choose_ports(app, view)
             if ports is None:
                 continue
@@ -438,6 +456,19 @@ class Scheduler:
                 if task["id"] in self.store.tasks:
                     task["killing"] = False
                     self.store.put_task(task)
+
+    def kill_via_api(self, task_id: str) -> dict[str, Any] | None:
+        """DELETE /v2/apps/{id}/tasks/{taskId}?scale=false: kill it; the instance is launched
+        again once the task is terminal. The record before the kill, or None if unknown."""
+        with self.store.lock:
+            task = self.store.tasks.get(task_id)
+            if task is None:
+                return None
+            before = dict(task)
+            if not task.get("killing"):
+                task["apiKill"] = True
+                self.store.put_task(task)
+            return before
 
     def mark_unhealthy(self, task_id: str) -> None:
         with self.store.lock:

@@ -19,6 +19,7 @@ from sandbox import config
 from sandbox.golden import golden_key
 from sandbox.proc import CommandFailed, ok, run, say
 from sandbox.services import docker_env
+from sandbox.sources import MARATHON_UPGRADE_RELEASE, STANDIN_MARATHON_UPGRADE_IMAGE
 from sandbox.state import StateFile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,7 @@ HELLO_DOCKERFILE = "Dockerfile.debian"
 SOURCES = {
     "mesos apt repo": "tests/standins/mesos/build_repo.py",
     "marathon image": "tests/standins/marathon/Dockerfile",
+    "marathon upgrade image": "tests/standins/marathon/Dockerfile (MARATHON_VERSION)",
     "hello-sinatra image": f"apps/hello-sinatra/{HELLO_DOCKERFILE}",
 }
 UNUSED = "not used (upstream sources)"
@@ -87,16 +89,20 @@ def in_registry(image: str) -> bool:
         return False
 
 
-def build_push(st: StateFile, key: str, image: str, context: Path, dockerfile: str) -> str:
-    """Build ``image`` FROM the base and push it; returns 'built', 'unchanged' or 'missing'."""
+def build_push(st: StateFile, key: str, image: str, context: Path, dockerfile: str,
+               build_args: dict[str, str] | None = None) -> str:
+    """Build ``image`` FROM the base (plus ``build_args``, --build-arg NAME=VALUE each) and push
+    it; returns 'built', 'unchanged' or 'missing'."""
     if not (context / dockerfile).is_file():
         return "missing"
     env = docker_env(st.data["sandbox"])
-    digest = tree_hash(context, extra=f"{base_image()}|{dockerfile}|{image}")
+    args = sorted((build_args or {}).items())
+    digest = tree_hash(context, extra=f"{base_image()}|{dockerfile}|{image}|{args}")
     rec = st.artifacts.get(key, {})
     if rec.get("hash") == digest and in_registry(image):
         return "unchanged"
-    run(["docker", "build", "--network=none", "--build-arg", f"BASE={base_image()}",
+    extra = [part for name, value in args for part in ("--build-arg", f"{name}={value}")]
+    run(["docker", "build", "--network=none", "--build-arg", f"BASE={base_image()}", *extra,
          "-f", str(context / dockerfile), "-t", image, str(context)],
         timeout=1200, env=env)
     run(["docker", "push", image], timeout=600, env=env)
@@ -138,6 +144,10 @@ def ensure_artifacts(st: StateFile, golden: Path, upstream: bool = False) -> dic
     results["base image"] = "built" if ensure_base(st, golden) else "unchanged"
     results["marathon image"] = UNUSED if upstream else build_push(
         st, "marathon_image", config.MARATHON_IMAGE, MARATHON_CONTEXT, "Dockerfile")
+    # The second Marathon release, for the upgrade and downgrade (sandbox/sources.py).
+    results["marathon upgrade image"] = UNUSED if upstream else build_push(
+        st, "marathon_upgrade_image", STANDIN_MARATHON_UPGRADE_IMAGE, MARATHON_CONTEXT,
+        "Dockerfile", {"MARATHON_VERSION": MARATHON_UPGRADE_RELEASE})
     results["hello-sinatra image"] = build_push(
         st, "hello_image", config.HELLO_IMAGE, HELLO_CONTEXT, HELLO_DOCKERFILE)
     return results

@@ -38,6 +38,27 @@ SOURCE_OVERRIDE_KEYS = (
     "mesos_apt_repo_urls", "mesos_apt_key_url", "mesos_apt_key_fingerprint", "marathon_image",
 )
 
+# The second version of each stand-in, what the e2e upgrade phase moves to and back from: a real
+# release name each (m3scluster/clusterd tag v1.11.0-0.8.0; d2iq-archive/marathon tag v1.10.17,
+# an older build of the same 1.10 line, whose storage version 110.100 matches v1.10.26's, so
+# real Marathon accepts the move both ways: storage/migration/Migration.scala). The defaults
+# stay group_data/all.py's pins (mesos_version "1.11.0-0.7.1", Marathon v1.10.26).
+UPGRADE_MESOS_VERSION = "1.11.0-0.8.0"
+MARATHON_UPGRADE_RELEASE = "1.10.17"
+STANDIN_MARATHON_UPGRADE_IMAGE = (
+    f"{config.MARATHON_IMAGE.rsplit(':', 1)[0]}:{MARATHON_UPGRADE_RELEASE}")
+UPSTREAM_MARATHON_UPGRADE_IMAGE = f"mesosphere/marathon:v{MARATHON_UPGRADE_RELEASE}"
+
+
+def upgrade_data(mode: str) -> dict[str, str]:
+    """The data overrides that move a sandbox of `mode` to the second Mesos package build and
+    Marathon image: `{"mesos_version": ..., "marathon_image": ...}`. Without them (the
+    defaults) a run moves it back."""
+    image = (UPSTREAM_MARATHON_UPGRADE_IMAGE if mode == UPSTREAM
+             else STANDIN_MARATHON_UPGRADE_IMAGE)
+    return {"mesos_version": UPGRADE_MESOS_VERSION, "marathon_image": image}
+
+
 STANDINS_LINE = (
     f"sources: stand-ins (tests/standins; set {ENV_VAR}={UPSTREAM} to use the real "
     "aventer-mesos and Marathon image where reachable)"

@@ -148,7 +148,10 @@ def test_real_apt_accepts_the_repository(repo: Path, served: str, tmp_path: Path
     assert update.returncode == 0, update.stdout + update.stderr
     assert "W:" not in update.stderr and "E:" not in update.stderr
     policy = _apt(tmp_path, served, repo / "key.asc", "apt-cache", "policy", "aventer-mesos")
-    assert f"Candidate: {build_repo.VERSION}" in policy.stdout
+    # Both builds are offered; without a pin apt takes the newest (the deploy always pins).
+    assert f"Candidate: {build_repo.UPGRADE.version}" in policy.stdout
+    for build in build_repo.BUILDS:
+        assert f" {build.version} 500" in policy.stdout, policy.stdout
 
 
 def test_real_apt_rejects_a_wrong_key(served: str, tmp_path: Path) -> None:

@@ -1,10 +1,19 @@
-"""Build the aventer-mesos STAND-IN .deb and a signed apt repository (CONTRACTS.md).
+"""Build the aventer-mesos STAND-IN .debs and a signed apt repository (CONTRACTS.md).
 
     python -m tests.standins.mesos.build_repo OUT_DIR
 
-OUT_DIR gets pool/main/a/aventer-mesos/*.deb, dists/bookworm/{InRelease,Release,Release.gpg},
+OUT_DIR gets pool/main/a/aventer-mesos/*.deb (one per entry of BUILDS: the pinned default and a
+second build to upgrade to and downgrade from), dists/bookworm/{InRelease,Release,Release.gpg},
 dists/bookworm/main/binary-{all,amd64}/Packages[.gz], key.asc and repo.json; the signing key lives
 in OUT_DIR/../gnupg. A second run with unchanged sources changes nothing (same key, same files).
+
+The builds share their programs and differ in the build record each .deb carries
+(mesos_standin/build.json): the fields real Mesos compiles in and reports on `/version` and
+`/state` (`git_sha`, `git_tag`, `build_date`, `build_time`, `build_user`; apache/mesos 1.11.0
+src/common/build.cpp, clusterd cmake/CompilationConfigure.cmake: `git_tag` is `git describe
+--exact --tags` of a build from a clone at the tag). `version` stays 1.11.0 for every aventer
+build (clusterd CMakeLists.txt: PACKAGE_VERSION is major.minor.patch; MESOS_SUB_VERSION, the
+0.7.1 / 0.8.0 part, goes only into the package version).
 """
 
 from __future__ import annotations
@@ -17,25 +26,62 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
 PACKAGE = "aventer-mesos"
-VERSION = "1.11.0-0.7.1+standin1"  # pinned like the first good aventer-mesos build
+
+
+@dataclass(frozen=True)
+class Build:
+    """One stand-in build, named after a real aventer-mesos release (m3scluster/clusterd tag
+    `git_tag`, commit `git_sha`; `build_time` is that commit's date, seconds since the epoch,
+    `build_date` the same in UTC as Mesos prints it)."""
+
+    version: str  # the Debian version; real builds are <1.11.0-0.N.M>.<distro><release>
+    git_tag: str
+    git_sha: str
+    build_date: str
+    build_time: float
+
+    @property
+    def deb_name(self) -> str:
+        return f"{PACKAGE}_{self.version}_all.deb"
+
+    def record(self) -> bytes:
+        """mesos_standin/build.json: what the programs of this .deb report (sorted, stable)."""
+        fields = {"build_date": self.build_date, "build_time": self.build_time,
+                  "build_user": "standin", "git_sha": self.git_sha, "git_tag": self.git_tag}
+        return (json.dumps(fields, indent=1, sort_keys=True) + "\n").encode()
+
+
+# The first is the default that group_data/all.py pins (mesos_version = "1.11.0-0.7.1", the
+# first good build: pyinfra_mesos/mesos_version.py); the second the next real release, which
+# the e2e upgrade phase moves to and back from (pin `mesos_version = "1.11.0-0.8.0"`).
+BUILDS = (
+    Build("1.11.0-0.7.1+standin1", "v1.11.0-0.7.1", "26bf5e4d03ffb4e7d9f986683f521729653b3b8f",
+          "2025-07-29 15:13:35", 1753802015.0),
+    Build("1.11.0-0.8.0+standin1", "v1.11.0-0.8.0", "0c61496adfd49094e3116a785864efad10c8ee1b",
+          "2025-09-26 08:45:08", 1758876308.0),
+)
+DEFAULT, UPGRADE = BUILDS
+VERSION = DEFAULT.version  # pinned like the first good aventer-mesos build
 SUITE, COMPONENT = "bookworm", "main"
 ARCHES = ("all", "amd64")
 SOURCE_DATE_EPOCH = 1600000000  # fixed mtimes: the same sources give a byte-identical .deb
-DEB_NAME = f"{PACKAGE}_{VERSION}_all.deb"
+DEB_NAME = DEFAULT.deb_name
 POOL = Path("pool") / COMPONENT / "a" / PACKAGE
 KEY_NAME = "pyinfra-mesos stand-in apt repository (test sandbox only)"
+BUILD_RECORD = "usr/lib/mesos-standin/mesos_standin/build.json"
 
-CONTROL = f"""\
-Package: {PACKAGE}
-Version: {VERSION}
+CONTROL = """\
+Package: {package}
+Version: {version}
 Architecture: all
 Maintainer: pyinfra-mesos test sandbox <root@localhost>
-Installed-Size: {{size}}
+Installed-Size: {size}
 Depends: python3 (>= 3.9), python3-kazoo
 Section: misc
 Priority: optional
@@ -60,8 +106,8 @@ and documented HTTP endpoints so the deploy can be tested where real Mesos canno
 """
 
 
-def package_files() -> dict[str, tuple[bytes, int]]:
-    """Installed path -> (content, mode)."""
+def package_files(build: Build = DEFAULT) -> dict[str, tuple[bytes, int]]:
+    """Installed path -> (content, mode) of `build`'s .deb."""
     files: dict[str, tuple[bytes, int]] = {}
     pkg = HERE / "package"
     launcher = (pkg / "launcher.py.in").read_text()
@@ -78,16 +124,24 @@ def package_files() -> dict[str, tuple[bytes, int]]:
         data = (REPO_ROOT / "pyinfra_mesos" / "data" / name).read_bytes()
         files[f"usr/share/mesos-standin/{name}"] = (data, 0o644)
     files[f"usr/share/doc/{PACKAGE}/README.standin"] = (README.encode(), 0o644)
+    files[BUILD_RECORD] = (build.record(), 0o644)
     return files
 
 
-def inputs_digest(files: dict[str, tuple[bytes, int]]) -> str:
+def control(build: Build, size_kb: int) -> str:
+    return CONTROL.format(package=PACKAGE, version=build.version, size=size_kb)
+
+
+def inputs_digest(builds: tuple[Build, ...] = BUILDS) -> str:
+    """sha256 over every build's files and control text: the repository's whole input."""
     h = hashlib.sha256()
-    for path in sorted(files):
-        content, mode = files[path]
-        h.update(f"{path}\0{mode:o}\0{len(content)}\0".encode())
-        h.update(content)
-    h.update(CONTROL.encode())
+    for build in builds:
+        files = package_files(build)
+        for path in sorted(files):
+            content, mode = files[path]
+            h.update(f"{path}\0{mode:o}\0{len(content)}\0".encode())
+            h.update(content)
+        h.update(control(build, 0).encode())
     return h.hexdigest()
 
 
@@ -95,7 +149,7 @@ def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(cmd, check=True, capture_output=True, **kw)  # type: ignore[call-overload]
 
 
-def build_deb(files: dict[str, tuple[bytes, int]], dest: Path) -> None:
+def build_deb(files: dict[str, tuple[bytes, int]], dest: Path, build: Build = DEFAULT) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "root"
         for path, (content, mode) in files.items():
@@ -106,7 +160,7 @@ def build_deb(files: dict[str, tuple[bytes, int]], dest: Path) -> None:
         debian = root / "DEBIAN"
         debian.mkdir()
         size_kb = sum((len(c) + 1023) // 1024 for c, _ in files.values())
-        (debian / "control").write_text(CONTROL.format(size=size_kb))
+        (debian / "control").write_text(control(build, size_kb))
         md5 = "".join(f"{hashlib.md5(c).hexdigest()}  {p}\n" for p, (c, _) in sorted(files.items()))
         (debian / "md5sums").write_text(md5)
         for p in [root, *root.rglob("*")]:
@@ -156,8 +210,20 @@ def write_if_changed(path: Path, data: bytes) -> None:
         path.write_bytes(data)
 
 
+def sorted_stanzas(packages: bytes) -> bytes:
+    """apt-ftparchive's Packages text with its stanzas in file-name order: it lists them in
+    directory order, which two builds of the same pool need not share."""
+    stanzas = [s.strip(b"\n") for s in packages.split(b"\n\n") if s.strip()]
+
+    def filename(stanza: bytes) -> bytes:
+        return next((line for line in stanza.splitlines() if line.startswith(b"Filename: ")),
+                    b"")
+
+    return b"".join(s + b"\n\n" for s in sorted(stanzas, key=filename))
+
+
 def build_indexes(out: Path) -> None:
-    packages = run(["apt-ftparchive", "packages", str(POOL)], cwd=out).stdout
+    packages = sorted_stanzas(run(["apt-ftparchive", "packages", str(POOL)], cwd=out).stdout)
     for arch in ARCHES:
         d = out / "dists" / SUITE / COMPONENT / f"binary-{arch}"
         write_if_changed(d / "Packages", packages)
@@ -188,12 +254,11 @@ def build(out: Path) -> bool:
     """Build or refresh the repository; returns False when everything was up to date."""
     out = out.resolve()
     gnupg = out.parent / "gnupg"
-    files = package_files()
-    digest = inputs_digest(files)
+    digest = inputs_digest()
     stamp = out / ".standin-inputs"
     fpr = ensure_key(gnupg)
     outputs = [
-        out / POOL / DEB_NAME,
+        *(out / POOL / build.deb_name for build in BUILDS),
         out / "dists" / SUITE / "InRelease",
         out / "dists" / SUITE / "Release.gpg",
         out / "key.asc",
@@ -203,12 +268,17 @@ def build(out: Path) -> bool:
     if stamp.exists() and stamp.read_text() == stamp_text and all(p.exists() for p in outputs):
         return False
     out.mkdir(parents=True, exist_ok=True)
-    build_deb(files, out / POOL / DEB_NAME)
+    for build in BUILDS:
+        build_deb(package_files(build), out / POOL / build.deb_name, build)
+    wanted = {build.deb_name for build in BUILDS}
+    for old in (out / POOL).glob("*.deb"):
+        if old.name not in wanted:
+            old.unlink()  # a build no longer listed leaves the pool and the index
     build_indexes(out)
     sign(out, gnupg, fpr)
     write_if_changed(out / "key.asc", gpg(gnupg, "--armor", "--export", fpr).stdout)
     repo = {"suite": SUITE, "component": COMPONENT, "package": PACKAGE, "version": VERSION,
-            "fingerprint": fpr}  # fmt: skip
+            "versions": [build.version for build in BUILDS], "fingerprint": fpr}  # fmt: skip
     write_if_changed(out / "repo.json", (json.dumps(repo, indent=2) + "\n").encode())
     stamp.write_text(stamp_text)
     return True
@@ -232,7 +302,9 @@ def main(argv: list[str]) -> int:
         return 1
     finally:
         stop_gpg_agent(out.resolve().parent / "gnupg")
-    print(f"{'built' if changed else 'up to date'}: {out.resolve()} (STAND-IN {PACKAGE} {VERSION})")
+    versions = ", ".join(build.version for build in BUILDS)
+    state = "built" if changed else "up to date"
+    print(f"{state}: {out.resolve()} (STAND-IN {PACKAGE} {versions})")
     return 0
 
 

@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from .flags import Flags
 from .zk import redact
 
-VERSION = "1.10.26"
+# Which build this is, as Marathon's BuildInfo reads it from its jar's manifest
+# (d2iq-archive/marathon v1.10.26 src/main/scala/mesosphere/marathon/BuildInfo.scala):
+# `Implementation-Version` parsed as a SemVer (SemVer.scala: `1.10.17` or `1.10.17-<commit>`;
+# absent or `0.1-SNAPSHOT` -> DefaultBuildVersion 1.10.0-SNAPSHOT) and `Git-Commit` (absent ->
+# "unknown"). The image build copies manifests/<MARATHON_VERSION>.MF to META-INF/MANIFEST.MF
+# (tests/standins/marathon/Dockerfile); it is read once at start, like the jar's.
+MANIFEST = Path(__file__).resolve().parents[1] / "META-INF" / "MANIFEST.MF"
+DEFAULT_BUILD_VERSION = "1.10.0-SNAPSHOT"
+# SemVer.scala's two patterns: `versionPattern` (no `v`) and `versionCommitPattern`.
+SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+SEMVER_COMMIT = re.compile(r"v?(\d+)\.(\d+)\.(\d+)-(\w+)")
+
+
+def read_manifest(path: Path = MANIFEST) -> tuple[str, str]:
+    """(version, buildref) from a JAR manifest at `path` (`Name: value` lines, CRLF or LF).
+
+    Errors: a version SemVer.scala cannot parse raises ValueError, as Marathon fails at start
+    ("Could not parse version ...")."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return DEFAULT_BUILD_VERSION, "unknown"
+    attributes = dict(line.split(": ", 1) for line in lines if ": " in line)
+    version = attributes.get("Implementation-Version", "").strip()
+    buildref = attributes.get("Git-Commit", "").strip() or "unknown"
+    if not version or version == "0.1-SNAPSHOT":
+        return DEFAULT_BUILD_VERSION, buildref
+    match = SEMVER_COMMIT.fullmatch(version) or SEMVER.fullmatch(version)
+    if match is None:
+        raise ValueError(f"Could not parse version {version}.")
+    major, minor, patch, *commit = match.groups()
+    return f"{major}.{minor}.{patch}" + "".join(f"-{c}" for c in commit), buildref
+
+
+VERSION, BUILDREF = read_manifest()
+
 # Keys of marathon_config whose flag has another name.
 RENAMED = {"launch_token": "launch_tokens",
            "leader_proxy_connection_timeout_ms": "leader_proxy_connection_timeout",
@@ -57,7 +94,7 @@ def build_info(flags: Flags, elected: bool, leader: str | None, framework_id: st
     return {
         "name": "marathon",
         "version": VERSION,
-        "buildref": "standin",
+        "buildref": BUILDREF,
         "standin": True,
         "elected": elected,
         "leader": leader,

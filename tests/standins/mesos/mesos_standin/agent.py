@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 from kazoo.client import KazooClient
 
-from . import VERSION, agent_auth, http_auth, systemd_init
+from . import BUILD, VERSION, agent_auth, http_auth, systemd_init
 from . import compatibility as compat
 from . import flags as flaglib
 from . import resources as res
 from . import zk as zklib
-from .common import BUILD_TIME, default_ip, die, now, setup_logging
+from .common import default_ip, die, now, setup_logging
 from .docker import Docker
 from .http import Request, Response, call, serve
 from .master_state import TERMINAL, task_json
@@ -275,8 +275,7 @@ class Agent:
             if t.get("state") not in TERMINAL:
                 used = res.add(used, res.task_resources(t))
         body = {
-            "version": VERSION, "git_sha": "standin", "git_tag": VERSION,
-            "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME, "build_user": "standin",
+            "version": VERSION, **BUILD,
             "start_time": self.start_time, "id": self.id or "",
             "pid": f"slave(1)@{self.advertise_ip}:{self.port}", "hostname": self.hostname,
             "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
@@ -306,9 +305,7 @@ class Agent:
     def routes(self) -> dict[tuple[str, str], Any]:
         health = lambda _r: Response(200, "")  # noqa: E731
         version = lambda _r: Response(200, {  # noqa: E731
-            "version": VERSION, "git_tag": VERSION, "git_sha": "standin",
-            "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME,
-            "build_user": "standin", "standin": True})  # fmt: skip
+            "version": VERSION, **BUILD, "standin": True})
         ro = lambda h: self.auth.http.protect(http_auth.AGENT_READONLY, h)  # noqa: E731
         return {
             ("GET", "/state"): ro(self.state), ("GET", "/slave(1)/state"): ro(self.state),

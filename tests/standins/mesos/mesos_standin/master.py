@@ -19,11 +19,11 @@ from typing import Any
 
 from kazoo.client import KazooClient, KazooState
 
-from . import VERSION, http_auth
+from . import BUILD, VERSION, http_auth
 from . import flags as flaglib
 from . import maintenance as mnt
 from . import zk as zklib
-from .common import BUILD_TIME, default_ip, die, fatal, ip_as_uint32, now, setup_logging
+from .common import default_ip, die, fatal, ip_as_uint32, now, setup_logging
 from .http import Request, Response, call, serve
 from .master_auth import MasterAuth, setup
 from .master_state import Registry
@@ -224,8 +224,7 @@ class Master:
     def state(self, _req: Request) -> Response:
         active, inactive = self.registry.counts()
         body: dict[str, Any] = {
-            "version": VERSION, "git_sha": "standin", "git_tag": VERSION,
-            "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME, "build_user": "standin",
+            "version": VERSION, **BUILD,
             "start_time": self.start_time, "id": self.id, "pid": self.pid,
             "hostname": self.hostname,
             "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
@@ -257,9 +256,7 @@ class Master:
         return Response(307, None, {"Location": base})
 
     def version(self, _req: Request) -> Response:
-        return Response(200, {"version": VERSION, "git_tag": VERSION, "git_sha": "standin",
-                              "build_date": "2020-09-13 12:26:40", "build_time": BUILD_TIME,
-                              "build_user": "standin", "standin": True})  # fmt: skip
+        return Response(200, {"version": VERSION, **BUILD, "standin": True})
 
     def metrics(self, _req: Request) -> Response:
         active, inactive = self.registry.counts()

@@ -12,9 +12,11 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["master", "agent", "marathon"]
+from pyinfra_mesos import flag_tables
+
+Kind = flag_tables.Program
 
 _FILES: dict[str, str] = {
     "master": "mesos-1.11-master-flags.tsv",
@@ -27,11 +29,7 @@ _FILES: dict[str, str] = {
 _AVENTER_EXTRA = "aventer-mesos-1.11.0-extra-flags.tsv"
 
 # The data key that holds the user's extra flags for each kind (group_data/all.py).
-DATA_KEYS: dict[str, str] = {
-    "master": "mesos_master_flags",
-    "agent": "mesos_agent_flags",
-    "marathon": "marathon_flags",
-}
+DATA_KEYS: dict[str, str] = {kind: t.user_key for kind, t in flag_tables.TABLES.items()}
 
 
 @cache
@@ -120,59 +118,13 @@ def unknown_flags(kind: Kind, names: Iterable[str]) -> dict[str, str | None]:
 
 # -- flags the deploy computes, and secrets ------------------------------------------------------
 
-# Every flag pyinfra_mesos/flags.py computes, with the data key (or rule) that sets it. Giving one
-# in a flag dict is refused, naming that key: an override of `ip` would skip the loopback check,
-# of `port` the port-collision checks, of `resources` the ports checks, of `quorum` the
-# replicated-log safety (tests/unit/test_validation_flags.py keeps this in step with flags.py).
-_ZK_RULE = "computed from the zookeepers group, zookeeper_client_port and {path}"
-# The zk flags of a product that writes its znodes carry its digest (zookeeper_acls).
-_ZK_DIGEST_RULE = _ZK_RULE + "; its ZooKeeper credentials go in {creds}"
-_AUTH = "mesos_authentication (the deploy writes the credentials)"
+# Every flag the deploy sets and an operator's flag dict may not override, with the data key
+# (or rule) that sets it, derived from the rows of pyinfra_mesos/flag_tables.py (Row.set_by;
+# overridable rows are left out). Giving one in a flag dict is refused, naming that key: an
+# override of `ip` would skip the loopback check, of `port` the port-collision checks, of
+# `resources` the ports checks, of `quorum` the replicated-log safety.
 COMPUTED_FLAGS: dict[str, dict[str, str]] = {
-    "master": {
-        "ip": "ip (the host's data)",
-        "hostname": "ip (the host's data; the deploy advertises the address)",
-        "port": "mesos_master_port",
-        "zk": _ZK_DIGEST_RULE.format(path="zookeeper_mesos_path",
-                                     creds="zookeeper_mesos_credentials"),
-        "quorum": "computed from the number of masters",
-        "work_dir": "mesos_master_work_dir",
-        "log_dir": "mesos_log_dir",
-        "cluster": "cluster_name",
-        "zk_session_timeout": "mesos_zk_session_timeout",
-        "authenticate_frameworks": _AUTH,
-        "authenticate_agents": _AUTH,
-        "authenticate_http_readwrite": _AUTH,
-        "credentials": _AUTH,
-    },
-    "agent": {
-        "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
-        "ip": "ip (the host's data)",
-        "hostname": "ip (the host's data; the deploy advertises the address)",
-        "port": "mesos_agent_port",
-        "work_dir": "mesos_agent_work_dir",
-        "log_dir": "mesos_log_dir",
-        "containerizers": "mesos_containerizers",
-        "executor_registration_timeout": "mesos_executor_registration_timeout",
-        "resources": "mesos_resources (ports: mesos_agent_ports)",
-        "attributes": "mesos_attributes",
-        "credential": _AUTH,
-    },
-    "marathon": {
-        "master": _ZK_RULE.format(path="zookeeper_mesos_path"),
-        "zk": _ZK_DIGEST_RULE.format(path="zookeeper_marathon_path",
-                                     creds="zookeeper_marathon_credentials"),
-        "hostname": "ip (the host's data; the deploy advertises the address)",
-        "http_port": "marathon_http_port",
-        "mesos_user": "marathon_mesos_user",
-        "task_launch_timeout": "marathon_task_launch_timeout_ms",
-        "local_port_min": "marathon_service_port_range",
-        "local_port_max": "marathon_service_port_range",
-        "mesos_authentication": _AUTH,
-        "mesos_authentication_principal": _AUTH,
-        "mesos_authentication_secret_file": _AUTH,
-    },
-}
+    kind: flag_tables.computed_flags(kind) for kind in flag_tables.TABLES}
 
 # Flags whose value is a secret or names one. Through a flag dict it would be printed by
 # `--debug`/`--diff` and, for Marathon, land on the container's command line; the deploy takes

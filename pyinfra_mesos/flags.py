@@ -1,9 +1,12 @@
-"""Computed flags for mesos-master, mesos-agent and Marathon, and the env files that carry them.
+"""Mesos master/agent and Marathon flags for one host, and the files and env lines that carry them.
 
-Pure functions: each takes a topology `Member` (whose `data` is the host's full pyinfra data,
-group_data included) and the `Topology`, and returns `{flag name: value}` with the computed
-defaults first and the user's `*_flags` dict merged over them. Name checking against the
-Mesos 1.11 / Marathon 1.10 lists lives in the sibling module `flag_lists`.
+`master_flags`, `agent_flags` and `marathon_flags` take a topology `Member` (whose `data` is the
+host's full pyinfra data, group_data included) and the `Topology`, and return `{flag name:
+value}`: the rows of the program's table in pyinfra_mesos/flag_tables.py (where each flag comes
+from: a group_data key or a named computed value), then the user's `*_flags` dict merged over
+them. Name checking against the Mesos 1.11 / Marathon 1.10 lists lives in `flag_lists`.
+Also here: ZooKeeper digests in zk:// URLs, Marathon's container environment, the credential
+files' JSON and env-file lines. Pure: no pyinfra (tests/unit/test_pure_modules.py).
 """
 
 from __future__ import annotations
@@ -12,18 +15,35 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from pyinfra_mesos.agent_data import ports_keys
-from pyinfra_mesos.topology import Member, Topology, quorum, zk_url
+from pyinfra_mesos.flag_tables import (
+    AGENT_ZK_FLAG,
+    FACT_SYSTEMD_CGROUP_HIERARCHY,
+    MARATHON_MESOS_SECRET,
+    MARATHON_PRINCIPAL,
+    MASTER_ZK_FLAG,
+    MESOS_AGENT_CREDENTIAL_FILE,
+    MESOS_CREDENTIALS_FILE,
+    SYSTEMD_CGROUP_HIERARCHY,
+    flag_value,
+    format_attributes,
+    format_resources,
+    marathon_zk_url,
+    mesos_zk_url,
+    program_flags,
+)
+from pyinfra_mesos.topology import Member, Topology
 
-# The flags that carry the ZooKeeper URL. The URL itself lives in /etc/mesos/zk; the env files
-# point at it with `file://` (both flags accept it: apache/mesos 1.11.0 src/master/flags.cpp,
-# src/slave/flags.cpp). aventer-mesos' init wrapper does NOT read /etc/mesos/zk itself
-# (m3scluster/clusterd support/packaging/common/mesos-init-wrapper), so without these lines a
-# master would start standalone and elect itself, and an agent would exit.
-MASTER_ZK_FLAG = "zk"
-AGENT_ZK_FLAG = "master"
+# Kept importable from here: callers and tests name them as flags.<name>.
+__all__ = [
+    "AGENT_INFO_FLAGS", "AGENT_ZK_FLAG", "MARATHON_CREDENTIALS_ENV", "MARATHON_MESOS_SECRET",
+    "MARATHON_MESOS_SECRET_FILE", "MARATHON_PRINCIPAL", "MASTER_ZK_FLAG",
+    "MESOS_AGENT_CREDENTIAL_FILE", "MESOS_AGENT_PRINCIPAL", "MESOS_CREDENTIALS_FILE",
+    "SYSTEMD_CGROUP_HIERARCHY", "agent_flags", "docker_env_file_lines", "env_lines",
+    "flag_value", "format_attributes", "format_resources", "marathon_env", "marathon_flags",
+    "marathon_zk_url", "master_flags", "mesos_agent_credential_json", "mesos_credentials_json",
+    "mesos_zk_url", "parse_env_lines", "with_zk_digest", "zk_digest_problem", "zk_digest_user",
+]
 
 # The agent's SlaveInfo fields Mesos compares on recovery with the default
 # --reconfiguration_policy=equal (apache/mesos 1.11.0 src/slave/compatibility.cpp): changing any
@@ -31,45 +51,11 @@ AGENT_ZK_FLAG = "master"
 # <work_dir>/meta/slaves/latest is removed. `hostname` follows the agent's `ip` here.
 AGENT_INFO_FLAGS = ("hostname", "port", "domain", "resources", "attributes")
 
-# The v1 cgroup hierarchy systemd uses. Mesos agents with --systemd_enable_support (the default)
-# exit without it ("Failed to locate systemd cgroups hierarchy", m3scluster/clusterd
-# src/linux/systemd.cpp); Debian 11+ and Ubuntu 22.04+ boot with the unified (v2) hierarchy only.
-SYSTEMD_CGROUP_HIERARCHY = "/sys/fs/cgroup/systemd"
-
-# Mesos authentication (on unless mesos_authentication is False): the masters' credentials file
-# (every principal, JSON), the agent's credential, and Marathon's secret, mounted read-only into
-# its container (it runs as nobody) at MARATHON_MESOS_SECRET. All under the deploy's 0700
-# /etc/pyinfra-mesos (apache/mesos 1.11.0 src/master/flags.cpp `credentials`,
-# src/slave/flags.cpp `credential`; marathon `mesos_authentication_secret_file`).
-MESOS_CREDENTIALS_FILE = "/etc/pyinfra-mesos/mesos-credentials.json"
-MESOS_AGENT_CREDENTIAL_FILE = "/etc/pyinfra-mesos/mesos-agent-credential.json"
+# Marathon's secret on the host (0600, under the deploy's 0700 /etc/pyinfra-mesos), mounted
+# read-only into its container at flag_tables.MARATHON_MESOS_SECRET; the agent's principal
+# in its --credential file.
 MARATHON_MESOS_SECRET_FILE = "/etc/pyinfra-mesos/marathon-mesos-secret"
-MARATHON_MESOS_SECRET = "/etc/marathon/mesos-secret"
 MESOS_AGENT_PRINCIPAL = "agent"
-MARATHON_PRINCIPAL = "marathon"
-
-
-def flag_value(value: Any) -> str:
-    """Mesos and Marathon spell booleans in lower case; everything else is its string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _merged(computed: Mapping[str, Any], extra: Mapping[str, Any] | None) -> dict[str, str]:
-    flags = {name: flag_value(value) for name, value in computed.items()}
-    for name, value in (extra or {}).items():
-        flags[str(name)] = flag_value(value)
-    return flags
-
-
-def mesos_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
-    return zk_url(topo.zookeepers, data["zookeeper_mesos_path"], int(data["zookeeper_client_port"]))
-
-
-def marathon_zk_url(data: Mapping[str, Any], topo: Topology) -> str:
-    return zk_url(topo.zookeepers, data["zookeeper_marathon_path"],
-                  int(data["zookeeper_client_port"]))
 
 
 # -- ZooKeeper digest credentials in a zk:// URL ----------------------------------------------
@@ -122,95 +108,23 @@ def with_zk_digest(url: str, credentials: str) -> str:
     return f"{scheme}{credentials}@{url[len(scheme):]}"
 
 
-def format_resources(resources: Mapping[str, Any] | None, default_ports: str) -> str:
-    """`cpus:2;mem:1024;ports:[31000-32000]`: the user's resources, ports defaulted.
-
-    `ports(*)` or `ports(<role>)` is the agent's ports too: no second ports entry then.
-    """
-    items = {str(k): flag_value(v) for k, v in (resources or {}).items()}
-    if not ports_keys(items):
-        items["ports"] = default_ports
-    return ";".join(f"{name}:{value}" for name, value in items.items())
-
-
-def format_attributes(attributes: Mapping[str, Any] | None) -> str:
-    """`rack:r1;zone:a` (Mesos' attribute syntax)."""
-    return ";".join(f"{k}:{flag_value(v)}" for k, v in (attributes or {}).items())
-
-
 def master_flags(member: Member, topo: Topology) -> dict[str, str]:
-    data = member.data
-    computed = {
-        "ip": member.ip,
-        # Advertise the address, not a name: Debian resolves its own hostname to 127.0.1.1.
-        "hostname": member.ip,
-        "port": data["mesos_master_port"],
-        MASTER_ZK_FLAG: mesos_zk_url(data, topo),
-        "quorum": quorum(len(topo.masters)),
-        "work_dir": data["mesos_master_work_dir"],
-        "log_dir": data["mesos_log_dir"],
-        "cluster": data["cluster_name"],
-        "zk_session_timeout": data["mesos_zk_session_timeout"],
-    }
-    if data.get("mesos_authentication", True):
-        computed.update({
-            "authenticate_frameworks": True,
-            "authenticate_agents": True,
-            "authenticate_http_readwrite": True,
-            "credentials": MESOS_CREDENTIALS_FILE,
-        })
-    return _merged(computed, data.get("mesos_master_flags"))
+    """mesos-master's flags (flag_tables.MASTER)."""
+    return program_flags("master", member, topo)
 
 
 def agent_flags(member: Member, topo: Topology, *,
                 systemd_cgroup_hierarchy: bool = True) -> dict[str, str]:
-    """The agent's flags. `systemd_cgroup_hierarchy`: whether the host has
+    """mesos-agent's flags (flag_tables.AGENT). `systemd_cgroup_hierarchy`: whether the host has
     SYSTEMD_CGROUP_HIERARCHY (a host fact); without it systemd support is turned off, as
     AVENTER's own deploy does for cgroup v2, unless the operator set systemd_enable_support."""
-    data = member.data
-    computed: dict[str, Any] = {
-        AGENT_ZK_FLAG: mesos_zk_url(data, topo),
-        "ip": member.ip,
-        "hostname": member.ip,
-        "port": data["mesos_agent_port"],
-        "work_dir": data["mesos_agent_work_dir"],
-        "log_dir": data["mesos_log_dir"],
-        "containerizers": data["mesos_containerizers"],
-        # Docker pulls outlast Mesos' 1mins default (facts.md, "Defaults").
-        "executor_registration_timeout": data["mesos_executor_registration_timeout"],
-        "resources": format_resources(data.get("mesos_resources"), data["mesos_agent_ports"]),
-    }
-    attributes = format_attributes(data.get("mesos_attributes"))
-    if attributes:
-        computed["attributes"] = attributes
-    if not systemd_cgroup_hierarchy:
-        computed["systemd_enable_support"] = False
-    if data.get("mesos_authentication", True):
-        computed["credential"] = MESOS_AGENT_CREDENTIAL_FILE
-    return _merged(computed, data.get("mesos_agent_flags"))
+    return program_flags("agent", member, topo,
+                         {FACT_SYSTEMD_CGROUP_HIERARCHY: systemd_cgroup_hierarchy})
 
 
 def marathon_flags(member: Member, topo: Topology) -> dict[str, str]:
-    data = member.data
-    port_min, port_max = data["marathon_service_port_range"]
-    computed = {
-        "master": mesos_zk_url(data, topo),
-        "zk": marathon_zk_url(data, topo),
-        # Used in leader redirects: must be an address the other instances and clients reach.
-        "hostname": member.ip,
-        "http_port": data["marathon_http_port"],
-        "mesos_user": data["marathon_mesos_user"],
-        "task_launch_timeout": data["marathon_task_launch_timeout_ms"],
-        "local_port_min": port_min,
-        "local_port_max": port_max,
-    }
-    if data.get("mesos_authentication", True):
-        # A toggle: MARATHON_MESOS_AUTHENTICATION= becomes a bare --mesos_authentication.
-        computed.update({"mesos_authentication": "",
-                         "mesos_authentication_principal": MARATHON_PRINCIPAL,
-                         "mesos_authentication_secret_file": MARATHON_MESOS_SECRET})
-    extra = {k: v for k, v in (data.get("marathon_flags") or {}).items() if k != "http_credentials"}
-    return _merged(computed, extra)
+    """Marathon's flags (flag_tables.MARATHON); never http_credentials (marathon_env)."""
+    return program_flags("marathon", member, topo)
 
 
 # Marathon reads its HTTP credentials flag's default from this variable (d2iq-archive/marathon

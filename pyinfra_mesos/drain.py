@@ -1,0 +1,292 @@
+"""`python -m pyinfra_mesos drain INVENTORY HOST [--yes]`: move an agent's Marathon tasks
+elsewhere under load, then take the agent out (Mesos maintenance), from the operator's machine
+over SSH only (the cluster's ports may be firewalled: every request runs on a cluster host).
+`undrain INVENTORY HOST`: bring the machine back up and start its agent again.
+
+Steps of `drain`, each printed: (1) check HOST (an agent of the inventory, not the last one,
+another agent active in Mesos); (2) add HOST to the Mesos maintenance schedule (it starts
+DRAINING: Marathon 1.10's `maintenance_mode`, on by default, declines its offers); (3) for each
+Marathon task on HOST, one at a time: `DELETE /v2/apps/<id>/tasks/<task>?scale=false`
+(AppTasksResource.deleteOne: killed, its instance launched again, now elsewhere), then wait
+until the app's instances all run ready off HOST and every load balancer's haproxy.cfg routes
+the app's service ports to them and no longer to HOST; (4) `POST /master/machine/down` (Mesos
+removes the agent and tells it to shut down); (5) `systemctl disable --now mesos-agent` on HOST.
+The pure decisions are drain_plan.py.
+
+Exit status: 0 done; 1 refused or failed (one line `error: <where>: <field>: <message>`);
+2 usage error or bad inventory. Bounds: each wait --wait seconds (default 300), each command
+20 s. Mesos's read-write endpoints need credentials when `mesos_authentication` is on: they are
+read on the master host from the deploy's 0600 credentials file by a short python3 program
+(never on a command line); Marathon's come from its 0600 curl config, as for `status`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pyinfra_mesos import drain_plan as plan
+from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.deploy_config import MARATHON_CURL_CONFIG
+from pyinfra_mesos.flag_tables import MESOS_CREDENTIALS_FILE
+from pyinfra_mesos.inventory_loader import project_root
+from pyinfra_mesos.problems import error
+from pyinfra_mesos.remote import Hosts, RemoteError
+from pyinfra_mesos.status import open_hosts, topology_or_report
+from pyinfra_mesos.topology import Member, Topology
+
+EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+WAIT_S = 300.0
+COMMAND_S = 20.0
+HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
+
+# Run on a master host: one HTTP request, with the Mesos credentials file's first principal
+# when the file exists (the read-write realm needs it); prints the status line, then the body.
+_MESOS_CALL = r"""
+import base64, json, os, sys, urllib.error, urllib.request
+url, method, body, path = sys.argv[1:5]
+req = urllib.request.Request(url, data=body.encode() if body else None, method=method,
+                             headers={"Content-Type": "application/json"})
+if os.path.exists(path):
+    c = json.load(open(path))["credentials"][0]
+    token = base64.b64encode((c["principal"] + ":" + c["secret"]).encode()).decode()
+    req.add_header("Authorization", "Basic " + token)
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    with opener.open(req, timeout=10) as r:
+        code, data = r.status, r.read()
+except urllib.error.HTTPError as e:
+    code, data = e.code, e.read()
+print(code)
+sys.stdout.write(data.decode("utf-8", "replace"))
+"""
+
+
+class Failed(Exception):
+    """A step could not be done: `str()` is the one-line problem."""
+
+
+def add_parser(commands: Any) -> None:
+    """Add `drain` and `undrain` to the CLI's subcommands (cli.py)."""
+    for name, run, text in (
+        ("drain", run_drain, "move an agent's tasks elsewhere under load, then stop and "
+                             "disable its mesos-agent (Mesos maintenance)"),
+        ("undrain", run_undrain, "bring a drained agent's machine up and start its agent"),
+    ):
+        parser = commands.add_parser(name, help=text, description=text + ". Exit 0: done; 1: "
+                                     "refused or failed; 2: usage error or bad inventory.")
+        parser.add_argument("inventory", metavar="INVENTORY")
+        parser.add_argument("host", metavar="HOST", help="the agent, as named in the inventory")
+        if name == "drain":
+            parser.add_argument("--yes", action="store_true",
+                                help="do not ask before starting")
+            parser.add_argument("--wait", type=float, default=WAIT_S, metavar="SECONDS",
+                                help="bound on each wait for a replacement (default 300)")
+        parser.set_defaults(run=run)
+
+
+class Cluster:
+    """The SSH glue: Mesos and Marathon requests run on their own hosts."""
+
+    def __init__(self, topo: Topology, hosts: Hosts, marathon_auth: bool) -> None:
+        self.topo, self.hosts, self.marathon_auth = topo, hosts, marathon_auth
+
+    def sh(self, host: str, command: str, timeout_s: float = COMMAND_S) -> str:
+        status, out, err = self.hosts.connection(host).run(command, timeout_s)
+        if status != 0:
+            last = (err.strip().splitlines() or [f"exit status {status}"])[-1]
+            raise Failed(f"{host}: {last}")
+        return out
+
+    def mesos_leader(self) -> Member:
+        """The leading master, from the first master that names it (GET /redirect)."""
+        for m in self.topo.masters:
+            port = int(m.data.get("mesos_master_port") or 5050)
+            try:
+                out = self.sh(m.name, f"curl -sS --max-time 5 -o /dev/null -w '%{{redirect_url}}'"
+                                      f" http://{m.ip}:{port}/redirect")  # fmt: skip
+            except (Failed, RemoteError):
+                continue
+            host = out.strip().split("//", 1)[-1].split("/", 1)[0].rpartition(":")[0]
+            leader = next((x for x in self.topo.masters if host in (x.ip, x.name)), None)
+            if leader is not None:
+                return leader
+        raise Failed("masters: no Mesos leader could be found")
+
+    def mesos(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        leader = self.mesos_leader()
+        port = int(leader.data.get("mesos_master_port") or 5050)
+        args = [f"http://{leader.ip}:{port}{path}", method,
+                json.dumps(body) if body is not None else "", MESOS_CREDENTIALS_FILE]
+        out = self.sh(leader.name, "python3 -c " + shlex.join([_MESOS_CALL, *args]))
+        code, _, text = out.partition("\n")
+        try:
+            return int(code), json.loads(text) if text.strip() else None
+        except ValueError:
+            return int(code), text.strip()
+
+    def marathon(self, method: str, path: str) -> tuple[int, Any]:
+        m = self.topo.marathons[0]
+        port = int(m.data.get("marathon_http_port") or 8080)
+        auth = f"-K {shlex.quote(MARATHON_CURL_CONFIG)} " if self.marathon_auth else ""
+        out = self.sh(m.name, f"curl -sS --max-time 15 {auth}-X {method} -w '\\n%{{http_code}}' "
+                              f"{shlex.quote(f'http://{m.ip}:{port}{path}')}")  # fmt: skip
+        text, _, code = out.rpartition("\n")
+        try:
+            return int(code), json.loads(text) if text.strip() else None
+        except ValueError:
+            return int(code or 0), text
+
+    def apps(self) -> list[dict[str, Any]]:
+        status, body = self.marathon("GET", "/v2/apps?embed=apps.tasks")
+        if status != 200 or not isinstance(body, dict):
+            raise Failed(f"marathon: GET /v2/apps answered {status}")
+        return list(body.get("apps") or [])
+
+    def lb_configs(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for lb in self.topo.load_balancers:
+            try:
+                out[lb.name] = self.sh(lb.name, f"cat {HAPROXY_CFG}")
+            except (Failed, RemoteError):
+                out[lb.name] = None
+        return out
+
+
+def _say(step: str, started: float) -> None:
+    print(f"[{time.monotonic() - started:6.1f}s] {step}", flush=True)
+
+
+def _wait(what: str, probe: Callable[[], str | None], limit_s: float) -> None:
+    """Poll `probe` (None: done; else what is missing) every second, for `limit_s`."""
+    deadline = time.monotonic() + limit_s
+    missing = probe()
+    while missing is not None:
+        if time.monotonic() > deadline:
+            raise Failed(f"{what}: not done after {limit_s:g} s: {missing}")
+        time.sleep(1.0)
+        missing = probe()
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Topology, Member] | int:
+    topo = topology_or_report(args.inventory)
+    if topo is None:
+        return EXIT_USAGE
+    problems = plan.target_problems(topo, args.host, args.inventory)
+    for problem in problems:
+        print(problem.format())
+    if problems:
+        return EXIT_FAILED
+    return topo, next(m for m in topo.agents if m.name == args.host)
+
+
+def _cluster(topo: Topology) -> tuple[Cluster, Hosts]:
+    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
+    hosts = open_hosts(topo, time.monotonic() + 30.0)
+    if hosts.unreachable:
+        name, reason = sorted(hosts.unreachable.items())[0]
+        hosts.close()
+        raise Failed(f"{name}: unreachable over SSH: {reason}")
+    return Cluster(topo, hosts, bool(marathon_credentials(data, project_root()))), hosts
+
+
+def drain(args: argparse.Namespace, topo: Topology, agent: Member) -> None:
+    started = time.monotonic()
+    cluster, hosts = _cluster(topo)
+    names = {agent.name, agent.ip}
+    address_of = {m.name: m.ip for m in topo.all_members} | {m.ip: m.ip for m in topo.all_members}
+    try:
+        status, state = cluster.mesos("GET", "/master/state")
+        if status != 200 or not isinstance(state, dict):
+            raise Failed(f"mesos: GET /master/state answered {status}")
+        if not plan.other_active_agents(state, agent.ip):
+            raise Failed(f"{agent.name}: no other agent is active in Mesos: its tasks would "
+                         "have nowhere to run")
+        _say(f"{agent.name}: an agent of the inventory, "
+             f"{len(plan.other_active_agents(state, agent.ip))} other agent(s) active", started)
+        machine = plan.machine_id(agent)
+        status, current = cluster.mesos("GET", "/master/maintenance/schedule")
+        if status != 200:
+            raise Failed(f"mesos: GET /master/maintenance/schedule answered {status}: {current}")
+        schedule = plan.schedule_with(current or {}, machine, time.time_ns())
+        if schedule is not None:
+            status, reply = cluster.mesos("POST", "/master/maintenance/schedule", schedule)
+            if status != 200:
+                raise Failed(f"mesos: maintenance schedule refused ({status}): {reply}")
+        _say(f"{agent.name}: scheduled for maintenance ({json.dumps(machine)} DRAINING); "
+             "Marathon declines its offers", started)
+        for move in plan.moves(cluster.apps(), names):
+            path = f"/v2/apps/{move.app_id.strip('/')}/tasks/{move.task_id}?scale=false"
+            status, reply = cluster.marathon("DELETE", path)
+            if status not in (200, 404):  # 404: it ended meanwhile; its instance comes back
+                raise Failed(f"marathon: kill of {move.task_id} answered {status}: {reply}")
+            _say(f"{move.app_id}: killed {move.task_id}; waiting for its replacement", started)
+
+            def probe(move: plan.Move = move) -> str | None:
+                app = next((a for a in cluster.apps() if a["id"] == move.app_id), None)
+                return plan.replaced(app, move, names, address_of, cluster.lb_configs())
+
+            _wait(f"{move.app_id}: replacement of {move.task_id}", probe, float(args.wait))
+            _say(f"{move.app_id}: replaced, healthy and behind every load balancer", started)
+        status, reply = cluster.mesos("POST", "/master/machine/down", [machine])
+        if status != 200:
+            raise Failed(f"mesos: machine/down refused ({status}): {reply}")
+        _say(f"{agent.name}: machine DOWN (Mesos removed the agent)", started)
+        cluster.sh(agent.name, "systemctl disable --now mesos-agent.service", 90.0)
+        active = cluster.sh(agent.name, "systemctl is-active mesos-agent.service; "
+                                        "systemctl is-enabled mesos-agent.service; true")
+        _say(f"{agent.name}: mesos-agent stopped and disabled ({' / '.join(active.split())})",
+             started)
+    finally:
+        hosts.close()
+    print(f"drained: {agent.name}. To remove it: delete its line from {args.inventory} and "
+          "re-run the deploy (README: Removing an agent).")
+
+
+def run_drain(args: argparse.Namespace) -> int:
+    prepared = _prepare(args)
+    if isinstance(prepared, int):
+        return prepared
+    topo, agent = prepared
+    if not args.yes:
+        answer = input(f"Drain {agent.name}: move its tasks, then stop and disable its "
+                       "mesos-agent? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print(error(args.inventory, agent.name, "not drained (not confirmed)").format())
+            return EXIT_FAILED
+    try:
+        drain(args, topo, agent)
+    except (Failed, RemoteError) as exc:
+        print(error(args.inventory, agent.name, str(exc)).format())
+        return EXIT_FAILED
+    return EXIT_DONE
+
+
+def run_undrain(args: argparse.Namespace) -> int:
+    """machine/up (only a DOWN machine: Mesos refuses others with its reason), then start the
+    agent; it registers again with its checkpointed id."""
+    prepared = _prepare(args)
+    if isinstance(prepared, int):
+        return prepared
+    topo, agent = prepared
+    try:
+        cluster, hosts = _cluster(topo)
+        try:
+            status, reply = cluster.mesos("POST", "/master/machine/up",
+                                          [plan.machine_id(agent)])
+            if status != 200:
+                raise Failed(f"mesos: machine/up refused ({status}): {reply}")
+            print(f"{agent.name}: machine UP, out of the maintenance schedule")
+            cluster.sh(agent.name, "systemctl enable --now mesos-agent.service", 90.0)
+            print(f"{agent.name}: mesos-agent enabled and started")
+        finally:
+            hosts.close()
+    except (Failed, RemoteError) as exc:
+        print(error(args.inventory, agent.name, str(exc)).format())
+        return EXIT_FAILED
+    return EXIT_DONE
+

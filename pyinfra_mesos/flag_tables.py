@@ -173,18 +173,21 @@ ADVERTISED = Computed("the host's advertised address (topology.advertised_addres
                       lambda i: i.member.ip,
                       "ip (the host's data; the deploy advertises the address)")
 MESOS_ZK_MASTER = Computed(
-    "the Mesos zk:// URL", ("zookeeper_mesos_path", "zookeeper_client_port"),
+    "the Mesos zk:// URL over the zookeepers group",
+    ("zookeeper_mesos_path", "zookeeper_client_port"),
     lambda i: mesos_zk_url(i.data, i.topo),
     _ZK_DIGEST_RULE.format(path="zookeeper_mesos_path", creds="zookeeper_mesos_credentials"))
 MESOS_ZK = Computed(
-    "the Mesos zk:// URL", ("zookeeper_mesos_path", "zookeeper_client_port"),
+    "the Mesos zk:// URL over the zookeepers group",
+    ("zookeeper_mesos_path", "zookeeper_client_port"),
     lambda i: mesos_zk_url(i.data, i.topo), _ZK_RULE.format(path="zookeeper_mesos_path"))
 MARATHON_ZK = Computed(
-    "the Marathon zk:// URL", ("zookeeper_marathon_path", "zookeeper_client_port"),
+    "the Marathon zk:// URL over the zookeepers group",
+    ("zookeeper_marathon_path", "zookeeper_client_port"),
     lambda i: marathon_zk_url(i.data, i.topo),
     _ZK_DIGEST_RULE.format(path="zookeeper_marathon_path",
                            creds="zookeeper_marathon_credentials"))
-QUORUM = Computed("len(masters) // 2 + 1 (topology.quorum)", (),
+QUORUM = Computed("len(masters group) // 2 + 1 (topology.quorum)", (),
                   lambda i: quorum(len(i.topo.masters)), "computed from the number of masters")
 RESOURCES = Computed(
     "mesos_resources in Mesos' syntax, ports defaulted (format_resources)",
@@ -216,8 +219,7 @@ PORT_MAX = Computed("the high end of marathon_service_port_range",
 
 def _constant(value: Any) -> Computed:
     """A fixed value that the mesos_authentication switch turns on (rows with `when`)."""
-    return Computed(f"the constant {flag_value(value)!r}", ("mesos_authentication",),
-                    lambda _: value, _AUTH)
+    return Computed(f"the constant {flag_value(value)!r}", (), lambda _: value, _AUTH)
 
 
 # -- the tables --------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def _topo(**extra):  # type: ignore[no-untyped-def]
     ("master", "port", "--port: group_data key mesos_master_port."),
     ("agent", "work_dir", "--work_dir: group_data key mesos_agent_work_dir."),
     ("marathon", "http_port", "--http_port: group_data key marathon_http_port."),
-    ("master", "quorum", "--quorum: computed: len(masters) // 2 + 1"),
+    ("master", "quorum", "--quorum: computed: len(masters group) // 2 + 1"),
     ("agent", "resources", "reads mesos_resources, mesos_agent_ports"),
     ("marathon", "local_port_max", "reads marathon_service_port_range"),
     ("master", "credentials", "only while mesos_authentication is on"),

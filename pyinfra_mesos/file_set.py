@@ -10,8 +10,11 @@ decision belong in one set (the set's `did_change` is that decision's input); a 
 a set gets its `systemctl daemon-reload` from the set itself, so the unit and its config can share
 one fact without the config's change reloading systemd.
 
-Not for secrets: an upload lands with the SSH server's umask before its chmod (private_files.py
-is the operation for those).
+A set can also hold directories (`directories`, path -> Dir: made and given their mode, as
+pyinfra's files.directory does) and files of their own mode (`modes`). A file whose mode grants
+nothing to others ("0600", "0640") is handled as private_files.private_file handles a secret:
+created empty with its final mode and owner first, then filled in place (no temporary copy), so
+no moment exposes its content; like every file here it is compared by sha256 and never printed.
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, QuoteString, StringCommand, operation
 
 MISSING = "missing"
+# FileSetState's digest field for a path of `dirs` that is a directory.
+DIRECTORY = "directory"
 # Units systemd reads from here (systemd.unit(5), "Unit File Load Path", system manager).
 SYSTEMD_UNIT_DIR = "/etc/systemd/system/"
+
+
+@dataclass(frozen=True)
+class Dir:
+    """A directory of a set: `mode` (octal string, "0750"); `user` / `group` (names) are set
+    only when given (files.directory leaves the owner alone otherwise)."""
+
+    mode: str
+    user: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,20 +57,31 @@ class FileState:
 
 
 class FileSetState(FactBase[dict[str, FileState | None]]):
-    """path -> FileState, or None when the path is not a regular file (missing, a directory).
+    """path -> FileState, or None when the path is not a regular file (missing, a directory);
+    for a path of `dirs`: FileState with sha256 DIRECTORY when it is a directory, else None.
 
     One line per path: `<sha256> <mode> <user> <group> <path>` (stat -c '%a %U %G', GNU
-    coreutils), or `missing - - - <path>`.
+    coreutils), `directory <mode> <user> <group> <path>`, or `missing - - - <path>`.
     """
 
-    def command(self, paths: tuple[str, ...]) -> StringCommand:
-        quoted = [QuoteString(p) for p in paths]
-        return StringCommand(
-            "for f in", *quoted, "; do",
-            'if [ -f "$f" ] && [ ! -L "$f" ]; then',
-            'echo "$(sha256sum < "$f" | cut -c1-64) $(stat -c \'%a %U %G\' "$f") $f";',
-            f'else echo "{MISSING} - - - $f"; fi; done',
-        )
+    def command(self, paths: tuple[str, ...], dirs: tuple[str, ...] = ()) -> StringCommand:
+        parts: list[object] = []
+        if paths:
+            parts += [
+                "for f in", *[QuoteString(p) for p in paths], "; do",
+                'if [ -f "$f" ] && [ ! -L "$f" ]; then',
+                'echo "$(sha256sum < "$f" | cut -c1-64) $(stat -c \'%a %U %G\' "$f") $f";',
+                f'else echo "{MISSING} - - - $f"; fi; done',
+            ]
+        if dirs:
+            parts += [
+                *([";"] if paths else []),
+                "for d in", *[QuoteString(d) for d in dirs], "; do",
+                'if [ -d "$d" ] && [ ! -L "$d" ]; then',
+                f'echo "{DIRECTORY} $(stat -c \'%a %U %G\' "$d") $d";',
+                f'else echo "{MISSING} - - - $d"; fi; done',
+            ]
+        return StringCommand(*parts)
 
     def default(self) -> dict[str, FileState | None]:
         return {}
@@ -86,6 +112,31 @@ def owner_mode_command(dest: str, mode: str, user: str, group: str) -> StringCom
     return StringCommand("chown", f"{user}:{group}", quoted, "&&", "chmod", mode, quoted)
 
 
+def is_private(mode: str) -> bool:
+    """A mode that grants others nothing ("0600", "0640", "0400"): the file may hold a secret."""
+    return int(mode, 8) & 0o007 == 0
+
+
+def _directory_commands(path: str, spec: Dir, state: FileState | None) -> list[StringCommand]:
+    """What files.directory would run for `spec` at `path` now: mkdir -p when missing, chmod
+    (and chown, when the spec names an owner) when missing or different."""
+    quoted = QuoteString(path)
+    commands = []
+    if state is None:
+        commands.append(StringCommand("mkdir", "-p", quoted))
+    if state is None or state.mode != mode_digits(spec.mode):
+        commands.append(StringCommand("chmod", spec.mode, quoted))
+    if spec.user or spec.group:
+        want = (spec.user or (state.user if state else ""), spec.group or (
+            state.group if state else ""))
+        if state is None or (state.user, state.group) != want:
+            # chown's forms as files.directory spells them: user:group, user, :group.
+            owner = (f"{spec.user}:{spec.group}" if spec.user and spec.group
+                     else spec.user or f":{spec.group}")
+            commands.append(StringCommand("chown", owner, quoted))
+    return commands
+
+
 def is_systemd_unit(path: str) -> bool:
     """A unit file of the system manager that this deploy writes (its daemon-reload follows)."""
     return path.startswith(SYSTEMD_UNIT_DIR)
@@ -93,32 +144,51 @@ def is_systemd_unit(path: str) -> bool:
 
 @operation()
 def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
-             group: str = "root"):
+             group: str = "root", modes: Mapping[str, str] | None = None,
+             directories: Mapping[str, Dir] | None = None):
     """Ensure every `dest -> content` of `files` (absolute paths, bytes) is a regular file with
-    that content, `mode` (octal string) and `user:group`. Missing parent directories are made
-    (`mkdir -p`, 0755 as pyinfra's files.put makes them). When the content of a unit under
-    /etc/systemd/system/ is uploaded, `systemctl daemon-reload` follows the uploads (a mode or
-    owner fix alone needs none). One fact for the whole set; `host.noop` when nothing differs."""
+    that content, its mode (`modes[dest]`, else `mode`; octal strings) and `user:group`, after
+    every directory of `directories` exists with its Dir's mode (and owner, if given). Missing
+    parent directories of files are made (`mkdir -p`, 0755 as pyinfra's files.put makes them);
+    a missing private file (is_private) is created empty with its mode before it is filled.
+    When the content of a unit under /etc/systemd/system/ is uploaded, `systemctl daemon-reload`
+    follows the uploads (a mode or owner fix alone needs none). One fact for the whole set;
+    `host.noop` when nothing differs."""
     paths = tuple(sorted(files))
-    current = host.get_fact(FileSetState, paths=paths)
-    want_mode = mode_digits(mode)
-    missing_dirs = sorted({posixpath.dirname(p) for p in paths if current.get(p) is None})
+    dirs = dict(sorted((directories or {}).items()))
+    current = host.get_fact(FileSetState, paths=paths, **({"dirs": tuple(dirs)} if dirs else {}))
+    changed = False
+    for path, spec in dirs.items():
+        state = current.get(path)
+        for command in _directory_commands(path, spec, state):
+            yield command
+            changed = True
+    missing_dirs = sorted({posixpath.dirname(p) for p in paths if current.get(p) is None}
+                          - set(dirs))
     if missing_dirs:
         yield StringCommand("mkdir", "-p", *[QuoteString(d) for d in missing_dirs])
-    changed = bool(missing_dirs)
+        changed = True
     units_uploaded = False
     for dest in paths:
         state = current.get(dest)
+        file_mode = (modes or {}).get(dest, mode)
+        private = is_private(file_mode)
+        if state is None and private:
+            yield StringCommand("install", "-m", file_mode, "-o", user, "-g", group,
+                                "/dev/null", QuoteString(dest))
         if state is None or state.sha256 != _digest(files[dest]):
-            yield FileUploadCommand(BytesIO(files[dest]), dest,
-                                    remote_temp_filename=host.get_temp_filename(dest))
-            yield owner_mode_command(dest, mode, user, group)
+            # A private file is filled in place (it exists, private, from here on); pyinfra
+            # only uses a temporary name when it uploads for sudo/su.
+            yield FileUploadCommand(BytesIO(files[dest]), dest, remote_temp_filename=(
+                None if private else host.get_temp_filename(dest)))
+            yield owner_mode_command(dest, file_mode, user, group)
             changed = True
             units_uploaded = units_uploaded or is_systemd_unit(dest)
-        elif (state.mode, state.user, state.group) != (want_mode, user, group):
-            yield owner_mode_command(dest, mode, user, group)
+        elif (state.mode, state.user, state.group) != (mode_digits(file_mode), user, group):
+            yield owner_mode_command(dest, file_mode, user, group)
             changed = True
     if units_uploaded:
         yield StringCommand("systemctl", "daemon-reload")
     if not changed:
-        host.noop(f"{len(paths)} file(s) already in place")
+        host.noop(f"{len(paths)} file(s)" + (f", {len(dirs)} directory(ies)" if dirs else "")
+                  + " already in place")

@@ -12,7 +12,6 @@ from typing import Any
 
 from pyinfra import host
 from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import files
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy_config import (
@@ -21,10 +20,9 @@ from pyinfra_mesos.deploy_config import (
     mesos_common_env_lines,
     mesos_upgrade_needed,
     render_template,
-    template_path,
 )
+from pyinfra_mesos.file_set import Dir, file_set
 from pyinfra_mesos.flags import env_lines, with_zk_digest
-from pyinfra_mesos.private_files import private_file
 from pyinfra_mesos.topology import Topology
 
 
@@ -39,56 +37,46 @@ def mesos_zk_credentials(host_name: str, topo: Topology, data: Mapping[str, Any]
     return zookeeper_credentials(data, project_root, "mesos", create=True)
 
 
-def mesos_role_files(*, role_env: str, role_env_name: str, work_dir_name: str,
-                     flags: Mapping[str, str], zk_flag: str, source: str,
-                     data: Mapping[str, Any], zk_credentials: str) -> list[Any]:
-    """work_dir, log dir, /etc/default/mesos, the role's env file and /etc/mesos/zk.
+def mesos_role_files(*, role_env: str, role_env_name: str, flags: Mapping[str, str],
+                     zk_flag: str, source: str, data: Mapping[str, Any], zk_credentials: str,
+                     private: Mapping[str, str] | None = None,
+                     extra: Mapping[str, bytes] | None = None) -> list[Any]:
+    """One operation (file_set: one fact on a converged host) for the work_dir (0750), the log
+    dir, /etc/mesos, /etc/default/mesos, the role's env file, /etc/mesos/zk, `private` (dest ->
+    text, 0600: the role's Mesos credential) and `extra` (dest -> bytes, 0644: the agent's
+    systemd drop-in, whose change reloads systemd). Returns [that operation]: its change is the
+    restart decision's input.
 
     The zk URL is written once, to /etc/mesos/zk; the role's env file points the zk flag at it
     (`MESOS_ZK=file:///etc/mesos/zk`, `MESOS_MASTER=file:///etc/mesos/zk`), as AVENTER's own
     deploy does. The wrapper does not read /etc/mesos/zk itself (flags.MASTER_ZK_FLAG).
-    `zk_credentials` (mesos_zk_credentials): with them the file is a private 0600 file (never
-    diffed or printed); without, a plain 0644 template.
+    `zk_credentials` (mesos_zk_credentials): with them the file is private (0600: created
+    private before it is filled, never printed); without, 0644. The role's env file is 0600
+    too (extra flags may carry credentials); `source` names the task file in its header.
+    /etc/mesos is made explicitly: the stand-in package, like a minimal install, may not
+    ship it.
     """
-    files.directory(name=work_dir_name, path=flags["work_dir"], mode="0750")
-    files.directory(name="Mesos log directory", path=flags["log_dir"], mode="0755")
-    common_env = files.template(
-        name="Configure what master and agent share (/etc/default/mesos)",
-        src=template_path("mesos-env.j2"),
-        dest=MESOS_COMMON_ENV,
-        mode="0644",
-        source="tasks/mesos_master.py, tasks/mesos_agent.py",
-        lines=mesos_common_env_lines(data),
-    )
-    role_env_file = files.template(
-        name=role_env_name,
-        src=template_path("mesos-env.j2"),
-        dest=role_env,
-        # Mode 0600: extra flags may carry credentials.
-        mode="0600",
-        source=source,
-        lines=env_lines("MESOS", {**flags, zk_flag: f"file://{MESOS_ZK_FILE}"}),
-    )
     zk_url = with_zk_digest(flags[zk_flag], zk_credentials)
-    # private_file does not create parent directories (files.template does), and the stand-in
-    # package, like a minimal install, may not ship /etc/mesos.
-    zk_dir = posixpath.dirname(MESOS_ZK_FILE)
-    files.directory(name=f"Mesos config directory ({zk_dir})", path=zk_dir, mode="0755")
-    if zk_credentials:
-        zk_file = private_file(
-            name="Point Mesos at ZooKeeper with the masters' digest (/etc/mesos/zk, 0600)",
-            dest=MESOS_ZK_FILE,
-            content=render_template("mesos-zk.j2", zk_url=zk_url),
-        )
-    else:
-        zk_file = files.template(
-            name="Point Mesos at ZooKeeper (/etc/mesos/zk)",
-            src=template_path("mesos-zk.j2"),
-            dest=MESOS_ZK_FILE,
-            mode="0644",
-            zk_url=zk_url,
-        )
-    return [common_env, role_env_file, zk_file]
+    files: dict[str, bytes] = {
+        MESOS_COMMON_ENV: render_template(
+            "mesos-env.j2", source="tasks/mesos_master.py, tasks/mesos_agent.py",
+            lines=mesos_common_env_lines(data)).encode(),
+        role_env: render_template(
+            "mesos-env.j2", source=source,
+            lines=env_lines("MESOS", {**flags, zk_flag: f"file://{MESOS_ZK_FILE}"})).encode(),
+        MESOS_ZK_FILE: render_template("mesos-zk.j2", zk_url=zk_url).encode(),
+        **{dest: text.encode() for dest, text in (private or {}).items()},
+        **(extra or {}),
+    }
+    modes = {role_env: "0600", MESOS_ZK_FILE: "0600" if zk_credentials else "0644",
+             **{dest: "0600" for dest in private or {}}}
+    return [file_set(
+        name=role_env_name,
+        files=files,
+        modes=modes,
+        directories={flags["work_dir"]: Dir("0750"), flags["log_dir"]: Dir("0755"),
+                     posixpath.dirname(MESOS_ZK_FILE): Dir("0755")},
+    )]
 
 
 def mesos_package_moves() -> bool:

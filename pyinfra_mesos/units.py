@@ -82,7 +82,12 @@ class UnitStates(FactBase[dict[str, UnitState]]):
 def units_running_enabled(units: Sequence[str]):
     """Every unit of `units` (full names, "haproxy.service") active and enabled, in order:
     `systemctl start` for one that is not active, then `systemctl enable` for one that is not
-    enabled (pyinfra's systemd.service commands). One fact for all; `host.noop` otherwise."""
+    enabled (pyinfra's systemd.service commands). One fact for all; `host.noop` otherwise.
+    No units: `host.noop` and no fact (an operation every member plans to keep one order of
+    operations, that only some act in)."""
+    if not units:
+        host.noop("no unit to start on this host here")
+        return
     states = host.get_fact(UnitStates, units=tuple(units))
     changed = False
     for unit in units:

@@ -8,7 +8,7 @@ and then removes only that link.
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents, Link
-from pyinfra.operations import server, systemd
+from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import mesos_secrets
 from pyinfra_mesos.deploy_config import (
@@ -22,7 +22,6 @@ from pyinfra_mesos.deploy_config import (
     mesos_inputs,
     render_template,
 )
-from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.flags import (
     AGENT_ZK_FLAG,
     MESOS_AGENT_CREDENTIAL_FILE,
@@ -37,7 +36,7 @@ from pyinfra_mesos.mesos_files import (
     mesos_role_files,
     mesos_zk_credentials,
 )
-from pyinfra_mesos.private_files import private_directory, private_file
+from pyinfra_mesos.private_files import private_directory
 from pyinfra_mesos.rolling import rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.units import units_running_enabled
@@ -61,39 +60,34 @@ remove_checkpoint = check_agent_checkpoint(
     allow_reset=bool(host.data.mesos_allow_agent_checkpoint_reset),
 )
 
+credential = {}
 if host.data.get("mesos_authentication", True):
     private_directory()
     secret = mesos_secrets(host.data.dict(), state.cwd, create=True)[MESOS_AGENT_PRINCIPAL]
-    credential = [private_file(name="Mesos agent credential (0600)",
-                               dest=MESOS_AGENT_CREDENTIAL_FILE,
-                               content=mesos_agent_credential_json(secret))]
-else:
-    credential = []
+    credential = {MESOS_AGENT_CREDENTIAL_FILE: mesos_agent_credential_json(secret)}
 
-config_files = credential + mesos_role_files(
+runs_docker = "docker" in flags["containerizers"].split(",")
+# The drop-in orders the agent after Docker; the set reloads systemd when its content changes.
+dropin = ({MESOS_AGENT_DOCKER_DROPIN: render_template(
+    "mesos-agent-docker.conf.j2", containerizers=flags["containerizers"]).encode()}
+    if runs_docker else {})
+
+# One operation, one fact on a converged host (mesos_files.py): directories, env files,
+# /etc/mesos/zk, the credential and the drop-in.
+config_files = mesos_role_files(
     role_env=MESOS_AGENT_ENV,
-    role_env_name="Configure mesos-agent (resources, attributes, containerizers)",
-    work_dir_name="Mesos agent work_dir",
+    role_env_name="Configure mesos-agent (resources, attributes, containerizers): env files, "
+                  "/etc/mesos/zk, credential (0600), work_dir, log dir"
+                  + (", Docker drop-in" if runs_docker else ""),
     flags=flags,
     zk_flag=AGENT_ZK_FLAG,
     source="tasks/mesos_agent.py",
     data=host.data.dict(),
     # A master's /etc/mesos/zk carries the Mesos ZooKeeper digest (0600); an agent's does not.
     zk_credentials=mesos_zk_credentials(host.name, topo, host.data.dict(), state.cwd),
+    private=credential,
+    extra=dropin,
 )
-
-
-if "docker" in flags["containerizers"].split(","):
-    # One fact (file_set.py), which also reloads systemd when the drop-in's content changes.
-    dropin = file_set(
-        name="Start mesos-agent after Docker",
-        files={MESOS_AGENT_DOCKER_DROPIN: render_template(
-            "mesos-agent-docker.conf.j2", containerizers=flags["containerizers"]).encode()},
-    )
-    config_files.append(dropin)
-    # The agent refuses to start with the docker containerizer while Docker is down.
-    systemd.service(name="Docker running before the agent", service="docker.service",
-                    running=True)
 
 if remove_checkpoint:
     server.shell(
@@ -101,10 +95,12 @@ if remove_checkpoint:
         commands=[f"systemctl stop {SERVICE}", f"rm -f {checkpoint}"],
     )
 
-# One fact for running and enabled (units.py).
+# One fact for running and enabled (units.py). The agent refuses to start with the docker
+# containerizer while Docker is down: Docker first (tasks/docker.py enables it as well).
 units_running_enabled(
-    name="mesos-agent enabled and running",
-    units=[SERVICE],
+    name="Docker running before the agent, mesos-agent enabled and running"
+    if runs_docker else "mesos-agent enabled and running",
+    units=(["docker.service"] if runs_docker else []) + [SERVICE],
 )
 
 # One agent at a time, each answering /health before the next (a changed ZooKeeper list, e.g.

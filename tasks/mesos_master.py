@@ -9,7 +9,7 @@ masters restart before new ones start (growing 3 -> 5: the old three get quorum 
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import server, systemd
+from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import mesos_secrets
 from pyinfra_mesos.deploy_config import (
@@ -34,9 +34,10 @@ from pyinfra_mesos.mesos_files import (
     mesos_role_files,
     mesos_zk_credentials,
 )
-from pyinfra_mesos.private_files import private_directory, private_file
+from pyinfra_mesos.private_files import private_directory
 from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.units import units_running_enabled
 
 SERVICE = "mesos-master.service"
 
@@ -60,28 +61,36 @@ if plan.reset_replicated_log:
         commands=replicated_log_reset_commands(work_dir, SERVICE),
     )
 
-if host.data.get("mesos_authentication", True):
-    # Every principal the masters accept: agents and Marathon (CRAM-MD5), the operator (HTTP).
+# Every principal the masters accept: agents and Marathon (CRAM-MD5), the operator (HTTP).
+credentials = ({MESOS_CREDENTIALS_FILE: mesos_credentials_json(
+    mesos_secrets(host.data.dict(), state.cwd, create=True))}
+    if host.data.get("mesos_authentication", True) else {})
+if credentials:
     private_directory()
-    config_files_auth = [private_file(
-        name="Mesos principals and secrets for the masters (0600)",
-        dest=MESOS_CREDENTIALS_FILE,
-        content=mesos_credentials_json(mesos_secrets(host.data.dict(), state.cwd, create=True)),
-    )]
-else:
-    config_files_auth = []
 
-config_files = config_files_auth + mesos_role_files(
+# One operation, one fact on a converged host (mesos_files.py): directories, env files,
+# /etc/mesos/zk and the principals.
+config_files = mesos_role_files(
     role_env=MESOS_MASTER_ENV,
-    role_env_name=f"Configure mesos-master (quorum {plan.new} of {len(topo.masters)})",
-    work_dir_name="Mesos master work_dir (replicated log)",
+    role_env_name=f"Configure mesos-master (quorum {plan.new} of {len(topo.masters)}): "
+                  "env files, /etc/mesos/zk, principals (0600), work_dir and log dir",
     flags=flags,
     zk_flag=MASTER_ZK_FLAG,
     source="tasks/mesos_master.py",
     data=host.data.dict(),
     # A master's /etc/mesos/zk carries the Mesos ZooKeeper digest (0600); an agent's does not.
     zk_credentials=mesos_zk_credentials(host.name, topo, host.data.dict(), state.cwd),
+    private=credentials,
 )
+
+# One fact for running and enabled (units.py). A master that ran at planning: right after its
+# files (the e2e interrupts a run as this starts: files written, none restarted); a new master
+# only after every running one restarted (below: growing 3 -> 5, the old three get quorum 3
+# first). Every master plans both operations (empty on the hosts they are not for): pyinfra
+# orders operations by each host's sequence (api/state.py get_op_order), so only an operation
+# the running masters also plan after their turns stays after those turns for the new ones.
+units_running_enabled(name="mesos-master enabled and running",
+                      units=[SERVICE] if was_running else [])
 probe = http_probe(f"http://{flags['ip']}:{flags['port']}/health")
 timeout_s = int(host.data.mesos_master_restart_wait_s)
 # A package moved to a new mesos_version (tasks/mesos_package.py) rewrites its dpkg stamp, one
@@ -100,15 +109,11 @@ if was_running:
         changes=config_files, force=mesos_package_moves(),
     )
 
-systemd.service(
-    name="mesos-master enabled and running",
-    service=SERVICE,
-    running=True,
-    enabled=True,
-)
+units_running_enabled(name="mesos-master enabled and running (new masters, after the restarts)",
+                      units=[] if was_running else [SERVICE])
 
 if not was_running:
-    # A new master: started above with its files; restarted only if it runs something older
+    # A new master: started with its files; restarted only if it runs something older
     # (the package may have started it before its config existed).
     rolling_restart(
         name="Restart new masters whose process predates their config, one at a time",

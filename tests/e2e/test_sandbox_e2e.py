@@ -1691,7 +1691,7 @@ def phase_backup_restore(run: E2ERun) -> None:
 INTERRUPT_DATA = 'mesos_master_flags={"max_completed_frameworks": "60"}'
 # The operation that follows the masters' config write in tasks/mesos_master.py: once pyinfra
 # starts it, every master's new env file is written and none has restarted yet.
-INTERRUPT_AFTER = "Point Mesos at ZooKeeper"
+INTERRUPT_AFTER = "mesos-master enabled and running"
 INTERRUPT_WAIT_S = 900.0
 # tasks/mesos_master.py's rolling restart of running masters (one turn each, then the leader).
 MASTER_RESTART_OP = "Restart running masters with the new config"

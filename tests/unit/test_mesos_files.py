@@ -12,7 +12,7 @@ def test_etc_mesos_exists_before_the_zk_file_is_written(tmp_path: Path) -> None:
     # ships no /etc/mesos the masters' write failed with "No such file or directory".
     ops = plan_with(tmp_path)
     for name in ("m1", "a1"):
-        names = [op.name for op in ops[name]]
-        directory = names.index("Mesos config directory (/etc/mesos)")
-        assert directory < names.index(zk_file(ops[name]).name), names
-        assert any("mkdir -p /etc/mesos" in c for c in ops[name][directory].commands)
+        # One operation (file_set) makes the directory, then fills the file.
+        commands = zk_file(ops[name]).commands
+        assert commands.index("mkdir -p /etc/mesos") < commands.index(
+            "FileUploadCommand:/etc/mesos/zk"), commands

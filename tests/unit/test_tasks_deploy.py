@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_tasks_harness import ROOT, fake_host, op_named, plan
+from pyinfra.context import ctx_host
+from pyinfra_cli.util import exec_file
+from test_tasks_harness import ROOT, fake_host, op_named, plan, prepared
 
 from pyinfra_mesos.deploy_config import DeployRefused
 
@@ -23,6 +25,20 @@ def cluster(masters=3, master_responses=None, agent_responses=None, **agent_data
                               zookeeper_id=i) for i in range(1, masters + 1)],
         "agents": [fake_host("a1", agent_responses, ip="10.0.1.11", **agent_data)],
     }
+
+
+def global_order(groups, task_files) -> list[str]:
+    """pyinfra's order of every operation's hash (api/state.py get_op_order) for `task_files`
+    planned on `groups` (every host runs them: masters' tasks on masters only)."""
+    with prepared(groups) as (state, inventory):
+        for number, task in enumerate(task_files):
+            state.current_op_file_number = number
+            state.current_deploy_filename = str(ROOT / task)
+            for host in inventory.get_active_hosts():
+                if host.name.startswith("@fake/m"):
+                    with ctx_host.use(host):
+                        exec_file(str(ROOT / task))
+        return list(state.get_op_order())
 
 
 def names(ops):
@@ -41,7 +57,7 @@ def test_fresh_master_runs_every_component_in_order():
         second = next(i for i, n in enumerate(order) if n.startswith(later))
         assert first < second, (earlier, later)
     assert not any(n.startswith("Configure mesos-agent") for n in order)
-    assert op_named(ops, "Configure mesos-master").name.endswith("(quorum 2 of 3)")
+    assert "(quorum 2 of 3)" in op_named(ops, "Configure mesos-master").name
     # A master is not an agent: the package's agent unit is kept off.
     assert any("mesos-agent.service stopped and disabled" in n for n in order)
 
@@ -53,9 +69,12 @@ def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
     assert not any(n.startswith(("Install ZooKeeper", "Configure mesos-master",
                                  "Install marathon.service")) for n in order)
     env = op_named(ops, "Configure mesos-agent")
-    assert "chmod 600 /etc/default/mesos-agent" in env.commands
-    assert order.index("Docker running before the agent") < order.index(
-        "mesos-agent enabled and running")
+    # Private from its first moment (extra flags may carry credentials).
+    assert "install -m 0600 -o root -g root /dev/null /etc/default/mesos-agent" in env.commands
+    started = op_named(ops, "Docker running before the agent, mesos-agent enabled and running")
+    assert started.commands == ["systemctl start docker.service", "systemctl enable docker.service",
+                                "systemctl start mesos-agent.service",
+                                "systemctl enable mesos-agent.service"]
 
 
 # ServiceFreshness answers (pyinfra_mesos/rolling.py): running since t=100, an input newer.
@@ -83,11 +102,23 @@ def test_running_masters_restart_before_new_ones_start():
     running = {"systemctl show --all --property Id --property SubState mesos-master.service":
                ["Id=mesos-master.service", "SubState=running"],
                "cat /etc/default/mesos-master": ["MESOS_QUORUM=2"]}
-    ops = plan(cluster(5, master_responses=running), ["tasks/mesos_master.py"])["m1"]
-    order = names(ops)
-    assert order.index("Restart running masters with the new config: the leader, last") < \
-        order.index("mesos-master enabled and running")
-    assert op_named(ops, "Configure mesos-master").name.endswith("(quorum 3 of 5)")
+    groups = cluster(5, master_responses=running)
+    groups["masters"][3:] = [fake_host(f"m{i}", None, ip=f"10.0.0.{10 + i}", zookeeper_id=i)
+                             for i in (4, 5)]
+    planned = plan(groups, ["tasks/mesos_master.py"])
+    last = "Restart running masters with the new config: the leader, last"
+    start = "mesos-master enabled and running"
+    # pyinfra's one order of operations (every host's list follows it): a new master's start
+    # after the running ones' last turn; a running one's start check (a no-op while it runs)
+    # right after its files, before the turns.
+    new = f"{start} (new masters, after the restarts)"
+    old_start, old_last = (op_named(planned["m1"], n).op_hash for n in (start, last))
+    new_start = op_named(planned["m4"], new)
+    assert new_start.commands[0] == "systemctl start mesos-master.service"
+    assert op_named(planned["m4"], start).commands == []  # every master plans both
+    order = global_order(groups, ["tasks/mesos_master.py"])
+    assert order.index(old_start) < order.index(old_last) < order.index(new_start.op_hash)
+    assert "(quorum 3 of 5)" in op_named(planned["m1"], "Configure mesos-master").name
 
 
 def test_one_to_three_masters_is_refused_when_a_replicated_log_exists():
@@ -322,7 +353,7 @@ def test_master_env_points_zk_at_the_zk_file_which_the_real_wrapper_does_not_rea
     ops = plan(cluster(), ["tasks/mesos_master.py"])["m1"]
     env = env_upload(ops, "Configure mesos-master", "/etc/default/mesos-master").splitlines()
     assert "MESOS_ZK=file:///etc/mesos/zk" in env
-    zk = env_upload(ops, "Point Mesos at ZooKeeper", "/etc/mesos/zk").strip()
+    zk = env_upload(ops, "Configure mesos-master", "/etc/mesos/zk").strip()
     # A master's carries the Mesos ZooKeeper digest (test_zookeeper_acls.py pins the rest).
     assert re.fullmatch(r"zk://mesos:[0-9a-f]{64}@10\.0\.0\.11:2181,10\.0\.0\.12:2181,"
                         r"10\.0\.0\.13:2181/mesos", zk)
@@ -336,7 +367,7 @@ def test_agent_env_points_master_at_the_zk_file():
 
 def test_common_env_keeps_the_packagings_open_file_limit():
     ops = plan(cluster(1), ["tasks/mesos_agent.py"])["a1"]
-    env = env_upload(ops, "Configure what master and agent share", "/etc/default/mesos")
+    env = env_upload(ops, "Configure mesos-agent", "/etc/default/mesos")
     assert 'ULIMIT="-n 16384"' in env.splitlines()
 
 
@@ -426,10 +457,10 @@ def test_docker_is_configured_before_its_package_starts_it():
 def test_mesos_secrets_reach_each_host_only_as_private_files():
     planned = plan(cluster(3), ["tasks/mesos_master.py", "tasks/marathon.py",
                                 "tasks/mesos_agent.py"])
-    creds = op_named(planned["m1"], "Mesos principals and secrets for the masters (0600)")
+    creds = op_named(planned["m1"], "Configure mesos-master")
     text = creds.uploads["/etc/pyinfra-mesos/mesos-credentials.json"]
     assert '"principal": "agent"' in text and '"principal": "marathon"' in text
-    agent = op_named(planned["a1"], "Mesos agent credential (0600)")
+    agent = op_named(planned["a1"], "Configure mesos-agent")
     assert '"principal": "agent"' in agent.uploads["/etc/pyinfra-mesos/mesos-agent-credential.json"]
     secret = op_named(planned["m1"], "Marathon's Mesos secret")
     assert secret.commands[0] == ("install -m 0400 -o nobody -g nogroup /dev/null "

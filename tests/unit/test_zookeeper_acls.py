@@ -155,7 +155,8 @@ def secrets_in(credentials_dir: Path) -> list[str]:
 
 
 def zk_file(ops: list[Any]) -> Any:
-    return op_named(ops, "Point Mesos at ZooKeeper")
+    """The operation that writes /etc/mesos/zk (with the role's other Mesos files)."""
+    return next(op for op in ops if "/etc/mesos/zk" in op.uploads)
 
 
 def is_private_file(op: Any, mode: str) -> bool:
@@ -173,11 +174,13 @@ def test_masters_zk_file_has_the_mesos_digest_0600_agents_have_none(tmp_path: Pa
     mesos = zookeeper_credentials({"credentials_dir": str(tmp_path)}, "/", "mesos")
     master_file = zk_file(ops["m1"])
     assert master_file.uploads["/etc/mesos/zk"].strip() == f"zk://{mesos}@{HOSTS}/mesos"
-    assert is_private_file(master_file, "0600")
+    assert "install -m 0600 -o root -g root /dev/null /etc/mesos/zk" in master_file.commands
+    assert "chown root:root /etc/mesos/zk && chmod 0600 /etc/mesos/zk" in master_file.commands
     agent_file = zk_file(ops["a1"])
     assert agent_file.uploads["/etc/mesos/zk"].strip() == PLAIN_MESOS
-    assert not is_private_file(agent_file, "0600")
-    assert any("644" in c for c in agent_file.commands)
+    assert not any(c.startswith("install ") and c.endswith(" /etc/mesos/zk")
+                   for c in agent_file.commands)
+    assert "chown root:root /etc/mesos/zk && chmod 0644 /etc/mesos/zk" in agent_file.commands
     # The env files point the flags at the file, never at a URL with credentials.
     env = op_named(ops["m1"], "Configure mesos-master").uploads["/etc/default/mesos-master"]
     assert "MESOS_ZK=file:///etc/mesos/zk" in env.splitlines()
@@ -303,7 +306,7 @@ def test_the_acl_step_runs_on_the_first_member_only_before_any_mesos_operation(
     names = [op.name for op in ops["m1"]]
     step = names.index(ACL_STEP)
     assert names.index("ZooKeeper running") < step
-    for later in ("Point Mesos at ZooKeeper", "mesos-master enabled and running",
+    for later in ("Configure mesos-master", "mesos-master enabled and running",
                   "Configure Marathon"):
         assert step < next(i for i, op in enumerate(ops["m1"])
                            if any(n.startswith(later) for n in op.all_names)), later

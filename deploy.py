@@ -8,6 +8,7 @@ masters that elect through it, masters before Marathon and the agents that regis
 import click
 from pyinfra import host, inventory, local, state
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy_config import first_time, problems_report
@@ -50,6 +51,12 @@ if "master" in roles:
     local.include("tasks/mesos_master.py")
 if "marathon" in roles:
     local.include("tasks/marathon.py")
+if roles:
+    # pyinfra orders operations per host (api/state.py get_op_order, a topological sort of each
+    # host's chain), so an agent-only host's operations do not wait for the masters' unless
+    # every host shares one: this one. No agent restarts before every master and Marathon
+    # restart ended (apache/mesos docs/upgrades.md: masters first, then agents).
+    server.shell(name="Masters and Marathon settled before any agent operation", commands=[])
 if "agent" in roles:
     local.include("tasks/mesos_agent.py")
 if "load_balancer" in roles:

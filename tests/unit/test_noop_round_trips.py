@@ -11,7 +11,11 @@ decision became one file_set each (firewall rules + unit, daemon.json, each regi
 files, the bridge's settings + units, the agent's drop-in, apt's lock timeout) and each
 "enabled and running" one units_running_enabled (one fact for both states); with
 tasks/mesos_agent.py now counted too: m1 33 -> 28 operations and 57 -> 34 fact commands,
-m2 23 -> 21 and 40 -> 27, a1 46 -> 40 and 86 -> 60.
+m2 23 -> 21 and 40 -> 27, a1 46 -> 40 and 86 -> 60. Then tasks/mesos_master.py counted too
+(m1 37 operations / 51 fact commands, m2 30 / 44, a1 40 / 60) and each Mesos role's files
+(directories, env files, /etc/mesos/zk, credential, the agent's drop-in) one file_set, the
+agent's Docker and agent starts one units_running_enabled, mesos-master's one: m1 37 -> 32 and
+51 -> 40, m2 30 -> 25 and 44 -> 33, a1 40 -> 32 and 60 -> 46.
 """
 
 from __future__ import annotations
@@ -30,11 +34,11 @@ from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.deploy_config import MESOS_KEYRING
 
 TASKS = ["tasks/common.py", "tasks/firewall.py", "tasks/docker.py", "tasks/mesos_package.py",
-         "tasks/mesos_agent.py", "tasks/haproxy.py", "tasks/registry.py"]
+         "tasks/mesos_master.py", "tasks/mesos_agent.py", "tasks/haproxy.py", "tasks/registry.py"]
 BRIDGE = {f"/usr/local/lib/pyinfra-mesos/pyinfra_mesos/{Path(p).name}": Path(p).read_bytes()
           for p in haproxy_bridge.BRIDGE_FILES}
 # (operations, fact commands) per host, at most.
-CEILINGS = {"m1": (28, 34), "m2": (21, 27), "a1": (40, 60)}
+CEILINGS = {"m1": (32, 40), "m2": (25, 33), "a1": (32, 46)}
 
 
 def cluster(agent_responses: dict[Any, Any] | None = None,
@@ -113,4 +117,48 @@ def test_file_set_uploads_only_what_differs_and_fixes_only_a_wrong_mode() -> Non
         f"FileUploadCommand:{paths[0]}",
         f"chown root:root {paths[0]} && chmod 0644 {paths[0]}",
         f"chown root:root {paths[1]} && chmod 0644 {paths[1]}",
+    ]
+
+
+def test_a_converged_mesos_role_is_one_fact_and_no_command(
+        fact_commands: dict[str, list[str]], tmp_path: Path) -> None:
+    # The agent's files as the set would write them (read off a fresh plan with the same
+    # generated secrets), all in place.
+    data = {"credentials_dir": str(tmp_path)}
+    fresh = op_named(plan(cluster(), ["tasks/mesos_agent.py"], data)["a1"],
+                     "Configure mesos-agent")
+    private = {"/etc/default/mesos-agent", "/etc/pyinfra-mesos/mesos-agent-credential.json"}
+    lines = [f"{hashlib.sha256(text.encode()).hexdigest()} {600 if p in private else 644} "
+             f"root root {p}" for p, text in sorted(fresh.uploads.items())]
+    lines += [f"directory {mode} root root {d}" for d, mode in
+              (("/etc/mesos", 755), ("/var/lib/mesos/agent", 750), ("/var/log/mesos", 755))]
+    first = re.escape(sorted(fresh.uploads)[0])
+    fact_commands.clear()
+    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}),
+               ["tasks/mesos_agent.py"], data)["a1"]
+    assert op_named(ops, "Configure mesos-agent").commands == []
+    # One read of the whole set (the restart check reads its inputs' times on its own).
+    assert sum(1 for c in fact_commands["a1"] if c.startswith("for f in") and "/etc/mesos/zk" in c
+               and "/var/lib/mesos/agent" in c) == 1
+
+
+def test_a_role_set_fixes_only_a_loosened_directory_and_fills_a_missing_secret_privately(
+        ) -> None:
+    fresh = op_named(plan(cluster(), ["tasks/mesos_agent.py"])["a1"], "Configure mesos-agent")
+    credential = "/etc/pyinfra-mesos/mesos-agent-credential.json"
+    lines = [f"{hashlib.sha256(text.encode()).hexdigest()} "
+             f"{600 if p == '/etc/default/mesos-agent' else 644} root root {p}"
+             for p, text in sorted(fresh.uploads.items()) if p != credential]
+    lines += [f"missing - - - {credential}", "directory 755 root root /etc/mesos",
+              "directory 777 root root /var/lib/mesos/agent",
+              "directory 755 root root /var/log/mesos"]
+    first = re.escape(sorted(fresh.uploads)[0])
+    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}),
+               ["tasks/mesos_agent.py"])["a1"]
+    assert op_named(ops, "Configure mesos-agent").commands == [
+        "chmod 0750 /var/lib/mesos/agent",
+        "mkdir -p /etc/pyinfra-mesos",
+        f"install -m 0600 -o root -g root /dev/null {credential}",
+        f"FileUploadCommand:{credential}",
+        f"chown root:root {credential} && chmod 0600 {credential}",
     ]

@@ -1,0 +1,310 @@
+"""e2e phase: a rolling upgrade of the Mesos package and the Marathon image under load, then the
+downgrade back (issue 12, "Upgrades").
+
+    with phase(e2e_run, "upgrade and downgrade"):
+        phase_upgrade(e2e_run)
+
+Each direction re-runs deploy.py with the versions as `--data` (the sandbox's second builds:
+sandbox/sources.py upgrade_data; back: the inventory's own values) while the app is requested
+through every load balancer once a second (the e2e AvailabilityMonitor), then proves:
+0 failed requests; every master and agent runs the target aventer-mesos (dpkg) and its process
+reports the target build (`/version` `git_tag`, apache/mesos src/version/version.cpp); every
+Marathon container runs the target image and `/v2/info` reports its version (d2iq-archive/marathon
+InfoResource.scala); the masters restarted one at a time, the leading master last, and every
+master before the first agent (apache/mesos docs/upgrades.md); the Marathon leader restarted
+last; the replicated logs and ZooKeeper's data directories are the same directories (inodes);
+the agents kept their IDs and the app its task ids and containers (agent recovery); the next
+run changes nothing. Timings go to run.timings and the terminal like the other phases.
+
+The pure parts (what pyinfra's output says restarted, in which order) are functions here,
+unit-tested in tests/unit/test_phase_upgrade.py; the phase itself needs the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MASTER_RESTART = "Restart running masters with the new config"
+AGENT_RESTART = "Restart mesos-agent"
+MARATHON_RESTART = "Restart Marathon"
+LAST_TURN = ": the leader, last"
+UPGRADE_SETTLE_TIMEOUT_S = 180.0  # agents re-register, Marathon elects: bounded, not expected
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one direction moves the cluster to. `data` are `--data key=value` arguments;
+    `git_tag` what each Mesos process must report (None: not checked, e.g. real packages
+    whose build may not carry a tag); `marathon_version` what /v2/info must say."""
+
+    label: str
+    data: tuple[str, ...]
+    mesos_version: str
+    git_tag: str | None
+    marathon_image: str
+    marathon_version: str
+
+
+def marathon_release(image: str) -> str:
+    """`1.10.17` from `.../marathon-standin:1.10.17` or `mesosphere/marathon:v1.10.17`."""
+    return image.rsplit(":", 1)[-1].removeprefix("v")
+
+
+def restart_sequence(output: str, prefixes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """[(prefix, operation name, host)] for every `Success` printed under an operation whose
+    name starts with one of `prefixes`, in the order pyinfra printed them (serial operations
+    print each host as it finishes; a host that did not restart prints `No change`)."""
+    found: list[tuple[str, str, str]] = []
+    current: tuple[str, str] | None = None
+    for line in output.splitlines():
+        if line.startswith("--> "):
+            current = None
+            if line.startswith(("--> Starting operation: ", "--> Starting serial operation: ")):
+                name = line.split(" | ", 1)[-1].strip()
+                prefix = next((p for p in prefixes if name.startswith(p)), None)
+                current = (prefix, name) if prefix else None
+            continue
+        text = line.strip()
+        if current and text.startswith("[") and "]" in text:
+            host, _, rest = text[1:].partition("]")
+            if rest.strip() == "Success":
+                found.append((current[0], current[1], host.strip()))
+    return found
+
+
+def order_problems(sequence: Sequence[tuple[str, str, str]], masters: Sequence[str],
+                   agents: Sequence[str], mesos_leader: str | None,
+                   marathons: Sequence[str], marathon_leader: str | None,
+                   mesos_moves: bool, marathon_moves: bool) -> list[str]:
+    """What is wrong with the restarts in `sequence` (restart_sequence of the run) for an
+    upgrade; [] when: every master restarted once, `mesos_leader` in the last turn, every agent
+    once and after the last master; every Marathon once, `marathon_leader` in the last turn.
+    A component that does not move must not restart at all."""
+    problems = []
+    by = {p: [(i, name, host) for i, (q, name, host) in enumerate(sequence) if q == p]
+          for p in (MASTER_RESTART, AGENT_RESTART, MARATHON_RESTART)}
+
+    def once(prefix: str, hosts: Sequence[str], what: str, moves: bool) -> None:
+        got = sorted(host for _, _, host in by[prefix])
+        want = sorted(hosts) if moves else []
+        if got != want:
+            problems.append(f"{what}: restarted {got}, want each of {want} once")
+
+    def leader_last(prefix: str, leader: str | None, what: str) -> None:
+        last = [host for _, name, host in by[prefix] if name.endswith(LAST_TURN)]
+        if leader is not None and last != [leader]:
+            problems.append(f"{what}: the leader {leader} must restart in the last turn, alone; "
+                            f"the last turn restarted {last}")
+
+    once(MASTER_RESTART, masters, "masters", mesos_moves)
+    once(AGENT_RESTART, agents, "agents", mesos_moves)
+    once(MARATHON_RESTART, marathons, "Marathon", marathon_moves)
+    if mesos_moves:
+        leader_last(MASTER_RESTART, mesos_leader, "masters")
+        both = sorted(by[MASTER_RESTART] + by[AGENT_RESTART])
+        if by[MASTER_RESTART] and by[AGENT_RESTART] and \
+                min(i for i, _, _ in by[AGENT_RESTART]) < max(i for i, _, _ in by[MASTER_RESTART]):
+            problems.append("an agent restarted before the last master: "
+                            f"{[host for _, _, host in both]}")
+    if marathon_moves:
+        leader_last(MARATHON_RESTART, marathon_leader, "Marathon")
+    return problems
+
+
+def version_problems(dpkg: Mapping[str, str], reported: Mapping[str, Mapping[str, Any]],
+                     images: Mapping[str, str], marathon_version: str | None,
+                     target: Target) -> list[str]:
+    """What does not run `target` yet: `dpkg` {host: installed aventer-mesos version},
+    `reported` {"host:port": /version JSON}, `images` {host: the Marathon container's image},
+    `marathon_version` /v2/info's `version` (None: no answer)."""
+    problems = [f"{host}: aventer-mesos {version}, want {target.mesos_version}*"
+                for host, version in sorted(dpkg.items())
+                if not version.startswith(target.mesos_version)]
+    if target.git_tag is not None:
+        problems += [f"{where}: /version git_tag {answer.get('git_tag')!r}, want "
+                     f"{target.git_tag!r} (the process predates the package?)"
+                     for where, answer in sorted(reported.items())
+                     if answer.get("git_tag") != target.git_tag]
+    problems += [f"{host}: Marathon runs {image}, want {target.marathon_image}"
+                 for host, image in sorted(images.items()) if image != target.marathon_image]
+    if marathon_version != target.marathon_version:
+        problems.append(f"Marathon /v2/info version {marathon_version!r}, want "
+                        f"{target.marathon_version!r}")
+    return problems
+
+
+# -- on the sandbox ----------------------------------------------------------------------------
+
+
+def _e2e() -> Any:
+    # Imported at call time: test_sandbox_e2e imports this module to wire the phase.
+    from tests.e2e import test_sandbox_e2e
+
+    return test_sandbox_e2e
+
+
+def targets(run: Any, hosts: Any) -> tuple[Target, Target]:
+    """(the upgrade, the downgrade back) for the sandbox's recorded sources."""
+    from sandbox import config
+    from sandbox.sources import STANDINS, recorded_mode, upgrade_data
+
+    try:
+        state = json.loads(config.state_path(run.sandbox).read_text())
+    except (OSError, ValueError):
+        state = {}
+    mode = recorded_mode(state if isinstance(state, dict) else {})
+    new = upgrade_data(mode)
+    old_version = str(hosts.data("mesos_version"))
+    old_image = str(hosts.data("marathon_image", hosts.topology.marathons[0]))
+
+    def tag(version: str) -> str | None:
+        return f"v{version}" if mode == STANDINS else None
+
+    up = Target(f"upgrade to aventer-mesos {new['mesos_version']}, Marathon "
+                f"{marathon_release(new['marathon_image'])}",
+                tuple(f"{k}={v}" for k, v in new.items()), new["mesos_version"],
+                tag(new["mesos_version"]), new["marathon_image"],
+                marathon_release(new["marathon_image"]))
+    down = Target(f"downgrade to aventer-mesos {old_version}, Marathon "
+                  f"{marathon_release(old_image)}", (), old_version, tag(old_version),
+                  old_image, marathon_release(old_image))
+    return up, down
+
+
+def _version_of(hosts: Any, member: Any, port: int) -> dict[str, Any]:
+    """GET /version of the Mesos process on `member`:`port`, asked on the host ({} when it
+    does not answer JSON: restarting)."""
+    try:
+        answer = json.loads(hosts.run(member.name, f"curl -fsS http://{member.ip}:{port}/version",
+                                      "GET /version"))
+    except (AssertionError, ValueError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def observed(hosts: Any) -> tuple[dict[str, str], dict[str, dict], dict[str, str], str | None]:
+    """(dpkg versions, /version answers, Marathon images, /v2/info version) on the cluster."""
+    e2e = _e2e()
+    topo = hosts.topology
+    package = str(hosts.data("mesos_package"))
+    dpkg, reported, images = {}, {}, {}
+    members = [(m, "mesos_master_port") for m in topo.masters] + \
+        [(m, "mesos_agent_port") for m in topo.agents]
+    for member, port_key in members:
+        dpkg[member.name] = hosts.run(
+            member.name, f"dpkg-query -W -f '${{Version}}' {shlex.quote(package)}",
+            "installed aventer-mesos").strip()
+        port = int(hosts.data(port_key, member))
+        reported[f"{member.name}:{port}"] = _version_of(hosts, member, port)
+    for member in topo.marathons:
+        container = hosts.data("marathon_container_name", member)
+        images[member.name] = hosts.run(
+            member.name, f"docker inspect -f '{{{{.Config.Image}}}}' {shlex.quote(container)} "
+            "2>/dev/null || true", "the Marathon container's image").strip()
+    credentials = e2e.checks.marathon_auth(topo.all_members[0])
+    info = e2e.checks.probe(lambda: e2e.get_json(f"{e2e.marathon_url(hosts)}/v2/info",
+                                                 credentials, 3))
+    version = None if isinstance(info, Exception) else info.get("version")
+    return dpkg, reported, images, version
+
+
+def kept_state(hosts: Any) -> dict[str, Any]:
+    """What an upgrade must keep: replicated log and ZooKeeper data inodes, myid, agent IDs,
+    the app's task ids and container ids."""
+    e2e = _e2e()
+    topo = hosts.topology
+    zookeeper = {}
+    for member in topo.zookeepers:
+        data_dir = str(hosts.data("zookeeper_data_dir", member)).rstrip("/")
+        zookeeper[member.name] = hosts.run(
+            member.name, f"stat -c %i {shlex.quote(data_dir + '/version-2')}; "
+            f"cat {shlex.quote(data_dir + '/myid')}", "ZooKeeper's data directory").split()
+    pid, problem = e2e.leader_agreement(e2e.reported_leaders(hosts, topo.masters))
+    assert pid, f"before reading the agents: {problem}"
+    leader = next(m for m in topo.masters if m.ip == e2e.parse_master_pid(pid)[0])
+    agents = sorted(s["id"] for s in e2e.master_state(hosts, leader).get("slaves", []))
+    containers = {agent.name: sorted(hosts.run(
+        agent.name, f"docker ps -q --no-trunc --filter ancestor={shlex.quote(e2e.APP_IMAGE)}",
+        "the app's containers").split()) for agent in topo.agents}
+    tasks = sorted(t["id"] for t in e2e.marathon_app(hosts).get("tasks", []))
+    return {"replicated logs": e2e.replicated_log_inodes(hosts, topo.masters),
+            "ZooKeeper data (inode, myid)": zookeeper, "agent IDs": agents,
+            "app containers": containers, "app task ids": tasks}
+
+
+def leaders(hosts: Any) -> tuple[str | None, str | None]:
+    """(the leading Mesos master's host name, the Marathon leader's host name)."""
+    e2e = _e2e()
+    topo = hosts.topology
+    pid, _ = e2e.leader_agreement(e2e.reported_leaders(hosts, topo.masters))
+    mesos = next((m.name for m in topo.masters
+                  if pid and m.ip == e2e.parse_master_pid(pid)[0]), None)
+    named = set(e2e.marathon_leaders(hosts).values())
+    address = named.pop() if len(named) == 1 else None
+    marathon = next((m.name for m in topo.marathons
+                     if address and m.ip == address.rpartition(":")[0]), None)
+    return mesos, marathon
+
+
+def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
+    """One direction: deploy under load, then every assertion of the module docstring."""
+    e2e = _e2e()
+    with e2e.Hosts(run.inventory) as hosts:
+        topo = hosts.topology
+        before = kept_state(hosts)
+        mesos_leader, marathon_leader = leaders(hosts)
+        dpkg, _, images, _ = observed(hosts)
+        mesos_moves = any(not v.startswith(target.mesos_version) for v in dpkg.values())
+        marathon_moves = any(image != target.marathon_image for image in images.values())
+        assert mesos_moves or marathon_moves, f"{target.label}: the cluster already runs it"
+        monitor = e2e.load_monitor(hosts)
+    data = [arg for pair in [*base_data, *target.data] for arg in ("--data", pair)]
+    command = [e2e.PYINFRA, "-y", str(run.inventory), "deploy.py", *data]
+    try:
+        result = e2e.run_logged(f"{step}-deploy", command, e2e.DEPLOY_TIMEOUT_S)
+    finally:
+        monitor.stop()
+    run.timings[target.label] = result.seconds
+    print(f"[e2e] during the {target.label}: {monitor.report()}", flush=True)
+    e2e.require_success(target.label, result)
+
+    with e2e.Hosts(run.inventory) as hosts:
+        run.timings[f"{target.label}: settled"] = e2e.wait_until(
+            lambda: "; ".join(version_problems(*observed(hosts), target)) or None,
+            UPGRADE_SETTLE_TIMEOUT_S, f"{target.label}: every host on the target")
+        e2e.all_lbs_answer(hosts, 2, f"after the {target.label}")
+        after = kept_state(hosts)
+    failed = monitor.failures()
+    assert not failed, (f"{target.label}: {len(failed)} request(s) failed through the load "
+                        f"balancers ({monitor.report()}):\n  " + "\n  ".join(failed[:20]))
+    sequence = restart_sequence(result.output, (MASTER_RESTART, AGENT_RESTART,
+                                                MARATHON_RESTART))
+    problems = order_problems(sequence, [m.name for m in topo.masters],
+                              [a.name for a in topo.agents], mesos_leader,
+                              [m.name for m in topo.marathons], marathon_leader,
+                              mesos_moves, marathon_moves)
+    assert not problems, (f"{target.label}: restart order (log: {result.log}):\n  "
+                          + "\n  ".join(problems))
+    print(f"[e2e] {target.label}: restarted in this order: "
+          + ", ".join(f"{host} ({prefix})" for prefix, _, host in sequence), flush=True)
+    changed = [f"{what}: before {before[what]}, after {after[what]}" for what in before
+               if before[what] != after[what]]
+    assert not changed, f"{target.label} lost state:\n  " + "\n  ".join(changed)
+    e2e.require_no_changes(f"the run after the {target.label}", e2e.run_logged(
+        f"{step}-noop", command, e2e.DEPLOY_TIMEOUT_S))
+
+
+def phase_upgrade(run: Any, base_data: Sequence[str] = ()) -> None:
+    """12. The upgrade, then the downgrade back, each under load. `base_data`: `key=value`
+    pairs the cluster was deployed with by earlier phases (e.g. phase 11's INTERRUPT_DATA), so
+    the runs here change only the versions."""
+    e2e = _e2e()
+    with e2e.Hosts(run.inventory) as hosts:
+        up, down = targets(run, hosts)
+    move(run, up, base_data, "12-upgrade")
+    move(run, down, base_data, "12-downgrade")
+    e2e.cluster_checks("12-cluster-checks-downgraded", run, "cluster checks (after the downgrade)")

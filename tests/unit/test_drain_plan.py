@@ -3,6 +3,7 @@ counts as replaced), against the bridge's own haproxy.cfg rendering."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pyinfra_mesos import drain_plan as plan
@@ -120,9 +121,12 @@ def test_other_active_agents_from_master_state() -> None:
     assert plan.other_active_agents({"slaves": state["slaves"][:2]}, A1) == []
 
 
-def test_drain_cli_refuses_a_host_that_is_no_agent(capsys: Any) -> None:
-    assert main(["drain", "inventory/sandbox.py", "nohost", "--yes"]) == 1
-    assert main(["undrain", "inventory/sandbox.py", "nohost"]) == 1
+def test_drain_cli_refuses_a_host_that_is_no_agent(capsys: Any, tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.py"
+    inventory.write_text(
+        'masters = [("m1", {"ip": "198.51.100.11", "zookeeper_id": 1})]\n'
+        f'agents = [("a1", {{"ip": "{A1}"}}), ("a2", {{"ip": "{A2}"}})]\n')
+    assert main(["drain", str(inventory), "nohost", "--yes"]) == 1, capsys.readouterr().out
+    assert main(["undrain", str(inventory), "nohost"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["error: inventory/sandbox.py: nohost: not in group `agents` "
-                     "(agents: agent1, agent2)"] * 2
+    assert lines == [f"error: {inventory}: nohost: not in group `agents` (agents: a1, a2)"] * 2

@@ -93,6 +93,7 @@ from .helpers import (
     restarted_services,
     sandbox_name,
 )
+from .phase_drain import phase_drain
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_INVENTORY = PROJECT_ROOT / "inventory" / "sandbox.py"
@@ -1871,6 +1872,11 @@ def test_08b_faults_under_load(e2e_run: E2ERun) -> None:
 def test_08c_agent_lost_under_load(e2e_run: E2ERun) -> None:
     with phase(e2e_run, "an agent lost under load"):
         phase_agent_lost(e2e_run)
+
+
+def test_08d_agent_drained_under_load(e2e_run: E2ERun) -> None:
+    with phase(e2e_run, "an agent drained under load"):
+        phase_drain(e2e_run)
 
 
 def test_09_grow_masters(e2e_run: E2ERun) -> None:

@@ -94,6 +94,7 @@ from .helpers import (
     sandbox_name,
 )
 from .phase_drain import phase_drain
+from .phase_upgrade import phase_upgrade
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_INVENTORY = PROJECT_ROOT / "inventory" / "sandbox.py"
@@ -1892,3 +1893,10 @@ def test_10_backup_restore(e2e_run: E2ERun) -> None:
 def test_11_interrupted_deploy(e2e_run: E2ERun) -> None:
     with phase(e2e_run, "a deploy killed between config and restart"):
         phase_interrupted_deploy(e2e_run)
+
+
+def test_12_upgrade_and_downgrade(e2e_run: E2ERun) -> None:
+    """12. Rolling upgrade of aventer-mesos and the Marathon image under load, then back (with
+    phase 11's data, so its change is not undone)."""
+    with phase(e2e_run, "upgrade and downgrade"):
+        phase_upgrade(e2e_run, base_data=(INTERRUPT_DATA,))

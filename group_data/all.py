@@ -42,6 +42,10 @@ zookeeper_init_limit = 10
 zookeeper_sync_limit = 5
 # ZooKeeper 3.5+ allows only `srvr` by default; health checks need the others.
 zookeeper_4lw_whitelist = ["srvr", "ruok", "mntr", "stat"]
+# ZooKeeper's AdminServer (HTTP commands) is off: its own default port, 8080, is Marathon's.
+# True turns it on at zookeeper_admin_port (`check` refuses a port another service binds there).
+zookeeper_admin_server = False
+zookeeper_admin_port = 8080
 # A restarted member must be back (leader/follower) within this before the next one restarts.
 zookeeper_restart_wait_s = 120
 zookeeper_mesos_path = "/mesos"

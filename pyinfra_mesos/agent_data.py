@@ -26,7 +26,8 @@ TEXT = re.compile(r"[A-Za-z0-9_./-]+")
 _ROLE_COMPONENT = r"(?!\.\.?(?:/|\)|\Z))[A-Za-z0-9_.][A-Za-z0-9_.-]*"
 _ROLE = rf"\*|{_ROLE_COMPONENT}(?:/{_ROLE_COMPONENT})*"
 RESOURCE_NAME = re.compile(rf"(?P<name>[A-Za-z0-9_./-]+)(?:\((?P<role>{_ROLE})\))?")
-_RANGES = re.compile(r"\[ *\d+ *- *\d+ *(?:, *\d+ *- *\d+ *)*\]")
+# [0-9], not \d: Mesos parses ASCII digits only (Python's \d also matches "٣").
+_RANGES = re.compile(r"\[ *[0-9]+ *- *[0-9]+ *(?:, *[0-9]+ *- *[0-9]+ *)*\]")
 _SET = re.compile(r"\{[A-Za-z0-9_./-]+(?:,[A-Za-z0-9_./-]+)*\}")
 
 NUMERIC_RESOURCES = ("cpus", "mem", "disk", "gpus")

@@ -32,6 +32,7 @@ from pyinfra_mesos.app_canonical import (
     network_mode,
 )
 from pyinfra_mesos.problems import Problem, error, warning
+from pyinfra_mesos.value_checks import is_integral, is_number
 
 LABEL = r"([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])"
 # stringTypes.raml PathId (1.3), matched in full: with fullmatch, as Java's Matcher.matches()
@@ -53,19 +54,6 @@ INT64 = (-(2 ** 63), 2 ** 63 - 1)
 ROLE_FORBIDDEN = set("\t\n\x0b\x0c\r /\x7f")  # 7.4
 
 Add = Callable[[str, str, str], None]
-
-
-def is_int(value: Any, bounds: tuple[int, int] = INT32) -> bool:
-    """Rules 2.3/2.4: a JSON number with an integral value in range (2.0 counts as 2)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    if isinstance(value, float) and not value.is_integer():
-        return False
-    return bounds[0] <= value <= bounds[1]
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _kind(value: Any) -> str:
@@ -189,7 +177,7 @@ def _int_field(app: Mapping[str, Any], key: str, minimum: int | None, add: Add, 
     if value is None:
         return
     field = prefix + key
-    if not is_int(value, bounds):
+    if not is_integral(value, *bounds):
         kind = "int64" if bounds == INT64 else "int32"
         add(field, f"must be an integer ({kind}), got {value!r}",
             "2.4" if bounds == INT64 else "2.3")
@@ -417,7 +405,7 @@ def _upgrade_and_unreachable(app: Mapping[str, Any], add: Add) -> None:
         _int_field(unreachable, key, 0, add, "5.21", "unreachableStrategy.", INT64)
     inactive = unreachable.get("inactiveAfterSeconds", 0)
     expunge = unreachable.get("expungeAfterSeconds", 0)
-    if is_int(inactive, INT64) and is_int(expunge, INT64) and inactive > expunge:
+    if is_integral(inactive, *INT64) and is_integral(expunge, *INT64) and inactive > expunge:
         add("unreachableStrategy.inactiveAfterSeconds",
             f"inactiveAfterSeconds ({inactive}) must be less or equal to expungeAfterSeconds "
             f"({expunge})", "5.22")
@@ -459,7 +447,7 @@ def _combinations(app: Mapping[str, Any], add: Add) -> None:
         if len(nonzero) != len(set(map(str, nonzero))):
             add("ports", "ports must be unique", "3.8")
         for i, port in enumerate(ports):
-            if not is_int(port):
+            if not is_integral(port, *INT32):
                 add(f"ports[{i}]", f"must be an integer port, got {port!r}", "2.3")
     if isinstance(ip_address, dict) and ip_address.get("discovery") is not None \
             and ctype == "DOCKER" and container is not None:
@@ -549,7 +537,7 @@ def _port_item(item: Any, where: str, keys: tuple[str, ...], add: Add, rule: str
         return
     for key in keys:
         value = item.get(key)
-        if value is not None and (not is_int(value) or not 0 <= value <= 65535):
+        if value is not None and (not is_integral(value, *INT32) or not 0 <= value <= 65535):
             add(f"{where}.{key}", f"must be an integer port 0..65535, got {value!r}", rule)
     _enum(item.get("protocol"), PROTOCOLS, f"{where}.protocol", add, rule)
     name = item.get("name")
@@ -633,7 +621,7 @@ def _health(app: Mapping[str, Any], canon: Mapping[str, Any], add: Add) -> None:
         _int_field(check, "timeoutSeconds", None, add, "5.1", f"{where}.")
         for key in ("port", "portIndex"):
             value = check.get(key)
-            if value is not None and (not is_int(value) or not 0 <= value <= 65535):
+            if value is not None and (not is_integral(value, *INT32) or not 0 <= value <= 65535):
                 add(f"{where}.{key}", f"must be 0..65535, got {value!r}", "5.1")
         _enum(check.get("ipProtocol"), ("IPv4", "IPv6"), f"{where}.ipProtocol", add, "5.1")
         if "command" in check and protocol != "COMMAND":
@@ -647,7 +635,7 @@ def _health(app: Mapping[str, Any], canon: Mapping[str, Any], add: Add) -> None:
             continue
         if protocol in PORT_BASED and check.get("port") is None:
             index = check.get("portIndex", 0)
-            if not is_int(index) or not 0 <= index < count:
+            if not is_integral(index, *INT32) or not 0 <= index < count:
                 add(f"{where}.portIndex", "Health check port indices must address an element "
                                           f"of the ports array or container port mappings "
                                           f"(the app has {count} port(s))",
@@ -666,7 +654,7 @@ def _health(app: Mapping[str, Any], canon: Mapping[str, Any], add: Add) -> None:
             part = check.get(kind)
             if isinstance(part, dict) and part.get("portIndex") is not None:
                 index = part["portIndex"]
-                if not is_int(index) or not 0 <= index < count:
+                if not is_integral(index, *INT32) or not 0 <= index < count:
                     add(f"check.{kind}.portIndex", "check port index must address an element "
                                                    "of the ports", "5.26")
 
@@ -692,7 +680,7 @@ def _readiness(canon: Mapping[str, Any], add: Add) -> None:
         _int_field(check, "intervalSeconds", 0, add, "5.12", f"{where}.")
         _int_field(check, "timeoutSeconds", 1, add, "5.12", f"{where}.")
         interval, timeout = check.get("intervalSeconds"), check.get("timeoutSeconds")
-        if is_int(interval) and is_int(timeout) and timeout >= interval:
+        if is_integral(interval, *INT32) and is_integral(timeout, *INT32) and timeout >= interval:
             add(f"{where}.timeoutSeconds", f"got {timeout}, expected less than {interval}",
                 "5.13")
         if name not in port_names:
@@ -864,7 +852,7 @@ def _roles_and_resources(app: Mapping[str, Any], canon: Mapping[str, Any],
     if len(external_names) != len(set(external_names)):
         add("container.volumes", "Volume names must be unique", "7.17")
     gpus = canon.get("gpus", 0)
-    if is_int(gpus) and gpus > 0:
+    if is_integral(gpus, *INT32) and gpus > 0:
         if engine == "DOCKER":
             add("gpus", "GPU resources only work with the Mesos containerizer", "7.18")
         if "gpu_resources" not in settings.features:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,12 @@ from pyinfra_mesos.app_canonical import (
     network_mode,
     resolve_dynamic_ports,
 )
-from pyinfra_mesos.app_rules import is_int
 from pyinfra_mesos.app_rules import validate_app as _validate_app
 from pyinfra_mesos.app_secrets import mask_app
+from pyinfra_mesos.cluster_ports import agent_port_ranges, reserved_ports, service_range
 from pyinfra_mesos.problems import Problem, error, warning
-from pyinfra_mesos.topology import Topology
-
-DEFAULT_AGENT_PORTS = "[31000-32000]"
+from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.value_checks import is_int, is_port
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def service_ports(app: Mapping[str, Any]) -> list[int]:
                  if isinstance(d, Mapping)]
     else:
         ports = [m.get("servicePort") for m in port_mappings(app) if isinstance(m, Mapping)]
-    return [p for p in ports if is_int(p) and p > 0]
+    return [p for p in ports if is_port(p)]
 
 
 def app_dir_service_ports(directory: str, topo: Topology | None = None) -> list[int]:
@@ -144,42 +142,6 @@ def app_dir_service_ports(directory: str, topo: Topology | None = None) -> list[
     settings = settings_of(topo)
     return sorted({port for item in loaded if isinstance(item.app, Mapping)
                    for port in service_ports(normalise_app(item.app, settings))})
-
-
-def parse_port_ranges(text: Any) -> list[tuple[int, int]]:
-    """Mesos' ports resource `[31000-32000, 40000-40100]` -> [(31000, 32000), (40000, 40100)]."""
-    found = re.findall(r"(\d+)\s*-\s*(\d+)", str(text or ""))
-    return [(int(a), int(b)) for a, b in found]
-
-
-PORTS_KEY = re.compile(r"^ports(\([^()]*\))?$")  # Mesos: `ports` or `ports(<role>)`
-
-
-def _agent_port_ranges(topo: Topology) -> list[tuple[str, int, int]]:
-    ranges: list[tuple[str, int, int]] = []
-    for agent in topo.agents:
-        resources = agent.data.get("mesos_resources") or {}
-        texts = [v for k, v in resources.items() if PORTS_KEY.match(str(k))] \
-            if isinstance(resources, Mapping) else []
-        if not texts:
-            texts = [agent.data.get("mesos_agent_ports") or DEFAULT_AGENT_PORTS]
-        for text in texts:
-            ranges += [(agent.name, a, b) for a, b in parse_port_ranges(text)]
-    return ranges
-
-
-def _reserved_ports(topo: Topology) -> dict[int, str]:
-    """`{port: what}` HAProxy could not take for a servicePort: SSH and every single port a
-    member binds (validation.host_ports: ZooKeeper, Mesos, Marathon, the registry; and
-    loopback_ports: the registry's push port), on any member, as services may share a host."""
-    from pyinfra_mesos.validation import host_ports, loopback_ports
-
-    reserved = {22: "SSH port"}
-    for member in topo.all_members:
-        for _, what, (low, high) in host_ports(member, topo) + loopback_ports(member, topo):
-            if low == high:
-                reserved.setdefault(low, what)
-    return reserved
 
 
 def validate_app_dir(path: str, topo: Topology, overrides: Any = None) -> list[Problem]:
@@ -242,8 +204,12 @@ def _port_problems(loaded: Sequence[LoadedApp], topo: Topology,
     port, not in an agent's ports resource; requirePorts host ports not held by HAProxy."""
     problems: list[Problem] = []
     ports: dict[int, str] = {}
-    agent_ranges = _agent_port_ranges(topo)
-    reserved = _reserved_ports(topo)
+    agent_ranges = [(agent.name, low, high) for agent in topo.agents
+                    for low, high in agent_port_ranges(agent)[2]]
+    reserved = reserved_ports(topo)
+    # Where a fixed service port belongs: Marathon's own range (group_data/all.py's default).
+    service = service_range(topo.marathons[0] if topo.marathons else Member("", "", {}))
+    advice = f" Use {service[0]}-{service[1]}" if service else ""
     canons = [(item, canonical(item.app, settings)) for item in loaded]
     for item, canon in canons:
         field = "portDefinitions.port" if network_mode(canon) == "host" \
@@ -260,7 +226,7 @@ def _port_problems(loaded: Sequence[LoadedApp], topo: Topology,
                 if low <= port <= high:
                     problems.append(error(item.path, field, (
                         f"{port} is inside agent {agent}'s ports resource [{low}-{high}]: "
-                        "a task could get it as host port. Use 10000-20000")))
+                        f"a task could get it as host port.{advice}")))
                     break
     problems += _require_ports_problems(canons, set(ports), topo)
     return problems
@@ -308,7 +274,7 @@ def validate_instance_overrides(apps: Sequence[LoadedApp],
         if str(name).strip("/") not in known:
             problems.append(error("apps_instances", str(name),
                                   f"no app with this id (known: {', '.join(sorted(known))})"))
-        if not is_int(count) or isinstance(count, float) or count < 0:
+        if not is_int(count) or count < 0:
             problems.append(error("apps_instances", str(name),
                                   f"instances must be an integer >= 0, got {count!r}"))
     return problems

@@ -18,6 +18,8 @@ from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 from pyinfra.operations import files
 
+from pyinfra_mesos.value_checks import is_digits
+
 
 @dataclass(frozen=True)
 class KeyState:
@@ -53,7 +55,7 @@ class AptKeyState(FactBase[KeyState | None]):
                 fingerprint = line[4:].strip().upper()
             elif line.startswith("pub:"):
                 value = line[4:].strip()
-                expiry = int(value) if value.isdigit() else 0
+                expiry = int(value) if is_digits(value) else 0
         return KeyState(fingerprint, expiry)
 
     def default(self) -> KeyState | None:

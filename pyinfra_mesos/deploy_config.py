@@ -109,8 +109,11 @@ def zookeeper_settings(data: Mapping[str, Any]) -> dict[str, str]:
         "clientPort": str(data["zookeeper_client_port"]),
         # 3.5+ allows only `srvr`; the health checks need ruok/mntr/stat too.
         "4lw.commands.whitelist": ",".join(data["zookeeper_4lw_whitelist"]),
-        # The AdminServer takes 8080 by default, which is Marathon's port.
-        "admin.enableServer": "false",
+        # Off unless asked for: ZooKeeper's own default port for it, 8080, is Marathon's;
+        # validation (cluster_ports.ADMIN_SERVER) refuses a port another service binds.
+        "admin.enableServer": "true" if data["zookeeper_admin_server"] is True else "false",
+        **({"admin.serverPort": str(data["zookeeper_admin_port"])}
+           if data["zookeeper_admin_server"] is True else {}),
     }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
+from pyinfra_mesos.value_checks import is_digits
+
 
 class GpgKeyFingerprint(FactBase[str | None]):
     """The primary key fingerprint of a key file (armored or binary), or None.
@@ -40,7 +42,7 @@ class GpgKeyExpiry(FactBase[int | None]):
         for line in output:
             if line.startswith("pub:"):
                 value = line[4:].strip()
-                return int(value) if value.isdigit() else 0
+                return int(value) if is_digits(value) else 0
         return None
 
 

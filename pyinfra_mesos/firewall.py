@@ -34,20 +34,24 @@ from typing import Any
 import jinja2
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
-from pyinfra_mesos.inventory_loader import default_data
+from pyinfra_mesos.cluster_ports import (
+    SSH_PORT,
+    PortRange,
+    host_ports,
+    loopback_ports,
+    service_range,
+)
+from pyinfra_mesos.inventory_loader import member_value
 from pyinfra_mesos.topology import Member, Topology
-from pyinfra_mesos.value_checks import is_int
+from pyinfra_mesos.value_checks import is_port
 
 TABLE = "pyinfra_mesos"
 RULES_FILE = "/etc/pyinfra-mesos/firewall.nft"
 UNIT = "pyinfra-mesos-firewall.service"
 TEMPLATE = "nftables-pyinfra-mesos.nft.j2"
 MARKER_PREFIX = "pyinfra-mesos sha256:"
-SSH_PORT = 22
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-PortRange = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,7 @@ class Ruleset:
     load_balancer: bool
 
 
-def _get(member: Member, key: str, default: Any = None) -> Any:
-    """A data value, falling back to group_data/all.py (topologies built without pyinfra)."""
-    if key in member.data:
-        return member.data[key]
-    return default_data().get(key, default)
+_get = member_value  # a host's value: its data, else group_data/all.py
 
 
 def enabled(member: Member) -> bool:
@@ -87,23 +87,18 @@ def merge_ranges(ranges: Iterable[PortRange]) -> tuple[PortRange, ...]:
 
 
 def cluster_tcp_ports(topo: Topology) -> tuple[PortRange, ...]:
-    """Every port a member binds for the cluster (validation's one table of role ports: the
-    three ZooKeeper ports, Mesos master and agent, Marathon, the registry, ZooKeeper's
-    AdminServer when on, each agent's task ports), over all members: one set on every host."""
-    from pyinfra_mesos import validation  # here: validation and schema import this module
-
+    """Every port a member binds for the cluster (cluster_ports.host_ports: the three ZooKeeper
+    ports, Mesos master and agent, Marathon, the registry, ZooKeeper's AdminServer when on,
+    each agent's task ports), over all members: one set on every host."""
     return merge_ranges(ports for m in topo.all_members
-                        for _, _, ports in validation.host_ports(m, topo))
+                        for _, _, ports in host_ports(m, topo))
 
 
 def reserved_service_ports(topo: Topology) -> str:
     """`22 2181 2888 3888 5050-5051 ...`: the ports HAProxy must never bind for an app (SSH,
     every cluster port, and the ports members bind on 127.0.0.1 only, which HAProxy's wildcard
     bind would collide with), in the haproxy bridge's HAPROXY_RESERVED_PORTS form."""
-    from pyinfra_mesos import validation  # here: validation and schema import this module
-
-    loopback = [ports for m in topo.all_members
-                for _, _, ports in validation.loopback_ports(m, topo)]
+    loopback = [ports for m in topo.all_members for _, _, ports in loopback_ports(m, topo)]
     ranges = merge_ranges([(SSH_PORT, SSH_PORT), *cluster_tcp_ports(topo), *loopback])
     return " ".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
 
@@ -112,7 +107,7 @@ def _ssh_ports(member: Member) -> list[PortRange]:
     # 22 always: `ssh_port` may be a forwarded port on the operator's side (Vagrant's 2222 ->
     # 22), and an unused open port answers nothing.
     port = member.data.get("ssh_port")
-    ports = [SSH_PORT] + ([port] if is_int(port) and 1 <= port <= 65535 else [])
+    ports = [SSH_PORT] + ([port] if is_port(port) else [])
     return [(p, p) for p in ports]
 
 
@@ -122,17 +117,15 @@ def open_tcp_ports(member: Member, topo: Topology,
     (Marathon hands them out from marathon_service_port_range on its own hosts, HAProxy binds
     them here; an app file may also name its own servicePort outside that range:
     `app_service_ports`), firewall_extra_open_tcp_ports."""
-    from pyinfra_mesos import validation  # here: validation and schema import this module
-
     ports = _ssh_ports(member)
     if any(m.name == member.name for m in topo.load_balancers):
         for source in (member, *topo.marathons):
-            service = validation.service_range(source)
+            service = service_range(source)
             if service is not None:
                 ports.append(service)
-        ports += [(p, p) for p in app_service_ports if is_int(p) and 1 <= p <= 65535]
+        ports += [(p, p) for p in app_service_ports if is_port(p)]
     extra = _get(member, "firewall_extra_open_tcp_ports", [])
-    ports += [(p, p) for p in extra if is_int(p)]
+    ports += [(p, p) for p in extra if is_port(p)]
     return merge_ranges(ports)
 
 

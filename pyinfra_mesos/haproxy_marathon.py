@@ -81,7 +81,8 @@ def _get(url: str, credentials: str, deadline: float, max_bytes: int) -> bytes:
     timeout = max(0.1, deadline - time.monotonic())
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > max_bytes:
+        # isascii: str.isdigit() alone lets "²" through to int(); stdlib only here (BRIDGE_FILES).
+        if length and length.isascii() and length.isdigit() and int(length) > max_bytes:
             raise ReadError(f"answer of {length} bytes is over the {max_bytes} byte limit")
         body = bytearray()
         while True:

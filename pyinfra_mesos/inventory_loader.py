@@ -183,6 +183,14 @@ def default_data(root: Path | None = None) -> dict[str, Any]:
     return dict(_default_data(str(all_py)))
 
 
+def member_value(member: Any, key: str, default: Any = None) -> Any:
+    """The value `key` has on a topology member: its own data, else group_data/all.py, else
+    `default`. `member` is a topology.Member (anything with a `data` mapping)."""
+    if key in member.data:
+        return member.data[key]
+    return default_data().get(key, default)
+
+
 @functools.cache
 def _default_data(all_py: str) -> tuple[tuple[str, Any], ...]:
     if not Path(all_py).is_file():

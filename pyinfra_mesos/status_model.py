@@ -29,6 +29,7 @@ from typing import Any
 
 from pyinfra_mesos.haproxy_model import in_group, service_ports
 from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.value_checks import is_digits
 
 # The marker line the collector's curl writes after the body (status_collect.curl_command).
 HTTP_MARK = "@@pyinfra-mesos-http"
@@ -77,7 +78,7 @@ def parse_http(raw: Raw) -> HttpAnswer | Failed:
         else:
             return Failed(f"unexpected curl output: {raw.strip()[:100]!r}")
     parts = tail.split()
-    if len(parts) < 2 or not parts[0].isdigit() or not parts[-1].lstrip("-").isdigit():
+    if len(parts) < 2 or not is_digits(parts[0]) or not is_digits(parts[-1].removeprefix("-")):
         return Failed(f"unexpected curl output: {tail.strip()[:100]!r}")
     location = parts[1] if len(parts) >= 3 else ""
     return HttpAnswer(int(parts[0]), location, body, int(parts[-1]))
@@ -355,7 +356,7 @@ def parse_port_probe(raw: Raw) -> dict[int, bool] | Failed:
     found: dict[int, bool] = {}
     for line in raw.splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1] in ("open", "closed"):
+        if len(parts) == 2 and is_digits(parts[0]) and parts[1] in ("open", "closed"):
             found[int(parts[0])] = parts[1] == "open"
     return found
 

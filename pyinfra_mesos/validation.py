@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from pyinfra_mesos import flag_lists
-from pyinfra_mesos.agent_data import agent_ports, parse_ranges
+from pyinfra_mesos.cluster_ports import agent_port_ranges, host_ports, loopback_ports, service_range
 from pyinfra_mesos.credentials import ZOOKEEPER_PRINCIPALS
-from pyinfra_mesos.flags import flag_value, zk_digest_user
+from pyinfra_mesos.flags import (
+    agent_flags,
+    flag_value,
+    marathon_flags,
+    master_flags,
+    zk_digest_user,
+)
 from pyinfra_mesos.inventory_loader import (
     default_data,
     group_data_dirs,
     group_data_keys,
     inventory_file_groups,
+    member_value,
 )
 from pyinfra_mesos.known_keys import unknown_group_message, unknown_key_message, unknown_keys
 from pyinfra_mesos.problems import Problem, error, warning
@@ -31,29 +38,20 @@ from pyinfra_mesos.topology import (
     Topology,
     quorum,
     topology_from_inventory,
-    zk_url,
 )
-from pyinfra_mesos.value_checks import HOSTNAME, duration, has_control, is_int, is_number
+from pyinfra_mesos.value_checks import HOSTNAME, duration, has_control, is_digits, is_int, is_number
 
 CONSENT_LOG_RESET = "mesos_allow_replicated_log_reset"
 
 __all__ = ["CONSENT_LOG_RESET", "check_groups", "check_master_count_change",
-           "group_override_warnings", "inventory_groups", "parse_ranges", "validate",
-           "validate_inventory", "validate_names", "work_dir_problem"]
+           "group_override_warnings", "host_ports", "inventory_groups", "loopback_ports",
+           "service_range", "validate", "validate_inventory", "validate_names",
+           "work_dir_problem"]
 
 
 # -- small helpers -------------------------------------------------------------------------------
 
-def _get(member: Member, key: str, default: Any = None) -> Any:
-    """A data value, falling back to group_data/all.py (topologies built without pyinfra)."""
-    if key in member.data:
-        return member.data[key]
-    return default_data().get(key, default)
-
-
-def _as_port(value: Any) -> int | None:
-    """The port, or None when the value is not one (the schema reports that, once)."""
-    return value if is_int(value) and 1 <= value <= 65535 else None
+_get = member_value  # a host's value: its data, else group_data/all.py
 
 
 def _overlap(a: Iterable[tuple[int, int]], b: Iterable[tuple[int, int]]) -> tuple[int, int] | None:
@@ -207,7 +205,7 @@ def _check_zookeeper_ids(topo: Topology) -> list[Problem]:
             problems.append(error(m.name, "zookeeper_id",
                                   "missing; every ZooKeeper node needs a unique id 1..255, "
                                   "and an id is never renumbered once deployed"))
-        elif isinstance(zid, bool) or not isinstance(zid, int):
+        elif not is_int(zid):
             problems.append(error(m.name, "zookeeper_id",
                                   f"{zid!r} is not an integer; write it as a number 1..255"))
         elif not 1 <= zid <= 255:
@@ -366,26 +364,9 @@ def _check_zookeeper_principals(topo: Topology, hosts_with_bad_data: set[str]) -
 
 # -- flags ---------------------------------------------------------------------------------------
 
-def _computed_flag_functions() -> dict[str, Callable[[Member, Topology], Mapping[str, Any]]] | None:
-    """flags.py's computed flags, when that module is there (it is another part of the tree)."""
-    try:
-        from pyinfra_mesos import flags
-    except ImportError:
-        return None
-    return {"master": flags.master_flags, "agent": flags.agent_flags,
-            "marathon": flags.marathon_flags}
-
-
-def _fallback_flags(kind: str, m: Member, topo: Topology) -> dict[str, Any]:
-    """The required flags' computed values, for when flags.py is missing (same data keys)."""
-    mesos_zk = (zk_url(topo.zookeepers, _get(m, "zookeeper_mesos_path", "/mesos"),
-                       _get(m, "zookeeper_client_port", 2181)) if topo.zookeepers else "")
-    if kind == "master":
-        return {"work_dir": _get(m, "mesos_master_work_dir"), "zk": mesos_zk,
-                "quorum": str(quorum(len(topo.masters))) if topo.masters else ""}
-    if kind == "agent":
-        return {"work_dir": _get(m, "mesos_agent_work_dir"), "master": mesos_zk}
-    return {"master": mesos_zk}
+# What the deploy computes per program (flags.py, driven by flag_tables.py).
+_PROGRAM_FLAGS: dict[flag_lists.Kind, Callable[[Member, Topology], Mapping[str, Any]]] = {
+    "master": master_flags, "agent": agent_flags, "marathon": marathon_flags}
 
 
 _MAX_INT_FLAG = 2**63 - 1  # stout parses integer flags into 64-bit types
@@ -406,7 +387,7 @@ def _flag_value_problem(kind: flag_lists.Kind, name: str, value: Any) -> str | N
         return "empty value; leave the flag out to get its default"
     if form == "bool" and text not in ("true", "false"):
         return f"{value!r:.40} is not true or false"
-    if form == "int" and (isinstance(value, bool) or not text.isdigit()
+    if form == "int" and (isinstance(value, bool) or not is_digits(text)
                           or int(text) > _MAX_INT_FLAG):
         return f"{value!r:.40} is not a whole number 0..{_MAX_INT_FLAG}"
     if form == "duration" and not isinstance(value, bool) and list(duration(text)):
@@ -455,7 +436,6 @@ def _check_flag_dict(kind: flag_lists.Kind, m: Member, key: str, user: Any,
 def _check_flags(topo: Topology, hosts_with_bad_data: set[str]) -> list[Problem]:
     """The flag dicts, and flags.py's merged result on hosts whose data passed the schema."""
     problems: list[Problem] = []
-    computed = _computed_flag_functions()
     roles: tuple[tuple[flag_lists.Kind, tuple[Member, ...]], ...] = (
         ("master", topo.masters), ("agent", topo.agents), ("marathon", topo.marathons))
     for kind, group in roles:
@@ -468,32 +448,25 @@ def _check_flags(topo: Topology, hosts_with_bad_data: set[str]) -> list[Problem]
             problems += found
             if found or m.name in hosts_with_bad_data:
                 continue  # the merged flags would only repeat what is reported
-            problems += _check_merged(kind, m, topo, key, user, computed)
+            problems += _check_merged(kind, m, topo, key, user)
     return problems
 
 
 def _check_merged(kind: flag_lists.Kind, m: Member, topo: Topology, key: str,
-                  user: Mapping[str, Any],
-                  computed: dict[str, Callable[[Member, Topology], Mapping[str, Any]]] | None
-                  ) -> list[Problem]:
+                  user: Mapping[str, Any]) -> list[Problem]:
     """What flags.py makes of good data: known names, required flags set (a bug there if not)."""
     problems = []
-    merged: Mapping[str, Any] | None = None
-    if computed is not None:
-        try:
-            # As the deploy sees the host: group_data/all.py under the host's own data.
-            merged = computed[kind](Member(m.name, m.ip, {**default_data(), **m.data}), topo)
-        except Exception as exc:  # good data that flags.py cannot compute: one line, not a crash
-            return [error(m.name, key, f"the deploy cannot compute the {kind} flags "
-                                       f"({type(exc).__name__}: {exc})")]
-    if merged is None:
-        merged = {**_fallback_flags(kind, m, topo), **user}
-    else:
-        for name, suggestion in flag_lists.unknown_flags(
-                kind, [n for n in merged if n not in user]).items():
-            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-            problems.append(error(m.name, f"{key}.{name}",
-                                  f"computed flag is not a known {kind} flag{hint}"))
+    try:
+        # As the deploy sees the host: group_data/all.py under the host's own data.
+        merged = _PROGRAM_FLAGS[kind](Member(m.name, m.ip, {**default_data(), **m.data}), topo)
+    except Exception as exc:  # good data that flags.py cannot compute: one line, not a crash
+        return [error(m.name, key, f"the deploy cannot compute the {kind} flags "
+                                   f"({type(exc).__name__}: {exc})")]
+    for name, suggestion in flag_lists.unknown_flags(
+            kind, [n for n in merged if n not in user]).items():
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        problems.append(error(m.name, f"{key}.{name}",
+                              f"computed flag is not a known {kind} flag{hint}"))
     for name in flag_lists.required_flags(kind, merged):
         problems.append(error(m.name, f"{key}.{name}",
                               f"required {kind} flag is missing or empty (it would "
@@ -502,68 +475,6 @@ def _check_merged(kind: flag_lists.Kind, m: Member, topo: Topology, key: str,
 
 
 # -- ports ---------------------------------------------------------------------------------------
-
-# (role, data key, what it is); ports every holder of that role binds on its host.
-_ROLE_PORTS: tuple[tuple[str, str, str], ...] = (
-    ("zookeeper", "zookeeper_client_port", "ZooKeeper client port"),
-    ("zookeeper", "zookeeper_peer_port", "ZooKeeper peer port"),
-    ("zookeeper", "zookeeper_election_port", "ZooKeeper election port"),
-    ("master", "mesos_master_port", "Mesos master port"),
-    ("agent", "mesos_agent_port", "Mesos agent port"),
-    ("marathon", "marathon_http_port", "Marathon HTTP port"),
-    ("registry", "registry_port", "registry port"),
-)
-
-
-# (role, data key, what it is); ports a role binds on 127.0.0.1 only. The firewall has no rule
-# for them (loopback is always accepted), but nothing else on the host may take them: a wildcard
-# bind of the same port (HAProxy's service ports included) fails with EADDRINUSE.
-_LOOPBACK_PORTS: tuple[tuple[str, str, str], ...] = (
-    ("registry", "registry_push_port", "registry push port (127.0.0.1)"),
-)
-
-
-def _table_ports(m: Member, topo: Topology, table: tuple[tuple[str, str, str], ...]
-                 ) -> list[tuple[str, str, tuple[int, int]]]:
-    """`[(field, what, (port, port))]` for the rows of `table` (role, data key, what) whose
-    role this host has and whose value the schema did not refuse."""
-    roles = topo.roles_of(m.name)
-    bound: list[tuple[str, str, tuple[int, int]]] = []
-    for role, key, what in table:
-        port = _as_port(_get(m, key))
-        if role in roles and port is not None:
-            bound.append((key, what, (port, port)))
-    return bound
-
-
-def loopback_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
-    """`[(field, what, (port, port))]` this host binds on 127.0.0.1 only; as host_ports."""
-    return _table_ports(m, topo, _LOOPBACK_PORTS)
-
-
-def host_ports(m: Member, topo: Topology) -> list[tuple[str, str, tuple[int, int]]]:
-    """`[(field, what, (lo, hi))]` that this host binds; values the schema refused are left out."""
-    roles = topo.roles_of(m.name)
-    bound = _table_ports(m, topo, _ROLE_PORTS)
-    # ZooKeeper's AdminServer listens on 8080 unless turned off (admin.enableServer=false).
-    if "zookeeper" in roles and _get(m, "zookeeper_admin_server", False) is True:
-        port = _as_port(_get(m, "zookeeper_admin_port", 8080))
-        if port is not None:
-            bound.append(("zookeeper_admin_server", "ZooKeeper AdminServer", (port, port)))
-    if "agent" in roles:
-        field, value = agent_ports(m.data, _get(m, "mesos_agent_ports"))
-        bound += [(field, "agent task ports", r) for r in parse_ranges(value) or []]
-    return bound
-
-
-def service_range(m: Member) -> tuple[int, int] | None:
-    """Marathon's service ports (--local_port_min/max, only from marathon_service_port_range)."""
-    value = _get(m, "marathon_service_port_range")
-    if (isinstance(value, list | tuple) and len(value) == 2 and all(is_int(v) for v in value)
-            and 1 <= value[0] <= value[1] <= 65535):
-        return value[0], value[1]
-    return None
-
 
 def _check_ports(topo: Topology) -> list[Problem]:
     problems: list[Problem] = []
@@ -592,10 +503,10 @@ def _check_ports(topo: Topology) -> list[Problem]:
             names = ", ".join(f"{p} ({cluster_ports[p]})" for p in inside)
             problems.append(error(m.name, "marathon_service_port_range",
                                   f"{_show(service)} contains cluster ports {names}; pick a "
-                                  "range clear of them (default 10000-20000)"))
+                                  f"range clear of them{_default_service_range()}"))
         for agent in topo.agents:
-            field, value = agent_ports(agent.data, _get(agent, "mesos_agent_ports"))
-            clash = _overlap([service], parse_ranges(value) or [])
+            field, value, ranges = agent_port_ranges(agent)
+            clash = _overlap([service], ranges)
             if clash:
                 problems.append(error(agent.name, field,
                                       f"task ports {value} overlap Marathon's service ports "
@@ -604,12 +515,18 @@ def _check_ports(topo: Topology) -> list[Problem]:
     return problems
 
 
+def _default_service_range() -> str:
+    """` (default 10000-20000)`: group_data/all.py's marathon_service_port_range, if valid."""
+    default = service_range(Member("group_data/all.py", "", {}))
+    return f" (default {_show(default)})" if default else ""
+
+
 def _collision(clash: tuple[int, int], what_a: str, field_a: str, what_b: str,
                field_b: str) -> str:
     text = f"{_show(clash)}: the {what_a} collides with the {what_b} ({field_b}) on this host"
     if "AdminServer" in what_a + what_b:
-        text += ("; ZooKeeper's AdminServer takes 8080, Marathon's port: set "
-                 "zookeeper_admin_server = False or move one of them")
+        text += ("; ZooKeeper's AdminServer is on (zookeeper_admin_server = True): set it "
+                 "False, or move zookeeper_admin_port or the other port")
     return text
 
 

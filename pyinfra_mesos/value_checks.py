@@ -35,11 +35,14 @@ _DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 
 # Mesos' Duration::parse (apache/mesos 3rdparty/stout/include/stout/duration.hpp, 1.11):
 # a non-negative decimal followed by one of these units, nothing else.
-_DURATION = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(ns|us|ms|secs|mins|hrs|days|weeks)")
+# [0-9], not \d: Python's \d also matches other scripts' digits ("٣"), which stout refuses.
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|ms|secs|mins|hrs|days|weeks)")
 
 # A decimal number as Mesos reads a scalar resource ("2048", "0.5"): no sign, no exponent, no
 # nan/inf (Resources::parse rejects those values).
-_SCALAR_TEXT = re.compile(r"\d+(?:\.\d+)?")
+_SCALAR_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Decimal digits only: str.isdigit() is also true for "²" (which int() refuses) and "٣".
+_DIGITS = re.compile(r"[0-9]+")
 
 # Docker's reference grammar (distribution/reference regexp.go, also used by moby):
 #   [domain[:port]/]path-component(/path-component)*[:tag][@digest]
@@ -71,13 +74,32 @@ def is_number(value: Any) -> bool:
     `True` as a count or a port is always a mistake). Text that Mesos reads as a number is a
     separate question: `is_scalar_text`.
     """
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
+    # An int is always finite; math.isfinite(10**400) would raise OverflowError.
+    return is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def is_int(value: Any) -> bool:
     """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_integral(value: Any, low: int, high: int) -> bool:
+    """A JSON number with a whole value in low..high: 2.0 counts as 2, as Marathon 1.10 reads
+    an int32/int64 field of an app (app_rules.py, rules 2.3/2.4)."""
+    if not is_number(value) or (isinstance(value, float) and not value.is_integer()):
+        return False
+    return low <= value <= high
+
+
+def is_port(value: Any) -> bool:
+    """A TCP port number: an int (not a bool) 1..65535."""
+    return is_int(value) and 1 <= value <= 65535
+
+
+def is_digits(text: Any) -> bool:
+    """Text of ASCII decimal digits only, e.g. "2" read back from an env file or a header:
+    what `int(text)` then always parses (str.isdigit() lets "²" through to a ValueError)."""
+    return isinstance(text, str) and _DIGITS.fullmatch(text) is not None
 
 
 def is_scalar_text(value: Any) -> bool:
@@ -141,8 +163,8 @@ def integer(low: int, high: int, unit: str = "") -> Checker:
 
 
 def port(value: Any) -> Iterator[tuple[str, str]]:
-    """A TCP port number 1..65535 (an int)."""
-    if not is_int(value) or not 1 <= value <= 65535:
+    """A TCP port number 1..65535 (an int): `is_port`."""
+    if not is_port(value):
         yield "", f"{_show(value)} is not a port number 1..65535 (an integer)"
 
 

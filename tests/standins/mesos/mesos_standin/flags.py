@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,9 +146,12 @@ def load(
             if flag_name in loaded_via:
                 raise FlagError(f"Flag '{flag_name}' is already loaded via name "
                                 f"'{loaded_via[flag_name]}'")  # fmt: skip
-            values[flag_name] = _value(defaults, name, flag_name, negated, value)
+            values[flag_name] = _typed(kind, flag_name,
+                                       _value(defaults, name, flag_name, negated, value))
             loaded_via[flag_name] = flag_name
-    return Flags(program=program, defaults=defaults, values=values)
+    flags = Flags(program=program, defaults=defaults, values=values)
+    _validate(kind, flags)
+    return flags
 
 
 def _value(defaults: Mapping[str, str], name: str, flag_name: str, negated: bool,
@@ -207,13 +210,85 @@ def load_for_run(program: str, kind: str, argv: Sequence[str], version: str) -> 
     return flags
 
 
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "secs": 1.0, "mins": 60.0, "hrs": 3600.0,
+                   "days": 86400.0, "weeks": 604800.0}  # fmt: skip
+
+
 def parse_duration(text: str) -> float:
-    """Seconds from a stout Duration ('10secs', '1mins', '500ms', '2hrs', '1days', '3weeks')."""
-    units = [
-        ("weeks", 604800.0), ("days", 86400.0), ("hrs", 3600.0), ("mins", 60.0),
-        ("secs", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9),
-    ]  # fmt: skip
-    for suffix, factor in units:
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    raise FlagError(f"Invalid duration '{text}'")
+    """Seconds from a stout Duration ('15secs', '1mins', '0.5hrs', ...), as Duration::parse reads
+    it: the leading digits and dots are the number, the rest the unit. Raises FlagError with
+    Duration::parse's message (apache/mesos 1.11.0 3rdparty/stout/include/stout/duration.hpp)."""
+    index = 0
+    while index < len(text) and (text[index].isdigit() or text[index] == "."):
+        index += 1
+    if index == len(text):
+        raise FlagError(f"Invalid duration '{text}'")
+    number, unit = text[:index], text[index:]
+    try:
+        value = float(number)
+    except ValueError:
+        raise FlagError(f"Failed to convert '{number}' to number") from None
+    if unit not in _DURATION_UNITS:
+        raise FlagError(f"Unknown duration unit '{unit}'; supported units are 'ns', 'us', 'ms', "
+                        "'secs', 'mins', 'hrs', 'days', and 'weeks'")
+    return value * _DURATION_UNITS[unit]
+
+
+def parse_count(text: str) -> int:
+    """A size_t flag as stout's generic parse reads it (`std::istringstream >> size_t`, which
+    takes an optional sign and wraps a negative value modulo 2^64). Raises FlagError with
+    "Failed to convert into required type" (3rdparty/stout/include/stout/flags/parse.hpp)."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body.isdigit():
+        raise FlagError("Failed to convert into required type")
+    return int(text) % 2**64
+
+
+def _check_ping_timeout(value: str) -> str | None:
+    seconds = parse_duration(value)
+    if seconds < 1.0 or seconds > 15 * 60.0:
+        return "Expected `--agent_ping_timeout` to be between 1secs and 15mins"
+    return None
+
+
+def _check_ping_count(value: str) -> str | None:
+    if parse_count(value) < 1:
+        return "Expected `--max_agent_ping_timeouts` to be at least 1"
+    return None
+
+
+# Typed flags the stand-in reads, per kind: name -> (parse, validate). A value that does not
+# parse fails while loading ("Failed to load flag '<name>': Failed to load value '<v>': ..."),
+# then every flag is validated in name order and the first error is the message
+# (apache/mesos 1.11.0 src/master/flags.cpp `add(..., validate)`, stout flags.hpp `load`).
+TYPED: dict[str, dict[str, tuple[Callable[[str], object], Callable[[str], str | None]]]] = {
+    "master": {"agent_ping_timeout": (parse_duration, _check_ping_timeout),
+               "max_agent_ping_timeouts": (parse_count, _check_ping_count)},
+}  # fmt: skip
+
+
+def _typed(kind: str, name: str, value: str) -> str:
+    """`value` unchanged once it parses as flag `name`'s type; FlagError as stout words it."""
+    typed = TYPED.get(kind, {}).get(name)
+    if typed is not None:
+        try:
+            typed[0](value)
+        except FlagError as exc:
+            raise FlagError(f"Failed to load flag '{name}': Failed to load value '{value}': "
+                            f"{exc}") from None
+    return value
+
+
+def _validate(kind: str, flags: Flags) -> None:
+    for name, (_parse, check) in sorted(TYPED.get(kind, {}).items()):
+        value = flags.get(name)
+        if value is not None and (error := check(value)) is not None:
+            raise FlagError(error)
+
+
+def total_ping_timeout_s(flags: Flags) -> float:
+    """Seconds of agent silence before the master marks it unreachable:
+    --agent_ping_timeout x --max_agent_ping_timeouts (15secs x 5 = 75 s by default; the product
+    Master::reconcileKnownSlave also sends agents, apache/mesos 1.11.0 src/master/master.cpp)."""
+    return parse_duration(flags.get("agent_ping_timeout") or "15secs") * parse_count(
+        flags.get("max_agent_ping_timeouts") or "5")

@@ -47,7 +47,7 @@ class Master:
         self.start_time = now()
         self.elected_time: float | None = None
         self.quorum = int(flags.get("quorum") or 1)
-        self.registry = Registry(self.id)
+        self.registry = Registry(self.id, flaglib.total_ping_timeout_s(flags))
         self.zk: KazooClient | None = None
         self.zk_url: zklib.ZkUrl | None = None
         self.my_node: str | None = None
@@ -200,7 +200,9 @@ class Master:
             self._wake.clear()
             self.evaluate()
             if self.leading:
-                self.registry.expire_agents()
+                for agent in self.registry.expire_agents():
+                    self.log.info("Marked agent %s (%s) unreachable: health check timed out",
+                                  agent.id, agent.hostname)
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -229,7 +231,7 @@ class Master:
             "hostname": self.hostname,
             "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
             "activated_slaves": float(active), "deactivated_slaves": float(inactive),
-            "unreachable_slaves": 0.0,
+            "unreachable_slaves": float(self.registry.unreachable()),
             "cluster": self.flags.get("cluster") or "",
             "flags": self.flags.effective(),
             "slaves": self.registry.slaves_json(VERSION) if self.leading else [],
@@ -269,6 +271,7 @@ class Master:
             "master/slaves_inactive": float(inactive),
             "master/slaves_connected": float(active),
             "master/slaves_disconnected": float(inactive),
+            "master/slaves_unreachable": float(self.registry.unreachable()),
             "master/frameworks_active": float(connected),
             "master/frameworks_connected": float(connected),
             "master/frameworks_disconnected": float(len(self.registry.frameworks) - connected),

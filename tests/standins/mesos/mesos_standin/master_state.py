@@ -14,7 +14,17 @@ from typing import Any
 from . import resources as res
 from .common import now
 
-AGENT_TIMEOUT_S = 15.0  # CONTRACTS.md: an agent silent for 15 s is deactivated
+# --agent_ping_timeout x --max_agent_ping_timeouts defaults (apache/mesos 1.11.0
+# src/master/constants.hpp): an agent silent that long is marked unreachable. master.py passes the
+# product of the loaded flags (flags.total_ping_timeout_s).
+DEFAULT_AGENT_PING_TIMEOUT_S = 15.0
+DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5
+# How long a forwarded launch the agent has not reported yet is kept. Upstream keeps it until the
+# agent's re-registration reconciles it (Master::reconcileKnownSlave), with no time bound; here
+# agents re-register by heartbeat, so the only race is a launch still in flight: the master's
+# forward (10 s call timeout in master.py api_launch) plus two 2 s heartbeats and 1 s of slack.
+STAGING_GRACE_S = 15.0
+UNREACHABLE_MESSAGE = "health check timed out"  # SlaveObserver::_markUnreachable's reason
 MAX_COMPLETED_TASKS = 1000  # --max_completed_tasks_per_framework's default (per framework)
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
             "TASK_DROPPED", "TASK_GONE"}  # fmt: skip
@@ -31,6 +41,7 @@ class Agent:
     registered_time: float
     last_seen: float
     active: bool = True
+    unreachable_time: float | None = None  # set when marked unreachable; None while registered
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -52,11 +63,9 @@ class Framework:
     partition_aware: bool = False  # FrameworkInfo.capabilities has PARTITION_AWARE
 
 
-def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> dict[str, Any]:
+def task_json(slave_id: str, status: dict[str, Any]) -> dict[str, Any]:
     """A Task as /master/state and the agent's /state show it (container.docker shape)."""
     state = status.get("state", "TASK_STAGING")
-    if not reachable and state not in TERMINAL:
-        state = "TASK_LOST"  # the agent stopped heartbeating; its tasks are unreachable
     statuses = status.get("statuses") or [
         {"state": state, "timestamp": float(status.get("timestamp") or now())}
     ]
@@ -95,8 +104,12 @@ def task_json(slave_id: str, status: dict[str, Any], reachable: bool = True) -> 
 class Registry:
     """Thread-safe bookkeeping of the leading master."""
 
-    def __init__(self, master_id: str) -> None:
+    def __init__(self, master_id: str, agent_timeout_s: float = DEFAULT_AGENT_PING_TIMEOUT_S
+                 * DEFAULT_MAX_AGENT_PING_TIMEOUTS) -> None:
+        """`agent_timeout_s`: seconds of silence after which an agent is marked unreachable
+        (--agent_ping_timeout x --max_agent_ping_timeouts; 75 s by default)."""
         self.master_id = master_id
+        self.agent_timeout_s = agent_timeout_s
         self.lock = threading.RLock()
         self.agents: dict[str, Agent] = {}
         self.frameworks: dict[str, Framework] = {}
@@ -129,12 +142,14 @@ class Registry:
             agent.ip, agent.port = str(body["ip"]), int(body.get("port") or agent.port)
             agent.resources = dict(body.get("resources") or agent.resources)
             agent.attributes = dict(body.get("attributes") or agent.attributes)
-            agent.last_seen, agent.active = t, True
+            # An unreachable agent that comes back re-registers with its tasks as it reports them
+            # ("Unreachable agent re-reregistered", Master::__reregisterSlave).
+            agent.last_seen, agent.active, agent.unreachable_time = t, True, None
             reported = {str(s["id"]): dict(s) for s in body.get("tasks") or []}
             # Keep launches the agent has not reported yet (still being sent to it).
             for tid, status in agent.tasks.items():
                 if tid not in reported and status.get("state") == "TASK_STAGING":
-                    if t - float(status.get("timestamp") or t) < AGENT_TIMEOUT_S:
+                    if t - float(status.get("timestamp") or t) < STAGING_GRACE_S:
                         reported[tid] = status
             agent.tasks = reported
             for status in reported.values():
@@ -224,23 +239,40 @@ class Registry:
                           timestamp=now())  # fmt: skip
             self.agents[agent_id].tasks[str(spec["id"])] = status
 
-    def expire_agents(self) -> None:
+    def expire_agents(self) -> list[Agent]:
+        """Mark every agent silent for more than `agent_timeout_s` unreachable (SlaveObserver
+        then Master::markUnreachable, apache/mesos 1.11.0 src/master/master.cpp); the agents
+        marked now. Upstream pings every --agent_ping_timeout and marks an agent unreachable
+        after --max_agent_ping_timeouts pings in a row went unanswered."""
         with self.lock:
+            marked, t = [], now()
             for agent in self.agents.values():
-                if agent.active and now() - agent.last_seen > AGENT_TIMEOUT_S:
-                    agent.active = False
+                if agent.unreachable_time is None and t - agent.last_seen > self.agent_timeout_s:
+                    agent.active, agent.unreachable_time = False, t
+                    marked.append(agent)
+            return marked
 
     # -- reads ------------------------------------------------------------------------------
 
     def counts(self) -> tuple[int, int]:
+        """(activated, deactivated) registered agents; unreachable ones are no longer registered
+        (Master::__removeSlave) and count in `unreachable()` instead."""
         with self.lock:
-            active = sum(1 for a in self.agents.values() if a.active)
-            return active, len(self.agents) - active
+            registered = [a for a in self.agents.values() if a.unreachable_time is None]
+            active = sum(1 for a in registered if a.active)
+            return active, len(registered) - active
+
+    def unreachable(self) -> int:
+        """How many agents are marked unreachable (`unreachable_slaves`)."""
+        with self.lock:
+            return sum(1 for a in self.agents.values() if a.unreachable_time is not None)
 
     def slaves_json(self, version: str) -> list[dict[str, Any]]:
         with self.lock:
             out = []
             for a in self.agents.values():
+                if a.unreachable_time is not None:
+                    continue  # `slaves` lists registered agents only (SlavesWriter)
                 used: dict[str, Any] = res.zero_scalars()
                 for s in a.tasks.values():
                     if s.get("state") not in TERMINAL:
@@ -264,13 +296,16 @@ class Registry:
             }
             for agent in self.agents.values():
                 for status in agent.tasks.values():
-                    task = task_json(agent.id, status, agent.active)
-                    lists = by_fw.get(task["framework_id"])
+                    lists = by_fw.get(str(status.get("framework_id") or ""))
                     if lists is None:
                         continue
-                    if not agent.active and task["state"] == "TASK_LOST":
-                        lists["unreachable_tasks"].append(task)
-                    elif task["state"] in TERMINAL:
+                    if agent.unreachable_time is not None and status.get("state") not in TERMINAL:
+                        fw = self.frameworks[str(status.get("framework_id"))]
+                        lists["unreachable_tasks"].append(
+                            task_json(agent.id, _unreachable(status, fw, agent.unreachable_time)))
+                        continue
+                    task = task_json(agent.id, status)
+                    if task["state"] in TERMINAL:
                         lists["completed_tasks"].append(task)
                     else:
                         lists["tasks"].append(task)
@@ -300,3 +335,15 @@ class Registry:
                     entry["principal"] = fw.principal  # FrameworkInfo.principal, when set
                 out.append(entry)
             return out
+
+
+def _unreachable(status: dict[str, Any], fw: Framework, at: float) -> dict[str, Any]:
+    """`status` after Master::__removeSlave with an unreachable time: TASK_UNREACHABLE for a
+    PARTITION_AWARE framework, TASK_LOST otherwise, REASON_SLAVE_REMOVED, SOURCE_MASTER, the
+    message "health check timed out" (apache/mesos 1.11.0 src/master/master.cpp)."""
+    state = "TASK_UNREACHABLE" if fw.partition_aware else "TASK_LOST"
+    update = {"state": state, "timestamp": at, "message": UNREACHABLE_MESSAGE,
+              "source": "SOURCE_MASTER", "reason": "REASON_SLAVE_REMOVED",
+              "unreachable_time": {"nanoseconds": int(at * 1e9)}}
+    return dict(status, state=state, message=UNREACHABLE_MESSAGE, timestamp=at,
+                statuses=[*(status.get("statuses") or []), update])

@@ -13,7 +13,7 @@ from pyinfra.operations import server
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy_config import first_time, problems_report
 from pyinfra_mesos.inventory_loader import cli_inventory_path
-from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.topology import SETTLED_BARRIER, tasks_for, topology_from_inventory
 from pyinfra_mesos.validation import validate_inventory
 
 topo = topology_from_inventory(inventory)
@@ -34,34 +34,33 @@ if error_lines:
 ensure_all(host.data.dict(), state.cwd)
 
 roles = topo.roles_of(host.name)
-runs_docker = bool(roles & {"agent", "marathon"})
-runs_mesos = bool(roles & {"master", "agent"})
-
-if roles:
+# Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
+# (floor.py and the tests read it too). One include per line, in the table's order: pyinfra
+# orders operations by the line numbers of the calls that made them (api/util.py
+# get_operation_order_from_stack), so a loop over the table would interleave the files.
+wanted = tasks_for(roles)
+if "tasks/common.py" in wanted:
     local.include("tasks/common.py")
-    # Before any service: every member is allowed everywhere before it starts talking.
+if "tasks/firewall.py" in wanted:
     local.include("tasks/firewall.py")
-if runs_docker:
+if "tasks/docker.py" in wanted:
     local.include("tasks/docker.py")
-if "zookeeper" in roles:
+if "tasks/zookeeper.py" in wanted:
     local.include("tasks/zookeeper.py")
-if runs_mesos:
+if "tasks/mesos_package.py" in wanted:
     local.include("tasks/mesos_package.py")
-if "master" in roles:
+if "tasks/mesos_master.py" in wanted:
     local.include("tasks/mesos_master.py")
-if "marathon" in roles:
+if "tasks/marathon.py" in wanted:
     local.include("tasks/marathon.py")
-if roles:
-    # pyinfra orders operations per host (api/state.py get_op_order, a topological sort of each
-    # host's chain), so an agent-only host's operations do not wait for the masters' unless
-    # every host shares one: this one. No agent restarts before every master and Marathon
-    # restart ended (apache/mesos docs/upgrades.md: masters first, then agents).
-    server.shell(name="Masters and Marathon settled before any agent operation", commands=[])
-if "agent" in roles:
+if SETTLED_BARRIER in wanted:
+    # Every host with a role shares this one operation (topology.SETTLED_BARRIER says why).
+    server.shell(name=SETTLED_BARRIER, commands=[])
+if "tasks/mesos_agent.py" in wanted:
     local.include("tasks/mesos_agent.py")
-if "load_balancer" in roles:
+if "tasks/haproxy.py" in wanted:
     local.include("tasks/haproxy.py")
-if "registry" in roles:
+if "tasks/registry.py" in wanted:
     local.include("tasks/registry.py")
 # Apps go through the Marathon API; tasks/apps.py picks the host it talks from.
 if roles:

@@ -23,6 +23,7 @@ from pyinfra_mesos.flags import (
     MESOS_CREDENTIALS_FILE,
 )
 from pyinfra_mesos.topology import (
+    DOCKER_ROLES,
     ROLE_GROUPS,
     Member,
     Topology,
@@ -30,6 +31,7 @@ from pyinfra_mesos.topology import (
     zookeeper_server_lines,
 )
 from pyinfra_mesos.validation import check_master_count_change, work_dir_problem
+from pyinfra_mesos.value_checks import is_digits
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -211,7 +213,7 @@ def plan_quorum_change(host: str, current_flags: Mapping[str, str], master_count
     """
     new = quorum(master_count)
     raw = current_flags.get("quorum")
-    current = int(raw) if raw and raw.isdigit() else None
+    current = int(raw) if is_digits(raw) else None
     # Counts are odd (validation refuses even ones), so a quorum q was computed for 2q-1 masters.
     previous_count = None if current is None else 2 * current - 1
     problems = check_master_count_change(previous_count, replicated_log_exists, master_count,
@@ -314,7 +316,7 @@ def service_inputs(roles: Iterable[str], data: Mapping[str, Any]) -> dict[str, l
     """
     roles = set(roles)
     services: dict[str, list[str]] = {}
-    if roles & {"agent", "marathon"}:
+    if roles & DOCKER_ROLES:
         services["docker.service"] = docker_inputs(data)
     if "zookeeper" in roles:
         services[f"{data['zookeeper_service']}.service"] = zookeeper_inputs(data)

@@ -22,6 +22,7 @@ from pyinfra_mesos.deploy_config import (
     mesos_apt_line,
     render_template,
 )
+from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
 
 # tasks/registry.py installs Debian's registry under this name (no group_data key for it).
 REGISTRY_PACKAGE = "docker-registry"
@@ -30,12 +31,12 @@ FIREWALL_PACKAGE = "nftables"
 
 def runs_docker(roles: Iterable[str]) -> bool:
     """Agents run app containers, Marathon hosts run Marathon's container (deploy.py)."""
-    return bool(set(roles) & {"agent", "marathon"})
+    return bool(set(roles) & DOCKER_ROLES)
 
 
 def needs_mesos_repo(roles: Iterable[str]) -> bool:
     """Masters and agents install aventer-mesos from its own apt repository (deploy.py)."""
-    return bool(set(roles) & {"master", "agent"})
+    return bool(set(roles) & MESOS_ROLES)
 
 
 def packages_for(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:

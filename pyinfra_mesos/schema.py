@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pyinfra_mesos import flag_lists
 from pyinfra_mesos.agent_data import check_attributes, check_resources, parse_ranges
 from pyinfra_mesos.firewall import check_operator_network
 from pyinfra_mesos.flags import zk_digest_problem
@@ -244,8 +245,9 @@ SCHEMA: dict[str, Checker] = {
     "apps_deploy_timeout_s": integer(1, DAY_S, "s"),
 }
 
-# Keys whose value the deploy treats as a dict of flags; validation.py checks those.
-FLAG_DICT_KEYS = ("mesos_master_flags", "mesos_agent_flags", "marathon_flags")
+# Keys whose value the deploy treats as a dict of flags (each program's table names its own,
+# flag_tables.Table.user_key); validation.py checks those.
+FLAG_DICT_KEYS: tuple[str, ...] = tuple(flag_lists.DATA_KEYS.values())
 
 
 def check_value(key: str, value: Any) -> list[tuple[str, str]]:

@@ -12,6 +12,44 @@ from typing import Any
 
 ROLE_GROUPS = ("masters", "agents", "zookeepers", "marathon", "load_balancers", "registry")
 
+# Roles whose hosts run Docker (agents run app containers, Marathon runs in one) and install
+# aventer-mesos (masters and agents).
+DOCKER_ROLES = frozenset({"agent", "marathon"})
+MESOS_ROLES = frozenset({"master", "agent"})
+
+# Not a task file: the one operation every cluster host shares here, so that no agent operation
+# starts before every master and Marathon restart ended (pyinfra orders operations per host
+# chain, pyinfra api/state.py get_op_order; apache/mesos docs/upgrades.md: masters first).
+SETTLED_BARRIER = "Masters and Marathon settled before any agent operation"
+
+# The deploy's task files in the order deploy.py includes them (the order the cluster comes up:
+# ZooKeeper before the masters that elect through it, masters before Marathon and the agents),
+# each with the roles whose hosts include it; None: every host with a role. tasks/apps.py, which
+# talks to Marathon from one host, follows them.
+ROLE_TASKS: tuple[tuple[str, frozenset[str] | None], ...] = (
+    ("tasks/common.py", None),
+    # Before any service: every member is allowed everywhere before it starts talking.
+    ("tasks/firewall.py", None),
+    ("tasks/docker.py", DOCKER_ROLES),
+    ("tasks/zookeeper.py", frozenset({"zookeeper"})),
+    ("tasks/mesos_package.py", MESOS_ROLES),
+    ("tasks/mesos_master.py", frozenset({"master"})),
+    ("tasks/marathon.py", frozenset({"marathon"})),
+    (SETTLED_BARRIER, None),
+    ("tasks/mesos_agent.py", frozenset({"agent"})),
+    ("tasks/haproxy.py", frozenset({"load_balancer"})),
+    ("tasks/registry.py", frozenset({"registry"})),
+)
+
+
+def tasks_for(roles: Iterable[str]) -> list[str]:
+    """The ROLE_TASKS entries (task files and SETTLED_BARRIER) a host with `roles` runs, in
+    order; [] for a host with no role."""
+    roles = set(roles)
+    if not roles:
+        return []
+    return [task for task, wanted in ROLE_TASKS if wanted is None or wanted & roles]
+
 
 @dataclass(frozen=True)
 class Member:

@@ -10,7 +10,7 @@ import re
 import pytest
 from pyinfra.context import ctx_host
 from pyinfra_cli.util import exec_file
-from test_tasks_harness import ROOT, fake_host, op_named, plan, prepared
+from test_tasks_harness import ROOT, condition_after, fake_host, op_named, plan, prepared
 
 from pyinfra_mesos.deploy_config import DeployRefused
 
@@ -39,6 +39,21 @@ def global_order(groups, task_files) -> list[str]:
                     with ctx_host.use(host):
                         exec_file(str(ROOT / task))
         return list(state.get_op_order())
+
+
+def global_names(groups, task_files) -> list[str]:
+    """The operations' names in pyinfra's global order (every host runs each operation before
+    any host runs the next), `task_files` planned on the masters as global_order does."""
+    with prepared(groups) as (state, inventory):
+        for number, task in enumerate(task_files):
+            state.current_op_file_number = number
+            state.current_deploy_filename = str(ROOT / task)
+            for host in inventory.get_active_hosts():
+                if host.name.startswith("@fake/m"):
+                    with ctx_host.use(host):
+                        exec_file(str(ROOT / task))
+        return [min(n.split(" | ", 1)[-1] for n in state.get_op_meta(op_hash).names)
+                for op_hash in state.get_op_order()]
 
 
 def names(ops):
@@ -205,9 +220,12 @@ def test_apt_update_for_the_mesos_repo_only_runs_when_its_files_changed():
     ops = plan(cluster(1), ["tasks/mesos_package.py"],
                data={"mesos_apt_key_fingerprint": "AAAA BBBB"})["m1"]
     update = op_named(ops, "Refresh apt lists (aventer-mesos repository changed)")
-    assert callable(update.global_arguments["_if"])
     check = op_named(ops, "Check the aventer-mesos apt key (expiry, fingerprint)")
-    assert "AAAABBBB" in check.commands[0] and callable(check.global_arguments["_if"])
+    assert "AAAABBBB" in check.commands[0]
+    # Each runs when what it depends on (the key, the sources line, the pin) changed, only then.
+    for op in (update, check):
+        assert condition_after(op, upstream_changed=True) is True, op.name
+        assert condition_after(op, upstream_changed=False) is False, op.name
     sources = op_named(ops, "Add the aventer-mesos apt repository")
     assert "FileUploadCommand:/etc/apt/sources.list.d/aventer-mesos.list" in sources.commands
 
@@ -220,7 +238,8 @@ def test_marathon_env_is_private_and_secrets_stay_out_of_operation_names():
     assert env.commands[0] == "install -m 0600 -o root -g root /dev/null /etc/default/marathon"
     assert not any(secret in op.name or any(secret in c for c in op.commands) for op in ops)
     reload = op_named(ops, "Reload systemd (marathon.service changed)")
-    assert callable(reload.global_arguments["_if"])
+    assert condition_after(reload, upstream_changed=True) is True
+    assert condition_after(reload, upstream_changed=False) is False
 
 
 def test_common_lists_every_member_and_caches_apt_update():
@@ -307,11 +326,13 @@ def test_growing_zookeeper_restarts_old_members_before_new_ones_start():
     # Nothing starts a new member before its restart: "ZooKeeper running" comes after it.
     order = names(new_ops)
     assert order.index(new_restart.name) < order.index("ZooKeeper running")
-    # pyinfra runs each operation on every host before the next, in the order of the calls in
-    # the file: the old members' rolling restart is a call before the new members' start.
-    source = (ROOT / "tasks" / "zookeeper.py").read_text()
-    assert source.index('name="Restart ZooKeeper ensemble members') < source.index(
-        'name="Restart ZooKeeper new members') < source.index('name="ZooKeeper running"')
+    # pyinfra runs each operation on every host before the next (its global order, read from
+    # the planned operations): the old members' rolling restart before the new members' start.
+    order = global_names(groups, ["tasks/zookeeper.py"])
+    first = [next(i for i, n in enumerate(order) if n.startswith(prefix)) for prefix in (
+        "Restart ZooKeeper ensemble members", "Restart ZooKeeper new members",
+        "ZooKeeper running")]
+    assert first == sorted(first), order
 
 
 def test_first_zookeeper_deploy_waits_for_ruok_only():

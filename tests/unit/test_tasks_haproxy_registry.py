@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_template
-from pyinfra.connectors.util import CommandOutput
 from test_tasks_harness import (
     PlannedOp,
+    condition_after,
     fake_host,
     group_defaults,
     op_named,
@@ -164,26 +163,6 @@ def names(ops: list[PlannedOp]) -> list[str]:
 def changing(ops: list[PlannedOp]) -> list[str]:
     """Operations that would run a command regardless of what ran before them."""
     return [op.name for op in ops if op.commands and not callable(op.global_arguments["_if"])]
-
-
-def condition_after(op: PlannedOp, *, upstream_changed: bool) -> bool:
-    """Evaluate an operation's `_if` as if every operation it depends on had run, changing
-    something (`upstream_changed`) or not. pyinfra decides `did_change` from whether an operation
-    ran commands, so completing the upstream metas with or without one is the real input."""
-    condition: Callable[[], bool] = op.global_arguments["_if"]
-    metas: list[OperationMeta] = []
-    if isinstance(getattr(condition, "__self__", None), OperationMeta):
-        metas.append(condition.__self__)  # `meta.did_change` passed directly
-    for cell in condition.__closure__ or ():  # any_changed(*metas)
-        if isinstance(cell.cell_contents, tuple):
-            metas.extend(m for m in cell.cell_contents if isinstance(m, OperationMeta))
-    assert metas, f"{op.name}: _if does not depend on any operation"
-    for meta in metas:
-        # Several conditions share upstream metas (the unit files feed the daemon-reload and
-        # the bridge run); forget a previous evaluation's outcome first.
-        meta._success = None
-        meta.set_complete(True, ["changed"] if upstream_changed else [], CommandOutput([]))
-    return condition()
 
 
 def upstream_count(op: PlannedOp) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import runpy
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +20,13 @@ import pyinfra
 from pyinfra.api import Config, Inventory, State
 from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.connect import connect_all
+from pyinfra.api.operation import OperationMeta
 from pyinfra.api.state import StateStage
+from pyinfra.connectors.util import CommandOutput
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 from pyinfra_cli.util import exec_file
 
-from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.topology import ROLE_TASKS, SETTLED_BARRIER, topology_from_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,19 +86,10 @@ def _command_text(command: Any) -> str:
     return type(command).__name__ + ":" + str(getattr(command, "dest", ""))
 
 
-# Task file -> the role whose hosts deploy.py includes it for (None: every cluster host).
-TASK_ROLES: dict[str, set[str] | None] = {
-    "tasks/common.py": None,
-    "tasks/firewall.py": None,
-    "tasks/docker.py": {"agent", "marathon"},
-    "tasks/zookeeper.py": {"zookeeper"},
-    "tasks/mesos_package.py": {"master", "agent"},
-    "tasks/mesos_master.py": {"master"},
-    "tasks/marathon.py": {"marathon"},
-    "tasks/mesos_agent.py": {"agent"},
-    "tasks/haproxy.py": {"load_balancer"},
-    "tasks/registry.py": {"registry"},
-}
+# Task file -> the roles whose hosts deploy.py includes it for (None: every cluster host), from
+# the deploy's own table (topology.ROLE_TASKS; its barrier is an operation, not a file).
+TASK_ROLES: dict[str, frozenset[str] | None] = {
+    task: roles for task, roles in ROLE_TASKS if task != SETTLED_BARRIER}
 
 
 @contextmanager
@@ -181,3 +174,23 @@ def op_named(ops: list[PlannedOp], prefix: str) -> PlannedOp:
         if any(name.startswith(prefix) for name in op.all_names):
             return op
     raise AssertionError(f"no operation starting {prefix!r} in {[o.name for o in ops]}")
+
+
+def condition_after(op: PlannedOp, *, upstream_changed: bool) -> bool:
+    """Evaluate an operation's `_if` as if every operation it depends on had run, changing
+    something (`upstream_changed`) or not. pyinfra decides `did_change` from whether an operation
+    ran commands, so completing the upstream metas with or without one is the real input."""
+    condition: Callable[[], bool] = op.global_arguments["_if"]
+    metas: list[OperationMeta] = []
+    if isinstance(getattr(condition, "__self__", None), OperationMeta):
+        metas.append(condition.__self__)  # `meta.did_change` passed directly
+    for cell in condition.__closure__ or ():  # any_changed(*metas)
+        if isinstance(cell.cell_contents, tuple):
+            metas.extend(m for m in cell.cell_contents if isinstance(m, OperationMeta))
+    assert metas, f"{op.name}: _if does not depend on any operation"
+    for meta in metas:
+        # Several conditions share upstream metas (the unit files feed the daemon-reload and
+        # the bridge run); forget a previous evaluation's outcome first.
+        meta._success = None
+        meta.set_complete(True, ["changed"] if upstream_changed else [], CommandOutput([]))
+    return condition()

@@ -204,7 +204,8 @@ class QuorumPlan:
 
 def plan_quorum_change(host: str, current_flags: Mapping[str, str], master_count: int,
                        replicated_log_exists: bool, allow_reset: bool) -> QuorumPlan:
-    """Decide what a master count change needs (facts.md, "Growing 3 -> 5 masters").
+    """Decide what a master count change needs (apache/mesos docs/operational-guide.md,
+    1.11: the replicated log's quorum follows the master count).
 
     The rule itself is validation.check_master_count_change, the same one `check` documents:
     1 -> N masters, or shrinking, with a replicated log needs mesos_allow_replicated_log_reset

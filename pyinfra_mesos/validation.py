@@ -491,7 +491,8 @@ def _check_ports(topo: Topology) -> list[Problem]:
                         clash, what_a, field_a, what_b, field_b)))
 
     # Service ports: HAProxy binds them on the load balancers, and Marathon hands them out, so
-    # they must stay clear of every cluster port and of the agents' task ports (facts.md).
+    # they must stay clear of every cluster port and of the agents' task ports (a port taken
+    # twice fails one of the two binds with EADDRINUSE).
     checked: set[tuple[int, int]] = set()
     for m in (*topo.marathons, *topo.load_balancers):
         service = service_range(m)
@@ -567,7 +568,8 @@ def group_override_warnings(inventory: str) -> list[Problem]:
     """Keys an inventory file gives a group that a group_data/<group>.py also sets.
 
     pyinfra lets group_data files outrank the data given to the same group in the inventory
-    file (`agents = ([...], {...})`), so such a value is silently lost (facts.md).
+    file (`agents = ([...], {...})`), so such a value is silently lost (README.md, group data;
+    pyinfra 3 pyinfra_cli/inventory.py).
     `inventory` is the inventory file's path.
     """
     try:

@@ -19,7 +19,7 @@ from pyinfra.api import FileUploadCommand, QuoteString, State, StringCommand, op
 from pyinfra.context import ctx_state
 from pyinfra.operations import files
 
-from pyinfra_mesos.file_set import FileSetState, mode_digits, owner_mode_command
+from pyinfra_mesos.file_set import Dir, FileSetState, mode_digits, owner_mode_command
 
 # Every file of the deploy's that holds a secret lives here, so even the moment between an
 # upload and its chmod exposes nothing (the directory is root's alone).
@@ -30,20 +30,27 @@ PRIVATE_DIR = "/etc/pyinfra-mesos"
 _PLANNED: WeakKeyDictionary[State, set[str]] = WeakKeyDictionary()
 
 
-def private_directory() -> None:
-    """The 0700 directory for the deploy's private files (a pyinfra operation), planned once per
-    host and run: tasks/common.py plans it first, and every later call on that host is a no-op.
-
-    Every task file that writes a private file still calls it, so a task file that runs alone
-    (tests, deploy_apps.py) gets the directory; in a whole deploy the operation runs once per
-    host and keeps the directory's mode on a converged host (one fact).
-    """
+def claim_private_directory() -> dict[str, Dir]:
+    """{PRIVATE_DIR: Dir("0700")} the first time a host's run asks, {} after: the caller puts it
+    in the `directories` of its file_set (file_set.py), which then makes it (one fact for the
+    directory and the set's files). tasks/common.py claims it first, in its first set, so the
+    later callers on that host plan nothing for it."""
     planned = _PLANNED.setdefault(ctx_state.get(), set())
     if host.name in planned:
-        return
+        return {}
     planned.add(host.name)
-    files.directory(name="Directory for the deploy's private files (0700)", path=PRIVATE_DIR,
-                    mode="0700")
+    return {PRIVATE_DIR: Dir("0700")}
+
+
+def private_directory() -> None:
+    """The 0700 directory for the deploy's private files as an operation of its own, unless this
+    host's run already has it (claim_private_directory): tasks/common.py claims it first, so in
+    a whole deploy this plans nothing; a task file that runs alone (tests, deploy_apps.py) still
+    gets the directory.
+    """
+    if claim_private_directory():
+        files.directory(name="Directory for the deploy's private files (0700)",
+                        path=PRIVATE_DIR, mode="0700")
 
 
 @operation()

@@ -5,6 +5,7 @@ The host's own hostname is left alone; the cluster uses addresses (`ip`) everywh
 """
 
 from pyinfra import host, inventory
+from pyinfra.facts.files import Block
 from pyinfra.operations import apt, files
 
 from pyinfra_mesos.deploy_config import (
@@ -15,17 +16,21 @@ from pyinfra_mesos.deploy_config import (
 )
 from pyinfra_mesos.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.file_set import file_set
-from pyinfra_mesos.private_files import private_directory
+from pyinfra_mesos.private_files import claim_private_directory
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
 
 # A run killed during an apt operation leaves apt-get or dpkg running on the host; the next run
 # then waits for the dpkg lock (bounded) instead of failing at once (apt >= 1.9.11, apt.conf(5)).
-# One fact on a converged host instead of files.put's three (file_set.py).
+# One fact on a converged host instead of files.put's three (file_set.py). The same set makes,
+# once per host and early, the 0700 home of every private file (pyinfra_mesos/private_files.py):
+# the task files that write private files claim it too (so each runs alone), and after this
+# one their claims plan nothing on this host.
 file_set(
-    name="apt waits for the dpkg lock (bounded)",
+    name="apt waits for the dpkg lock (bounded); the private files' directory (0700)",
     files={APT_LOCK_CONF: apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s)).encode()},
+    directories=claim_private_directory(),
 )
 
 # A run killed during apt can also leave packages unpacked but not configured: apt then refuses
@@ -35,12 +40,18 @@ dpkg_configure_pending(
     timeout_s=int(host.data.apt_lock_timeout_s),
 )
 
-files.block(
-    name="List every cluster member in /etc/hosts",
-    path="/etc/hosts",
-    content=render_template("hosts-block.j2", entries=hosts_entries(topo)).rstrip("\n"),
-    marker="# {mark} pyinfra-mesos cluster members",
-)
+# The managed block is read once, here: files.block reads it twice more (pyinfra 3.10
+# operations/files.py `block`), so it is planned only when the block differs, with pyinfra's
+# own test (the lines between the markers equal the content's lines).
+HOSTS_MARKER = "# {mark} pyinfra-mesos cluster members"
+hosts_block = render_template("hosts-block.j2", entries=hosts_entries(topo)).rstrip("\n")
+if host.get_fact(Block, path="/etc/hosts", marker=HOSTS_MARKER) != hosts_block.split("\n"):
+    files.block(
+        name="List every cluster member in /etc/hosts",
+        path="/etc/hosts",
+        content=hosts_block,
+        marker=HOSTS_MARKER,
+    )
 
 apt.update(
     name="Refresh apt lists (skipped when newer than apt_cache_time_s)",
@@ -51,8 +62,3 @@ apt.packages(
     name="Install base packages",
     packages=list(host.data.base_packages),
 )
-
-# Once per host, early: the 0700 home of every private file (pyinfra_mesos/private_files.py).
-# The task files that write private files call it too (so each runs alone); after this one
-# their calls plan nothing on this host.
-private_directory()

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import FindInFile
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import apt, files, server
 
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, render_template
 from pyinfra_mesos.file_set import file_set
 from pyinfra_mesos.firewall import reserved_service_ports
-from pyinfra_mesos.private_files import private_directory, private_file
+from pyinfra_mesos.private_files import claim_private_directory
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.units import units_running_enabled
 
@@ -41,22 +41,6 @@ apt.packages(
     packages=[host.data.haproxy_package],
 )
 
-# The bridge's modules as one set: one fact (sha256 of every file in one command) on a
-# converged host instead of three per module (pyinfra_mesos/file_set.py).
-file_set(
-    name=f"Install the Marathon -> HAProxy bridge ({len(haproxy_bridge.BRIDGE_FILES)} modules)",
-    files={f"{BRIDGE_DIR}/pyinfra_mesos/{os.path.basename(path)}": Path(path).read_bytes()
-           for path in haproxy_bridge.BRIDGE_FILES},
-)
-
-if credentials:
-    private_directory()
-    private_file(
-        name="Marathon API credentials for the bridge (0600)",
-        dest=MARATHON_CREDENTIALS_FILE,
-        content=credentials + "\n",
-    )
-
 # Planning-time read: a file the bridge wrote carries its marker; anything else (Debian's
 # default, nothing yet) gets the base config, which is what the bridge renders for no apps.
 bridge_owns_config = bool(host.get_fact(FindInFile, path=CONFIG, pattern=MARKER))
@@ -69,59 +53,65 @@ if not bridge_owns_config:
         mode="0644",
     )
 
-# The bridge's settings and its units: one set, one fact (file_set.py), whose change is the one
-# input of the bridge's next run; the set reloads systemd itself when a unit's content changes.
-bridge_settings = file_set(
-    name=f"Configure the bridge (Marathon URLs, HAPROXY_GROUP) and install {UNIT}.service, "
-         f"{UNIT}.timer (every {host.data.haproxy_bridge_interval_s}s)",
-    files={
-        ENV_FILE: render_template(
-            "haproxy-bridge.env.j2",
-            marathon_urls=marathon_urls,
-            haproxy_group=host.data.haproxy_group,
-            config_path=CONFIG,
-            timeout_s=5,
-            credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
-            # An app given a servicePort that is one of the cluster's own (ZooKeeper, Mesos,
-            # Marathon, the registry, the agents' task ports) or SSH is never bound by HAProxy
-            # here.
-            reserved_ports=reserved_service_ports(topo),
-        ).encode(),
-        f"/etc/systemd/system/{UNIT}.service": render_template(
-            "haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR, env_file=ENV_FILE,
-        ).encode(),
-        f"/etc/systemd/system/{UNIT}.timer": render_template(
-            "haproxy-bridge.timer.j2", interval_s=int(host.data.haproxy_bridge_interval_s),
-        ).encode(),
-    },
+# Everything the bridge runs from is one set, one fact on a converged host (file_set.py): its
+# stdlib-only modules, its Marathon credentials (0600, private: compared by sha256, never
+# printed, created with their mode before they are filled) and its settings and units. Its
+# change is the one input of the bridge's next run (new code, credentials or settings apply
+# now, not at the next tick); the set reloads systemd itself when a unit's content changes.
+bridge_files = {f"{BRIDGE_DIR}/pyinfra_mesos/{os.path.basename(path)}": Path(path).read_bytes()
+                for path in haproxy_bridge.BRIDGE_FILES}
+if credentials:
+    bridge_files[MARATHON_CREDENTIALS_FILE] = (credentials + "\n").encode()
+bridge_files.update({
+    ENV_FILE: render_template(
+        "haproxy-bridge.env.j2",
+        marathon_urls=marathon_urls,
+        haproxy_group=host.data.haproxy_group,
+        config_path=CONFIG,
+        timeout_s=5,
+        credentials_file=MARATHON_CREDENTIALS_FILE if credentials else "",
+        # An app given a servicePort that is one of the cluster's own (ZooKeeper, Mesos,
+        # Marathon, the registry, the agents' task ports) or SSH is never bound by HAProxy here.
+        reserved_ports=reserved_service_ports(topo),
+    ).encode(),
+    f"/etc/systemd/system/{UNIT}.service": render_template(
+        "haproxy-bridge.service.j2", bridge_dir=BRIDGE_DIR, env_file=ENV_FILE,
+    ).encode(),
+    f"/etc/systemd/system/{UNIT}.timer": render_template(
+        "haproxy-bridge.timer.j2", interval_s=int(host.data.haproxy_bridge_interval_s),
+    ).encode(),
+})
+bridge_set = file_set(
+    name=f"Install the Marathon -> HAProxy bridge ({len(haproxy_bridge.BRIDGE_FILES)} modules"
+         + (", Marathon API credentials (0600, content not shown)" if credentials else "")
+         + f"), its settings (Marathon URLs, HAPROXY_GROUP), {UNIT}.service and {UNIT}.timer "
+         f"(every {host.data.haproxy_bridge_interval_s}s)",
+    files=bridge_files,
+    modes={MARATHON_CREDENTIALS_FILE: "0600"} if credentials else None,
+    directories=claim_private_directory() if credentials else None,
 )
 
-# One fact for running and enabled (units.py), here and for the timer.
+# Both units in one operation, one fact for their running and enabled states (units.py).
 units_running_enabled(
-    name="HAProxy enabled and running",
-    units=["haproxy.service"],
+    name=f"HAProxy and {UNIT}.timer enabled and running",
+    units=["haproxy.service", f"{UNIT}.timer"],
 )
 
+# The two conditional commands are plain shell with `_if`: pyinfra's systemd.service reads the
+# unit's state while planning even when its condition is false (a round trip for nothing).
 if base_config is not None:
-    # command="reload" rather than reloaded=True: the latter is skipped when haproxy was not
-    # running at planning time, which is exactly the first run.
-    systemd.service(
+    # A reload, not a restart (the module's docstring), also when haproxy was not running at
+    # planning time, which is exactly the first run (it runs from the operation above).
+    server.shell(
         name="Reload HAProxy (base config written)",
-        service="haproxy.service",
-        command="reload",
+        commands=["systemctl reload haproxy.service"],
         _if=base_config.did_change,
     )
 
-units_running_enabled(
-    name=f"{UNIT}.timer enabled and running",
-    units=[f"{UNIT}.timer"],
-)
-
-# Apply new settings now rather than at the next tick (a oneshot: bounded by TimeoutStartSec).
-systemd.service(
-    name="Run the bridge once (its settings changed)",
-    service=f"{UNIT}.service",
-    running=None,  # a oneshot is inactive between runs: "running" would start it every run
-    command="start",
-    _if=bridge_settings.did_change,
+# Apply new files now rather than at the next tick (a oneshot: bounded by TimeoutStartSec;
+# `start`, never "running": a oneshot is inactive between runs).
+server.shell(
+    name="Run the bridge once (its files changed)",
+    commands=[f"systemctl start {UNIT}.service"],
+    _if=bridge_set.did_change,
 )

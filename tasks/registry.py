@@ -12,10 +12,10 @@
 """
 
 from pyinfra import host
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import apt, server
 
 from pyinfra_mesos.deploy_config import render_template
-from pyinfra_mesos.file_set import file_set
+from pyinfra_mesos.file_set import Dir, file_set
 from pyinfra_mesos.topology import advertised_address
 from pyinfra_mesos.units import units_running_enabled
 
@@ -34,18 +34,12 @@ apt.packages(
     packages=["docker-registry"],
 )
 
-files.directory(
-    name=f"Registry storage {data_dir}",
-    path=data_dir,
-    user="docker-registry",
-    group="docker-registry",
-    mode="0750",
-)
-
 # Each instance's files are one set (one fact, file_set.py), so each restarts after its own
-# inputs only; the push unit's set reloads systemd itself when the unit changes.
+# inputs only; the push unit's set reloads systemd itself when the unit changes. The storage
+# both serve is made (and kept docker-registry's, 0750) by the first set, before either starts.
 config = file_set(
-    name=f"Configure docker-registry, read-only ({CONFIG})",
+    name=f"Registry storage {data_dir} and docker-registry's config, read-only ({CONFIG})",
+    directories={data_dir: Dir("0750", "docker-registry", "docker-registry")},
     files={CONFIG: render_template(
         "registry-config.yml.j2",
         read_only=True,
@@ -78,16 +72,16 @@ units_running_enabled(
     units=[SERVICE, PUSH_SERVICE],
 )
 
-systemd.service(
-    name="Restart docker-registry (config changed)",
-    service=SERVICE,
-    command="restart",
+# Plain shell with `_if`: pyinfra's systemd.service reads the unit's state while planning even
+# when its condition is false (a round trip for nothing); `restart` starts a stopped unit too.
+server.shell(
+    name="Restart docker-registry (config or storage changed)",
+    commands=[f"systemctl restart {SERVICE}"],
     _if=config.did_change,
 )
 
-systemd.service(
+server.shell(
     name=f"Restart {PUSH_SERVICE} (config or unit changed)",
-    service=PUSH_SERVICE,
-    command="restart",
+    commands=[f"systemctl restart {PUSH_SERVICE}"],
     _if=push_files.did_change,
 )

@@ -3,18 +3,16 @@
 The data directory's contents are never touched beyond myid.
 """
 
-from io import StringIO
-
 from pyinfra import host, inventory, state
 from pyinfra.api.host import Host
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents, Link
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import apt, server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy_config import (
     myid_target,
-    template_path,
+    render_template,
     zookeeper_inputs,
     zookeeper_probe,
     zookeeper_restart_waits_for_mode,
@@ -22,8 +20,9 @@ from pyinfra_mesos.deploy_config import (
     zookeeper_settings,
 )
 from pyinfra_mesos.deploy_facts import UnitEnabledState
+from pyinfra_mesos.file_set import Dir, file_set
 from pyinfra_mesos.leader_facts import ZookeeperLeadership
-from pyinfra_mesos.private_files import private_directory, private_file
+from pyinfra_mesos.private_files import claim_private_directory
 from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
@@ -44,39 +43,56 @@ if not installed:
     server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",
                  commands=[f"systemctl mask {service}"])
 
-apt.packages(
-    name="Install ZooKeeper",
-    packages=[host.data.zookeeper_package],
-)
+if not installed:
+    # Planned only when the package is missing (what apt.packages would decide from the same
+    # dpkg list): a converged host pays no second read of it.
+    apt.packages(
+        name="Install ZooKeeper",
+        packages=[host.data.zookeeper_package],
+    )
+
+# The first member also holds the digests that set the ACLs (below): root's only, in the same set.
+acl_member = bool(data.get("zookeeper_acls", True) and topo.zookeepers
+                  and host.name == topo.zookeepers[0].name)
 
 # Debian links <dataDir>/myid to /etc/zookeeper/conf/myid: write the link's target so the
 # package's layout stays intact.
 myid_path = f"{host.data.zookeeper_data_dir}/myid"
 myid_file = myid_target(myid_path, host.get_fact(Link, path=myid_path))
-if myid_file:
-    myid = files.put(
-        name=f"Set ZooKeeper myid to {zookeeper_id}",
-        src=StringIO(f"{zookeeper_id}\n"),
-        dest=myid_file,
-        mode="0644",
-    )
-else:
+myid_first_run = None
+if not myid_file:
     # First run: the package is installed by this same run, after planning, so the link (if
-    # any) does not exist yet. A shell redirect writes through it either way; later runs take
-    # the branch above and change nothing.
-    myid = server.shell(
+    # any) does not exist yet. A shell redirect writes through it either way; later runs write
+    # the link's target in the set below and change nothing.
+    myid_first_run = server.shell(
         name=f"Set ZooKeeper myid to {zookeeper_id} (first run)",
         commands=[f"printf '%s\\n' {zookeeper_id} > {myid_path}"],
     )
 
+# zoo.cfg and myid (and the ACL digests on the first member) are one set: one fact on a
+# converged host instead of files.put's and files.template's three each (file_set.py).
 zoo_cfg_path = f"{host.data.zookeeper_conf_dir}/zoo.cfg"
-zoo_cfg = files.template(
-    name="Configure the ZooKeeper ensemble (zoo.cfg)",
-    src=template_path("zoo.cfg.j2"),
-    dest=zoo_cfg_path,
-    mode="0644",
-    settings=zookeeper_settings(data),
-    servers=zookeeper_servers(data, topo),
+zk_files = {zoo_cfg_path: render_template(
+    "zoo.cfg.j2", settings=zookeeper_settings(data),
+    servers=zookeeper_servers(data, topo)).encode()}
+zk_modes: dict[str, str] = {}
+zk_dirs: dict[str, Dir] = {}
+if myid_file:
+    zk_files[myid_file] = f"{zookeeper_id}\n".encode()
+if acl_member:
+    mesos = zookeeper_credentials(data, state.cwd, "mesos", create=True)
+    marathon = zookeeper_credentials(data, state.cwd, "marathon", create=True)
+    zk_files[AUTH_FILE] = auth_file_content(mesos, marathon).encode()
+    zk_modes[AUTH_FILE] = "0600"
+    zk_dirs = claim_private_directory()
+zk_config = file_set(
+    name="Configure the ZooKeeper ensemble (zoo.cfg"
+         + (f", myid {zookeeper_id}" if myid_file else "")
+         + (", the digests for setting the ACLs (0600, content not shown)" if acl_member else "")
+         + ")",
+    files=zk_files,
+    modes=zk_modes,
+    directories=zk_dirs,
 )
 
 if not installed or enabled_state == "masked":
@@ -124,7 +140,8 @@ probe = zookeeper_probe(int(host.data.zookeeper_client_port),
 # Two calls, not one with two names: each call is its own operation, run on every host before
 # the next (see above).
 restart = {"service": service, "inputs": zookeeper_inputs(data), "probe": probe,
-           "timeout_s": int(host.data.zookeeper_restart_wait_s), "changes": [zoo_cfg, myid]}
+           "timeout_s": int(host.data.zookeeper_restart_wait_s),
+           "changes": [zk_config] + ([myid_first_run] if myid_first_run else [])}
 if in_ensemble:
     # Followers first, the leader last (restarting the leader forces an election: once). One
     # operation per member in inventory order (rolling.py says why); a new member's turn is
@@ -151,13 +168,9 @@ systemd.service(
 # (the operations above ran on every host first) and before deploy.py includes any Mesos or
 # Marathon task, so no service without credentials can create a base path open first, and
 # nodes of a cluster deployed before ACLs are closed. Reading the ACLs needs the digests
-# (ZooKeeper 3.8 hides digest ids from non-ADMIN clients): they go in a root-only file there.
-if data.get("zookeeper_acls", True) and topo.zookeepers and host.name == topo.zookeepers[0].name:
-    mesos = zookeeper_credentials(data, state.cwd, "mesos", create=True)
-    marathon = zookeeper_credentials(data, state.cwd, "marathon", create=True)
-    private_directory()
-    private_file(name="ZooKeeper digests for setting the ACLs (0600, content not shown)",
-                 dest=AUTH_FILE, content=auth_file_content(mesos, marathon))
+# (ZooKeeper 3.8 hides digest ids from non-ADMIN clients): they are in a root-only file there,
+# written by the set above.
+if acl_member:
     zookeeper_acls(
         name="ZooKeeper ACLs on the Mesos and Marathon paths (first member)",
         trees=wanted_trees(data, mesos, marathon),

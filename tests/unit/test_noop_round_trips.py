@@ -15,7 +15,15 @@ m2 23 -> 21 and 40 -> 27, a1 46 -> 40 and 86 -> 60. Then tasks/mesos_master.py c
 (m1 37 operations / 51 fact commands, m2 30 / 44, a1 40 / 60) and each Mesos role's files
 (directories, env files, /etc/mesos/zk, credential, the agent's drop-in) one file_set, the
 agent's Docker and agent starts one units_running_enabled, mesos-master's one: m1 37 -> 32 and
-51 -> 40, m2 30 -> 25 and 44 -> 33, a1 40 -> 32 and 60 -> 46.
+51 -> 40, m2 30 -> 25 and 44 -> 33, a1 40 -> 32 and 60 -> 46. Then tasks/zookeeper.py counted
+too (m1 42 / 59, m2 33 / 50, a1 32 / 46), and zoo.cfg, myid and the first member's ACL digests one
+set (its package's install planned only when missing), the private directory in common's first
+set, /etc/hosts read once (files.block planned only when the block differs), the bridge's
+modules, credentials, settings and units one set with HAProxy and its timer one start, the
+registry's storage in its config set, the conditional reloads, runs and restarts plain shell
+with `_if` (no unit state read while planning): m1 42 -> 39 and 59 -> 51, m2 33 -> 32 and
+50 -> 46, a1 32 -> 29 and 46 -> 42 (fresh answers; a converged host saves more, see the tests
+of converged sets below).
 """
 
 from __future__ import annotations
@@ -33,12 +41,14 @@ from test_tasks_harness import fake_host, op_named, plan
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.deploy_config import MESOS_KEYRING
 
-TASKS = ["tasks/common.py", "tasks/firewall.py", "tasks/docker.py", "tasks/mesos_package.py",
-         "tasks/mesos_master.py", "tasks/mesos_agent.py", "tasks/haproxy.py", "tasks/registry.py"]
+TASKS = ["tasks/common.py", "tasks/firewall.py", "tasks/docker.py", "tasks/zookeeper.py",
+         "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/mesos_agent.py",
+         "tasks/haproxy.py", "tasks/registry.py"]
 BRIDGE = {f"/usr/local/lib/pyinfra-mesos/pyinfra_mesos/{Path(p).name}": Path(p).read_bytes()
           for p in haproxy_bridge.BRIDGE_FILES}
+BRIDGE_OP = "Install the Marathon -> HAProxy bridge"
 # (operations, fact commands) per host, at most.
-CEILINGS = {"m1": (32, 40), "m2": (25, 33), "a1": (32, 46)}
+CEILINGS = {"m1": (39, 51), "m2": (32, 46), "a1": (29, 42)}
 
 
 def cluster(agent_responses: dict[Any, Any] | None = None,
@@ -73,27 +83,51 @@ def test_operations_and_fact_commands_per_host_stay_under_their_ceilings(
         assert len(fact_commands[name]) <= max_facts, (name, fact_commands[name])
 
 
-def test_private_directory_is_planned_once_per_host_whatever_calls_it() -> None:
+def test_private_directory_is_made_once_per_host_by_commons_first_set() -> None:
     tasks = ["tasks/common.py", "tasks/zookeeper.py", "tasks/mesos_master.py",
              "tasks/marathon.py", "tasks/mesos_agent.py", "tasks/haproxy.py"]
     planned = plan(cluster(), tasks, data={"marathon_http_credentials": "ops:pw-1"})
     for name, ops in planned.items():
-        dirs = [op for op in ops if op.name.startswith("Directory for the deploy's private")]
-        assert len(dirs) == 1, name
-        # Early: before any private file, from tasks/common.py.
-        assert ops.index(dirs[0]) < min(i for i, op in enumerate(ops) if "(0600" in op.name)
-    # A task file alone still makes it.
+        assert not any(op.name.startswith("Directory for the deploy's private") for op in ops)
+        made = [op for op in ops if "chmod 0700 /etc/pyinfra-mesos" in op.commands]
+        # Once, early: in tasks/common.py's first set, before any private file.
+        assert len(made) == 1 and ops.index(made[0]) == 0, name
+        assert made[0].name.startswith("apt waits for the dpkg lock (bounded); the private")
+    # A task file alone still makes it: in its own set, or as an operation of its own.
     alone = plan(cluster(), ["tasks/haproxy.py"], data={"marathon_http_credentials": "ops:pw-1"})
-    op_named(alone["a1"], "Directory for the deploy's private files (0700)")
+    assert "chmod 0700 /etc/pyinfra-mesos" in op_named(alone["a1"], BRIDGE_OP).commands
+    alone = plan(cluster(), ["tasks/mesos_master.py"])
+    op_named(alone["m1"], "Directory for the deploy's private files (0700)")
+
+
+def bridge_set(data: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """The load balancer's bridge set as a fresh plan uploads it: path -> content."""
+    op = op_named(plan(cluster(), ["tasks/haproxy.py"], data)["a1"], BRIDGE_OP)
+    return {path: text.encode() for path, text in op.uploads.items()}
+
+
+def set_answer(files: dict[str, bytes], private: frozenset[str] = frozenset()) -> list[str]:
+    """FileSetState's lines for `files` all in place (0600 for `private`, else 0644)."""
+    return [f"{hashlib.sha256(c).hexdigest()} {600 if p in private else 644} root root {p}"
+            for p, c in sorted(files.items())]
 
 
 def test_a_converged_bridge_is_one_fact_and_no_command(
-        fact_commands: dict[str, list[str]]) -> None:
-    first = re.escape(sorted(BRIDGE)[0])
-    lines = [f"{hashlib.sha256(c).hexdigest()} 644 root root {p}"
-             for p, c in sorted(BRIDGE.items())]
-    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"])["a1"]
-    assert op_named(ops, "Install the Marathon -> HAProxy bridge").commands == []
+        fact_commands: dict[str, list[str]], tmp_path: Path) -> None:
+    # Modules, credentials (private), settings and units: one set.
+    data = {"marathon_http_credentials": "ops:pw-1", "credentials_dir": str(tmp_path)}
+    files = bridge_set(data)
+    assert set(BRIDGE) < set(files) and "/etc/pyinfra-mesos/marathon-credentials" in files
+    assert files["/usr/local/lib/pyinfra-mesos/pyinfra_mesos/haproxy_bridge.py"] == BRIDGE[
+        "/usr/local/lib/pyinfra-mesos/pyinfra_mesos/haproxy_bridge.py"]
+    first = re.escape(sorted(files)[0])
+    # Alone, the task file's set also holds the private files' directory.
+    lines = [*set_answer(files, frozenset({"/etc/pyinfra-mesos/marathon-credentials"})),
+             "directory 700 root root /etc/pyinfra-mesos"]
+    fact_commands.clear()
+    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"],
+               data)["a1"]
+    assert op_named(ops, BRIDGE_OP).commands == []
     assert sum(1 for c in fact_commands["a1"] if sorted(BRIDGE)[0] in c) == 1
 
 
@@ -107,13 +141,16 @@ def test_a_current_mesos_key_is_one_fact_and_no_download(
 
 
 def test_file_set_uploads_only_what_differs_and_fixes_only_a_wrong_mode() -> None:
+    files = bridge_set()
     paths = sorted(BRIDGE)
-    first = re.escape(paths[0])
-    lines = [f"{hashlib.sha256(BRIDGE[p]).hexdigest()} 644 root root {p}" for p in paths]
-    lines[0] = f"{'0' * 64} 644 root root {paths[0]}"  # changed content
-    lines[1] = lines[1].replace(" 644 ", " 666 ")  # same content, loosened
+    lines = set_answer(files)
+    changed = next(i for i, line in enumerate(lines) if line.endswith(paths[0]))
+    loosened = next(i for i, line in enumerate(lines) if line.endswith(paths[1]))
+    lines[changed] = f"{'0' * 64} 644 root root {paths[0]}"  # changed content
+    lines[loosened] = lines[loosened].replace(" 644 ", " 666 ")  # same content, loosened
+    first = re.escape(sorted(files)[0])
     ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"])["a1"]
-    assert op_named(ops, "Install the Marathon -> HAProxy bridge").commands == [
+    assert op_named(ops, BRIDGE_OP).commands == [
         f"FileUploadCommand:{paths[0]}",
         f"chown root:root {paths[0]} && chmod 0644 {paths[0]}",
         f"chown root:root {paths[1]} && chmod 0644 {paths[1]}",

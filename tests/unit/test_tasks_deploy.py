@@ -209,7 +209,7 @@ def test_zookeeper_myid_is_written_through_debians_symlink():
         "user=root group=root mode=lrwxrwxrwx atime=1 mtime=1 ctime=1 size=26 "
         "'/var/lib/zookeeper/myid' -> '/etc/zookeeper/conf/myid'"]}
     ops = plan(cluster(3, master_responses=linked), ["tasks/zookeeper.py"])["m2"]
-    myid = op_named(ops, "Set ZooKeeper myid to 2")
+    myid = op_named(ops, "Configure the ZooKeeper ensemble (zoo.cfg, myid 2)")
     assert any(c.endswith("/etc/zookeeper/conf/myid") for c in myid.commands)
     assert not any("/var/lib/zookeeper/myid" in c for c in myid.commands)
     restart = op_named(ops, "Restart ZooKeeper")

@@ -39,9 +39,10 @@ BRIDGE_FILES = {f"{BRIDGE_DIR}/pyinfra_mesos/{Path(src).name}": Path(src).read_b
                 for src in haproxy_bridge.BRIDGE_FILES}
 BRIDGE_MAIN = f"{BRIDGE_DIR}/pyinfra_mesos/haproxy_bridge.py"
 BRIDGE_ENV = "/etc/default/pyinfra-mesos-haproxy-bridge"
-SETTINGS_OP = ("Configure the bridge (Marathon URLs, HAPROXY_GROUP) and install "
-               "pyinfra-mesos-haproxy-bridge.service, pyinfra-mesos-haproxy-bridge.timer "
-               "(every 5s)")
+# One set: the modules, the credentials when there are any, the settings and the units.
+SETTINGS_OP = (f"Install the Marathon -> HAProxy bridge ({len(BRIDGE_FILES)} modules), its "
+               "settings (Marathon URLs, HAPROXY_GROUP), pyinfra-mesos-haproxy-bridge.service and "
+               "pyinfra-mesos-haproxy-bridge.timer (every 5s)")
 UNIT_DIR = "/etc/systemd/system"
 SERVICE = f"{UNIT_DIR}/pyinfra-mesos-haproxy-bridge.service"
 TIMER = f"{UNIT_DIR}/pyinfra-mesos-haproxy-bridge.timer"
@@ -51,6 +52,8 @@ REGISTRY_CFG = "/etc/docker/registry/config.yml"
 PUSH_CFG = "/etc/docker/registry/push.yml"
 PUSH_UNIT = f"{UNIT_DIR}/docker-registry-push.service"
 REGISTRY_DIR = str(DEFAULTS["registry_data_dir"])
+CONFIG_OP = (f"Registry storage {REGISTRY_DIR} and docker-registry's config, read-only "
+             f"({REGISTRY_CFG})")
 PUSH_OP = (f"Configure docker-registry-push, writable on 127.0.0.1 ({PUSH_CFG}) and install "
            "docker-registry-push.service")
 
@@ -113,10 +116,9 @@ def converged_load_balancer() -> dict[Any, Any]:
     return {
         "dpkg -l": ["ii  haproxy  2.6.12-1+deb12u1  amd64  fast and reliable load balancing"],
         re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"): [MARKER],
-        **file_set_in_place(BRIDGE_FILES),
-        **file_set_in_place(bridge_settings(env, interval)),
-        **units_answer({"haproxy.service": "running"}),
-        **units_answer({"pyinfra-mesos-haproxy-bridge.timer": "waiting"}),
+        **file_set_in_place({**BRIDGE_FILES, **bridge_settings(env, interval)}),
+        **units_answer({"haproxy.service": "running",
+                        "pyinfra-mesos-haproxy-bridge.timer": "waiting"}),
     }
 
 
@@ -129,9 +131,9 @@ def converged_registry(ip: str) -> dict[Any, Any]:
                          data_dir=REGISTRY_DIR)
     return {
         "dpkg -l": ["ii  docker-registry  2.8.2+ds1-1+b5  amd64  Docker toolset"],
-        re.compile(rf"^! \(test -e {re.escape(REGISTRY_DIR)} "): [
-            stat_line(REGISTRY_DIR, "drwxr-x---", "docker-registry", "docker-registry", 4096)],
-        **file_set_in_place({REGISTRY_CFG: config}),
+        re.compile(rf"^for f in {re.escape(REGISTRY_CFG)} "): [
+            f"{hashlib.sha256(config).hexdigest()} 644 root root {REGISTRY_CFG}",
+            f"directory 750 docker-registry docker-registry {REGISTRY_DIR}"],
         **file_set_in_place({PUSH_CFG: push_config, PUSH_UNIT: push_unit}),
         **units_answer({"docker-registry.service": "running",
                         "docker-registry-push.service": "running"}),
@@ -189,18 +191,17 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
     order = names(ops)
     assert order == [
         "Install HAProxy",
-        f"Install the Marathon -> HAProxy bridge ({len(BRIDGE_FILES)} modules)",
         "Base haproxy.cfg (the bridge manages it from now on)",
         SETTINGS_OP,
-        "HAProxy enabled and running",
+        "HAProxy and pyinfra-mesos-haproxy-bridge.timer enabled and running",
         "Reload HAProxy (base config written)",
-        "pyinfra-mesos-haproxy-bridge.timer enabled and running",
-        "Run the bridge once (its settings changed)",
+        "Run the bridge once (its files changed)",
     ]
     # No registry, no credentials: nothing else lands on a plain load balancer.
     assert not any("docker-registry" in n or "credentials" in n for n in order)
     bridge = op_named(ops, "Install the Marathon -> HAProxy bridge")
-    assert f"mkdir -p {BRIDGE_DIR}/pyinfra_mesos" in bridge.commands
+    assert f"mkdir -p /etc/default /etc/systemd/system {BRIDGE_DIR}/pyinfra_mesos" \
+        in bridge.commands
     for path in BRIDGE_FILES:
         assert f"FileUploadCommand:{path}" in bridge.commands
         assert f"chown root:root {path} && chmod 0644 {path}" in bridge.commands
@@ -210,11 +211,10 @@ def test_fresh_load_balancer_gets_haproxy_bridge_and_base_config_in_order() -> N
         assert f"FileUploadCommand:{path}" in settings.commands
     # New units: systemd reads them before the timer is enabled below.
     assert settings.commands[-1] == "systemctl daemon-reload"
-    assert op_named(ops, "HAProxy enabled and running").commands == [
-        "systemctl start haproxy.service", "systemctl enable haproxy.service"]
-    timer = op_named(ops, "pyinfra-mesos-haproxy-bridge.timer enabled")
-    assert timer.commands == ["systemctl start pyinfra-mesos-haproxy-bridge.timer",
-                              "systemctl enable pyinfra-mesos-haproxy-bridge.timer"]
+    assert op_named(ops, "HAProxy and pyinfra-mesos-haproxy-bridge.timer enabled").commands == [
+        "systemctl start haproxy.service", "systemctl enable haproxy.service",
+        "systemctl start pyinfra-mesos-haproxy-bridge.timer",
+        "systemctl enable pyinfra-mesos-haproxy-bridge.timer"]
 
 
 def test_masters_get_no_haproxy_and_agents_no_registry() -> None:
@@ -232,7 +232,7 @@ def test_reloads_and_the_bridge_run_only_follow_a_change() -> None:
     bridge_run = op_named(ops, "Run the bridge once")
     # running=None: a oneshot is inactive between runs, "running" would start it every run.
     assert bridge_run.commands == ["systemctl start pyinfra-mesos-haproxy-bridge.service"]
-    assert upstream_count(bridge_run) == 1  # the settings set: env file, service, timer
+    assert upstream_count(bridge_run) == 1  # the set: modules, env file, service, timer
     assert depends_on(bridge_run) == op_named(ops, SETTINGS_OP).op_hash
     haproxy_reload = op_named(ops, "Reload HAProxy (base config written)")
     assert "systemctl reload haproxy.service" in haproxy_reload.commands
@@ -261,7 +261,7 @@ def test_a_changed_env_file_runs_the_bridge_without_a_daemon_reload() -> None:
 def test_bridge_env_lists_every_marathon_and_the_group() -> None:
     ops = plan(cluster(), TASKS, data={"haproxy_group": "external",
                                        "haproxy_bridge_interval_s": 7})["a1"]
-    assert op_named(ops, "Configure the bridge").name.endswith(
+    assert op_named(ops, "Install the Marathon -> HAProxy bridge").name.endswith(
         "pyinfra-mesos-haproxy-bridge.timer (every 7s)")
     env = rendered("haproxy-bridge.env.j2",
                    marathon_urls=[f"http://{ip}:8080" for ip in MASTER_IPS],
@@ -285,14 +285,11 @@ def test_base_config_is_written_while_the_bridge_does_not_own_haproxy_cfg() -> N
     # Debian's default haproxy.cfg exists but has no marker: grep finds nothing.
     debian_default = {**converged_load_balancer(),
                       re.compile(r"^grep -e .* /etc/haproxy/haproxy\.cfg"):
-                      ["__pyinfra_exists_/etc/haproxy/haproxy.cfg"],
-                      # pyinfra's SystemdStatus, which the reload operation reads.
-                      "--property SubState haproxy.service": ["Id=haproxy.service",
-                                                              "SubState=running"]}
+                      ["__pyinfra_exists_/etc/haproxy/haproxy.cfg"]}
     ops = plan(cluster(agent_responses=debian_default), TASKS)["a1"]
     assert changing(ops) == ["Base haproxy.cfg (the bridge manages it from now on)"]
     reload = op_named(ops, "Reload HAProxy (base config written)")
-    # haproxy is running here: only the reload, no start.
+    # Only the reload, no start (the units' operation starts a stopped haproxy before it).
     assert reload.commands == ["systemctl reload haproxy.service"]
 
 
@@ -306,9 +303,13 @@ def test_base_config_is_what_the_bridge_renders_for_no_apps() -> None:
 def test_marathon_credentials_go_to_a_private_file_and_the_env_names_only_the_file() -> None:
     secret = "ops:s3cret-pass"
     ops = plan(cluster(), TASKS, data={"marathon_http_credentials": secret})["a1"]
-    creds = op_named(ops, "Marathon API credentials for the bridge (0600)")
-    assert creds.commands[0] == ("install -m 0600 -o root -g root /dev/null "
-                                 "/etc/pyinfra-mesos/marathon-credentials")
+    creds = op_named(ops, "Install the Marathon -> HAProxy bridge (7 modules, Marathon API "
+                          "credentials (0600, content not shown))")
+    created = creds.commands.index("install -m 0600 -o root -g root /dev/null "
+                                   "/etc/pyinfra-mesos/marathon-credentials")
+    # Created private before it is filled, inside the 0700 directory made first.
+    assert creds.commands.index("chmod 0700 /etc/pyinfra-mesos") < created < creds.commands.index(
+        "FileUploadCommand:/etc/pyinfra-mesos/marathon-credentials")
     assert not any(secret in op.name or any(secret in c for c in op.commands) for op in ops)
     env = rendered("haproxy-bridge.env.j2", marathon_urls=[], haproxy_group="*",
                    config_path=HAPROXY_CFG, timeout_s=5,
@@ -337,16 +338,15 @@ def test_fresh_registry_host_installs_configures_and_starts_docker_registry() ->
     ops = plan(cluster(), TASKS)["m1"]
     assert names(ops) == [
         "Install docker-registry",
-        f"Registry storage {REGISTRY_DIR}",
-        f"Configure docker-registry, read-only ({REGISTRY_CFG})",
+        CONFIG_OP,
         PUSH_OP,
         "docker-registry and docker-registry-push.service enabled and running",
-        "Restart docker-registry (config changed)",
+        "Restart docker-registry (config or storage changed)",
         "Restart docker-registry-push.service (config or unit changed)",
     ]
     storage = op_named(ops, "Registry storage")
     assert f"chown docker-registry:docker-registry {REGISTRY_DIR}" in storage.commands
-    assert f"chmod 750 {REGISTRY_DIR}" in storage.commands
+    assert f"chmod 0750 {REGISTRY_DIR}" in storage.commands
     assert op_named(ops, "docker-registry and docker-registry-push.service enabled").commands == [
         "systemctl start docker-registry.service", "systemctl enable docker-registry.service",
         "systemctl start docker-registry-push.service",
@@ -357,7 +357,7 @@ def test_fresh_registry_host_installs_configures_and_starts_docker_registry() ->
     assert not any(n.startswith("Reload systemd") for n in names(ops))
     for name, command, upstream in (
             ("Restart docker-registry (", "systemctl restart docker-registry.service",
-             f"Configure docker-registry, read-only ({REGISTRY_CFG})"),
+             CONFIG_OP),
             ("Restart docker-registry-push", "systemctl restart docker-registry-push.service",
              PUSH_OP)):
         op = op_named(ops, name)
@@ -389,7 +389,7 @@ def test_read_only_registry_binds_the_cluster_address_and_port_without_auth(port
                data={"registry_port": port})["m1"]
     changed = changing(ops)
     assert changed == ([] if port == 5000
-                       else [f"Configure docker-registry, read-only ({REGISTRY_CFG})"]), changed
+                       else [CONFIG_OP]), changed
 
 
 @pytest.mark.parametrize("port", [5001, 15001])
@@ -441,6 +441,6 @@ def test_the_bridge_never_binds_ssh_or_a_cluster_port() -> None:
     # 5001: the registry's writable instance on m1's 127.0.0.1 (a wildcard bind would clash).
     assert reserved == "22 2181 2888 3888 5000-5001 5050-5051 8080 31000-32000"
     ops = plan(cluster(), TASKS)["a1"]
-    env = op_named(ops, "Configure the bridge").uploads[
+    env = op_named(ops, "Install the Marathon -> HAProxy bridge").uploads[
         "/etc/default/pyinfra-mesos-haproxy-bridge"]
     assert f'HAPROXY_RESERVED_PORTS="{reserved}"' in env

@@ -11,8 +11,8 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import ensure_all
-from pyinfra_mesos.deploy_config import first_time, problems_report
 from pyinfra_mesos.inventory_loader import cli_inventory_path
+from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.topology import SETTLED_BARRIER, tasks_for, topology_from_inventory
 from pyinfra_mesos.validation import validate_inventory
 

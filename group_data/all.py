@@ -72,7 +72,7 @@ docker_registry_mirrors: list[str] = []
 # -- Mesos 1.11: AVENTER's aventer-mesos package (Apache Mesos is in the Attic since 2025) -------
 mesos_package = "aventer-mesos"
 # Pinned through /etc/apt/preferences.d (`Pin: version <this>*`), so a plain install stays
-# idempotent. A full build: builds before 1.11.0-0.7.1 are broken (pyinfra_mesos/mesos_version.py).
+# idempotent. A full build: builds before 1.11.0-0.7.1 are broken (pyinfra_mesos/mesos_package.py).
 mesos_version = "1.11.0-0.7.1"
 # Keyed by the distribution's ID; {codename} is filled from the host (bookworm, jammy, noble).
 mesos_apt_repo_urls = {

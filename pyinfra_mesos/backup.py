@@ -4,7 +4,7 @@ Marathon state: /mesos, /marathon) copied to the operator's machine over SSH.
 On the ZooKeeper leader (else any serving member): read dataDir / dataLogDir from zoo.cfg
 (else group_data `zookeeper_data_dir`), pick the newest snapshots and the logs from the one
 preceding them under `<dir>/version-2` (Debian zookeeperd's layout; the rule and its sources in
-pyinfra_mesos/zk_files.py), copy them on the host into a private 0700 staging dir in one `cp`
+pyinfra_mesos/zookeeper.py), copy them on the host into a private 0700 staging dir in one `cp`
 (so the set is taken at one moment), fetch them with SFTP into
 `DIR/<cluster_name>/<UTC timestamp>/` (dir 0700, files 0600), check each sha256 against the
 host's, remove the staging dir, and write `manifest.json`:
@@ -39,7 +39,7 @@ from pyinfra_mesos.remote import Connection, Hosts, RemoteError
 from pyinfra_mesos.status_collect import srvr_command
 from pyinfra_mesos.status_model import parse_srvr
 from pyinfra_mesos.topology import Member, Topology
-from pyinfra_mesos.zk_files import ZkFile, hex_zxid, last_logged_zxid, select_backup
+from pyinfra_mesos.zookeeper import ZkFile, hex_zxid, last_logged_zxid, select_backup
 
 STAGING_PREFIX = "pyinfra-mesos-backup."
 MANIFEST = "manifest.json"

@@ -14,12 +14,8 @@ from pathlib import Path
 
 from pyinfra_cli.util import parse_cli_arg
 
-from pyinfra_mesos.inventory_loader import (
-    file_name_group_problems,
-    inventory_file_groups,
-    load_inventory,
-    project_root,
-)
+from pyinfra_mesos.inventory_data import file_name_group_problems, project_root
+from pyinfra_mesos.inventory_loader import inventory_file_groups, load_inventory
 from pyinfra_mesos.problems import Problem, errors, summary
 from pyinfra_mesos.topology import Topology, topology_from_inventory
 from pyinfra_mesos.validation import group_override_warnings, validate_inventory

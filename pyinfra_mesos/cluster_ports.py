@@ -4,7 +4,7 @@ checks all read.
 Shapes: a port list is `[(field, what, (lo, hi))]`: the data key a problem should name, words
 for it, and an inclusive range (a single port is `(p, p)`). Values the schema refuses are left
 out here (the schema reports them once). Data come from the host, else group_data/all.py
-(`inventory_loader.member_value`): no default port is written in this module.
+(`inventory_data.member_value`): no default port is written in this module.
 
 Sources: ZooKeeper's client/peer/election ports and AdminServer (ZooKeeper 3.8 admin guide,
 `admin.enableServer`, `admin.serverPort`); Mesos' master and agent `--port` and the agent's
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyinfra_mesos.agent_data import agent_ports, parse_ranges
-from pyinfra_mesos.inventory_loader import member_value
+from pyinfra_mesos.inventory_data import member_value
 from pyinfra_mesos.topology import Member, Topology
 from pyinfra_mesos.value_checks import is_int, is_port
 

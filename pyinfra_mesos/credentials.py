@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pyinfra.api.exceptions import PyinfraError
-
+from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.flags import zk_digest_problem
 
 MARATHON_USER = "marathon"
@@ -86,9 +85,9 @@ def zookeeper_credentials(data: Mapping[str, Any], project_root: str | Path, ser
     `<service>:<token>` from the credentials directory. "" when zookeeper_acls is False, or
     when never generated and not `create`.
 
-    Raises PyinfraError (one `error: <file>: <field>: ...` line) when the secret file was edited
-    into something the zk:// URLs cannot carry (flags.zk_digest_problem); the data keys are
-    checked by the schema before this runs.
+    Raises DeployRefused (a PyinfraError: one `error: <file>: <field>: ...` line) when the
+    secret file was edited into something the zk:// URLs cannot carry
+    (flags.zk_digest_problem); the data keys are checked by the schema before this runs.
     """
     if not data.get("zookeeper_acls", True):
         return ""
@@ -102,7 +101,7 @@ def zookeeper_credentials(data: Mapping[str, Any], project_root: str | Path, ser
     problem = zk_digest_problem(f"{user}:{token}")
     if problem:
         where = cluster_credentials_dir(data, project_root) / name
-        raise PyinfraError(f"error: {where}: {key}: {problem}")
+        raise DeployRefused(f"error: {where}: {key}: {problem}")
     return f"{user}:{token}"
 
 

@@ -31,9 +31,9 @@ from typing import Any
 
 from pyinfra_mesos import drain_plan as plan
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.deploy_config import MARATHON_CURL_CONFIG
 from pyinfra_mesos.flag_tables import MESOS_CREDENTIALS_FILE
-from pyinfra_mesos.inventory_loader import project_root
+from pyinfra_mesos.inventory_data import project_root
+from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.problems import error
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report

@@ -2,9 +2,9 @@
 
 Pure: `ruleset(topo, name, resolved)` -> a `Ruleset` (sets of addresses and port ranges),
 `render(...)` -> the text of /etc/pyinfra-mesos/firewall.nft, `apply_commands()` -> how it is
-loaded, `check_operator_network` -> the schema's rule for one operator network. The exceptions are
-two fact descriptions, `LoadedMarker` (the marker of the loaded table) and `ResolvedIPv4` (members
-named by DNS): a command and a parser each, reaching no host by themselves.
+loaded, `check_operator_network` -> the schema's rule for one operator network. Its two facts,
+`LoadedMarker` (the marker of the loaded table) and `ResolvedIPv4` (members named by DNS), are
+in deploy/firewall_facts.py.
 
 Members are listed by IPv4 address; a member whose `ip` is a DNS name (validation allows that)
 is resolved by the host being configured, at deploy time (`ResolvedIPv4`).
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pyinfra.api import FactBase, QuoteString, StringCommand
 
 from pyinfra_mesos.cluster_ports import (
     SSH_PORT,
@@ -41,7 +40,7 @@ from pyinfra_mesos.cluster_ports import (
     loopback_ports,
     service_range,
 )
-from pyinfra_mesos.inventory_loader import member_value
+from pyinfra_mesos.inventory_data import member_value
 from pyinfra_mesos.topology import Member, Topology
 from pyinfra_mesos.value_checks import is_port
 
@@ -226,51 +225,6 @@ def parse_loaded_marker(output: Iterable[str]) -> str:
         if text.startswith(f'comment "{MARKER_PREFIX}') and text.endswith('"'):
             return text[len('comment "'):-1]
     return ""
-
-
-class LoadedMarker(FactBase[str]):
-    """The marker of the loaded `table inet pyinfra_mesos`, "" when there is none.
-
-    Needs root (CAP_NET_ADMIN), as the whole deploy does. Never fails: before the nftables
-    package is installed there is no table either.
-    """
-
-    def command(self) -> str:
-        return ('PATH="$PATH:/usr/sbin:/sbin"; if command -v nft >/dev/null 2>&1; then '
-                f"nft list table inet {TABLE} 2>/dev/null; fi; true")
-
-    def process(self, output: list[str]) -> str:
-        return parse_loaded_marker(output)
-
-    @staticmethod
-    def default() -> str:
-        return ""
-
-
-class ResolvedIPv4(FactBase[dict[str, list[str]]]):
-    """`{name: [IPv4 address, ...]}` as this host resolves each name (getent ahostsv4: the
-    host's /etc/hosts and DNS, as every service on it resolves them); a name that does not
-    resolve is absent."""
-
-    def command(self, names: Iterable[str]) -> StringCommand:
-        quoted: list[object] = []
-        for name in names:
-            quoted += [QuoteString(name), " "]
-        return StringCommand(
-            "for n in", *quoted, "; do getent ahostsv4 \"$n\" | "
-            "awk -v n=\"$n\" '{print n, $1}'; done; true")
-
-    def process(self, output: list[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for line in output:
-            name, _, address = line.strip().partition(" ")
-            if address and address not in found.setdefault(name, []):
-                found[name].append(address)
-        return found
-
-    @staticmethod
-    def default() -> dict[str, list[str]]:
-        return {}
 
 
 # -- validation -----------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pyinfra_mesos.deploy_config import (
+from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
     MESOS_PIN_PRIORITY,
     MESOS_SOURCES_FILE,
     mesos_apt_line,
-    render_template,
 )
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
 
 # tasks/registry.py installs Debian's registry under this name (no group_data key for it).

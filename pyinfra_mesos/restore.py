@@ -46,7 +46,7 @@ from pyinfra_mesos.status_model import (
     zookeeper_problems,
 )
 from pyinfra_mesos.topology import Member, Topology
-from pyinfra_mesos.zk_files import parse_name
+from pyinfra_mesos.zookeeper import parse_name
 
 STOP_TIMEOUT_S = 120.0  # Marathon's docker stop outwaits its 45 s graceful shutdown
 RUN_TIMEOUT_S = 60.0
@@ -171,7 +171,7 @@ def _start_and_wait(members: Sequence[Member], unit_of: Callable[[Member], str],
 def wait_problem(check: str, topo: Topology, transport: Callable[[str, str], str],
                  marathon_auth: bool) -> str | None:
     """None when the `check` ("zookeeper", "mesos", "marathon") is healthy, else why not."""
-    from pyinfra_mesos.deploy_config import MARATHON_CURL_CONFIG
+    from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 
     def ask(member: Member, command: str) -> Any:
         try:
@@ -245,7 +245,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, now: Callable[[], datetime.datetime] | None = None) -> int:
     from pyinfra_mesos.credentials import marathon_credentials
-    from pyinfra_mesos.inventory_loader import project_root
+    from pyinfra_mesos.inventory_data import project_root
     from pyinfra_mesos.status import open_hosts, topology_or_report
 
     topo = topology_or_report(args.inventory)

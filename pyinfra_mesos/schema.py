@@ -20,7 +20,7 @@ from pyinfra_mesos import flag_lists
 from pyinfra_mesos.agent_data import check_attributes, check_resources, parse_ranges
 from pyinfra_mesos.firewall import check_operator_network
 from pyinfra_mesos.flags import zk_digest_problem
-from pyinfra_mesos.mesos_version import mesos_version_problems
+from pyinfra_mesos.mesos_package import mesos_version_problems
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.value_checks import (
     Checker,
@@ -45,7 +45,8 @@ from pyinfra_mesos.value_checks import (
 
 
 def aventer_mesos_pin(value: Any) -> Iterator[tuple[str, str]]:
-    """A Debian version whose pin admits no broken aventer-mesos build (mesos_version.py)."""
+    """A Debian version whose pin admits no broken aventer-mesos build
+    (mesos_package.mesos_version_problems)."""
     for problem in mesos_version_problems(value, ""):
         yield "", problem.message
 
@@ -57,7 +58,7 @@ DAY_MS = DAY_S * 1000
 _FOUR_LETTER_WORDS = frozenset({
     "conf", "cons", "crst", "dump", "envi", "ruok", "srst", "srvr", "stat", "wchs", "wchc",
     "wchp", "mntr", "isro", "hash", "gtmk", "stmk", "dirs", "*"})
-# The deploy's restart probes send these (deploy_config.zookeeper_probe).
+# The deploy's restart probes send these (zookeeper.zookeeper_probe).
 _PROBE_WORDS = ("ruok", "srvr")
 
 

@@ -26,7 +26,8 @@ import time
 from typing import Any
 
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.inventory_loader import load_inventory, project_root
+from pyinfra_mesos.inventory_data import project_root
+from pyinfra_mesos.inventory_loader import load_inventory
 from pyinfra_mesos.problems import Problem, error, errors
 from pyinfra_mesos.remote import Hosts, ssh_spec, user_ssh_config
 from pyinfra_mesos.status_collect import collect

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pyinfra_mesos.deploy_config import MARATHON_CURL_CONFIG
+from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.remote import RemoteError, Transport, parallel
 from pyinfra_mesos.status_model import (
     HTTP_MARK,

@@ -14,6 +14,7 @@ from typing import Any
 
 from pyinfra_mesos import flag_lists
 from pyinfra_mesos.cluster_ports import agent_port_ranges, host_ports, loopback_ports, service_range
+from pyinfra_mesos.common import work_dir_problem
 from pyinfra_mesos.credentials import ZOOKEEPER_PRINCIPALS
 from pyinfra_mesos.flags import (
     agent_flags,
@@ -22,13 +23,13 @@ from pyinfra_mesos.flags import (
     master_flags,
     zk_digest_user,
 )
-from pyinfra_mesos.inventory_loader import (
+from pyinfra_mesos.inventory_data import (
     default_data,
     group_data_dirs,
     group_data_keys,
-    inventory_file_groups,
     member_value,
 )
+from pyinfra_mesos.inventory_loader import inventory_file_groups
 from pyinfra_mesos.known_keys import unknown_group_message, unknown_key_message, unknown_keys
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.schema import check_member
@@ -41,12 +42,9 @@ from pyinfra_mesos.topology import (
 )
 from pyinfra_mesos.value_checks import HOSTNAME, duration, has_control, is_digits, is_int, is_number
 
-CONSENT_LOG_RESET = "mesos_allow_replicated_log_reset"
-
-__all__ = ["CONSENT_LOG_RESET", "check_groups", "check_master_count_change",
+__all__ = ["check_groups",
            "group_override_warnings", "host_ports", "inventory_groups", "loopback_ports",
-           "service_range", "validate", "validate_inventory", "validate_names",
-           "work_dir_problem"]
+           "service_range", "validate", "validate_inventory", "validate_names"]
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -257,7 +255,7 @@ def _address_problem(m: Member) -> Problem | None:
 
 
 def _check_host_names(topo: Topology) -> list[Problem]:
-    """Inventory names go into /etc/hosts on every host (deploy_config.hosts_entries)."""
+    """Inventory names go into /etc/hosts on every host (common.hosts_entries)."""
     problems = []
     for m in topo.all_members:
         try:
@@ -314,22 +312,6 @@ def _check_colocation(topo: Topology) -> list[Problem]:
 
 
 # -- work_dir ------------------------------------------------------------------------------------
-
-def work_dir_problem(where: str, field: str, path: Any) -> Problem | None:
-    """The one work_dir rule, for `check` and the deploy alike: never under /tmp.
-
-    Mesos keeps the master's replicated log and the agent's checkpoints there, and /tmp is
-    cleared at boot (apache/mesos docs/configuration/master.md: "--work_dir ... should not be
-    /tmp"). The deploy's tasks call this through deploy_config.check_work_dir and refuse on it.
-    """
-    if not isinstance(path, str):
-        return None  # the schema reports the type
-    if path.rstrip("/") == "/tmp" or path.startswith("/tmp/"):
-        return error(where, field, f"{path} is under /tmp, which is cleared at boot; the "
-                                   "replicated log / agent checkpoints would be lost. Use a "
-                                   "persistent directory such as /var/lib/mesos")
-    return None
-
 
 def _check_work_dirs(topo: Topology) -> list[Problem]:
     problems = []
@@ -529,37 +511,6 @@ def _collision(clash: tuple[int, int], what_a: str, field_a: str, what_b: str,
         text += ("; ZooKeeper's AdminServer is on (zookeeper_admin_server = True): set it "
                  "False, or move zookeeper_admin_port or the other port")
     return text
-
-
-# -- changes between runs ------------------------------------------------------------------------
-
-def check_master_count_change(previous_master_count: int | None, log_exists: bool,
-                              master_count: int, allowed: bool,
-                              where: str = "masters") -> list[Problem]:
-    """Refuse master count changes Mesos' replicated log cannot survive, unless consented to.
-
-    The deploy feeds the facts: how many masters the cluster last ran with (None: unknown or
-    new) and whether a replicated log already exists. 1 -> N needs the log wiped (a 1-master log
-    cannot gain replicas); shrinking leaves the log with replicas it counts on. Growing 3 -> 5
-    is supported (restart the old ones with the new quorum first) and needs no consent.
-    """
-    new = master_count
-    if previous_master_count is None or not log_exists or new == previous_master_count or new == 0:
-        return []
-    how = f"rerun with --data {CONSENT_LOG_RESET}=true"
-    if previous_master_count == 1 and new > 1:
-        change = (f"growing from 1 master to {new} needs the existing replicated log wiped "
-                  "(Mesos cannot add replicas to a 1-master log); the registry (agents, "
-                  "frameworks) is lost and agents re-register")
-    elif new < previous_master_count:
-        change = (f"shrinking from {previous_master_count} masters to {new} changes the quorum "
-                  f"to {quorum(new)} under a log written by {previous_master_count} replicas; "
-                  "the replicated log must be reset on the remaining masters")
-    else:
-        return []
-    if allowed:
-        return [warning(where, CONSENT_LOG_RESET, f"{change}; going ahead as asked")]
-    return [error(where, CONSENT_LOG_RESET, f"{change}. Nothing was changed; to accept, {how}")]
 
 
 # -- inventory file vs group_data ----------------------------------------------------------------

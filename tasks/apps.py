@@ -18,15 +18,11 @@ from pyinfra_mesos import marathon_client
 from pyinfra_mesos.app_canonical import canonical_path
 from pyinfra_mesos.apps import apply_instance_overrides, load_apps, validate_app_dir
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.deploy_config import (
-    MARATHON_CREDENTIALS_FILE,
-    MARATHON_CURL_CONFIG,
-    first_time,
-    problems_report,
-)
+from pyinfra_mesos.deploy.marathon_files import marathon_credential_files
+from pyinfra_mesos.deploy.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.inventory_loader import cli_inventory_path
-from pyinfra_mesos.marathon_files import marathon_credential_files
-from pyinfra_mesos.operations import CLIENT_PATH, marathon_app
+from pyinfra_mesos.marathon import MARATHON_CREDENTIALS_FILE, MARATHON_CURL_CONFIG
+from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.validation import validate_names
 

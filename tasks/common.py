@@ -8,23 +8,19 @@ from pyinfra import host, inventory
 from pyinfra.facts.files import Block
 from pyinfra.operations import apt, files
 
-from pyinfra_mesos.deploy_config import (
-    APT_LOCK_CONF,
-    apt_lock_timeout_conf,
-    hosts_entries,
-    render_template,
-)
-from pyinfra_mesos.dpkg_recovery import dpkg_configure_pending
-from pyinfra_mesos.file_set import file_set
-from pyinfra_mesos.private_files import claim_private_directory
+from pyinfra_mesos.common import APT_LOCK_CONF, apt_lock_timeout_conf, hosts_entries
+from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
+from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
 
 # A run killed during an apt operation leaves apt-get or dpkg running on the host; the next run
 # then waits for the dpkg lock (bounded) instead of failing at once (apt >= 1.9.11, apt.conf(5)).
-# One fact on a converged host instead of files.put's three (file_set.py). The same set makes,
-# once per host and early, the 0700 home of every private file (pyinfra_mesos/private_files.py):
+# One fact on a converged host instead of files.put's three (deploy/file_set.py). The same set
+# makes, once per host and early, the 0700 home of every private file (deploy/private_files.py):
 # the task files that write private files claim it too (so each runs alone), and after this
 # one their claims plan nothing on this host.
 file_set(
@@ -34,7 +30,7 @@ file_set(
 )
 
 # A run killed during apt can also leave packages unpacked but not configured: apt then refuses
-# every install until `dpkg --configure -a` (pyinfra_mesos/dpkg_recovery.py).
+# every install until `dpkg --configure -a` (pyinfra_mesos/deploy/dpkg_recovery.py).
 dpkg_configure_pending(
     name="Finish what an interrupted dpkg left (dpkg --configure -a)",
     timeout_s=int(host.data.apt_lock_timeout_s),

@@ -3,22 +3,18 @@
 from pyinfra import host, inventory
 from pyinfra.operations import apt
 
-from pyinfra_mesos.deploy_config import (
-    DOCKER_DAEMON_JSON,
-    docker_daemon_config,
-    docker_inputs,
-    render_template,
-)
-from pyinfra_mesos.file_set import file_set
-from pyinfra_mesos.rolling import rolling_restart
+from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.rolling import rolling_restart
+from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.docker import DOCKER_DAEMON_JSON, docker_daemon_config, docker_inputs
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.units import units_running_enabled
 
 topo = topology_from_inventory(inventory)
 
 # Written before the package is installed, so dockerd starts with it the first time (no
 # restart of a fresh Docker: what a package starts must already have its config).
-# One fact on a converged host instead of files.template's three (file_set.py).
+# One fact on a converged host instead of files.template's three (deploy/file_set.py).
 daemon_json = file_set(
     name="Configure Docker registries (daemon.json)",
     files={DOCKER_DAEMON_JSON: render_template(

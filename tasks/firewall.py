@@ -16,18 +16,21 @@ from pyinfra.operations import apt, server
 
 from pyinfra_mesos import firewall
 from pyinfra_mesos.apps import app_dir_service_ports
-from pyinfra_mesos.deploy_config import DeployRefused, member_named, render_template
-from pyinfra_mesos.file_set import file_set
+from pyinfra_mesos.common import member_named
+from pyinfra_mesos.deploy import firewall_facts
+from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.refused import DeployRefused
+from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.floor import FIREWALL_PACKAGE
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.units import units_running_enabled
 
 topo = topology_from_inventory(inventory)
 
 if firewall.enabled(member_named(topo, host.name)):
     # Members named by DNS are listed by the addresses this host resolves for them.
     names = firewall.names_to_resolve(topo)
-    resolved = host.get_fact(firewall.ResolvedIPv4, names=names) if names else {}
+    resolved = host.get_fact(firewall_facts.ResolvedIPv4, names=names) if names else {}
     # The servicePorts the app files name (HAProxy binds them; some lie outside Marathon's range).
     apps_dir = str(host.data.apps_dir)
     if not os.path.isabs(apps_dir):
@@ -44,8 +47,8 @@ if firewall.enabled(member_named(topo, host.name)):
         packages=[FIREWALL_PACKAGE],
     )
 
-    # The rules and the unit that loads them at boot: one fact for both (file_set.py); the set
-    # reloads systemd when the unit's content changes. Nothing restarts on a rules change: the
+    # The rules and the unit that loads them at boot: one fact for both (deploy/file_set.py); the
+    # set reloads systemd when the unit's content changes. Nothing restarts on a rules change: the
     # load below follows the kernel's marker, not the file.
     unit_path = f"/etc/systemd/system/{firewall.UNIT}"
     file_set(
@@ -60,7 +63,7 @@ if firewall.enabled(member_named(topo, host.name)):
     )
 
     # Read before anything changes: the marker of the table the kernel holds now.
-    if host.get_fact(firewall.LoadedMarker) != wanted:
+    if host.get_fact(firewall_facts.LoadedMarker) != wanted:
         server.shell(
             name="Load the firewall (nft -c, arm a rollback, load, confirm over SSH)",
             commands=firewall.apply_commands(),
@@ -71,7 +74,7 @@ if firewall.enabled(member_named(topo, host.name)):
         )
 
     # Its start loads the same file again; active (exited) from then on, so no change. One fact
-    # for both states (units.py).
+    # for both states (deploy/units.py).
     units_running_enabled(
         name=f"{firewall.UNIT} enabled",
         units=[firewall.UNIT],

@@ -16,12 +16,13 @@ from pyinfra.operations import apt, files, server
 
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.deploy_config import MARATHON_CREDENTIALS_FILE, render_template
-from pyinfra_mesos.file_set import file_set
+from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.firewall import reserved_service_ports
-from pyinfra_mesos.private_files import claim_private_directory
+from pyinfra_mesos.marathon import MARATHON_CREDENTIALS_FILE
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.units import units_running_enabled
 
 # The bridge is a small stdlib-only package here, run as `python3 -m pyinfra_mesos.haproxy_bridge`
 # from this directory (haproxy-bridge.service.j2).
@@ -53,7 +54,7 @@ if not bridge_owns_config:
         mode="0644",
     )
 
-# Everything the bridge runs from is one set, one fact on a converged host (file_set.py): its
+# Everything the bridge runs from is one set, one fact on a converged host (deploy/file_set.py): its
 # stdlib-only modules, its Marathon credentials (0600, private: compared by sha256, never
 # printed, created with their mode before they are filled) and its settings and units. Its
 # change is the one input of the bridge's next run (new code, credentials or settings apply
@@ -91,7 +92,7 @@ bridge_set = file_set(
     directories=claim_private_directory() if credentials else None,
 )
 
-# Both units in one operation, one fact for their running and enabled states (units.py).
+# Both units in one operation, one fact for their running and enabled states (deploy/units.py).
 units_running_enabled(
     name=f"HAProxy and {UNIT}.timer enabled and running",
     units=["haproxy.service", f"{UNIT}.timer"],

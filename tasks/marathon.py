@@ -12,23 +12,18 @@ from pyinfra import host, inventory, state
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, server, systemd
 
+from pyinfra_mesos.common import member_named
 from pyinfra_mesos.credentials import (
     marathon_credentials,
     mesos_secrets,
     zookeeper_credentials,
 )
-from pyinfra_mesos.deploy_config import (
-    MARATHON_CURL_CONFIG,
-    MARATHON_ENV,
-    MARATHON_UNIT,
-    docker_pull_command,
-    http_probe,
-    marathon_inputs,
-    member_named,
-    render_template,
-    template_path,
-)
-from pyinfra_mesos.deploy_facts import DockerImageId
+from pyinfra_mesos.deploy.deploy_facts import DockerImageId
+from pyinfra_mesos.deploy.leader_facts import MarathonLeadership
+from pyinfra_mesos.deploy.marathon_files import marathon_credential_files
+from pyinfra_mesos.deploy.private_files import private_directory, private_file
+from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart
+from pyinfra_mesos.docker import docker_pull_command
 from pyinfra_mesos.flags import (
     MARATHON_MESOS_SECRET,
     MARATHON_MESOS_SECRET_FILE,
@@ -36,10 +31,14 @@ from pyinfra_mesos.flags import (
     docker_env_file_lines,
     marathon_env,
 )
-from pyinfra_mesos.leader_facts import MarathonLeadership
-from pyinfra_mesos.marathon_files import marathon_credential_files
-from pyinfra_mesos.private_files import private_directory, private_file
-from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart
+from pyinfra_mesos.marathon import (
+    MARATHON_CURL_CONFIG,
+    MARATHON_ENV,
+    MARATHON_UNIT,
+    marathon_inputs,
+)
+from pyinfra_mesos.restarts import http_probe
+from pyinfra_mesos.templates import render_template, template_path
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "marathon.service"
@@ -107,7 +106,7 @@ systemd.service(
 # A unit that was not running has just been started with the current files (not stale). One
 # instance at a time, each answering /ping before the next goes, so a Marathon leader stays up;
 # non-leaders first, the leader last (one election): one operation per instance in inventory
-# order (pyinfra_mesos/rolling.py says why).
+# order (pyinfra_mesos/deploy/rolling.py says why).
 port = int(host.data.marathon_http_port)
 curl_config = MARATHON_CURL_CONFIG if credentials else ""
 leader_last_restart(

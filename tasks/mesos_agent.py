@@ -10,18 +10,16 @@ from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents, Link
 from pyinfra.operations import server
 
+from pyinfra_mesos.common import check_work_dir, member_named
 from pyinfra_mesos.credentials import mesos_secrets
-from pyinfra_mesos.deploy_config import (
-    MESOS_AGENT_DOCKER_DROPIN,
-    MESOS_AGENT_ENV,
-    agent_info_changes,
-    check_agent_checkpoint,
-    check_work_dir,
-    http_probe,
-    member_named,
-    mesos_inputs,
-    render_template,
+from pyinfra_mesos.deploy.mesos_files import (
+    mesos_package_moves,
+    mesos_role_files,
+    mesos_zk_credentials,
 )
+from pyinfra_mesos.deploy.private_files import private_directory
+from pyinfra_mesos.deploy.rolling import rolling_restart
+from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.flags import (
     AGENT_ZK_FLAG,
     MESOS_AGENT_CREDENTIAL_FILE,
@@ -31,15 +29,16 @@ from pyinfra_mesos.flags import (
     mesos_agent_credential_json,
     parse_env_lines,
 )
-from pyinfra_mesos.mesos_files import (
-    mesos_package_moves,
-    mesos_role_files,
-    mesos_zk_credentials,
+from pyinfra_mesos.mesos_agent import (
+    MESOS_AGENT_DOCKER_DROPIN,
+    MESOS_AGENT_ENV,
+    agent_info_changes,
+    check_agent_checkpoint,
 )
-from pyinfra_mesos.private_files import private_directory
-from pyinfra_mesos.rolling import rolling_restart
+from pyinfra_mesos.mesos_package import mesos_inputs
+from pyinfra_mesos.restarts import http_probe
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.units import units_running_enabled
 
 SERVICE = "mesos-agent.service"
 
@@ -72,7 +71,7 @@ dropin = ({MESOS_AGENT_DOCKER_DROPIN: render_template(
     "mesos-agent-docker.conf.j2", containerizers=flags["containerizers"]).encode()}
     if runs_docker else {})
 
-# One operation, one fact on a converged host (mesos_files.py): directories, env files,
+# One operation, one fact on a converged host (deploy/mesos_files.py): directories, env files,
 # /etc/mesos/zk, the credential and the drop-in.
 config_files = mesos_role_files(
     role_env=MESOS_AGENT_ENV,
@@ -95,7 +94,7 @@ if remove_checkpoint:
         commands=[f"systemctl stop {SERVICE}", f"rm -f {checkpoint}"],
     )
 
-# One fact for running and enabled (units.py). The agent refuses to start with the docker
+# One fact for running and enabled (deploy/units.py). The agent refuses to start with the docker
 # containerizer while Docker is down: Docker first (tasks/docker.py enables it as well).
 units_running_enabled(
     name="Docker running before the agent, mesos-agent enabled and running"

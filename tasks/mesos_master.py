@@ -11,16 +11,17 @@ from pyinfra.facts.files import Directory, FileContents
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server
 
+from pyinfra_mesos.common import check_work_dir, member_named
 from pyinfra_mesos.credentials import mesos_secrets
-from pyinfra_mesos.deploy_config import (
-    MESOS_MASTER_ENV,
-    check_work_dir,
-    http_probe,
-    member_named,
-    mesos_inputs,
-    plan_quorum_change,
-    replicated_log_reset_commands,
+from pyinfra_mesos.deploy.leader_facts import MesosMasterLeadership
+from pyinfra_mesos.deploy.mesos_files import (
+    mesos_package_moves,
+    mesos_role_files,
+    mesos_zk_credentials,
 )
+from pyinfra_mesos.deploy.private_files import private_directory
+from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
+from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.flags import (
     MASTER_ZK_FLAG,
     MESOS_CREDENTIALS_FILE,
@@ -28,16 +29,14 @@ from pyinfra_mesos.flags import (
     mesos_credentials_json,
     parse_env_lines,
 )
-from pyinfra_mesos.leader_facts import MesosMasterLeadership
-from pyinfra_mesos.mesos_files import (
-    mesos_package_moves,
-    mesos_role_files,
-    mesos_zk_credentials,
+from pyinfra_mesos.mesos_master import (
+    MESOS_MASTER_ENV,
+    plan_quorum_change,
+    replicated_log_reset_commands,
 )
-from pyinfra_mesos.private_files import private_directory
-from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart, rolling_restart
+from pyinfra_mesos.mesos_package import mesos_inputs
+from pyinfra_mesos.restarts import http_probe
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.units import units_running_enabled
 
 SERVICE = "mesos-master.service"
 
@@ -68,7 +67,7 @@ credentials = ({MESOS_CREDENTIALS_FILE: mesos_credentials_json(
 if credentials:
     private_directory()
 
-# One operation, one fact on a converged host (mesos_files.py): directories, env files,
+# One operation, one fact on a converged host (deploy/mesos_files.py): directories, env files,
 # /etc/mesos/zk and the principals.
 config_files = mesos_role_files(
     role_env=MESOS_MASTER_ENV,
@@ -83,7 +82,7 @@ config_files = mesos_role_files(
     private=credentials,
 )
 
-# One fact for running and enabled (units.py). A master that ran at planning: right after its
+# One fact for running and enabled (deploy/units.py). A master that ran at planning: right after its
 # files (the e2e interrupts a run as this starts: files written, none restarted); a new master
 # only after every running one restarted (below: growing 3 -> 5, the old three get quorum 3
 # first). Every master plans both operations (empty on the hosts they are not for): pyinfra
@@ -99,7 +98,7 @@ inputs = mesos_inputs(host.data.dict(), "master")
 
 if was_running:
     # Non-leading masters first, the leading master last (one election): one operation per
-    # master in inventory order (pyinfra_mesos/rolling.py says why).
+    # master in inventory order (pyinfra_mesos/deploy/rolling.py says why).
     leader_last_restart(
         name="Restart running masters with the new config",
         members=[m.name for m in topo.masters],

@@ -12,8 +12,10 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, server, systemd
 from pyinfra.operations.util import any_changed
 
-from pyinfra_mesos.apt_key import apt_key
-from pyinfra_mesos.deploy_config import (
+from pyinfra_mesos.deploy.apt_key import apt_key
+from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
+from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
     MESOS_PIN_PRIORITY,
@@ -21,10 +23,8 @@ from pyinfra_mesos.deploy_config import (
     key_check_command,
     mesos_apt_line,
     normalise_fingerprint,
-    template_path,
 )
-from pyinfra_mesos.file_set import file_set
-from pyinfra_mesos.mesos_files import mesos_package_moves
+from pyinfra_mesos.templates import template_path
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
@@ -33,7 +33,7 @@ distribution = host.get_fact(LinuxDistribution)
 codename = distribution["release_meta"].get("VERSION_CODENAME", "")
 key_url = host.data.mesos_apt_key_url
 expected_fingerprint = normalise_fingerprint(host.data.mesos_apt_key_fingerprint)
-# One fact on a converged host (pyinfra_mesos/apt_key.py): fingerprint and expiry read together.
+# One fact on a converged host (deploy/apt_key.py): fingerprint and expiry read together.
 # A key that no longer matches the configured fingerprint (rotated, or the source was
 # overridden), or that has expired (the publisher may have extended it), is fetched again and
 # checked below.
@@ -50,7 +50,7 @@ server.shell(
     _if=key.did_change,
 )
 
-# The sources line and the pin are one set of files read by one fact (pyinfra_mesos/file_set.py):
+# The sources line and the pin are one set of files read by one fact (deploy/file_set.py):
 # apt needs both before the refresh, and either change means the same refresh.
 sources = file_set(
     name=f"Add the aventer-mesos apt repository, pinned to {host.data.mesos_version}",

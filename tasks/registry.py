@@ -14,10 +14,10 @@
 from pyinfra import host
 from pyinfra.operations import apt, server
 
-from pyinfra_mesos.deploy_config import render_template
-from pyinfra_mesos.file_set import Dir, file_set
+from pyinfra_mesos.deploy.file_set import Dir, file_set
+from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import advertised_address
-from pyinfra_mesos.units import units_running_enabled
 
 CONFIG = "/etc/docker/registry/config.yml"  # the path Debian's unit serves
 SERVICE = "docker-registry.service"
@@ -34,7 +34,7 @@ apt.packages(
     packages=["docker-registry"],
 )
 
-# Each instance's files are one set (one fact, file_set.py), so each restarts after its own
+# Each instance's files are one set (one fact, deploy/file_set.py), so each restarts after its own
 # inputs only; the push unit's set reloads systemd itself when the unit changes. The storage
 # both serve is made (and kept docker-registry's, 0750) by the first set, before either starts.
 config = file_set(
@@ -65,7 +65,7 @@ push_files = file_set(
     },
 )
 
-# Both instances in one operation, one fact for their states (units.py); each restart below
+# Both instances in one operation, one fact for their states (deploy/units.py); each restart below
 # still follows its own files only.
 units_running_enabled(
     name=f"docker-registry and {PUSH_SERVICE} enabled and running",

@@ -10,23 +10,23 @@ from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
-from pyinfra_mesos.deploy_config import (
+from pyinfra_mesos.deploy.deploy_facts import UnitEnabledState
+from pyinfra_mesos.deploy.file_set import Dir, file_set
+from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
+from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
+from pyinfra_mesos.deploy.zk_acl_op import zookeeper_acls
+from pyinfra_mesos.templates import render_template
+from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
+from pyinfra_mesos.zookeeper import (
     myid_target,
-    render_template,
     zookeeper_inputs,
     zookeeper_probe,
     zookeeper_restart_waits_for_mode,
     zookeeper_servers,
     zookeeper_settings,
 )
-from pyinfra_mesos.deploy_facts import UnitEnabledState
-from pyinfra_mesos.file_set import Dir, file_set
-from pyinfra_mesos.leader_facts import ZookeeperLeadership
-from pyinfra_mesos.private_files import claim_private_directory
-from pyinfra_mesos.rolling import LeaderQuery, leader_last_restart, rolling_restart
-from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
-from pyinfra_mesos.zk_acl_op import zookeeper_acls
 
 topo = topology_from_inventory(inventory)
 data = host.data.dict()
@@ -70,7 +70,7 @@ if not myid_file:
     )
 
 # zoo.cfg and myid (and the ACL digests on the first member) are one set: one fact on a
-# converged host instead of files.put's and files.template's three each (file_set.py).
+# converged host instead of files.put's and files.template's three each (deploy/file_set.py).
 zoo_cfg_path = f"{host.data.zookeeper_conf_dir}/zoo.cfg"
 zk_files = {zoo_cfg_path: render_template(
     "zoo.cfg.j2", settings=zookeeper_settings(data),
@@ -144,7 +144,7 @@ restart = {"service": service, "inputs": zookeeper_inputs(data), "probe": probe,
            "changes": [zk_config] + ([myid_first_run] if myid_first_run else [])}
 if in_ensemble:
     # Followers first, the leader last (restarting the leader forces an election: once). One
-    # operation per member in inventory order (rolling.py says why); a new member's turn is
+    # operation per member in inventory order (deploy/rolling.py says why); a new member's turn is
     # empty here, it starts in the operation below.
     leader_last_restart(
         name="Restart ZooKeeper ensemble members (zoo.cfg, myid or package newer)",

@@ -26,7 +26,7 @@ from pyinfra.facts.apt import noninteractive_apt
 from pyinfra.facts.server import LinuxDistribution
 
 from pyinfra_mesos import floor
-from pyinfra_mesos.deploy_config import DOCKER_DAEMON_JSON, docker_daemon_config
+from pyinfra_mesos.docker import DOCKER_DAEMON_JSON, docker_daemon_config
 from pyinfra_mesos.remote import (
     Connection,
     RemoteError,

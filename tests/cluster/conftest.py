@@ -332,7 +332,7 @@ def run_on(host: Any, command: str, what: str) -> str:
     return result.stdout
 
 
-# Written 0600 by the deploy on every Marathon host (pyinfra_mesos/marathon_files.py).
+# Written 0600 by the deploy on every Marathon host (pyinfra_mesos/deploy/marathon_files.py).
 MARATHON_CURL_CONFIG = "/etc/pyinfra-mesos/marathon-curl.conf"
 
 

@@ -2,7 +2,7 @@
 
 A deploy killed between writing a config file and its rolling restart leaves a service running
 the old config while `systemctl is-active` says all is well. The deploy restarts such a service
-on its next run (pyinfra_mesos/rolling.py); this check catches it when nobody re-ran it.
+on its next run (pyinfra_mesos/deploy/rolling.py); this check catches it when nobody re-ran it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyinfra_mesos.deploy_config import service_inputs
-from pyinfra_mesos.rolling import ServiceFreshness, parse_freshness
+from pyinfra_mesos.deploy.rolling import ServiceFreshness
+from pyinfra_mesos.restarts import parse_freshness, service_inputs
 from pyinfra_mesos.topology import Member, Topology
 
 from .conftest import run_on

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pyinfra_mesos.facts import MarathonApp, parse_marathon_app_output
+from pyinfra_mesos.deploy.facts import MarathonApp, parse_marathon_app_output
 
 REPO = Path(__file__).resolve().parents[2]
 PYINFRA = Path(sys.executable).parent / "pyinfra"

@@ -18,7 +18,7 @@ import pytest
 
 from pyinfra_mesos.app_secrets import digest, mask_app
 from pyinfra_mesos.apps import compare
-from pyinfra_mesos.facts import MarathonApp, parse_marathon_app_output
+from pyinfra_mesos.deploy.facts import MarathonApp, parse_marathon_app_output
 from tests.unit.test_app_operations import HELLO, pyinfra, stored, write_inventory
 
 CREDENTIALS = "marathon:0123456789abcdef-credential"

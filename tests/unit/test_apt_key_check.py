@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pyinfra_mesos.deploy_config import key_check_command
+from pyinfra_mesos.mesos_package import key_check_command
 
 URL = "https://keys.example.org/mesos.asc"
 

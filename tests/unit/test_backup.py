@@ -21,7 +21,7 @@ from pyinfra_mesos.backup import (
     stage_command,
     take_backup,
 )
-from pyinfra_mesos.zk_files import ZkFile, last_logged_zxid, parse_name, select_backup
+from pyinfra_mesos.zookeeper import ZkFile, last_logged_zxid, parse_name, select_backup
 from tests.unit.test_status_model import srvr, topology
 
 

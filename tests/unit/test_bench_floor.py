@@ -24,7 +24,7 @@ if str(PROJECT_ROOT) not in sys.path:  # `sandbox` lives at the project root
 
 from pyinfra_mesos import floor  # noqa: E402
 from pyinfra_mesos.apps import load_apps  # noqa: E402
-from pyinfra_mesos.deploy_config import (  # noqa: E402
+from pyinfra_mesos.mesos_package import (  # noqa: E402
     MESOS_KEYRING,
     MESOS_PIN_FILE,
     MESOS_SOURCES_FILE,
@@ -169,7 +169,7 @@ def test_the_floor_is_the_slowest_host():
 
 @pytest.mark.parametrize("roles", [{"master"}, {"agent"}])
 def test_mesos_hosts_refuse_a_distribution_without_a_repository(roles):
-    from pyinfra_mesos.deploy_config import DeployRefused
+    from pyinfra_mesos.deploy.refused import DeployRefused
 
     with pytest.raises(DeployRefused):
         floor.mesos_repo_files(DATA, "Alpine", "v3")

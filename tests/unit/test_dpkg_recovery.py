@@ -12,7 +12,7 @@ from pathlib import Path
 
 from test_tasks_harness import fake_host, op_named, plan
 
-from pyinfra_mesos.dpkg_recovery import (
+from pyinfra_mesos.deploy.dpkg_recovery import (
     DpkgInterrupted,
     configure_pending_command,
     parse_dpkg_interrupted,

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pyinfra_mesos import firewall  # noqa: E402
+from pyinfra_mesos.deploy import firewall_facts  # noqa: E402
 from pyinfra_mesos.schema import check_value  # noqa: E402
 from pyinfra_mesos.topology import Topology, build_topology  # noqa: E402
 
@@ -201,7 +202,7 @@ def test_members_named_by_dns_are_listed_by_their_resolved_addresses() -> None:
 
 
 def test_resolved_ipv4_fact_parses_getent_lines() -> None:
-    fact = firewall.ResolvedIPv4()
+    fact = firewall_facts.ResolvedIPv4()
     assert fact.process(["m1 10.0.0.11", "m1 10.0.0.11", "m1 10.0.0.9", "", "m2 10.0.0.12"]) == {
         "m1": ["10.0.0.11", "10.0.0.9"], "m2": ["10.0.0.12"]}
     command = fact.command(["m1.example.internal", "a b"]).get_raw_value()

@@ -15,7 +15,8 @@ from test_tasks_harness import ROOT, TASK_ROLES, fake_host, op_named, plan, unit
 
 from pyinfra_mesos import firewall
 from pyinfra_mesos.apps import app_dir_service_ports
-from pyinfra_mesos.deploy_config import DeployRefused, render_template
+from pyinfra_mesos.deploy.refused import DeployRefused
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import build_topology
 
 FIREWALL = "tasks/firewall.py"

@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 from test_tasks_harness import group_defaults
 
-from pyinfra_mesos.deploy_config import (
-    DeployRefused,
-    agent_info_changes,
-    check_agent_checkpoint,
-    plan_quorum_change,
-)
+from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.flags import (
     agent_flags,
     docker_env_file_lines,
@@ -21,6 +16,8 @@ from pyinfra_mesos.flags import (
     master_flags,
     parse_env_lines,
 )
+from pyinfra_mesos.mesos_agent import agent_info_changes, check_agent_checkpoint
+from pyinfra_mesos.mesos_master import plan_quorum_change
 from pyinfra_mesos.topology import build_topology
 
 DEFAULTS = group_defaults()
@@ -167,7 +164,7 @@ def test_agent_info_change_needs_consent_only_with_a_checkpoint():
 
 
 def test_mesos_upgrade_needed_only_for_an_installed_package_off_the_pin() -> None:
-    from pyinfra_mesos.deploy_config import mesos_upgrade_needed
+    from pyinfra_mesos.mesos_package import mesos_upgrade_needed
 
     assert not mesos_upgrade_needed({}, "aventer-mesos", "1.11.0")
     assert not mesos_upgrade_needed({"aventer-mesos": {"1.11.0-1"}}, "aventer-mesos", "1.11.0")

@@ -1,4 +1,4 @@
-"""The leader facts (pyinfra_mesos/leader_facts.py) against recorded answers, and for real.
+"""The leader facts (pyinfra_mesos/deploy/leader_facts.py) against recorded answers, and for real.
 
 Fixtures (tests/unit/leader_facts/<fact>__<case>.json, like pyinfra's own fact tests: `arg`,
 `output` lines, `fact` {leads, detail}; `fact` null means no output, pyinfra's default):
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pyinfra_mesos.leader_facts import (
+from pyinfra_mesos.deploy.leader_facts import (
     Leadership,
     MarathonLeadership,
     MesosMasterLeadership,

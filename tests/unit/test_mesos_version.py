@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyinfra_mesos.mesos_version import mesos_version_problems
+from pyinfra_mesos.mesos_package import mesos_version_problems
 
 
 @pytest.mark.parametrize("version", ["1.11.0-0.7.1", "1.11.0-0.7.1+standin1", "1.11.0-0.8.0",

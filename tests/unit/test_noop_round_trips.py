@@ -39,7 +39,7 @@ from pyinfra.connectors.fake import FakeConnector
 from test_tasks_harness import fake_host, op_named, plan
 
 from pyinfra_mesos import haproxy_bridge
-from pyinfra_mesos.deploy_config import MESOS_KEYRING
+from pyinfra_mesos.mesos_package import MESOS_KEYRING
 
 TASKS = ["tasks/common.py", "tasks/firewall.py", "tasks/docker.py", "tasks/zookeeper.py",
          "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/mesos_agent.py",

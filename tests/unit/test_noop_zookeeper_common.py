@@ -18,14 +18,10 @@ from pyinfra.api.util import get_template
 from pyinfra.connectors.fake import FakeConnector
 from test_tasks_harness import fake_host, group_defaults, op_named, plan
 
-from pyinfra_mesos.deploy_config import (
-    hosts_entries,
-    render_template,
-    template_path,
-    zookeeper_servers,
-    zookeeper_settings,
-)
+from pyinfra_mesos.common import hosts_entries
+from pyinfra_mesos.templates import render_template, template_path
 from pyinfra_mesos.topology import build_topology
+from pyinfra_mesos.zookeeper import zookeeper_servers, zookeeper_settings
 
 ZOO_CFG = "/etc/zookeeper/conf/zoo.cfg"
 MYID_LINK = "/var/lib/zookeeper/myid"

@@ -16,8 +16,9 @@ from test_tasks_harness import ROOT, TASK_ROLES, fake_host, plan, prepared
 
 import pyinfra_mesos.validation
 from pyinfra_mesos import cluster_ports, firewall, floor
-from pyinfra_mesos.deploy_config import DeployRefused, service_inputs, zookeeper_settings
-from pyinfra_mesos.inventory_loader import default_data
+from pyinfra_mesos.deploy.refused import DeployRefused
+from pyinfra_mesos.inventory_data import default_data
+from pyinfra_mesos.restarts import service_inputs
 from pyinfra_mesos.topology import (
     ROLE_TASKS,
     SETTLED_BARRIER,
@@ -27,6 +28,7 @@ from pyinfra_mesos.topology import (
 )
 from pyinfra_mesos.validation import validate
 from pyinfra_mesos.value_checks import is_digits, is_integral, is_number, is_port
+from pyinfra_mesos.zookeeper import zookeeper_settings
 
 SOURCE = "inventory/test.py"
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 from pyinfra.api.util import get_template
 
-from pyinfra_mesos.deploy_config import template_path
+from pyinfra_mesos.templates import template_path
 
 # The cluster check's own command and parser, run here against the real instances.
 cluster_registry = importlib.import_module("tests.cluster.test_registry")

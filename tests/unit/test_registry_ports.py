@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pyinfra_mesos import firewall
-from pyinfra_mesos.inventory_loader import default_data
+from pyinfra_mesos.inventory_data import default_data
 from pyinfra_mesos.topology import Topology, build_topology
 from pyinfra_mesos.validation import loopback_ports, validate
 

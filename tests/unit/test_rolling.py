@@ -1,11 +1,11 @@
-"""The rolling restart (pyinfra_mesos/rolling.py): when it restarts, and what it runs."""
+"""The rolling restart (pyinfra_mesos/deploy/rolling.py): when it restarts, and what it runs."""
 
 from __future__ import annotations
 
 import pytest
 from test_tasks_harness import fake_host, op_named, plan
 
-from pyinfra_mesos.rolling import Freshness, parse_freshness
+from pyinfra_mesos.restarts import Freshness, parse_freshness
 
 MASTER_ENV = "/etc/default/mesos-master"
 RUNNING = {"systemctl show --all --property Id --property SubState mesos-master.service":
@@ -54,7 +54,7 @@ def test_a_service_newer_than_its_files_with_nothing_written_is_left_alone() -> 
 
 def _run_inner(freshness_lines: list[str], changes: list) -> list[str]:
     """Drive rolling_restart's generator directly with a stubbed host (pyinfra's _inner)."""
-    from pyinfra_mesos import rolling
+    from pyinfra_mesos.deploy import rolling
 
     class Host:
         noops: list[str] = []
@@ -98,7 +98,7 @@ def test_at_execution_only_staleness_counts_a_change_already_restarted_is_not_re
 def test_service_inputs_follow_the_roles() -> None:
     from test_tasks_harness import group_defaults
 
-    from pyinfra_mesos.deploy_config import service_inputs
+    from pyinfra_mesos.restarts import service_inputs
 
     data = group_defaults()
     master = service_inputs({"master", "zookeeper", "marathon"}, data)
@@ -116,7 +116,7 @@ def test_the_freshness_command_runs_for_real_against_this_machine(tmp_path) -> N
     """The fact's shell, run here: a unit that does not exist is not active; files are dated."""
     import subprocess
 
-    from pyinfra_mesos.rolling import ServiceFreshness
+    from pyinfra_mesos.deploy.rolling import ServiceFreshness
 
     newer = tmp_path / "with space.cfg"
     newer.write_text("x")

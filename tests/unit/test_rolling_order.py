@@ -1,4 +1,4 @@
-"""Leader last (pyinfra_mesos/rolling.py leader_last_restart): the order the restarts run in.
+"""Leader last (pyinfra_mesos/deploy/rolling.py leader_last_restart): the order the restarts run in.
 
 Planned: the task files on @fake hosts with canned facts (test_tasks_harness), the restarts read
 in pyinfra's operation order. Executed: the same task files run by pyinfra's own run_ops over
@@ -217,7 +217,7 @@ def test_a_converged_run_restarts_nothing(cluster_connector: list[Cluster]) -> N
 
 
 def test_the_member_list_must_hold_the_host() -> None:
-    from pyinfra_mesos import rolling
+    from pyinfra_mesos.deploy import rolling
 
     class Host:
         name = "x"

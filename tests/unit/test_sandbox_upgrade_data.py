@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import runpy
 
-from pyinfra_mesos.mesos_version import mesos_version_problems
+from pyinfra_mesos.mesos_package import mesos_version_problems
 from sandbox import config, sources
 from tests.standins.mesos import build_repo
 

@@ -12,7 +12,7 @@ from pyinfra.context import ctx_host
 from pyinfra_cli.util import exec_file
 from test_tasks_harness import ROOT, condition_after, fake_host, op_named, plan, prepared
 
-from pyinfra_mesos.deploy_config import DeployRefused
+from pyinfra_mesos.deploy.refused import DeployRefused
 
 ALL_TASKS = ["tasks/common.py", "tasks/docker.py", "tasks/zookeeper.py",
              "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/marathon.py",
@@ -92,7 +92,7 @@ def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
                                 "systemctl enable mesos-agent.service"]
 
 
-# ServiceFreshness answers (pyinfra_mesos/rolling.py): running since t=100, an input newer.
+# ServiceFreshness answers (pyinfra_mesos/deploy/rolling.py): running since t=100, an input newer.
 STALE = {"ActiveEnterTimestamp": ["state=active", "started=100.5",
                                   "input=90.0 /etc/default/mesos",
                                   "input=200.25 /etc/default/mesos-master"]}
@@ -343,7 +343,7 @@ def test_first_zookeeper_deploy_waits_for_ruok_only():
 
 
 def test_zookeeper_restart_waits_for_mode_only_where_a_member_can_rejoin():
-    from pyinfra_mesos.deploy_config import zookeeper_restart_waits_for_mode as waits
+    from pyinfra_mesos.zookeeper import zookeeper_restart_waits_for_mode as waits
     three = [f"server.{i}=10.0.0.1{i}:2888:3888" for i in (1, 2, 3)]
     five = three + [f"server.{i}=10.0.0.1{i}:2888:3888" for i in (4, 5)]
     assert waits(three, three, ensemble_formed=True)          # plain config change
@@ -355,7 +355,7 @@ def test_zookeeper_restart_waits_for_mode_only_where_a_member_can_rejoin():
 def test_restart_failure_message_does_not_run_the_probe():
     import subprocess
 
-    from pyinfra_mesos.deploy_config import restart_and_wait_command
+    from pyinfra_mesos.restarts import restart_and_wait_command
     command = restart_and_wait_command("x.service", "echo `touch /nonexistent-dir/p`", 1)
     message = command.split("done; ", 1)[1]
     result = subprocess.run(["bash", "-c", message], capture_output=True, text=True, timeout=10)

@@ -27,8 +27,8 @@ from test_tasks_harness import (
 )
 
 from pyinfra_mesos import haproxy_bridge
-from pyinfra_mesos.deploy_config import template_path
 from pyinfra_mesos.firewall import reserved_service_ports
+from pyinfra_mesos.templates import template_path
 from pyinfra_mesos.topology import build_topology
 
 TASKS = ["tasks/haproxy.py", "tasks/registry.py"]

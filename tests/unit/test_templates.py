@@ -6,15 +6,12 @@ import json
 
 from test_tasks_harness import group_defaults
 
-from pyinfra_mesos.deploy_config import (
-    docker_daemon_config,
-    mesos_apt_line,
-    render_template,
-    zookeeper_servers,
-    zookeeper_settings,
-)
+from pyinfra_mesos.docker import docker_daemon_config
 from pyinfra_mesos.flags import MASTER_ZK_FLAG, env_lines, marathon_flags, master_flags
+from pyinfra_mesos.mesos_package import mesos_apt_line
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import build_topology
+from pyinfra_mesos.zookeeper import zookeeper_servers, zookeeper_settings
 
 DEFAULTS = group_defaults()
 

@@ -1,4 +1,4 @@
-"""pyinfra_mesos/units.py: one `systemctl show` for whether units run and are enabled, and the
+"""deploy/units.py: one `systemctl show` for whether units run and are enabled, and the
 operation that starts and enables what is not, with pyinfra's own rules and commands.
 
 The blocks are systemctl show's `key=value` output (systemctl(1) "show"; this machine has no
@@ -16,7 +16,7 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from test_tasks_harness import fake_host, op_named, plan, units_answer
 
-from pyinfra_mesos.units import UnitState, UnitStates
+from pyinfra_mesos.deploy.units import UnitState, UnitStates
 
 BLOCKS = ["Id=haproxy.service", "SubState=running", "UnitFileState=enabled", "",
           "Id=pyinfra-mesos-firewall.service", "SubState=exited", "UnitFileState=static", "",

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pyinfra_mesos.agent_data import parse_ranges
-from pyinfra_mesos.inventory_loader import default_data
+from pyinfra_mesos.inventory_data import default_data
 from pyinfra_mesos.problems import Problem, errors
 from pyinfra_mesos.topology import Topology, build_topology
 from pyinfra_mesos.validation import validate

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from pyinfra_mesos.mesos_master import check_master_count_change
 from pyinfra_mesos.topology import Topology, build_topology
-from pyinfra_mesos.validation import check_master_count_change, group_override_warnings
+from pyinfra_mesos.validation import group_override_warnings
 
 
 def cluster(n: int) -> Topology:

@@ -9,9 +9,10 @@ import pytest
 
 from pyinfra_mesos import flags
 from pyinfra_mesos.agent_data import agent_ports, check_attributes, check_resources
-from pyinfra_mesos.deploy_config import DeployRefused, check_work_dir
+from pyinfra_mesos.common import check_work_dir, work_dir_problem
+from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.flag_lists import COMPUTED_FLAGS, SECRET_FLAGS, known_flags
-from pyinfra_mesos.validation import validate, work_dir_problem
+from pyinfra_mesos.validation import validate
 from tests.unit.test_validation import SOURCE, agents, host, masters, only, topo
 
 KEYS = {"master": "mesos_master_flags", "agent": "mesos_agent_flags",

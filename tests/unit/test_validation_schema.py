@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pyinfra_mesos.inventory_loader import default_data
+from pyinfra_mesos.inventory_data import default_data
 from pyinfra_mesos.schema import FLAG_DICT_KEYS, SCHEMA, check_member, check_value
 from pyinfra_mesos.validation import validate
 from tests.unit.test_validation import SOURCE, agents, masters, only, topo

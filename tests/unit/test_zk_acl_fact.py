@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
 from pyinfra_mesos.zk_acl import (
     ZK_CLI,
     Plan,
@@ -28,7 +29,6 @@ from pyinfra_mesos.zk_acl import (
     sweep_program,
     wanted_trees,
 )
-from pyinfra_mesos.zk_acl_fact import ZookeeperAcls
 
 FIXTURES = Path(__file__).parent / "zk_acl_facts"
 TREES = wanted_trees({}, "mesos:s1", "marathon:s2")

@@ -18,8 +18,8 @@ import pytest
 from test_tasks_harness import fake_host, op_named, plan
 
 from pyinfra_mesos.credentials import ensure_all, zookeeper_credentials
-from pyinfra_mesos.deploy_config import service_inputs
 from pyinfra_mesos.flags import with_zk_digest, zk_digest_problem
+from pyinfra_mesos.restarts import service_inputs
 from pyinfra_mesos.validation import validate
 from pyinfra_mesos.zk_acl import AUTH_FILE, digest_id
 from tests.unit.test_validation import SOURCE, masters, only, topo

@@ -58,7 +58,7 @@ class Build:
 
 
 # The first is the default that group_data/all.py pins (mesos_version = "1.11.0-0.7.1", the
-# first good build: pyinfra_mesos/mesos_version.py); the second the next real release, which
+# first good build: pyinfra_mesos/mesos_package.py); the second the next real release, which
 # the e2e upgrade phase moves to and back from (pin `mesos_version = "1.11.0-0.8.0"`).
 BUILDS = (
     Build("1.11.0-0.7.1+standin1", "v1.11.0-0.7.1", "26bf5e4d03ffb4e7d9f986683f521729653b3b8f",

@@ -3,7 +3,7 @@
 Each fact asks the host's own service, on the host, and answers a Leadership: `leads` True (it
 is the leader), False (it serves, and another member leads, or it names another leader), None
 (unknown: no answer, no quorum, no leader elected, refused). The rolling restarts
-(pyinfra_mesos/rolling.py) restart a leader last; unknown falls back to inventory order.
+(pyinfra_mesos/deploy/rolling.py) restart a leader last; unknown falls back to inventory order.
 
 What each answer means, by its upstream source (the same reading as `status`,
 pyinfra_mesos/status_model.py):

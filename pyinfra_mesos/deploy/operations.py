@@ -22,7 +22,7 @@ from pyinfra.api import FileUploadCommand, OperationError, QuoteString, StringCo
 
 from pyinfra_mesos.app_canonical import MarathonSettings
 from pyinfra_mesos.apps import compare
-from pyinfra_mesos.facts import MarathonApp
+from pyinfra_mesos.deploy.facts import MarathonApp
 
 CLIENT_PATH = "/usr/local/lib/pyinfra-mesos/marathon_client.py"
 APPS_STATE_DIR = "/var/lib/pyinfra-mesos/apps"

@@ -14,15 +14,15 @@ from pyinfra import host
 from pyinfra.facts.deb import DebPackages
 
 from pyinfra_mesos.credentials import zookeeper_credentials
-from pyinfra_mesos.deploy_config import (
+from pyinfra_mesos.deploy.file_set import Dir, file_set
+from pyinfra_mesos.flags import env_lines, with_zk_digest
+from pyinfra_mesos.mesos_package import (
     MESOS_COMMON_ENV,
     MESOS_ZK_FILE,
     mesos_common_env_lines,
     mesos_upgrade_needed,
-    render_template,
 )
-from pyinfra_mesos.file_set import Dir, file_set
-from pyinfra_mesos.flags import env_lines, with_zk_digest
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import Topology
 
 

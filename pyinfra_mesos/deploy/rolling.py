@@ -38,53 +38,8 @@ from pyinfra import host, logger, state
 from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 
-from pyinfra_mesos.deploy_config import restart_and_wait_command
-from pyinfra_mesos.leader_facts import Leadership
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """A unit's state against its inputs. Times are seconds since the epoch (sub-second)."""
-
-    active: bool
-    started: float | None
-    inputs: dict[str, float]
-
-    @property
-    def newest_input(self) -> tuple[str, float] | None:
-        if not self.inputs:
-            return None
-        path = max(self.inputs, key=lambda p: self.inputs[p])
-        return path, self.inputs[path]
-
-    @property
-    def stale(self) -> bool:
-        """Running, but started before an input was last written (strictly: a file written in
-        the same instant as the start is taken as read)."""
-        newest = self.newest_input
-        return bool(self.active and self.started is not None and newest
-                    and self.started < newest[1])
-
-
-def parse_freshness(lines: Sequence[str]) -> Freshness:
-    """Parse ServiceFreshness output: `state=<ActiveState>`, `started=<epoch.ns>`,
-    `input=<epoch.ns> <path>` lines (missing inputs are simply absent)."""
-    active = False
-    started: float | None = None
-    inputs: dict[str, float] = {}
-    for line in lines:
-        key, _, value = line.strip().partition("=")
-        try:
-            if key == "state":
-                active = value == "active"
-            elif key == "started" and value:
-                started = float(value)
-            elif key == "input":
-                stamp, _, path = value.partition(" ")
-                inputs[path] = float(stamp)
-        except ValueError:
-            continue
-    return Freshness(active, started, inputs)
+from pyinfra_mesos.deploy.leader_facts import Leadership
+from pyinfra_mesos.restarts import Freshness, parse_freshness, restart_and_wait_command
 
 
 class ServiceFreshness(FactBase[Freshness]):

@@ -7,12 +7,12 @@ their content; the secret is never on a command line.
 
 from __future__ import annotations
 
-from pyinfra_mesos.deploy_config import (
+from pyinfra_mesos.deploy.private_files import private_directory, private_file
+from pyinfra_mesos.marathon import (
     MARATHON_CREDENTIALS_FILE,
     MARATHON_CURL_CONFIG,
     curl_config_text,
 )
-from pyinfra_mesos.private_files import private_directory, private_file
 
 
 def marathon_credential_files(credentials: str) -> None:

@@ -19,7 +19,7 @@ from pyinfra.api import FileUploadCommand, QuoteString, State, StringCommand, op
 from pyinfra.context import ctx_state
 from pyinfra.operations import files
 
-from pyinfra_mesos.file_set import Dir, FileSetState, mode_digits, owner_mode_command
+from pyinfra_mesos.deploy.file_set import Dir, FileSetState, mode_digits, owner_mode_command
 
 # Every file of the deploy's that holds a secret lives here, so even the moment between an
 # upload and its chmod exposes nothing (the directory is root's alone).

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pyinfra import host, logger, state
 from pyinfra.api import OperationError, StringCommand, operation
 
+from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
 from pyinfra_mesos.zk_acl import Tree, change_command, decide, fact_paths
-from pyinfra_mesos.zk_acl_fact import ZookeeperAcls
 
 # While planning, a ZooKeeper that does not answer at once is not waited for.
 PLANNING_WAIT_MS = 2000

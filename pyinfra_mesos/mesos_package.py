@@ -1,0 +1,157 @@
+"""The Mesos package (tasks/mesos_package.py) and the files both Mesos roles share.
+
+The apt repository, its key check and the pin; which versions may be pinned; whether an
+installed package must move to the pin; /etc/default/mesos and /etc/mesos/zk, and what a
+running master or agent is compared against (mesos_inputs).
+
+Which versions may be pinned:
+
+The pin is an apt preference `Pin: version <mesos_version>*` (templates/aventer-mesos.pref.j2),
+so `mesos_version` is a prefix: `1.11.0` admits every build of 1.11.0. Builds of aventer-mesos
+up to 1.11.0-0.6.0 declare no `Depends`, and Debian 11/12 builds before 0.7.1 were built with a
+wrong install prefix (m3scluster/clusterd commit 26bf5e4d): a pin must not admit them.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from debian.debian_support import Version
+
+from pyinfra_mesos.deploy.refused import DeployRefused
+from pyinfra_mesos.dpkg import package_stamp
+from pyinfra_mesos.flags import MESOS_AGENT_CREDENTIAL_FILE, MESOS_CREDENTIALS_FILE
+from pyinfra_mesos.mesos_agent import MESOS_AGENT_DOCKER_DROPIN
+from pyinfra_mesos.problems import Problem
+
+FIRST_GOOD_BUILD = "1.11.0-0.7.1"
+# deb-version(7): digits first, then alphanumerics and . + ~ - (and : after an epoch). A whole
+# match, so no newline slips into the apt preference file.
+DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
+
+
+def mesos_version_problems(version: object, where: str) -> list[Problem]:
+    """Problems with a `mesos_version` value (one line each); [] when the pin is safe.
+
+    Shape: a Debian version string, `<upstream>-<revision>`. Errors: not a string; not a
+    Debian version; a prefix that admits a build older than FIRST_GOOD_BUILD.
+    """
+    field = "mesos_version"
+    if not isinstance(version, str) or not version:
+        return [Problem("error", where, field, "must be a non-empty string such as "
+                        f"{FIRST_GOOD_BUILD!r}")]
+    if not DEBIAN_VERSION.fullmatch(version):
+        return [Problem("error", where, field, f"{version!r} is not a Debian version "
+                        "(deb-version(7): digits first, then letters, digits and . + ~ -)")]
+    parsed = Version(version)
+    if parsed.debian_revision is None and Version(version + "-0") < Version(FIRST_GOOD_BUILD):
+        return [Problem("error", where, field,
+                        f"pins {version}*, which admits aventer-mesos builds before "
+                        f"{FIRST_GOOD_BUILD} (no Depends, or a wrong install prefix on Debian "
+                        f"11/12); pin a full build such as {FIRST_GOOD_BUILD!r}")]
+    if parsed < Version(FIRST_GOOD_BUILD):
+        return [Problem("error", where, field,
+                        f"{version} is older than {FIRST_GOOD_BUILD}, the first aventer-mesos "
+                        "build that declares its Depends and installs where Debian 11/12 "
+                        "expect it")]
+    return []
+
+
+# -- the apt repository, the pin and the files both roles share ------------------------------
+
+MESOS_KEYRING = "/etc/apt/keyrings/aventer-mesos.asc"
+
+
+MESOS_SOURCES_FILE = "/etc/apt/sources.list.d/aventer-mesos.list"
+
+
+MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
+
+
+# Above 1000 so apt also downgrades to the pinned version (apt_preferences(5)).
+MESOS_PIN_PRIORITY = 1001
+
+
+def mesos_repo_url(data: Mapping[str, Any], distro: str, codename: str) -> str:
+    urls = data["mesos_apt_repo_urls"]
+    if distro not in urls:
+        raise DeployRefused(
+            f"mesos_apt_repo_urls has no entry for {distro!r} (it has {sorted(urls)}); "
+            "add the repository URL for this distribution")
+    return str(urls[distro]).format(codename=codename)
+
+
+def mesos_apt_line(data: Mapping[str, Any], distro: str, codename: str) -> str:
+    url = mesos_repo_url(data, distro, codename)
+    return (f"deb [signed-by={MESOS_KEYRING}] {url} {codename} "
+            f"{data['mesos_apt_repo_component']}")
+
+
+def normalise_fingerprint(fingerprint: str | None) -> str:
+    return (fingerprint or "").replace(" ", "").upper()
+
+
+def key_check_command(url: str, expected: str, keyring: str = MESOS_KEYRING) -> str:
+    """Shell check run right after a fresh key download: refuses (and removes, so the next run
+    downloads again) a key whose primary key has expired, or whose fingerprint differs from
+    `expected` when one is set; one line naming the URL, the key and the data key to fix.
+
+    apt would otherwise fail later, halfway through the run, with EXPKEYSIG or NO_PUBKEY. The
+    expiry is field 7 of the `pub` record of `gpg --with-colons` (gnupg doc/DETAILS).
+    """
+    want = normalise_fingerprint(expected)
+    quoted = shlex.quote(keyring)
+    listing = f"gpg --show-keys --with-colons {quoted} 2>/dev/null"
+    expiry = (f"exp=$({listing} | awk -F: '$1==\"pub\"{{print $7; exit}}'); "
+              'if [ -n "$exp" ] && [ "$exp" -le "$(date +%s)" ]; then '
+              f"rm -f {quoted}; "
+              f'echo "the aventer-mesos apt key from {url} expired on '
+              '$(date -u -d @$exp +%Y-%m-%d); refusing it (set mesos_apt_key_url to a current '
+              'key)" >&2; exit 1; fi')
+    if not want:
+        return expiry
+    fingerprint = (f"got=$({listing} | awk -F: '$1==\"fpr\"{{print $10; exit}}'); "
+                   f'if [ "$got" != "{want}" ]; then rm -f {quoted}; '
+                   f'echo "the aventer-mesos apt key from {url} has fingerprint '
+                   f'${{got:-none}}, expected {want} (mesos_apt_key_fingerprint); refusing it" '
+                   ">&2; exit 1; fi")
+    return f"{fingerprint}; {expiry}"
+
+
+def mesos_upgrade_needed(installed: Mapping[str, Iterable[str]], package: str,
+                         version: str) -> bool:
+    """True when `package` is installed but not at the pinned `version` (a prefix, as the pin).
+
+    A plain install leaves an installed package alone, so a changed mesos_version needs its own
+    step; the services then restart (masters one at a time) as for a config change.
+    """
+    versions = list(installed.get(package) or [])
+    return bool(versions) and not any(str(v).startswith(version) for v in versions)
+
+
+MESOS_COMMON_ENV = "/etc/default/mesos"
+
+
+MESOS_ZK_FILE = "/etc/mesos/zk"
+
+
+def mesos_common_env_lines(data: Mapping[str, Any]) -> list[str]:
+    """/etc/default/mesos, read by the wrapper for master and agent alike: only what both share
+    (the wrapper's LOGS and ULIMIT). ULIMIT matches the packaging's own default and the units'
+    LimitNOFILE=16384 (m3scluster/clusterd support/packaging/common): a lower value would
+    lower the limit, since the wrapper runs `ulimit` with it."""
+    return [f"LOGS={data['mesos_log_dir']}", 'ULIMIT="-n 16384"']
+
+
+def mesos_inputs(data: Mapping[str, Any], role: str) -> list[str]:
+    """The env files the init wrapper sources, /etc/mesos/zk, the package; the agent's drop-in."""
+    inputs = [MESOS_COMMON_ENV, f"/etc/default/mesos-{role}", MESOS_ZK_FILE,
+              package_stamp(str(data["mesos_package"]))]
+    if role == "agent":
+        inputs.append(MESOS_AGENT_DOCKER_DROPIN)
+    if data.get("mesos_authentication", True):
+        inputs.append(MESOS_CREDENTIALS_FILE if role == "master" else MESOS_AGENT_CREDENTIAL_FILE)
+    return inputs

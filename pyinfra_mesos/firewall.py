@@ -28,10 +28,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from pyinfra_mesos.cluster_ports import (
     SSH_PORT,
@@ -41,6 +38,7 @@ from pyinfra_mesos.cluster_ports import (
     service_range,
 )
 from pyinfra_mesos.inventory_data import member_value
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import Member, Topology
 from pyinfra_mesos.value_checks import is_port
 
@@ -49,8 +47,6 @@ RULES_FILE = "/etc/pyinfra-mesos/firewall.nft"
 UNIT = "pyinfra-mesos-firewall.service"
 TEMPLATE = "nftables-pyinfra-mesos.nft.j2"
 MARKER_PREFIX = "pyinfra-mesos sha256:"
-
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -191,10 +187,8 @@ def _elements(ranges: Iterable[PortRange]) -> list[str]:
 
 
 def _render(rules: Ruleset, marker: str) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.get_template(TEMPLATE).render(
-        host=rules.host, table=TABLE, unit=UNIT, marker=marker,
+    return render_template(
+        TEMPLATE, host=rules.host, table=TABLE, unit=UNIT, marker=marker,
         members=list(rules.members), operator_networks=list(rules.operator_networks),
         cluster_tcp_ports=_elements(rules.cluster_tcp_ports),
         open_tcp_ports=_elements(rules.open_tcp_ports), load_balancer=rules.load_balancer)

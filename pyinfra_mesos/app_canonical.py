@@ -147,13 +147,6 @@ def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
-def network_mode(app: Mapping[str, Any]) -> str:
-    """`host`, `container/bridge` or `container` for an app in canonical form."""
-    networks = app.get("networks") or [{"mode": "host"}]
-    first = networks[0] if isinstance(networks[0], Mapping) else {}
-    return str(first.get("mode", "container"))
-
-
 def _networks(app: dict[str, Any], settings: MarathonSettings) -> list[dict[str, Any]]:
     """Rules 4.1, 4.3, 4.8, 4.10, 4.11: the networks list after legacy translation."""
     networks = app.get("networks")

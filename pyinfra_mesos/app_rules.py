@@ -29,7 +29,6 @@ from pyinfra_mesos.app_canonical import (
     canonical,
     canonical_path,
     is_resident,
-    network_mode,
 )
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.value_checks import is_integral, is_number
@@ -882,8 +881,3 @@ def _roles_and_resources(app: Mapping[str, Any], canon: Mapping[str, Any],
                 ipc.get("shmSize") is not None:
             add("container.linuxInfo.ipcInfo.shmSize", "must be empty with SHARE_PARENT",
                 "7.24")
-
-
-def app_mode(canon: Mapping[str, Any]) -> str:
-    """Re-exported for callers that only import the rules: the app's network mode."""
-    return network_mode(canon)

@@ -8,13 +8,13 @@ checking names before any host is touched turns it into one clear line instead.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from pyinfra_mesos import flag_tables
+from pyinfra_mesos.value_checks import duration, is_digits
 
 Kind = flag_tables.Program
 
@@ -180,8 +180,10 @@ def value_form(kind: Kind, name: str) -> str | None:
         return None
     if default in ("true", "false"):
         return "bool"
-    if default.isdigit():
+    # The same rules that then check a user's value of the flag (value_checks): ASCII digits
+    # only, and stout's duration syntax.
+    if is_digits(default):
         return "int"
-    if re.fullmatch(r"\d+(?:\.\d+)?(?:ns|us|ms|secs|mins|hrs|days|weeks)", default):
+    if not any(duration(default)):
         return "duration"
     return None

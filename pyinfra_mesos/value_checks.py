@@ -18,6 +18,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+# The port rule is the HAProxy bridge's (it runs on load balancers without the rest of the
+# package, haproxy_bridge.BRIDGE_FILES); every other module reads it under this name.
+from pyinfra_mesos.haproxy_model import valid_port as is_port
+
 Checker = Callable[[Any], Iterator[tuple[str, str]]]
 
 # C0 controls and DEL: newline, carriage return, NUL, tab... never belong in a one-line value.
@@ -89,11 +93,6 @@ def is_integral(value: Any, low: int, high: int) -> bool:
     if not is_number(value) or (isinstance(value, float) and not value.is_integer()):
         return False
     return low <= value <= high
-
-
-def is_port(value: Any) -> bool:
-    """A TCP port number: an int (not a bool) 1..65535."""
-    return is_int(value) and 1 <= value <= 65535
 
 
 def is_digits(text: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pyinfra_mesos import flag_lists
 from pyinfra_mesos.flag_lists import (
     boolean_flags,
     known_flags,
@@ -72,3 +73,14 @@ def test_suggest_for_pasted_forms(given: str, expected: str) -> None:
 
 def test_marathon_prefix_suggestion() -> None:
     assert suggest("marathon", "MARATHON_HTTP_PORT") == "http_port"
+
+
+@pytest.mark.parametrize("default,form", [("5050", "int"), ("²", None), ("٣", None),
+                                          ("10secs", "duration"), ("0.5mins", "duration"),
+                                          ("٣secs", None), ("true", "bool"), ("zk://", None)])
+def test_value_form_reads_defaults_with_the_value_checks_rules(
+        monkeypatch: pytest.MonkeyPatch, default: str, form: str | None) -> None:
+    """A flag's form comes from value_checks (ASCII digits, stout's durations): the rules
+    that then check the user's value; str.isdigit() or `\\d` would call "²" an int."""
+    monkeypatch.setattr(flag_lists, "default_value", lambda kind, name: default)
+    assert flag_lists.value_form("master", "some_flag") == form

@@ -360,15 +360,3 @@ def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
         kind = "added" if key not in have else "removed" if key not in view else "changed"
         changes.append(Change(key, kind, old, new))
     return want, changes
-
-
-def needs_update(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                 settings: MarathonSettings = DEFAULT_SETTINGS) -> bool:
-    """True when Marathon lacks the app or stores anything other than the file's app."""
-    return bool(compare(desired, current, settings)[1])
-
-
-def differences(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                settings: MarathonSettings = DEFAULT_SETTINGS) -> list[str]:
-    """The changes as printable lines (`instances: 1 -> 3`, `env.KEY: changed (*** -> ***)`)."""
-    return [c.describe() for c in compare(desired, current, settings)[1]]

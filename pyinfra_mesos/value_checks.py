@@ -34,8 +34,6 @@ HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9
 
 # Debian Policy 5.6.1: package names are [a-z0-9][a-z0-9+.-]+ (at least two characters).
 _DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-# Debian Policy 5.6.12 version characters (epoch and revision included); used as an apt pin glob.
-_DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 
 # Mesos' Duration::parse (apache/mesos 3rdparty/stout/include/stout/duration.hpp, 1.11):
 # a non-negative decimal followed by one of these units, nothing else.
@@ -229,7 +227,6 @@ def predicate(test: Callable[[Any], bool], message: str) -> Checker:
 # -- kinds of value -----------------------------------------------------------------------------
 
 debian_package = text(_DEBIAN_PACKAGE, "a Debian package name ([a-z0-9][a-z0-9+.-]+)")
-debian_version = text(_DEBIAN_VERSION, "a Debian version such as 1.11.0")
 duration = text(_DURATION, "a Mesos duration such as 10secs or 5mins "
                            "(units ns, us, ms, secs, mins, hrs, days, weeks)")
 http_url = text(_HTTP_URL, "an http:// or https:// URL without spaces or quotes")

@@ -12,7 +12,8 @@ Upstream: d2iq-archive/marathon v1.10.26,
 - src/main/scala/mesosphere/marathon/raml/AppConversion.scala, ContainerConversion.scala,
   HealthCheckConversion.scala (what GET returns: defaults materialised, per-engine drops),
 - docs/docs/rest-api/public/api/v2/types/app.raml (defaults, `omitEmpty`, uniqueItems sets).
-Rule numbers below are those of shared/reference/marathon-1.10-app-rules.md.
+Rule numbers below are app_rules' index (section 4 networking, 5 health checks, 8 what GET
+returns); all paths are in d2iq-archive/marathon tag v1.10.26.
 """
 
 from __future__ import annotations

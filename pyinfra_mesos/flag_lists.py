@@ -1,6 +1,9 @@
 """The flag names Mesos 1.11 and Marathon 1.10 accept, and which of them are required.
 
-The lists are facts copied from upstream (see ../shared/reference, pyinfra_mesos/data/*.tsv). Both
+The lists (pyinfra_mesos/data/*.tsv) are read from upstream: apache/mesos 1.11.0
+src/master/flags.cpp, src/slave/flags.cpp and src/logging/flags.cpp; d2iq-archive/marathon
+v1.10.26, every option reachable from src/main/scala/mesosphere/marathon/AllConf.scala; the
+aventer-mesos package's own additions (docs/REAL-CONTRACTS.md). Both
 programs refuse to start on an unknown flag, so a typo here would be a crash loop on every host;
 checking names before any host is touched turns it into one clear line instead.
 """

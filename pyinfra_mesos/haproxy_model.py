@@ -14,7 +14,7 @@ Rules (each logged when it drops something; a bad task drops THAT task, never it
   the same (mesosphere/marathon-lb, marathon_lb.py, `is_backend_healthy`/get_apps health filter).
 - Unknown, not failed: Marathon keeps health results in the leader's memory, so right after a
   leader change NO task of an app has results. Then the running tasks stay (docs/ARCHITECTURE.md).
-- Ports, by network mode (Marathon 1.10 AppNormalization.scala, real-contracts.md):
+- Ports, by network mode (Marathon 1.10 AppNormalization.scala, docs/REAL-CONTRACTS.md):
   host: portDefinitions[i].port <- task.ports[i] on task.host;
   container/bridge: portMappings[i].servicePort <- task.ports[i] on task.host (every bridge
   mapping has a hostPort, 0 = dynamic, so positions line up);
@@ -194,7 +194,7 @@ def http_check_path(app: Mapping[str, Any], index: int) -> str | None:
     """The path of the app's HTTP (or MESOS_HTTP) health check on port `index`, if valid.
 
     A check without `port` and without `portIndex` gets portIndex 0 (Marathon 1.10
-    AppNormalization.scala, rule 5.3 of marathon-1.10-app-rules.md).
+    AppNormalization.scala; app_rules' rule 5.3).
     """
     for check in app.get("healthChecks") or []:
         if not isinstance(check, Mapping):

@@ -27,7 +27,7 @@ from pyinfra_mesos.facts import MarathonApp
 CLIENT_PATH = "/usr/local/lib/pyinfra-mesos/marathon_client.py"
 APPS_STATE_DIR = "/var/lib/pyinfra-mesos/apps"
 # Marathon statuses that mean "not there" or "no leader yet" (0 = unreachable; 500/502/503/504
-# from the leader proxy during an election, real-contracts.md): the PUT (after the client waits
+# from the leader proxy during an election, docs/REAL-CONTRACTS.md): the PUT (after the client waits
 # for a leader) decides. Anything else (401, 403...) is reported rather than blindly PUT over.
 PLANNABLE = (0, 200, 404, 500, 502, 503, 504)
 

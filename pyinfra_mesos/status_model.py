@@ -9,7 +9,7 @@ What each answer means, by its upstream source:
   `standalone` member in a multi-member ensemble serves a tree of its own (split).
 - Mesos `GET /redirect` on a master: 307 with `Location: //<leader hostname>:<port>` (also on the
   leader itself), 503 when no leader is elected (apache/mesos 1.11.0 src/master/http.cpp;
-  shared reference real-contracts.md). Masters started without --zk each elect themselves
+  docs/REAL-CONTRACTS.md). Masters started without --zk each elect themselves
   (src/master/main.cpp): only comparing the leader across masters shows it.
 - Mesos `GET /master/state` on the leader: `slaves[]` (`hostname`, `pid`, `active`) and
   `frameworks[]` (`name`, `id`, `active`, `connected`) (src/master/readonly_handler.cpp).

@@ -1,5 +1,5 @@
-"""app_canonical: the form Marathon 1.10 stores and returns, one test per normalisation rule of
-shared/reference/marathon-1.10-app-rules.md, and every app case folder of tests/data/cases."""
+"""app_canonical: the form Marathon 1.10 stores and returns, one test per normalisation rule
+(app_rules' index, section 8), and every app case folder of tests/data/cases."""
 
 from __future__ import annotations
 

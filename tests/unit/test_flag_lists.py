@@ -15,8 +15,9 @@ from pyinfra_mesos.flag_lists import (
 
 
 def test_counts_match_the_upstream_lists() -> None:
-    # Counts from ../shared/reference/facts.md and marathon-1.10-flags.notes.md, plus
-    # aventer-mesos' additions (real-contracts.md): cleanup_log_files on both, 17 agent flags.
+    # Counts of the upstream definitions (flag_lists' docstring names the files): Mesos 1.11
+    # master 77, agent 149; Marathon 1.10 136 options + 14 --disable_ rows = 150; plus
+    # aventer-mesos' additions (docs/REAL-CONTRACTS.md): cleanup_log_files on both, 17 agent flags.
     assert len(known_flags("master")) == 77 + 1
     assert len(known_flags("agent")) == 149 + 1 + 17
     assert len(known_flags("marathon")) == 150

@@ -87,7 +87,7 @@ mesos_apt_key_fingerprint = ""
 
 mesos_master_port = 5050
 mesos_agent_port = 5051
-# The replicated log lives here; never /tmp (docs/configuration/master.md).
+# The replicated log lives here; never /tmp (apache/mesos docs/configuration/master.md).
 mesos_master_work_dir = "/var/lib/mesos/master"
 mesos_agent_work_dir = "/var/lib/mesos/agent"
 mesos_log_dir = "/var/log/mesos"

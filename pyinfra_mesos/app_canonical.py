@@ -12,7 +12,8 @@ Upstream: d2iq-archive/marathon v1.10.26,
 - src/main/scala/mesosphere/marathon/raml/AppConversion.scala, ContainerConversion.scala,
   HealthCheckConversion.scala (what GET returns: defaults materialised, per-engine drops),
 - docs/docs/rest-api/public/api/v2/types/app.raml (defaults, `omitEmpty`, uniqueItems sets).
-Rule numbers below are those of shared/reference/marathon-1.10-app-rules.md.
+Rule numbers below are app_rules' index (section 4 networking, 5 health checks, 8 what GET
+returns); all paths are in d2iq-archive/marathon tag v1.10.26.
 """
 
 from __future__ import annotations
@@ -145,13 +146,6 @@ def _lower(value: Any) -> Any:
 
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
-
-
-def network_mode(app: Mapping[str, Any]) -> str:
-    """`host`, `container/bridge` or `container` for an app in canonical form."""
-    networks = app.get("networks") or [{"mode": "host"}]
-    first = networks[0] if isinstance(networks[0], Mapping) else {}
-    return str(first.get("mode", "container"))
 
 
 def _networks(app: dict[str, Any], settings: MarathonSettings) -> list[dict[str, Any]]:

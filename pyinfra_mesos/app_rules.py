@@ -3,13 +3,18 @@
 Pure. `validate_app(path, app, settings)` returns what Marathon 1.10.26 would refuse with 422
 (or fail on with 500) for a `PUT /v2/apps/{id}?partialUpdate=false` of this file, one
 `Problem` per violation, as `error: <file>: <field path>: <message> (rule N)`. Deprecated
-forms Marathon still accepts are warnings. Rule numbers are those of
-shared/reference/marathon-1.10-app-rules.md, which cites for each the upstream source in
-d2iq-archive/marathon v1.10.26 (AppValidation.scala, NetworkValidation.scala,
-SchedulingValidation.scala, PathId.scala, the RAML types under
-docs/docs/rest-api/public/api/v2/types/). Checks run on the raw file where Marathon checks the
-raw request (steps 2-3) and on `app_canonical.canonical` where it checks the normalised app
-(steps 6 and 10).
+forms Marathon still accepts are warnings. Rule numbers `S.N` are this project's index, by
+section S: 1 ids, 2 field types/ranges/defaults, 3 presence and exclusions, 4 networking,
+5 health/readiness/upgrade/kill/unreachable/backoff, 6 constraints, 7 roles/residency/volumes/
+GPUs/secrets, 8 normalisation (app_canonical), 9 PUT semantics. Upstream, d2iq-archive/marathon
+tag v1.10.26 (formerly mesosphere/marathon): src/main/scala/mesosphere/marathon/api/v2/
+validation/AppValidation.scala, NetworkValidation.scala, SchedulingValidation.scala,
+state/PathId.scala and state/AppDefinition.scala (`validAppDefinition`), and the RAML types
+under docs/docs/rest-api/public/api/v2/types/ (app.raml, appContainer.raml, stringTypes.raml).
+Marathon reads a request in this order (api/v2/AppsResource.scala, AppHelpers.scala): the RAML
+reader (types, ranges, defaults), `validateOldAppAPI`, AppNormalization, `validateCanonicalAppAPI`,
+then the model validator. Checks run on the raw file where Marathon checks the raw request
+(the first two) and on `app_canonical.canonical` where it checks the normalised app.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ from pyinfra_mesos.app_canonical import (
     canonical,
     canonical_path,
     is_resident,
-    network_mode,
 )
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.value_checks import is_integral, is_number
@@ -63,7 +67,8 @@ def _kind(value: Any) -> str:
 
 def validate_app(path: str, app: Any,
                  settings: MarathonSettings = DEFAULT_SETTINGS) -> list[Problem]:
-    """Every rule of marathon-1.10-app-rules.md that one app file can break, in rule order.
+    """Every Marathon 1.10 app rule (see the module docstring) that one app file can break, in
+    rule order.
 
     `path` is the file name used in every line. Never raises for bad input.
     """
@@ -882,8 +887,3 @@ def _roles_and_resources(app: Mapping[str, Any], canon: Mapping[str, Any],
                 ipc.get("shmSize") is not None:
             add("container.linuxInfo.ipcInfo.shmSize", "must be empty with SHARE_PARENT",
                 "7.24")
-
-
-def app_mode(canon: Mapping[str, Any]) -> str:
-    """Re-exported for callers that only import the rules: the app's network mode."""
-    return network_mode(canon)

@@ -19,15 +19,16 @@ from pyinfra_mesos.app_canonical import (
     DEFAULT_SETTINGS,
     MarathonSettings,
     canonical,
-    network_mode,
     resolve_dynamic_ports,
 )
 from pyinfra_mesos.app_rules import validate_app as _validate_app
 from pyinfra_mesos.app_secrets import mask_app
 from pyinfra_mesos.cluster_ports import agent_port_ranges, reserved_ports, service_range
+from pyinfra_mesos.haproxy_model import network_mode
+from pyinfra_mesos.haproxy_model import service_ports as listener_ports
 from pyinfra_mesos.problems import Problem, error, warning
 from pyinfra_mesos.topology import Member, Topology
-from pyinfra_mesos.value_checks import is_int, is_port
+from pyinfra_mesos.value_checks import is_int
 
 
 @dataclass(frozen=True)
@@ -112,26 +113,13 @@ def normalise_app(app: Mapping[str, Any],
     return canonical(app, settings)
 
 
-def port_mappings(app: Mapping[str, Any]) -> list[Any]:
-    """container.portMappings of a canonical app ([] in host mode)."""
-    container = app.get("container")
-    if not isinstance(container, Mapping):
-        return []
-    found = container.get("portMappings")
-    return found if isinstance(found, list) else []
-
-
 def service_ports(app: Mapping[str, Any]) -> list[int]:
-    """The fixed (non-zero) service ports of a canonical app: the ports HAProxy binds.
+    """The fixed (non-zero) service ports of a canonical app: the ports HAProxy binds, read by
+    the bridge's own rule (haproxy_model.service_ports).
 
     Host mode: portDefinitions[].port; other modes: portMappings[].servicePort (rule 8.7).
     """
-    if network_mode(app) == "host":
-        ports = [d.get("port") for d in app.get("portDefinitions") or []
-                 if isinstance(d, Mapping)]
-    else:
-        ports = [m.get("servicePort") for m in port_mappings(app) if isinstance(m, Mapping)]
-    return [p for p in ports if is_port(p)]
+    return [port for _, port, _ in listener_ports(app)]
 
 
 def app_dir_service_ports(directory: str, topo: Topology | None = None) -> list[int]:
@@ -372,15 +360,3 @@ def compare(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
         kind = "added" if key not in have else "removed" if key not in view else "changed"
         changes.append(Change(key, kind, old, new))
     return want, changes
-
-
-def needs_update(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                 settings: MarathonSettings = DEFAULT_SETTINGS) -> bool:
-    """True when Marathon lacks the app or stores anything other than the file's app."""
-    return bool(compare(desired, current, settings)[1])
-
-
-def differences(desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                settings: MarathonSettings = DEFAULT_SETTINGS) -> list[str]:
-    """The changes as printable lines (`instances: 1 -> 3`, `env.KEY: changed (*** -> ***)`)."""
-    return [c.describe() for c in compare(desired, current, settings)[1]]

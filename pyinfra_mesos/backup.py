@@ -38,7 +38,7 @@ from typing import Any
 from pyinfra_mesos.remote import Connection, Hosts, RemoteError
 from pyinfra_mesos.status_collect import srvr_command
 from pyinfra_mesos.status_model import parse_srvr
-from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.topology import Member, Topology, member_port
 from pyinfra_mesos.zookeeper import ZkFile, hex_zxid, last_logged_zxid, select_backup
 
 STAGING_PREFIX = "pyinfra-mesos-backup."
@@ -149,7 +149,7 @@ def take_backup(topo: Topology, hosts: Hosts, out: Path,
     """Write one backup under `out`; its directory. Raises RemoteError/ValueError/OSError."""
     srvr = {}
     for member in topo.zookeepers:
-        port = int(member.data.get("zookeeper_client_port") or 2181)
+        port = member_port(member, "zookeeper_client_port")
         try:
             srvr[member.name] = hosts.transport(member.name, srvr_command(member.ip, port))
         except RemoteError as exc:

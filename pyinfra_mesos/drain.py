@@ -37,7 +37,7 @@ from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.problems import error
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
-from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.topology import Member, Topology, marathon_url, member_port
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WAIT_S = 300.0
@@ -105,7 +105,7 @@ class Cluster:
     def mesos_leader(self) -> Member:
         """The leading master, from the first master that names it (GET /redirect)."""
         for m in self.topo.masters:
-            port = int(m.data.get("mesos_master_port") or 5050)
+            port = member_port(m, "mesos_master_port")
             try:
                 out = self.sh(m.name, f"curl -sS --max-time 5 -o /dev/null -w '%{{redirect_url}}'"
                                       f" http://{m.ip}:{port}/redirect")  # fmt: skip
@@ -119,7 +119,7 @@ class Cluster:
 
     def mesos(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         leader = self.mesos_leader()
-        port = int(leader.data.get("mesos_master_port") or 5050)
+        port = member_port(leader, "mesos_master_port")
         args = [f"http://{leader.ip}:{port}{path}", method,
                 json.dumps(body) if body is not None else "", MESOS_CREDENTIALS_FILE]
         out = self.sh(leader.name, "python3 -c " + shlex.join([_MESOS_CALL, *args]))
@@ -131,10 +131,9 @@ class Cluster:
 
     def marathon(self, method: str, path: str) -> tuple[int, Any]:
         m = self.topo.marathons[0]
-        port = int(m.data.get("marathon_http_port") or 8080)
         auth = f"-K {shlex.quote(MARATHON_CURL_CONFIG)} " if self.marathon_auth else ""
         out = self.sh(m.name, f"curl -sS --max-time 15 {auth}-X {method} -w '\\n%{{http_code}}' "
-                              f"{shlex.quote(f'http://{m.ip}:{port}{path}')}")  # fmt: skip
+                              f"{shlex.quote(marathon_url(m) + path)}")  # fmt: skip
         text, _, code = out.rpartition("\n")
         try:
             return int(code), json.loads(text) if text.strip() else None

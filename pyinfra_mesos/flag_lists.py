@@ -1,6 +1,9 @@
 """The flag names Mesos 1.11 and Marathon 1.10 accept, and which of them are required.
 
-The lists are facts copied from upstream (see ../shared/reference, pyinfra_mesos/data/*.tsv). Both
+The lists (pyinfra_mesos/data/*.tsv) are read from upstream: apache/mesos 1.11.0
+src/master/flags.cpp, src/slave/flags.cpp and src/logging/flags.cpp; d2iq-archive/marathon
+v1.10.26, every option reachable from src/main/scala/mesosphere/marathon/AllConf.scala; the
+aventer-mesos package's own additions (docs/REAL-CONTRACTS.md). Both
 programs refuse to start on an unknown flag, so a typo here would be a crash loop on every host;
 checking names before any host is touched turns it into one clear line instead.
 """
@@ -8,13 +11,13 @@ checking names before any host is touched turns it into one clear line instead.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from pyinfra_mesos import flag_tables
+from pyinfra_mesos.value_checks import duration, is_digits
 
 Kind = flag_tables.Program
 
@@ -180,8 +183,10 @@ def value_form(kind: Kind, name: str) -> str | None:
         return None
     if default in ("true", "false"):
         return "bool"
-    if default.isdigit():
+    # The same rules that then check a user's value of the flag (value_checks): ASCII digits
+    # only, and stout's duration syntax.
+    if is_digits(default):
         return "int"
-    if re.fullmatch(r"\d+(?:\.\d+)?(?:ns|us|ms|secs|mins|hrs|days|weeks)", default):
+    if not any(duration(default)):
         return "duration"
     return None

@@ -6,7 +6,7 @@ systemd kills it, and the next URL would never be tried. So each URL gets one de
 connect, headers and body together (the request runs in a daemon thread the caller stops
 waiting for), and the body is read in pieces up to a byte limit.
 
-Credentials (Marathon `--http_credentials`, HTTP basic auth on every path, real-contracts.md)
+Credentials (Marathon `--http_credentials`, HTTP basic auth on every path, docs/REAL-CONTRACTS.md)
 come from a file (0600, written by tasks/haproxy.py), never from the command line; they are
 sent as a header and never logged. URLs are logged without any user:password part.
 """

@@ -14,7 +14,7 @@ Rules (each logged when it drops something; a bad task drops THAT task, never it
   the same (mesosphere/marathon-lb, marathon_lb.py, `is_backend_healthy`/get_apps health filter).
 - Unknown, not failed: Marathon keeps health results in the leader's memory, so right after a
   leader change NO task of an app has results. Then the running tasks stay (docs/ARCHITECTURE.md).
-- Ports, by network mode (Marathon 1.10 AppNormalization.scala, real-contracts.md):
+- Ports, by network mode (Marathon 1.10 AppNormalization.scala, docs/REAL-CONTRACTS.md):
   host: portDefinitions[i].port <- task.ports[i] on task.host;
   container/bridge: portMappings[i].servicePort <- task.ports[i] on task.host (every bridge
   mapping has a hostPort, 0 = dynamic, so positions line up);
@@ -75,6 +75,9 @@ def valid_host(value: Any) -> bool:
 
 
 def valid_port(value: Any) -> bool:
+    """A TCP port number: an int (not a bool) 1..65535. The package's one port rule: it lives
+    here because the bridge runs without the rest of the package; value_checks.is_port is this
+    function."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 65535
 
 
@@ -147,12 +150,13 @@ def network_mode(app: Mapping[str, Any]) -> str:
     return "host"
 
 
-def port_specs(app: Mapping[str, Any]) -> list[PortSpec]:
+def port_specs(app: Mapping[str, Any], warn: bool = True) -> list[PortSpec]:
     """The app's exposed ports, in Marathon's order: portMappings (non-host modes; the 1.4
     `docker.portMappings` too) or portDefinitions / deprecated `ports` (host mode).
 
     Entries that are not objects, or whose servicePort is not 1..65535, are left out (their
-    index is kept for the others: it is what task.ports and health checks' portIndex count).
+    index is kept for the others: it is what task.ports and health checks' portIndex count);
+    `warn`: log each one left out (the bridge does; callers that only count ports do not).
     """
     if network_mode(app) == "host":
         definitions = app.get("portDefinitions")
@@ -169,8 +173,9 @@ def port_specs(app: Mapping[str, Any]) -> list[PortSpec]:
     specs = []
     for index, (entry, port) in enumerate(entries):
         if not isinstance(entry, Mapping) or not valid_port(port):
-            LOG.warning("%r: port %d (%r) has no servicePort 1..65535; not bound",
-                        app.get("id"), index, entry)
+            if warn:
+                LOG.warning("%r: port %d (%r) has no servicePort 1..65535; not bound",
+                            app.get("id"), index, entry)
             continue
         container_port = entry.get("containerPort")
         specs.append(PortSpec(index, port, str(entry.get("protocol") or "tcp"),
@@ -179,15 +184,17 @@ def port_specs(app: Mapping[str, Any]) -> list[PortSpec]:
 
 
 def service_ports(app: Mapping[str, Any]) -> list[tuple[int, int, str]]:
-    """[(port index, servicePort, protocol)] of the app (the cluster checks read this)."""
-    return [(s.index, s.service_port, s.protocol) for s in port_specs(app)]
+    """[(port index, servicePort, protocol)] of the app's fixed service ports: the ports HAProxy
+    binds for it. The package's one reading of an app's service ports (status, `check`, the
+    firewall read it too); quiet, as a servicePort 0 (Marathon assigns one) is normal there."""
+    return [(s.index, s.service_port, s.protocol) for s in port_specs(app, warn=False)]
 
 
 def http_check_path(app: Mapping[str, Any], index: int) -> str | None:
     """The path of the app's HTTP (or MESOS_HTTP) health check on port `index`, if valid.
 
     A check without `port` and without `portIndex` gets portIndex 0 (Marathon 1.10
-    AppNormalization.scala, rule 5.3 of marathon-1.10-app-rules.md).
+    AppNormalization.scala; app_rules' rule 5.3).
     """
     for check in app.get("healthChecks") or []:
         if not isinstance(check, Mapping):

@@ -3,7 +3,8 @@
 Stdlib only on purpose: the deploy copies this one file to the first Marathon host and runs it
 there (`python3 marathon_client.py apply ...`), so it must not import anything from the package.
 
-Facts used (shared/reference/marathon-api.md, real-contracts.md, marathon-1.10-app-rules.md):
+Facts used (d2iq-archive/marathon v1.10.26 under src/main/scala/mesosphere/marathon/, the file
+named with each; docs/REAL-CONTRACTS.md, Marathon rows):
 - `PUT /v2/apps/{id}?partialUpdate=false` creates (201) or replaces (200) the whole app and
   answers `{"deploymentId", "version"}` (without the flag 1.10 MERGES, so a field removed from
   the file would stay: AppsResource.scala); the deployment is over when its id leaves

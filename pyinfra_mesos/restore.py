@@ -45,7 +45,7 @@ from pyinfra_mesos.status_model import (
     zookeeper_members,
     zookeeper_problems,
 )
-from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.topology import Member, Topology, marathon_url, member_port
 from pyinfra_mesos.zookeeper import parse_name
 
 STOP_TIMEOUT_S = 120.0  # Marathon's docker stop outwaits its 45 s graceful shutdown
@@ -182,19 +182,18 @@ def wait_problem(check: str, topo: Topology, transport: Callable[[str, str], str
             return Failed(str(exc))
 
     if check == "zookeeper":
-        answers = {m.name: ask(m, srvr_command(m.ip, int(m.data.get("zookeeper_client_port")
-                                                           or 2181))) for m in topo.zookeepers}
+        answers = {m.name: ask(m, srvr_command(m.ip, member_port(m, "zookeeper_client_port")))
+                   for m in topo.zookeepers}
         problems = zookeeper_problems(zookeeper_members(topo, answers))
         return "; ".join(problems) or None
     if check == "mesos":
-        views = [master_view(m, int(m.data.get("mesos_master_port") or 5050), ask(
-            m, curl_command(f"http://{m.ip}:{int(m.data.get('mesos_master_port') or 5050)}"
-                            "/redirect"))) for m in topo.masters]
+        views = [master_view(m, member_port(m, "mesos_master_port"), ask(
+            m, curl_command(f"http://{m.ip}:{member_port(m, 'mesos_master_port')}/redirect")))
+                 for m in topo.masters]
         return "; ".join(mesos_leader(views)[1]) or None
     auth = MARATHON_CURL_CONFIG if marathon_auth else None
-    views = [marathon_view(m, int(m.data.get("marathon_http_port") or 8080), ask(
-        m, curl_command(f"http://{m.ip}:{int(m.data.get('marathon_http_port') or 8080)}"
-                        "/v2/leader", auth))) for m in topo.marathons]
+    views = [marathon_view(m, member_port(m, "marathon_http_port"), ask(
+        m, curl_command(f"{marathon_url(m)}/v2/leader", auth))) for m in topo.marathons]
     return "; ".join(marathon_leader(views)[1]) or None
 
 

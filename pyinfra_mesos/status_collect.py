@@ -35,7 +35,7 @@ from pyinfra_mesos.status_model import (
     mesos_leader,
     parse_http,
 )
-from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.topology import Member, Topology, marathon_url, member_port
 
 REQUEST_TIMEOUT_S = 5  # each HTTP request / four-letter word, on the host
 PORT_PROBE_TIMEOUT_S = 3  # each TCP connect to a servicePort, all ports probed at once
@@ -68,11 +68,6 @@ def port_probe_command(address: str, ports: Iterable[int],
         probes.append(f"(if timeout {timeout_s} bash -c {shlex.quote(script)} 2>/dev/null; "
                       f"then echo '{port} open'; else echo '{port} closed'; fi) &")
     return " ".join(probes) + " wait"
-
-
-def _port(member: Member, key: str, default: int) -> int:
-    value = member.data.get(key)
-    return int(value) if value is not None else default
 
 
 def _run(transport: Transport, host: str, command: str) -> Raw:
@@ -111,13 +106,13 @@ def collect(topo: Topology, transport: Transport, marathon_auth: bool,
     jobs: dict[str, tuple[str, str]] = {}
     for m in topo.zookeepers:
         jobs[f"srvr/{m.name}"] = (m.name, srvr_command(
-            m.ip, _port(m, "zookeeper_client_port", 2181)))
+            m.ip, member_port(m, "zookeeper_client_port")))
     for m in topo.masters:
         jobs[f"redirect/{m.name}"] = (m.name, curl_command(
-            f"http://{m.ip}:{_port(m, 'mesos_master_port', 5050)}/redirect"))
+            f"http://{m.ip}:{member_port(m, 'mesos_master_port')}/redirect"))
     for m in topo.marathons:
         jobs[f"leader/{m.name}"] = (m.name, curl_command(
-            f"http://{m.ip}:{_port(m, 'marathon_http_port', 8080)}/v2/leader", auth_file))
+            f"{marathon_url(m)}/v2/leader", auth_file))
     first = _round(transport, jobs, deadline)
 
     def pick(prefix: str) -> dict[str, Raw]:
@@ -127,7 +122,7 @@ def collect(topo: Topology, transport: Transport, marathon_auth: bool,
     redirect, marathon_leaders = pick("redirect"), pick("leader")
 
     second: dict[str, tuple[str, str]] = {}
-    leader, _ = mesos_leader([master_view(m, _port(m, "mesos_master_port", 5050),
+    leader, _ = mesos_leader([master_view(m, member_port(m, "mesos_master_port"),
                                           redirect.get(m.name, Failed("not asked")))
                               for m in topo.masters])
     leader_member = member_for_address(topo.masters, leader) if leader else None
@@ -135,9 +130,8 @@ def collect(topo: Topology, transport: Transport, marathon_auth: bool,
         second["state"] = (leader_member.name, curl_command(f"http://{leader}/master/state"))
     apps_host = _marathon_host(topo, marathon_leaders)
     if apps_host is not None:
-        port = _port(apps_host, "marathon_http_port", 8080)
         second["apps"] = (apps_host.name, curl_command(
-            f"http://{apps_host.ip}:{port}/v2/apps", auth_file))
+            f"{marathon_url(apps_host)}/v2/apps", auth_file))
     answers = _round(transport, second, deadline)
 
     apps_json = _apps_json(answers.get("apps"))
@@ -157,7 +151,7 @@ def collect(topo: Topology, transport: Transport, marathon_auth: bool,
 def _marathon_host(topo: Topology, leaders: Mapping[str, Raw]) -> Member | None:
     """The Marathon leader's inventory host, else the first instance that named a leader, else
     the first instance (it proxies to the leader when it knows one)."""
-    views = [marathon_view(m, _port(m, "marathon_http_port", 8080),
+    views = [marathon_view(m, member_port(m, "marathon_http_port"),
                            leaders.get(m.name, Failed("not asked"))) for m in topo.marathons]
     for view in views:
         if view.leader:

@@ -9,7 +9,7 @@ What each answer means, by its upstream source:
   `standalone` member in a multi-member ensemble serves a tree of its own (split).
 - Mesos `GET /redirect` on a master: 307 with `Location: //<leader hostname>:<port>` (also on the
   leader itself), 503 when no leader is elected (apache/mesos 1.11.0 src/master/http.cpp;
-  shared reference real-contracts.md). Masters started without --zk each elect themselves
+  docs/REAL-CONTRACTS.md). Masters started without --zk each elect themselves
   (src/master/main.cpp): only comparing the leader across masters shows it.
 - Mesos `GET /master/state` on the leader: `slaves[]` (`hostname`, `pid`, `active`) and
   `frameworks[]` (`name`, `id`, `active`, `connected`) (src/master/readonly_handler.cpp).
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyinfra_mesos.haproxy_model import in_group, service_ports
-from pyinfra_mesos.topology import Member, Topology
+from pyinfra_mesos.topology import Member, Topology, member_port
 from pyinfra_mesos.value_checks import is_digits
 
 # The marker line the collector's curl writes after the body (status_collect.curl_command).
@@ -426,11 +426,6 @@ class ClusterStatus:
         return not self.problems
 
 
-def _port(member: Member, key: str, default: int) -> int:
-    value = member.data.get(key)
-    return int(value) if value is not None else default
-
-
 def _json_object(raw: Raw | None, what: str, problems: list[str]) -> Mapping[str, Any] | None:
     if raw is None:
         return None
@@ -467,7 +462,7 @@ def build_status(topo: Topology, raw: RawAnswers) -> ClusterStatus:
     zk = zookeeper_members(topo, raw.srvr)
     problems += zookeeper_problems(zk)
 
-    masters = tuple(master_view(m, _port(m, "mesos_master_port", 5050),
+    masters = tuple(master_view(m, member_port(m, "mesos_master_port"),
                                 raw.redirect.get(m.name, Failed("not asked")))
                     for m in topo.masters)
     leader, leader_problems = mesos_leader(masters)
@@ -489,7 +484,7 @@ def build_status(topo: Topology, raw: RawAnswers) -> ClusterStatus:
     if state is not None and topo.marathons and not any(f.name == wanted_fw for f in frameworks):
         problems.append(f"Mesos: no framework named {wanted_fw} is registered")
 
-    marathons = tuple(marathon_view(m, _port(m, "marathon_http_port", 8080),
+    marathons = tuple(marathon_view(m, member_port(m, "marathon_http_port"),
                                     raw.marathon_leader.get(m.name, Failed("not asked")))
                       for m in topo.marathons)
     m_leader, m_problems = marathon_leader(marathons)

@@ -135,17 +135,44 @@ def quorum(master_count: int) -> int:
     return master_count // 2 + 1
 
 
-def zookeeper_server_lines(zookeepers: Iterable[Member], peer_port: int = 2888,
-                           election_port: int = 3888) -> list[str]:
-    """`server.N=host:peer:election` for every ensemble member, ordered by id."""
+def zookeeper_server_lines(zookeepers: Iterable[Member], peer_port: int,
+                           election_port: int) -> list[str]:
+    """`server.N=host:peer:election` for every ensemble member, ordered by id; the ports are
+    the data's zookeeper_peer_port and zookeeper_election_port."""
     ordered = sorted(zookeepers, key=lambda m: int(m.zookeeper_id))
     return [f"server.{m.zookeeper_id}={m.ip}:{peer_port}:{election_port}" for m in ordered]
 
 
-def zk_url(zookeepers: Iterable[Member], path: str, client_port: int = 2181) -> str:
-    """`zk://h1:2181,h2:2181,h3:2181/path`, the form Mesos and Marathon take.
+def zk_url(zookeepers: Iterable[Member], path: str, client_port: int) -> str:
+    """`zk://h1:2181,h2:2181,h3:2181/path`, the form Mesos and Marathon take; `client_port` is
+    the data's zookeeper_client_port.
 
     Addresses go in unbracketed, so IPv4 or host names only; validation refuses IPv6 `ip`s.
     """
     hosts = ",".join(f"{m.ip}:{client_port}" for m in zookeepers)
     return f"zk://{hosts}/{path.strip('/')}"
+
+
+def member_port(member: Member, key: str) -> int:
+    """The port data key `key` (`marathon_http_port`, `mesos_master_port`, ...) of `member`.
+
+    Read from the member's data only: the inventory loaders (pyinfra's, inventory_loader's)
+    merge group_data/all.py, which defines every port key, so no default port is written in
+    code. KeyError when the data lacks the key (a topology built without group_data).
+    """
+    return int(member.data[key])
+
+
+def marathon_url(member: Member, local: bool = False) -> str:
+    """`http://<ip>:<marathon_http_port>` of one Marathon; `local`: `http://127.0.0.1:<port>`,
+    for a client on that Marathon's own host."""
+    address = "127.0.0.1" if local else member.ip
+    return f"http://{address}:{member_port(member, 'marathon_http_port')}"
+
+
+def marathon_urls(marathons: Iterable[Member], local: str | None = None) -> list[str]:
+    """The URL of every Marathon, for a client that tries them in turn (any instance proxies
+    to the leader): inventory order, except that the member named `local` (the host the client
+    runs on) comes first and on 127.0.0.1."""
+    ordered = sorted(marathons, key=lambda m: m.name != local)
+    return [marathon_url(m, local=m.name == local) for m in ordered]

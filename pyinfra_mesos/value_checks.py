@@ -18,6 +18,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+# The port rule is the HAProxy bridge's (it runs on load balancers without the rest of the
+# package, haproxy_bridge.BRIDGE_FILES); every other module reads it under this name.
+from pyinfra_mesos.haproxy_model import valid_port as is_port
+
 Checker = Callable[[Any], Iterator[tuple[str, str]]]
 
 # C0 controls and DEL: newline, carriage return, NUL, tab... never belong in a one-line value.
@@ -30,8 +34,6 @@ HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9
 
 # Debian Policy 5.6.1: package names are [a-z0-9][a-z0-9+.-]+ (at least two characters).
 _DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-# Debian Policy 5.6.12 version characters (epoch and revision included); used as an apt pin glob.
-_DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 
 # Mesos' Duration::parse (apache/mesos 3rdparty/stout/include/stout/duration.hpp, 1.11):
 # a non-negative decimal followed by one of these units, nothing else.
@@ -89,11 +91,6 @@ def is_integral(value: Any, low: int, high: int) -> bool:
     if not is_number(value) or (isinstance(value, float) and not value.is_integer()):
         return False
     return low <= value <= high
-
-
-def is_port(value: Any) -> bool:
-    """A TCP port number: an int (not a bool) 1..65535."""
-    return is_int(value) and 1 <= value <= 65535
 
 
 def is_digits(text: Any) -> bool:
@@ -230,7 +227,6 @@ def predicate(test: Callable[[Any], bool], message: str) -> Checker:
 # -- kinds of value -----------------------------------------------------------------------------
 
 debian_package = text(_DEBIAN_PACKAGE, "a Debian package name ([a-z0-9][a-z0-9+.-]+)")
-debian_version = text(_DEBIAN_VERSION, "a Debian version such as 1.11.0")
 duration = text(_DURATION, "a Mesos duration such as 10secs or 5mins "
                            "(units ns, us, ms, secs, mins, hrs, days, weeks)")
 http_url = text(_HTTP_URL, "an http:// or https:// URL without spaces or quotes")

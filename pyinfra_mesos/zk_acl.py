@@ -69,7 +69,6 @@ TAG = "zkacl:"
 
 Entry = tuple[str, str, str]  # (scheme, id, perms), e.g. ("world", "anyone", "r")
 WORLD_READ: Entry = ("world", "anyone", "r")
-WORLD_ALL: Entry = ("world", "anyone", "cdrwa")
 
 
 def digest_id(credentials: str) -> str:

@@ -23,7 +23,7 @@ from pyinfra_mesos.deploy.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.marathon import MARATHON_CREDENTIALS_FILE, MARATHON_CURL_CONFIG
 from pyinfra_mesos.report import first_time, problems_report
-from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.topology import marathon_urls, topology_from_inventory
 from pyinfra_mesos.validation import validate_names
 
 CLIENT_SOURCE = marathon_client.__file__
@@ -71,8 +71,7 @@ if topo.marathons and host.name == topo.marathons[0].name:
     )
 
     # This host's own Marathon first, then the others: whichever answers proxies to the leader.
-    port = int(host.data.marathon_http_port)
-    urls = [f"http://127.0.0.1:{port}"] + [f"http://{m.ip}:{port}" for m in topo.marathons[1:]]
+    urls = marathon_urls(topo.marathons, local=host.name)
     for app in apply_instance_overrides([item.app for item in loaded],
                                         host.data.apps_instances or {}):
         marathon_app(

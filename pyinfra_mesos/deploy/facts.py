@@ -41,7 +41,7 @@ class MarathonApp(FactBase[dict[str, Any]]):
     def default() -> dict[str, Any]:
         return {"status": 0, "app": None, "message": "not read"}
 
-    def command(self, app_id: str, urls: Sequence[str] = ("http://127.0.0.1:8080",),
+    def command(self, app_id: str, urls: Sequence[str],
                 curl_config: str = "", key_file: str = "") -> StringCommand:
         """Read the app from the first Marathon in `urls` that has a leader.
 

@@ -27,7 +27,7 @@ from pyinfra_mesos.deploy.facts import MarathonApp
 CLIENT_PATH = "/usr/local/lib/pyinfra-mesos/marathon_client.py"
 APPS_STATE_DIR = "/var/lib/pyinfra-mesos/apps"
 # Marathon statuses that mean "not there" or "no leader yet" (0 = unreachable; 500/502/503/504
-# from the leader proxy during an election, real-contracts.md): the PUT (after the client waits
+# from the leader proxy during an election, docs/REAL-CONTRACTS.md): the PUT (after the client waits
 # for a leader) decides. Anything else (401, 403...) is reported rather than blindly PUT over.
 PLANNABLE = (0, 200, 404, 500, 502, 503, 504)
 
@@ -49,7 +49,7 @@ def apply_command(app_file: str, urls: Sequence[str], timeout_s: float, poll_s: 
 
 
 @operation()
-def marathon_app(app: dict[str, Any], urls: Sequence[str] = ("http://127.0.0.1:8080",),
+def marathon_app(app: dict[str, Any], urls: Sequence[str],
                  timeout_s: float = 300, poll_s: float = 2.0, credentials_file: str = "",
                  curl_config: str = "", marathon_flags: dict[str, Any] | None = None,
                  digest_key: str = ""):
@@ -57,7 +57,7 @@ def marathon_app(app: dict[str, Any], urls: Sequence[str] = ("http://127.0.0.1:8
 
     + app: the app definition (any form Marathon 1.10 accepts; compared canonically)
     + urls: the Marathon instances as seen from this host, tried in turn (any one proxies to the
-      leader, so the first that answers is used)
+      leader, so the first that answers is used): topology.marathon_urls
     + timeout_s: how long to wait for the deployment (and for Marathon to have a leader)
     + credentials_file / curl_config: 0600 files on the host with the HTTP credentials
     + marathon_flags: the cluster's marathon_flags (mesos_role, default_network_name... change

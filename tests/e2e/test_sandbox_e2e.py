@@ -929,7 +929,7 @@ def phase_app_scaling(run: E2ERun) -> None:
                                deploy_apps(f"{step}-noop", run, instances))
 
 
-# Apps in the forms Marathon rewrites when it stores them (real-contracts.md, Marathon): the 1.4
+# Apps in the forms Marathon rewrites when it stores them (docs/REAL-CONTRACTS.md): the 1.4
 # docker.network/portMappings form, deprecated `ports`, and fields given empty. Converging on them
 # relies on the Marathon stand-in storing apps as Marathon 1.10 does (omitEmpty, conversions,
 # per-mode drops: tests/standins/test_marathon_cases.py) and honouring ?partialUpdate=false.

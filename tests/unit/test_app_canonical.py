@@ -1,5 +1,5 @@
-"""app_canonical: the form Marathon 1.10 stores and returns, one test per normalisation rule of
-shared/reference/marathon-1.10-app-rules.md, and every app case folder of tests/data/cases."""
+"""app_canonical: the form Marathon 1.10 stores and returns, one test per normalisation rule
+(app_rules' index, section 8), and every app case folder of tests/data/cases."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def test_removed_fields_are_changes_and_applied() -> None:
 
 def test_env_values_are_masked() -> None:
     current = {**CMD, "env": {"A": "old-secret", "B": "gone-secret"}}
-    lines = apps.differences({**CMD, "env": {"A": "new-secret", "C": "added-secret"}}, current)
+    lines = [c.describe() for c in apps.compare(
+        {**CMD, "env": {"A": "new-secret", "C": "added-secret"}}, current)[1]]
     assert lines == ["env.A: changed (*** -> ***)", "env.B: removed", "env.C: added (***)"]
 
 
@@ -92,7 +93,8 @@ def test_dynamic_service_ports_take_the_assigned_ones() -> None:
 
 def test_apps_instances_scaling_is_a_change() -> None:
     current = canonical(CMD)
-    assert apps.differences({**CMD, "instances": 3}, current) == ["instances: 1 -> 3"]
+    assert [c.describe() for c in apps.compare({**CMD, "instances": 3}, current)[1]] == [
+        "instances: 1 -> 3"]
 
 
 # One row per normalisation rule: (rule, input, what canonical() must show).

@@ -104,7 +104,7 @@ def test_marathon_not_up_yet_plans_the_put(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("status", ["500", "502", "503", "504"])
 def test_no_leader_yet_statuses_plan_the_put(tmp_path: Path, status: str) -> None:
-    # real-contracts.md: the leader proxy answers 502 (500 on other proxy failures) while no
+    # docs/REAL-CONTRACTS.md: the leader proxy answers 502 (500 on other proxy failures) while no
     # leader is elected; the client then waits within its timeout instead of failing.
     inventory = write_inventory(tmp_path, ["<html>Could not determine the current leader</html>",
                                            status])
@@ -266,7 +266,7 @@ def test_upload_is_0600_in_a_0700_directory(tmp_path: Path) -> None:
 
 
 def test_fact_skips_a_marathon_without_leader() -> None:
-    """502 (no leader yet, real-contracts.md) moves on to the next URL; all 502: status 502."""
+    """502 (no leader yet, docs/REAL-CONTRACTS.md) moves on to the next URL; all 502: status 502."""
     import subprocess
 
     from test_marathon_client_fakeserver import fake_marathon

@@ -1,4 +1,4 @@
-"""app_rules.validate_app: one row per refusing rule of shared/reference/marathon-1.10-app-rules.md.
+"""app_rules.validate_app: one row per refusing rule of Marathon 1.10 (app_rules' index).
 
 Each row: the rule it pins, a valid base app, a change that breaks exactly that rule, the field
 path the refusal must name, and the rule number the message must cite (the same, except where

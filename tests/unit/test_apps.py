@@ -26,6 +26,11 @@ LEGACY = {
 }
 
 
+def changes(desired: Any, current: Any) -> list[str]:
+    """apps.compare's changes as printed lines (`instances: 1 -> 3`): what the deploy shows."""
+    return [c.describe() for c in apps.compare(desired, current)[1]]
+
+
 def topo(**agent_data: Any):
     return build_topology({
         "masters": [("m1", {"ip": "10.0.0.1", "zookeeper_id": 1})],
@@ -192,41 +197,41 @@ def marathon_view(app: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def test_needs_update_no_change_against_marathon_defaults() -> None:
-    assert not apps.needs_update(HELLO, marathon_view(HELLO))
+def test_compare_no_change_against_marathon_defaults() -> None:
+    assert not changes(HELLO, marathon_view(HELLO))
 
 
-def test_needs_update_legacy_file_matches_canonical_answer() -> None:
+def test_compare_legacy_file_matches_canonical_answer() -> None:
     legacy = {**LEGACY, "healthChecks": [{"path": "/", "portIndex": 0}], "labels": {}}
-    assert not apps.needs_update(legacy, marathon_view(legacy))
+    assert not changes(legacy, marathon_view(legacy))
 
 
-def test_needs_update_service_port_zero_is_any() -> None:
+def test_compare_service_port_zero_is_any() -> None:
     app = copy.deepcopy(HELLO)
     app["container"]["portMappings"][0]["servicePort"] = 0
-    assert not apps.needs_update(app, marathon_view(app))
+    assert not changes(app, marathon_view(app))
 
 
-def test_needs_update_instances() -> None:
+def test_compare_instances() -> None:
     current = marathon_view(HELLO)
-    assert apps.needs_update({**HELLO, "instances": 3}, current)
-    assert apps.differences({**HELLO, "instances": 3}, current) == ["instances: 1 -> 3"]
+    assert changes({**HELLO, "instances": 3}, current)
+    assert changes({**HELLO, "instances": 3}, current) == ["instances: 1 -> 3"]
 
 
-def test_needs_update_image() -> None:
+def test_compare_image() -> None:
     app = copy.deepcopy(HELLO)
     app["container"]["docker"]["image"] = "pyinfra-mesos/hello-sinatra:1.1"
-    assert apps.needs_update(app, marathon_view(HELLO))
+    assert changes(app, marathon_view(HELLO))
 
 
-def test_needs_update_removed_label() -> None:
+def test_compare_removed_label() -> None:
     current = marathon_view({**HELLO, "labels": {"HAPROXY_GROUP": "external", "old": "1"}})
-    assert apps.needs_update(HELLO, current)
+    assert changes(HELLO, current)
 
 
-def test_needs_update_missing_app() -> None:
-    assert apps.needs_update(HELLO, None)
-    assert apps.differences(HELLO, None) == ["(new app)"]
+def test_compare_missing_app() -> None:
+    assert changes(HELLO, None)
+    assert changes(HELLO, None) == ["(new app)"]
 
 
 def test_nan_and_repeated_keys_are_refused_like_marathons_json_parser(tmp_path) -> None:

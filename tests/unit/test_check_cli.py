@@ -44,7 +44,7 @@ EXPECTED = {
     "wrong_quorum": "error: m1: mesos_master_flags.quorum: not allowed here: the deploy computes "
                     "it (computed from the number of masters); remove it; for 3 masters it must "
                     "be 2",
-    # issue 9 cases (../shared/cases/apps-and-bridge, copied here)
+    # issue 9's cases
     "ports_with_role": "error: mesos-agent-2.example.net: mesos_resources.ports(*): task ports "
                        "[20000-32000] overlap Marathon's service ports 10000-20000",
     "ports_plain": "error: mesos-agent-2.example.net: mesos_resources.ports: task ports "

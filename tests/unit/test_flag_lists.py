@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pyinfra_mesos import flag_lists
 from pyinfra_mesos.flag_lists import (
     boolean_flags,
     known_flags,
@@ -14,8 +15,9 @@ from pyinfra_mesos.flag_lists import (
 
 
 def test_counts_match_the_upstream_lists() -> None:
-    # Counts from ../shared/reference/facts.md and marathon-1.10-flags.notes.md, plus
-    # aventer-mesos' additions (real-contracts.md): cleanup_log_files on both, 17 agent flags.
+    # Counts of the upstream definitions (flag_lists' docstring names the files): Mesos 1.11
+    # master 77, agent 149; Marathon 1.10 136 options + 14 --disable_ rows = 150; plus
+    # aventer-mesos' additions (docs/REAL-CONTRACTS.md): cleanup_log_files on both, 17 agent flags.
     assert len(known_flags("master")) == 77 + 1
     assert len(known_flags("agent")) == 149 + 1 + 17
     assert len(known_flags("marathon")) == 150
@@ -72,3 +74,14 @@ def test_suggest_for_pasted_forms(given: str, expected: str) -> None:
 
 def test_marathon_prefix_suggestion() -> None:
     assert suggest("marathon", "MARATHON_HTTP_PORT") == "http_port"
+
+
+@pytest.mark.parametrize("default,form", [("5050", "int"), ("²", None), ("٣", None),
+                                          ("10secs", "duration"), ("0.5mins", "duration"),
+                                          ("٣secs", None), ("true", "bool"), ("zk://", None)])
+def test_value_form_reads_defaults_with_the_value_checks_rules(
+        monkeypatch: pytest.MonkeyPatch, default: str, form: str | None) -> None:
+    """A flag's form comes from value_checks (ASCII digits, stout's durations): the rules
+    that then check the user's value; str.isdigit() or `\\d` would call "²" an int."""
+    monkeypatch.setattr(flag_lists, "default_value", lambda kind, name: default)
+    assert flag_lists.value_form("master", "some_flag") == form

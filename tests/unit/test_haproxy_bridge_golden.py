@@ -4,7 +4,7 @@ whole haproxy.cfg out, and HAProxy itself (`haproxy -c`) accepts every golden.
 Each folder of tests/data/bridge/ is one case: `apps.json` (a `GET /v2/apps?embed=apps.tasks`
 answer), `haproxy.cfg` (the expected output), optional `settings.json` ({"group", "reserved"}),
 and `log.txt`: lines that the run must log (each a substring of one log line). The first three
-cases come from ../shared/cases/apps-and-bridge/. Task hosts are resolved by the real resolver
+cases are issue 9's. Task hosts are resolved by the real resolver
 (`.invalid` names never resolve, RFC 6761; `localhost` comes from /etc/hosts).
 
 To rewrite the goldens after a deliberate change: BRIDGE_GOLDEN_UPDATE=1 pytest this file, then

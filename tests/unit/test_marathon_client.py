@@ -196,7 +196,7 @@ def test_same_definition_is_strict() -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_no_leader_statuses_are_retried(fake: FakeMarathon, status: int) -> None:
-    # real-contracts.md: 502 "Could not determine the current leader" (HTML) during election.
+    # docs/REAL-CONTRACTS.md: 502 "Could not determine the current leader" (HTML) during election.
     fake.route("GET", APP_PATH, (status, "<html><body>Could not determine the current leader"
                                          "</body></html>"), (200, running(HELLO, 1)))
     clock = FakeClock()

@@ -15,7 +15,8 @@ from pyinfra_cli.util import exec_file
 from test_tasks_harness import ROOT, TASK_ROLES, fake_host, plan, prepared
 
 import pyinfra_mesos.validation
-from pyinfra_mesos import cluster_ports, firewall, floor
+from pyinfra_mesos import apps, cluster_ports, firewall, floor, haproxy_model, value_checks
+from pyinfra_mesos.app_canonical import canonical
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.inventory_data import default_data
 from pyinfra_mesos.restarts import service_inputs
@@ -212,3 +213,24 @@ def test_an_int_flag_of_unicode_digits_is_one_problem_not_a_traceback() -> None:
     problems = validate(build_topology(groups), SOURCE)
     assert [p.field for p in problems if p.level == "error"] == [
         "mesos_master_flags.max_agent_ping_timeouts"]
+
+
+def test_the_bridges_port_rules_are_the_packages() -> None:
+    """The HAProxy bridge (stdlib only, copied to the load balancers) holds the port, network
+    mode and service port rules; the package imports them, so no second copy can drift."""
+    assert value_checks.is_port is haproxy_model.valid_port
+    assert apps.network_mode is haproxy_model.network_mode
+    assert apps.listener_ports is haproxy_model.service_ports
+
+
+def test_an_apps_service_ports_are_what_the_bridge_binds(caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    """servicePort 0 (Marathon assigns one) is left out, quietly: `check` and the firewall
+    count the ports the bridge would bind for the same app."""
+    app = canonical({"id": "/web", "cmd": "x", "networks": [{"mode": "container/bridge"}],
+                     "container": {"type": "DOCKER", "docker": {"image": "nginx"},
+                                   "portMappings": [{"containerPort": 80, "servicePort": 10001},
+                                                    {"containerPort": 81, "servicePort": 0}]}})
+    assert apps.service_ports(app) == [10001]
+    assert haproxy_model.service_ports(app) == [(0, 10001, "tcp")]
+    assert caplog.records == []

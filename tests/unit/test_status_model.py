@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pyinfra_mesos.inventory_data import default_data
 from pyinfra_mesos.status_model import (
     HTTP_MARK,
     Failed,
@@ -53,10 +54,13 @@ def apps_healthy() -> dict[str, Any]:
 
 
 def topology() -> Any:
-    masters = [(f"m{i}", {"ip": ip, "zookeeper_id": i})
+    """Three masters and two agents, each with group_data/all.py merged in as the inventory
+    loaders merge it (the ports come from there)."""
+    defaults = default_data()
+    masters = [(f"m{i}", {**defaults, "ip": ip, "zookeeper_id": i})
                for i, ip in enumerate(["10.0.5.220", "10.0.5.221", "10.0.5.222"], 1)]
-    agents = [("a1", {"ip": "10.0.0.40", "haproxy_group": "external"}),
-              ("a2", {"ip": "10.0.6.5"})]
+    agents = [("a1", {**defaults, "ip": "10.0.0.40", "haproxy_group": "external"}),
+              ("a2", {**defaults, "ip": "10.0.6.5"})]
     return build_topology({"masters": masters, "agents": agents})
 
 

@@ -10,6 +10,9 @@ from pyinfra_mesos.topology import (
     Member,
     advertised_address,
     build_topology,
+    marathon_url,
+    marathon_urls,
+    member_port,
     members,
     quorum,
     zk_url,
@@ -34,7 +37,7 @@ def zk(name: str, ip: str, zid: Any) -> Member:
 
 def test_server_lines_ordered_by_id_not_inventory_order() -> None:
     nodes = [zk("c", "10.0.0.3", 3), zk("a", "10.0.0.1", 1), zk("b", "10.0.0.2", 2)]
-    assert zookeeper_server_lines(nodes) == [
+    assert zookeeper_server_lines(nodes, 2888, 3888) == [
         "server.1=10.0.0.1:2888:3888",
         "server.2=10.0.0.2:2888:3888",
         "server.3=10.0.0.3:2888:3888",
@@ -49,14 +52,15 @@ def test_server_lines_sort_numerically_and_use_given_ports() -> None:
 
 def test_every_member_keeps_its_own_id() -> None:
     """Not every myid = 1 (a standalone-in-disguise ensemble)."""
-    lines = zookeeper_server_lines([zk(f"m{i}", f"10.0.0.{i}", i) for i in (1, 2, 3)])
+    lines = zookeeper_server_lines([zk(f"m{i}", f"10.0.0.{i}", i) for i in (1, 2, 3)], 2888, 3888)
     assert len({line.split("=")[0] for line in lines}) == 3
 
 
 def test_zk_urls() -> None:
     nodes = [zk("a", "10.0.0.1", 1), zk("b", "10.0.0.2", 2), zk("c", "10.0.0.3", 3)]
-    assert zk_url(nodes, "/mesos") == "zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/mesos"
-    assert zk_url(nodes, "marathon/") == \
+    assert zk_url(nodes, "/mesos", 2181) == \
+        "zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/mesos"
+    assert zk_url(nodes, "marathon/", 2181) == \
         "zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/marathon"
     assert zk_url(nodes[:1], "/mesos", 2182) == "zk://10.0.0.1:2182/mesos"
 
@@ -105,3 +109,30 @@ def test_explicit_groups_override_colocation() -> None:
 def test_all_members_lists_a_host_once() -> None:
     topo = build_topology({"masters": [("m1", {})], "agents": [("m1", {}), ("a1", {})]})
     assert [m.name for m in topo.all_members] == ["m1", "a1"]
+
+
+def marathon(name: str, ip: str, port: int) -> Member:
+    return Member(name, ip, {"ip": ip, "marathon_http_port": port})
+
+
+def test_marathon_urls_use_each_members_own_port_in_inventory_order() -> None:
+    nodes = [marathon("m1", "10.0.0.1", 8080), marathon("m2", "10.0.0.2", 8081)]
+    assert marathon_urls(nodes) == ["http://10.0.0.1:8080", "http://10.0.0.2:8081"]
+
+
+def test_marathon_urls_put_the_clients_own_host_first_on_loopback() -> None:
+    """The apps deploy runs on one Marathon host: its own instance first, on 127.0.0.1, with
+    its own port (not the client host's port applied to every instance)."""
+    nodes = [marathon("m1", "10.0.0.1", 8080), marathon("m2", "10.0.0.2", 8081),
+             marathon("m3", "10.0.0.3", 8082)]
+    assert marathon_urls(nodes, local="m2") == [
+        "http://127.0.0.1:8081", "http://10.0.0.1:8080", "http://10.0.0.3:8082"]
+    assert marathon_url(nodes[0], local=True) == "http://127.0.0.1:8080"
+
+
+def test_member_port_has_no_default_of_its_own() -> None:
+    """Defaults live in group_data/all.py, which the inventory loaders merge; a member
+    without the key is a programming error, not a silent 8080."""
+    with pytest.raises(KeyError):
+        member_port(Member("m1", "10.0.0.1", {}), "marathon_http_port")
+    assert member_port(marathon("m1", "10.0.0.1", 8090), "marathon_http_port") == 8090

@@ -1,8 +1,9 @@
 """App definitions: validation (422 details), legacy->canonical normalisation, defaults, ports.
 
 Marathon 1.5+ accepts the 1.4 Docker form but only ever returns the canonical one
-(marathon-api.md, AppNormalization.scala); clients such as the HAProxy bridge must therefore be
-tested against canonical output, which is why this module never keeps a deprecated field.
+(d2iq-archive/marathon v1.10.26 api/v2/AppNormalization.scala; docs/REAL-CONTRACTS.md);
+clients such as the HAProxy bridge must therefore be tested against canonical output, which
+is why this module never keeps a deprecated field.
 """
 
 from __future__ import annotations

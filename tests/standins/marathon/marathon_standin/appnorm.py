@@ -4,7 +4,7 @@ deprecated fields, their conversion, the canonical checks, defaults and the stor
 Sources (d2iq-archive/marathon v1.10.26, src/main/scala/mesosphere/marathon/):
 api/v2/validation/AppValidation.scala (validateOldAppAPI, validateCanonicalAppAPI),
 api/v2/AppNormalization.scala, raml/AppConversion.scala, state/PathId.scala and app.raml's
-`pragma.omitEmpty`; rule numbers refer to marathon-1.10-app-rules.md. Validation failures are
+`pragma.omitEmpty`; rule numbers are pyinfra_mesos/app_rules.py's index. Validation failures are
 422 "Object is not valid" with `{path, errors}` details grouped by path.
 """
 

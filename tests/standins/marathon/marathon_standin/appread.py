@@ -3,7 +3,7 @@ enums, defaults). Failures are 422 "Invalid JSON" with play-json error keys, all
 
 Sources (d2iq-archive/marathon v1.10.26): docs/docs/rest-api/public/api/v2/types/app.raml,
 environmentVariable.raml, healthCheck.raml, network.raml, appContainer.raml; play-json 2.8.1
-Reads; the rules are numbered as in marathon-1.10-app-rules.md (2.x, 4.1, 5.1, 5.20).
+Reads; the rules are numbered as in pyinfra_mesos/app_rules.py (2.x, 4.1, 5.1, 5.20).
 """
 
 from __future__ import annotations

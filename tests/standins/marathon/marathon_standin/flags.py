@@ -47,7 +47,8 @@ class Flags:
         from_env = ENV_DEFAULT.fullmatch(spec.default)
         if from_env:
             return self.env.get(from_env.group(1)) or None
-        # Other defaults in parentheses are computed at run time (notes.md), not literals.
+        # Other defaults in parentheses are computed at run time (MarathonConf.scala), not
+        # literals.
         if spec.default.startswith("(") or spec.default == "":
             return None
         return spec.default
@@ -165,7 +166,8 @@ def parse(argv: list[str], env: dict[str, str], specs: dict[str, FlagSpec] | Non
         base = name[len("disable_"):] if name.startswith("disable_") else name
         key = base if base in specs and specs[base].boolean else name
         if key in origin_of and origin_of[key] != origin:
-            # facts.md: do not give the same flag both ways; refusing it makes the mistake loud.
+            # Marathon's env vars become argv (Main.envToArgs): the same flag both ways is never
+            # what the deploy means; refusing it makes the mistake loud.
             raise FlagError(f"Option '{key}' given both in the environment and on the command line")
         origin_of[key] = origin
         # A toggle and its disable_ row are one option: the last one given wins.

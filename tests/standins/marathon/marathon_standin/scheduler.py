@@ -412,7 +412,8 @@ class Scheduler:
         if image:
             env["MARATHON_APP_DOCKER_IMAGE"] = image
         for i, (container_port, host_port, _) in enumerate(ports):
-            env[f"PORT{i}"] = str(host_port)  # ports.md: only host ports reach the task's env
+            # Only host ports reach the task's env (d2iq-archive/marathon docs/docs/ports.md).
+            env[f"PORT{i}"] = str(host_port)
             if appdef.network_mode(app) != "host":
                 env[f"PORT_{container_port}"] = str(host_port)
         if host_ports:

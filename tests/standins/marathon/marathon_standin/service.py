@@ -128,7 +128,8 @@ class Apps:
             existing = self.store.apps.get(app_id)
             if existing is None:
                 raise not_found(app_id)
-            # The server default for DELETE is force=true (marathon-api.md).
+            # The server default for DELETE is force=true (d2iq-archive/marathon v1.10.26
+            # src/main/scala/mesosphere/marathon/api/v2/AppsResource.scala, `delete`).
             self._check_lock(app_id, force)
             self.store.delete_app(app_id)
             return self._deployment(app_id, "StopApplication", self._version(), existing)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.standins.mesos.mesos_standin import flags as flaglib
 from tests.standins.mesos.mesos_standin.aventer_flags import AGENT_EXTRA
-from tests.standins.mesos.testing import run
+from tests.standins.mesos.testing import free_ports, get, run, start, wait_for
 
 
 def test_unknown_flag_exits_1_with_mesos_wording(tmp_path: Path) -> None:
@@ -33,6 +33,21 @@ def test_master_requires_work_dir() -> None:
     proc = run("master", ["--ip=127.0.0.1", "--port=1"])
     assert proc.returncode == 1
     assert "--work_dir" in proc.stderr
+
+
+def test_only_the_replicated_log_registry_writes_the_log(tmp_path: Path) -> None:
+    # apache/mesos 1.11.0 src/master/main.cpp: `--registry=in_memory` gives InMemoryStorage and
+    # no Log; only `replicated_log` opens <work_dir>/replicated_log (work_dir then required).
+    for registry, writes in (("in_memory", False), ("replicated_log", True)):
+        (port,) = free_ports(1)
+        work = tmp_path / registry
+        proc = start("master", [f"--work_dir={work}", "--ip=127.0.0.1", f"--port={port}",
+                                f"--registry={registry}"], tmp_path / f"{registry}.log")
+        try:
+            wait_for("master up", lambda p=port: get(f"http://127.0.0.1:{p}/health")[0] == 200, 15)
+        finally:
+            proc.stop()
+        assert (work / "replicated_log").is_dir() is writes, registry
 
 
 def test_master_requires_quorum_with_zk(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ class Master:
     def prepare_work_dir(self) -> None:
         """Create <work_dir>/replicated_log like Mesos's LevelDB log, so the deploy's data-safety
         checks (never wipe a populated log) see a real, non-empty directory."""
-        work_dir = Path(self.flags.get("work_dir") or "")
+        work_dir = Path(self.flags.get("work_dir"))  # validate(): required here
         log_dir = work_dir / "replicated_log"
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
@@ -618,7 +618,10 @@ def main(argv: list[str] | None = None) -> int:
     log = setup_logging(PROGRAM)
     validate(flags, log)
     master = Master(flags, log, setup(flags, log))
-    master.prepare_work_dir()
+    # src/master/main.cpp: only the replicated_log registry opens <work_dir>/replicated_log;
+    # --registry=in_memory keeps the registry in memory and writes nothing there.
+    if flags.get("registry") == "replicated_log":
+        master.prepare_work_dir()
     try:
         serve(master.ip, master.port, master.routes())
     except OSError as exc:

@@ -37,7 +37,7 @@ from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.problems import error
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
-from pyinfra_mesos.topology import Member, Topology, marathon_url, member_port
+from pyinfra_mesos.topology import Member, Topology, marathon_url, mesos_master_url
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WAIT_S = 300.0
@@ -105,10 +105,9 @@ class Cluster:
     def mesos_leader(self) -> Member:
         """The leading master, from the first master that names it (GET /redirect)."""
         for m in self.topo.masters:
-            port = member_port(m, "mesos_master_port")
             try:
                 out = self.sh(m.name, f"curl -sS --max-time 5 -o /dev/null -w '%{{redirect_url}}'"
-                                      f" http://{m.ip}:{port}/redirect")  # fmt: skip
+                                      f" {mesos_master_url(m)}/redirect")  # fmt: skip
             except (Failed, RemoteError):
                 continue
             host = out.strip().split("//", 1)[-1].split("/", 1)[0].rpartition(":")[0]
@@ -119,8 +118,7 @@ class Cluster:
 
     def mesos(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         leader = self.mesos_leader()
-        port = member_port(leader, "mesos_master_port")
-        args = [f"http://{leader.ip}:{port}{path}", method,
+        args = [f"{mesos_master_url(leader)}{path}", method,
                 json.dumps(body) if body is not None else "", MESOS_CREDENTIALS_FILE]
         out = self.sh(leader.name, "python3 -c " + shlex.join([_MESOS_CALL, *args]))
         code, _, text = out.partition("\n")

@@ -45,7 +45,13 @@ from pyinfra_mesos.status_model import (
     zookeeper_members,
     zookeeper_problems,
 )
-from pyinfra_mesos.topology import Member, Topology, marathon_url, member_port
+from pyinfra_mesos.topology import (
+    Member,
+    Topology,
+    marathon_url,
+    member_port,
+    mesos_master_url,
+)
 from pyinfra_mesos.zookeeper import parse_name
 
 STOP_TIMEOUT_S = 120.0  # Marathon's docker stop outwaits its 45 s graceful shutdown
@@ -188,7 +194,7 @@ def wait_problem(check: str, topo: Topology, transport: Callable[[str, str], str
         return "; ".join(problems) or None
     if check == "mesos":
         views = [master_view(m, member_port(m, "mesos_master_port"), ask(
-            m, curl_command(f"http://{m.ip}:{member_port(m, 'mesos_master_port')}/redirect")))
+            m, curl_command(f"{mesos_master_url(m)}/redirect")))
                  for m in topo.masters]
         return "; ".join(mesos_leader(views)[1]) or None
     auth = MARATHON_CURL_CONFIG if marathon_auth else None

@@ -35,7 +35,13 @@ from pyinfra_mesos.status_model import (
     mesos_leader,
     parse_http,
 )
-from pyinfra_mesos.topology import Member, Topology, marathon_url, member_port
+from pyinfra_mesos.topology import (
+    Member,
+    Topology,
+    marathon_url,
+    member_port,
+    mesos_master_url,
+)
 
 REQUEST_TIMEOUT_S = 5  # each HTTP request / four-letter word, on the host
 PORT_PROBE_TIMEOUT_S = 3  # each TCP connect to a servicePort, all ports probed at once
@@ -109,7 +115,7 @@ def collect(topo: Topology, transport: Transport, marathon_auth: bool,
             m.ip, member_port(m, "zookeeper_client_port")))
     for m in topo.masters:
         jobs[f"redirect/{m.name}"] = (m.name, curl_command(
-            f"http://{m.ip}:{member_port(m, 'mesos_master_port')}/redirect"))
+            f"{mesos_master_url(m)}/redirect"))
     for m in topo.marathons:
         jobs[f"leader/{m.name}"] = (m.name, curl_command(
             f"{marathon_url(m)}/v2/leader", auth_file))

@@ -163,6 +163,11 @@ def member_port(member: Member, key: str) -> int:
     return int(member.data[key])
 
 
+def mesos_master_url(member: Member) -> str:
+    """`http://<ip>:<mesos_master_port>` of one Mesos master."""
+    return f"http://{member.ip}:{member_port(member, 'mesos_master_port')}"
+
+
 def marathon_url(member: Member, local: bool = False) -> str:
     """`http://<ip>:<marathon_http_port>` of one Marathon; `local`: `http://127.0.0.1:<port>`,
     for a client on that Marathon's own host."""

@@ -14,6 +14,7 @@ from pyinfra_mesos.topology import (
     marathon_urls,
     member_port,
     members,
+    mesos_master_url,
     quorum,
     zk_url,
     zookeeper_server_lines,
@@ -136,3 +137,10 @@ def test_member_port_has_no_default_of_its_own() -> None:
     with pytest.raises(KeyError):
         member_port(Member("m1", "10.0.0.1", {}), "marathon_http_port")
     assert member_port(marathon("m1", "10.0.0.1", 8090), "marathon_http_port") == 8090
+
+
+def test_mesos_master_url_is_the_members_address_and_its_own_port() -> None:
+    master = Member("m1", "10.0.0.1", {"mesos_master_port": 5055})
+    assert mesos_master_url(master) == "http://10.0.0.1:5055"
+    with pytest.raises(KeyError):
+        mesos_master_url(Member("m2", "10.0.0.2", {}))

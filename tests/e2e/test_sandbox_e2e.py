@@ -199,12 +199,7 @@ ZOOKEEPER_FIRST_START_OP = "tasks/zookeeper.py | ZooKeeper running"
 
 def zookeeper_answers_ruok(ip: str, port: int, timeout_s: float = 1.0) -> bool:
     """`ruok` -> `imok`: the server runs (alone or in an ensemble), asked from this machine."""
-    try:
-        with socket.create_connection((ip, port), timeout=timeout_s) as conn:
-            conn.sendall(b"ruok")
-            return conn.recv(16) == b"imok"
-    except OSError:
-        return False
+    return zookeeper_command(ip, port, "ruok", timeout_s) == "imok"
 
 
 def first_deploy_killed_at_zookeeper_start(run: E2ERun) -> None:
@@ -1396,11 +1391,12 @@ def phase_agent_lost(run: E2ERun) -> None:
 # -- Phase 9: grow the masters 3 -> 5 -------------------------------------------------------------
 
 
-def zookeeper_mode(ip: str, port: int, timeout_s: float = 2.0) -> str | None:
-    """`Mode` from `srvr`, asked straight from this machine (the bridge routes); None if silent."""
+def zookeeper_command(ip: str, port: int, word: str, timeout_s: float) -> str | None:
+    """A four-letter word's whole answer, asked straight from this machine (the bridge
+    routes); None when the member is silent. ZooKeeper closes the connection after it."""
     try:
         with socket.create_connection((ip, port), timeout=timeout_s) as conn:
-            conn.sendall(b"srvr")
+            conn.sendall(word.encode())
             chunks = []
             while True:
                 chunk = conn.recv(4096)
@@ -1409,7 +1405,13 @@ def zookeeper_mode(ip: str, port: int, timeout_s: float = 2.0) -> str | None:
                 chunks.append(chunk)
     except OSError:
         return None
-    return checks.parse_srvr(b"".join(chunks).decode(errors="replace")).get("Mode")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def zookeeper_mode(ip: str, port: int, timeout_s: float = 2.0) -> str | None:
+    """`Mode` from `srvr`; None if silent."""
+    answer = zookeeper_command(ip, port, "srvr", timeout_s)
+    return None if answer is None else checks.parse_srvr(answer).get("Mode")
 
 
 def mesos_elected(ip: str, port: int) -> bool:

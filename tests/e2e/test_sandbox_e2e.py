@@ -1165,11 +1165,12 @@ def phase_master_failover(run: E2ERun) -> None:
 FAULT_RECOVERY_TIMEOUT_S = 180.0  # a SIGKILLed Marathon: systemd's RestartSec + start + election
 
 
-def load_monitor(hosts: Hosts) -> AvailabilityMonitor:
-    """An AvailabilityMonitor over every load balancer, ZooKeeper member and master."""
+def load_monitor(hosts: Hosts, lbs: Sequence[Any] | None = None) -> AvailabilityMonitor:
+    """An AvailabilityMonitor over the load balancers `lbs` (default: every one), every
+    ZooKeeper member and every master."""
     topo = hosts.topology
     return AvailabilityMonitor(
-        [m.ip for m in topo.load_balancers],
+        [m.ip for m in (topo.load_balancers if lbs is None else lbs)],
         [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers],
         [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters]).start()
 
@@ -1341,11 +1342,7 @@ def phase_agent_lost(run: E2ERun) -> None:
         dead = {name for name in server_states(hosts, survivors[0]) if name.startswith(prefixes)}
         assert dead, f"no backend of {victim.name} ({victim.ip}) in {survivors[0].name}'s stats"
         veth = veth_of(run.sandbox, victim.name)
-        topo = hosts.topology
-        monitor = AvailabilityMonitor(
-            [lb.ip for lb in survivors],
-            [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers],
-            [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters]).start()
+        monitor = load_monitor(hosts, survivors)
         cut = False
         try:
             time.sleep(2 * AVAILABILITY_INTERVAL_S)  # a baseline before the fault

@@ -44,6 +44,11 @@ from pyinfra_mesos.zookeeper import ZkFile, hex_zxid, last_logged_zxid, select_b
 STAGING_PREFIX = "pyinfra-mesos-backup."
 MANIFEST = "manifest.json"
 COPY_TIMEOUT_S = 300.0
+# Where backups go, relative to the working directory: `backup --out`'s default and where the
+# deploy's backup before an upgrade goes (pyinfra_mesos/deploy/backup_op.py).
+DEFAULT_OUT = "backups"
+# How long opening SSH to the ZooKeeper members may take, all together (seconds).
+CONNECT_DEADLINE_S = 30.0
 
 
 def add_parser(commands: Any) -> None:
@@ -53,7 +58,7 @@ def add_parser(commands: Any) -> None:
                     "leader to DIR/<cluster_name>/<UTC timestamp>/ with a manifest.json. "
                     "Exit 0: written; 1: a step failed; 2: bad inventory or usage.")
     parser.add_argument("inventory", metavar="INVENTORY")
-    parser.add_argument("--out", metavar="DIR", default="backups",
+    parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                         help="where backups go (default: backups/ in the working directory)")
     parser.set_defaults(run=run)
 
@@ -204,22 +209,32 @@ def take_backup(topo: Topology, hosts: Hosts, out: Path,
     return target
 
 
+def backup_cluster(topo: Topology, out: Path) -> Path:
+    """take_backup over SSH connections this opens to the ZooKeeper members (and closes): the
+    backup's directory. `topo` may come from an inventory file (run) or from the inventory of a
+    running deploy (deploy/backup_op.py). Raises RemoteError/ValueError/OSError."""
+    from pyinfra_mesos.status import open_hosts
+
+    hosts = open_hosts(_zookeeper_only(topo), time.monotonic() + CONNECT_DEADLINE_S)
+    for reason in hosts.unreachable.values():
+        _step(f"unreachable: {reason}")
+    try:
+        return take_backup(topo, hosts, out)
+    finally:
+        hosts.close()
+
+
 def run(args: argparse.Namespace) -> int:
-    from pyinfra_mesos.status import open_hosts, topology_or_report
+    from pyinfra_mesos.status import topology_or_report
 
     topo = topology_or_report(args.inventory)
     if topo is None:
         return 2
-    hosts = open_hosts(_zookeeper_only(topo), time.monotonic() + 30.0)
-    for reason in hosts.unreachable.values():
-        _step(f"unreachable: {reason}")
     try:
-        target = take_backup(topo, hosts, Path(args.out))
+        target = backup_cluster(topo, Path(args.out))
     except (RemoteError, ValueError, OSError) as exc:
         print(f"backup FAILED: {exc}")
         return 1
-    finally:
-        hosts.close()
     print(f"backup: {target}")
     return 0
 

@@ -18,6 +18,7 @@ from pyinfra_mesos.credentials import (
     mesos_secrets,
     zookeeper_credentials,
 )
+from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade
 from pyinfra_mesos.deploy.deploy_facts import DockerImageId
 from pyinfra_mesos.deploy.leader_facts import MarathonLeadership
 from pyinfra_mesos.deploy.marathon_files import marathon_credential_files
@@ -77,6 +78,10 @@ env_file = private_file(
 if host.get_fact(DockerImageId, image=image) is None:
     server.shell(name=f"Pull the Marathon image {image}",
                  commands=[docker_pull_command(image, "marathon_image")])
+
+# A Marathon host that is no Mesos host plans its backup here, before the unit that names the
+# new image (a Mesos host did in tasks/mesos_package.py, earlier): deploy/backup_op.py.
+plan_backup_before_upgrade()
 
 unit = files.template(
     name=f"Install marathon.service ({image})",

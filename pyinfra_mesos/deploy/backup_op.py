@@ -1,0 +1,160 @@
+"""A ZooKeeper backup on the operator's machine before a deploy run changes a version.
+
+Issue 12: before every upgrade, the Mesos and Marathon state (ZooKeeper's snapshot and logs) is
+copied to the operator's machine, as `python -m pyinfra_mesos backup` does (pyinfra_mesos/
+backup.py, into its default `--out`, backup.DEFAULT_OUT, under the working directory).
+
+What counts as an upgrade, decided per host while operations are generated (upgrade_reasons):
+- the installed aventer-mesos moves to another version (deploy/mesos_files.py
+  mesos_package_moves, the same fact tasks/mesos_package.py moves it by);
+- on a host that runs Marathon, the running container's image id differs from the id of
+  `marathon_image` (not pulled yet, or another image): tasks/marathon.py will then install a
+  unit naming the new image and restart.
+A first deploy (nothing installed, no container) is not an upgrade and takes no backup.
+
+How it runs once per run, before anything changes a version:
+- A host with a reason plans one python.call (plan_backup_before_upgrade), in the first task
+  file of its own that changes a version: tasks/mesos_package.py just before the package move
+  (a Mesos host asks for both reasons there), else tasks/marathon.py before the unit (a Marathon
+  host that is not a Mesos host). A converged host plans nothing: a re-run still reports zero
+  changed operations.
+- pyinfra runs each operation on every host before the next operation starts (pyinfra 3.x,
+  pyinfra/api/operations.py `run_ops`/`_run_single_op`), so the first host to reach the call
+  takes the backup; the others wait for its result (a gevent AsyncResult: FunctionCommand runs
+  in the host's greenlet) and, like it, fail when it failed. A later call in the same run (the
+  one in tasks/marathon.py) only reads the result.
+- The callback takes `(state, host)`, so pyinfra returns its value as the command's status
+  (pyinfra/api/command.py FunctionCommand.execute): False fails the host with no traceback,
+  where a raised exception would be logged with one. On failure it prints one line and sets
+  the run's FAIL_PERCENT to 0, so pyinfra stops the whole run after this operation
+  (pyinfra/api/state.py `State.fail_hosts`); the failing hosts never reach their upgrade.
+
+Opt out with `backup_before_upgrade = False` (group_data/all.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+import click
+from gevent.event import AsyncResult
+from pyinfra import host
+from pyinfra.api import FactBase, QuoteString, State, StringCommand
+from pyinfra.api.host import Host
+from pyinfra.context import ctx_state
+from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.operations import python
+
+from pyinfra_mesos import backup
+from pyinfra_mesos.deploy.deploy_facts import DockerImageId
+from pyinfra_mesos.topology import topology_from_inventory
+
+OPERATION = "Back up ZooKeeper to the operator's machine before the upgrade"
+MARATHON_SERVICE = "marathon.service"
+
+
+@dataclass
+class BackupRun:
+    """One deploy run's backup: the hosts that planned it and, once taken, its outcome
+    (None: backed up; a str: the failure line)."""
+
+    planned: set[str] = field(default_factory=set)
+    outcome: AsyncResult | None = None
+
+
+# Per pyinfra State (one per run; tests make several, hence weak keys: a State compares by
+# identity), as deploy/private_files.py keeps its own.
+_RUNS: WeakKeyDictionary[State, BackupRun] = WeakKeyDictionary()
+
+
+class DockerContainerImageId(FactBase[str | None]):
+    """The image id (`sha256:...`) a Docker container was created from, or None when there is
+    no such container (or no Docker): `docker container inspect`'s `.Image`."""
+
+    def command(self, container: str) -> StringCommand:
+        return StringCommand(
+            "command -v docker >/dev/null && docker container inspect --format '{{.Image}}'",
+            QuoteString(container), "2>/dev/null || true")
+
+    def process(self, output: list[str]) -> str | None:
+        for line in output:
+            if line.strip().startswith("sha256:"):
+                return line.strip()
+        return None
+
+
+def backup_run(state: State) -> BackupRun:
+    return _RUNS.setdefault(state, BackupRun())
+
+
+def marathon_image_changes() -> bool:
+    """Whether this host runs Marathon from another image than `marathon_image` (the current
+    host; facts only). False when marathon.service is not running (a first deploy)."""
+    running = host.get_fact(SystemdStatus, services=[MARATHON_SERVICE]).get(
+        MARATHON_SERVICE, False)
+    if not running:
+        return False
+    current = host.get_fact(DockerContainerImageId,
+                            container=str(host.data.marathon_container_name))
+    wanted = host.get_fact(DockerImageId, image=str(host.data.marathon_image))
+    return current is not None and current != wanted
+
+
+def upgrade_reasons(mesos_moves: bool) -> list[str]:
+    """What this host's run upgrades (the current host): `mesos_moves` is
+    deploy/mesos_files.py mesos_package_moves() on a Mesos host, False elsewhere."""
+    roles = topology_from_inventory(ctx_state.get().inventory).roles_of(host.name)
+    reasons = []
+    if mesos_moves:
+        reasons.append(f"aventer-mesos -> {host.data.mesos_version}")
+    if "marathon" in roles and marathon_image_changes():
+        reasons.append(f"Marathon -> {host.data.marathon_image}")
+    return reasons
+
+
+def plan_backup_before_upgrade(mesos_moves: bool = False) -> None:
+    """Plan the backup call on the current host when its run upgrades something, it did not
+    plan it already in this run, and `backup_before_upgrade` is on."""
+    if not host.data.get("backup_before_upgrade", True):
+        return
+    run = backup_run(ctx_state.get())
+    if host.name in run.planned:
+        return
+    reasons = upgrade_reasons(mesos_moves)
+    if not reasons:
+        return
+    run.planned.add(host.name)
+    python.call(name=f"{OPERATION} ({', '.join(reasons)})", function=backup_once)
+
+
+def backup_once(state: State, host: Host,
+                take: Callable[..., Path] | None = None) -> bool:
+    """The callback (on the operator's machine, at execution time): the first host takes the
+    backup, every host returns whether it succeeded. `take(topology, out)` defaults to
+    backup.backup_cluster."""
+    run = backup_run(state)
+    if run.outcome is None:
+        run.outcome = AsyncResult()
+        run.outcome.set(_take(state, take or backup.backup_cluster))
+    failure = run.outcome.get()
+    return failure is None
+
+
+def _take(state: State, take: Callable[..., Path]) -> str | None:
+    """Take the backup; None, or the one line printed for its failure."""
+    out = Path(state.cwd or ".") / backup.DEFAULT_OUT
+    try:
+        target = take(topology_from_inventory(state.inventory), out)
+    # Any failure (SSH, a ZooKeeper member not serving, a full disk, a bug) must stop the
+    # upgrade with one line, never a traceback.
+    except Exception as exc:  # noqa: BLE001
+        line = (f"backup before the upgrade FAILED: {exc}; nothing was upgraded. Fix it and "
+                "re-run, or set backup_before_upgrade = False to upgrade without a backup")
+        click.echo(line, err=True)
+        state.config.FAIL_PERCENT = 0
+        return line
+    click.echo(f"backup before the upgrade: {target}", err=True)
+    return None

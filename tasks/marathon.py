@@ -18,7 +18,7 @@ from pyinfra_mesos.credentials import (
     mesos_secrets,
     zookeeper_credentials,
 )
-from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade
+from pyinfra_mesos.deploy.backup_op import marathon_image_changes, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.deploy_facts import DockerImageId
 from pyinfra_mesos.deploy.leader_facts import MarathonLeadership
 from pyinfra_mesos.deploy.marathon_files import marathon_credential_files
@@ -79,9 +79,9 @@ if host.get_fact(DockerImageId, image=image) is None:
     server.shell(name=f"Pull the Marathon image {image}",
                  commands=[docker_pull_command(image, "marathon_image")])
 
-# A Marathon host that is no Mesos host plans its backup here, before the unit that names the
-# new image (a Mesos host did in tasks/mesos_package.py, earlier): deploy/backup_op.py.
-plan_backup_before_upgrade()
+# Before the unit that names another image: ZooKeeper copied to the operator's machine, once per
+# run (deploy/backup_op.py; a host whose Mesos package moves planned it earlier).
+plan_backup_before_upgrade([f"Marathon -> {image}"] if marathon_image_changes() else [])
 
 unit = files.template(
     name=f"Install marathon.service ({image})",

@@ -79,7 +79,8 @@ package = apt.packages(
 
 # Before the first operation that changes a version: ZooKeeper copied to the operator's
 # machine, once per run, only when this host upgrades (deploy/backup_op.py).
-plan_backup_before_upgrade(mesos_moves=mesos_package_moves())
+plan_backup_before_upgrade(
+    [f"aventer-mesos -> {host.data.mesos_version}"] if mesos_package_moves() else [])
 
 if mesos_package_moves():
     # The pin above selects the version; 1001 lets apt go down as well as up.

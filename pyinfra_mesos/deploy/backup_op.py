@@ -4,20 +4,20 @@ Issue 12: before every upgrade, the Mesos and Marathon state (ZooKeeper's snapsh
 copied to the operator's machine, as `python -m pyinfra_mesos backup` does (pyinfra_mesos/
 backup.py, into its default `--out`, backup.DEFAULT_OUT, under the working directory).
 
-What counts as an upgrade, decided per host while operations are generated (upgrade_reasons):
+What counts as an upgrade, decided per host while operations are generated:
 - the installed aventer-mesos moves to another version (deploy/mesos_files.py
   mesos_package_moves, the same fact tasks/mesos_package.py moves it by);
 - on a host that runs Marathon, the running container's image id differs from the id of
-  `marathon_image` (not pulled yet, or another image): tasks/marathon.py will then install a
-  unit naming the new image and restart.
+  `marathon_image` (not pulled yet, or another image, a downgrade to a tag still pulled too;
+  marathon_image_changes): tasks/marathon.py then installs a unit naming it and restarts.
 A first deploy (nothing installed, no container) is not an upgrade and takes no backup.
 
 How it runs once per run, before anything changes a version:
-- A host with a reason plans one python.call (plan_backup_before_upgrade), in the first task
-  file of its own that changes a version: tasks/mesos_package.py just before the package move
-  (a Mesos host asks for both reasons there), else tasks/marathon.py before the unit (a Marathon
-  host that is not a Mesos host). A converged host plans nothing: a re-run still reports zero
-  changed operations.
+- A host with a reason plans one python.call (plan_backup_before_upgrade) in the first task
+  file of its own that changes a version: tasks/mesos_package.py just before the package move,
+  else tasks/marathon.py before the unit (the Marathon facts are read there only, so a Mesos
+  host's re-run pays no extra round trip). A converged host plans nothing: a re-run still
+  reports zero changed operations.
 - pyinfra runs each operation on every host before the next operation starts (pyinfra 3.x,
   pyinfra/api/operations.py `run_ops`/`_run_single_op`), so the first host to reach the call
   takes the backup; the others wait for its result (a gevent AsyncResult: FunctionCommand runs
@@ -92,7 +92,9 @@ def backup_run(state: State) -> BackupRun:
 
 def marathon_image_changes() -> bool:
     """Whether this host runs Marathon from another image than `marathon_image` (the current
-    host; facts only). False when marathon.service is not running (a first deploy)."""
+    host; facts only). False when marathon.service is not running (a first deploy).
+    tasks/marathon.py reads SystemdStatus and DockerImageId with the same arguments (one round
+    trip each, cached); the container's image id is the one extra fact."""
     running = host.get_fact(SystemdStatus, services=[MARATHON_SERVICE]).get(
         MARATHON_SERVICE, False)
     if not running:
@@ -103,28 +105,14 @@ def marathon_image_changes() -> bool:
     return current is not None and current != wanted
 
 
-def upgrade_reasons(mesos_moves: bool) -> list[str]:
-    """What this host's run upgrades (the current host): `mesos_moves` is
-    deploy/mesos_files.py mesos_package_moves() on a Mesos host, False elsewhere."""
-    roles = topology_from_inventory(ctx_state.get().inventory).roles_of(host.name)
-    reasons = []
-    if mesos_moves:
-        reasons.append(f"aventer-mesos -> {host.data.mesos_version}")
-    if "marathon" in roles and marathon_image_changes():
-        reasons.append(f"Marathon -> {host.data.marathon_image}")
-    return reasons
-
-
-def plan_backup_before_upgrade(mesos_moves: bool = False) -> None:
-    """Plan the backup call on the current host when its run upgrades something, it did not
-    plan it already in this run, and `backup_before_upgrade` is on."""
-    if not host.data.get("backup_before_upgrade", True):
+def plan_backup_before_upgrade(reasons: list[str]) -> None:
+    """Plan the backup call on the current host when `reasons` (what this file upgrades on it,
+    e.g. ["aventer-mesos -> 1.11.0-0.8.0"]) is not empty, the host did not plan it already in
+    this run, and `backup_before_upgrade` is on."""
+    if not reasons or not host.data.get("backup_before_upgrade", True):
         return
     run = backup_run(ctx_state.get())
     if host.name in run.planned:
-        return
-    reasons = upgrade_reasons(mesos_moves)
-    if not reasons:
         return
     run.planned.add(host.name)
     python.call(name=f"{OPERATION} ({', '.join(reasons)})", function=backup_once)

@@ -9,6 +9,10 @@ inventory file (``agents = ([...], {...})``) is outranked by group_data files of
 
 # -- Cluster ------------------------------------------------------------------------------------
 cluster_name = "pyinfra-mesos"
+# Before a run moves the Mesos package or changes the Marathon image, copy ZooKeeper (the Mesos
+# and Marathon state) to backups/<cluster_name>/<UTC time>/ on this machine; a failed backup
+# stops the run before anything is upgraded (pyinfra_mesos/deploy/backup_op.py).
+backup_before_upgrade = True
 
 # -- Base packages every cluster host gets -----------------------------------------------------
 base_packages = ["ca-certificates", "curl", "gnupg", "python3"]

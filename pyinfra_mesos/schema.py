@@ -163,6 +163,7 @@ def _env_value(value: Any) -> Iterator[tuple[str, str]]:
 
 SCHEMA: dict[str, Checker] = {
     "cluster_name": text(_CLUSTER, "a name of letters, digits and _ . - (at most 63)"),
+    "backup_before_upgrade": boolean,
     "base_packages": list_of(debian_package),
     "apt_cache_time_s": integer(0, 30 * DAY_S, "s"),
     "apt_lock_timeout_s": integer(0, DAY_S, "s"),

@@ -9,13 +9,14 @@ the next run downloads it again) before apt ever reads it.
 from pyinfra import host, inventory
 from pyinfra.api.util import get_template
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, server, systemd
+from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy.apt_key import apt_key
 from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
+from pyinfra_mesos.deploy.units import units_stopped_disabled
 from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
@@ -96,11 +97,10 @@ if mesos_package_moves():
 for unit, role in (("mesos-master.service", "master"), ("mesos-agent.service", "agent")):
     if role in roles:
         continue
-    systemd.service(
+    # One unit-state read for both states (deploy/units.py), not systemd.service's two.
+    units_stopped_disabled(
         name=f"{unit} stopped and disabled (host is not a {role})",
-        service=unit,
-        running=False,
-        enabled=False,
+        units=[unit],
     )
     server.shell(
         name=f"{unit} stopped and disabled after install (host is not a {role})",

@@ -100,3 +100,28 @@ def units_running_enabled(units: Sequence[str]):
             changed = True
     if not changed:
         host.noop(f"{', '.join(units)} active and enabled")
+
+
+@operation()
+def units_stopped_disabled(units: Sequence[str]):
+    """Every unit of `units` (full names) stopped and disabled, in order: `systemctl stop` for
+    one that is active, then `systemctl disable` for one that is enabled (pyinfra's
+    systemd.service(running=False, enabled=False) commands and state values). A unit systemctl
+    does not know (no unit file: UnitFileState empty, SubState "dead") needs nothing. One fact
+    for all (SystemdStatus and SystemdEnabled read one each per unit); `host.noop` otherwise.
+    No units: `host.noop` and no fact."""
+    if not units:
+        host.noop("no unit to stop on this host here")
+        return
+    states = host.get_fact(UnitStates, units=tuple(units))
+    changed = False
+    for unit in units:
+        state = states.get(unit, UnitState(active=False, enabled=False))
+        if state.active:
+            yield StringCommand("systemctl", "stop", QuoteString(unit))
+            changed = True
+        if state.enabled:
+            yield StringCommand("systemctl", "disable", QuoteString(unit))
+            changed = True
+    if not changed:
+        host.noop(f"{', '.join(units)} stopped and disabled")

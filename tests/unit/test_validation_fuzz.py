@@ -45,6 +45,7 @@ VALID = {
     ("credentials_dir", '"a;b $(id) `id` | & > <"'), ("credentials_dir", '"../../etc"'),
     ("apps_instances", "{}"),
     ("firewall_enabled", "true"), ("firewall_operator_networks", "[]"),
+    ("backup_before_upgrade", "true"),
     ("firewall_extra_open_tcp_ports", "[]"),
     *((key, value) for key in FLAG_DICT_KEYS for value in ("null", "{}")),
 }

@@ -10,7 +10,7 @@ their content is never printed.
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server
 
 from pyinfra_mesos.common import member_named
 from pyinfra_mesos.credentials import (
@@ -20,10 +20,12 @@ from pyinfra_mesos.credentials import (
 )
 from pyinfra_mesos.deploy.backup_op import marathon_image_changes, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.deploy_facts import DockerImageId
+from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.leader_facts import MarathonLeadership
-from pyinfra_mesos.deploy.marathon_files import marathon_credential_files
-from pyinfra_mesos.deploy.private_files import private_directory, private_file
+from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts
+from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart
+from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.docker import docker_pull_command
 from pyinfra_mesos.flags import (
     MARATHON_MESOS_SECRET,
@@ -39,7 +41,7 @@ from pyinfra_mesos.marathon import (
     marathon_inputs,
 )
 from pyinfra_mesos.restarts import http_probe
-from pyinfra_mesos.templates import render_template, template_path
+from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "marathon.service"
@@ -54,27 +56,6 @@ credentials = marathon_credentials(host.data.dict(), state.cwd)
 zk_credentials = zookeeper_credentials(host.data.dict(), state.cwd, "marathon", create=True)
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
 
-marathon_credential_files(credentials)
-mesos_authentication = bool(host.data.get("mesos_authentication", True))
-if mesos_authentication:
-    # Marathon runs as nobody inside its container: the secret is nobody's, read-only.
-    private_directory()
-    mesos_secret = private_file(
-        name="Marathon's Mesos secret (0400, the container's nobody)",
-        dest=MARATHON_MESOS_SECRET_FILE,
-        content=mesos_secrets(host.data.dict(), state.cwd, create=True)[MARATHON_PRINCIPAL],
-        mode="0400", user="nobody", group="nogroup",
-    )
-
-# Holds the credentials: written without a diff, never readable by other users.
-env_file = private_file(
-    name="Configure Marathon (/etc/default/marathon, mode 0600)",
-    dest=MARATHON_ENV,
-    content=render_template("mesos-env.j2", source="tasks/marathon.py",
-                            lines=docker_env_file_lines(
-                                marathon_env(member, topo, credentials, zk_credentials))),
-)
-
 if host.get_fact(DockerImageId, image=image) is None:
     server.shell(name=f"Pull the Marathon image {image}",
                  commands=[docker_pull_command(image, "marathon_image")])
@@ -83,11 +64,22 @@ if host.get_fact(DockerImageId, image=image) is None:
 # run (deploy/backup_op.py; a host whose Mesos package moves planned it earlier).
 plan_backup_before_upgrade([f"Marathon -> {image}"] if marathon_image_changes() else [])
 
-unit = files.template(
-    name=f"Install marathon.service ({image})",
-    src=template_path("marathon.service.j2"),
-    dest=MARATHON_UNIT,
-    mode="0644",
+mesos_authentication = bool(host.data.get("mesos_authentication", True))
+private: dict[str, str] = {
+    **marathon_credential_texts(credentials),
+    # Holds the credentials: never readable by other users.
+    MARATHON_ENV: render_template("mesos-env.j2", source="tasks/marathon.py",
+                                  lines=docker_env_file_lines(
+                                      marathon_env(member, topo, credentials, zk_credentials))),
+}
+owners: dict[str, tuple[str, str]] = {}
+if mesos_authentication:
+    # Marathon runs as nobody inside its container: the secret is nobody's, read-only.
+    private[MARATHON_MESOS_SECRET_FILE] = mesos_secrets(
+        host.data.dict(), state.cwd, create=True)[MARATHON_PRINCIPAL]
+    owners[MARATHON_MESOS_SECRET_FILE] = ("nobody", "nogroup")
+unit_text = render_template(
+    "marathon.service.j2",
     container=host.data.marathon_container_name,
     image=image,
     env_file=MARATHON_ENV,
@@ -96,17 +88,22 @@ unit = files.template(
                   if mesos_authentication else ""),
 )
 
-systemd.daemon_reload(
-    name="Reload systemd (marathon.service changed)",
-    _if=unit.did_change,
+# One operation, one fact on a converged host (deploy/file_set.py): the API credentials and
+# their curl config (0600), the Mesos secret (0400, nobody's), the env file (0600) and the unit,
+# whose new content reloads systemd. Private files are compared by sha256, never printed; the
+# private files' directory comes with them when no earlier set made it.
+config = file_set(
+    name=f"Install marathon.service ({image}) with its env file and credentials (0600) and "
+         "Mesos secret (0400, the container's nobody)",
+    files={**{dest: text.encode() for dest, text in private.items()},
+           MARATHON_UNIT: unit_text.encode()},
+    modes={**{dest: "0600" for dest in private},
+           **({MARATHON_MESOS_SECRET_FILE: "0400"} if mesos_authentication else {})},
+    owners=owners,
+    directories=claim_private_directory(),
 )
 
-systemd.service(
-    name="Marathon enabled and running",
-    service=SERVICE,
-    running=True,
-    enabled=True,
-)
+units_running_enabled(name="Marathon enabled and running", units=[SERVICE])
 
 # A unit that was not running has just been started with the current files (not stale). One
 # instance at a time, each answering /ping before the next goes, so a Marathon leader stays up;
@@ -124,6 +121,5 @@ leader_last_restart(
     inputs=marathon_inputs(host.data.dict()),
     probe=http_probe(f"http://{member.ip}:{port}/ping", curl_config),
     timeout_s=int(host.data.marathon_restart_wait_s),
-    changes=([unit, env_file] + ([mesos_secret] if mesos_authentication else [])
-             if was_running else []),
+    changes=[config] if was_running else [],
 )

@@ -11,7 +11,8 @@ a set gets its `systemctl daemon-reload` from the set itself, so the unit and it
 one fact without the config's change reloading systemd.
 
 A set can also hold directories (`directories`, path -> Dir: made and given their mode, as
-pyinfra's files.directory does) and files of their own mode (`modes`). A file whose mode grants
+pyinfra's files.directory does) and files of their own mode (`modes`) and owner (`owners`: a
+secret that a container's `nobody` reads). A file whose mode grants
 nothing to others ("0600", "0640") is handled as private_files.private_file handles a secret:
 created empty with its final mode and owner first, then filled in place (no temporary copy), so
 no moment exposes its content; like every file here it is compared by sha256 and never printed.
@@ -145,9 +146,11 @@ def is_systemd_unit(path: str) -> bool:
 @operation()
 def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
              group: str = "root", modes: Mapping[str, str] | None = None,
-             directories: Mapping[str, Dir] | None = None):
+             directories: Mapping[str, Dir] | None = None,
+             owners: Mapping[str, tuple[str, str]] | None = None):
     """Ensure every `dest -> content` of `files` (absolute paths, bytes) is a regular file with
-    that content, its mode (`modes[dest]`, else `mode`; octal strings) and `user:group`, after
+    that content, its mode (`modes[dest]`, else `mode`; octal strings) and owner
+    (`owners[dest]`, a (user, group) pair of names, else `user:group`), after
     every directory of `directories` exists with its Dir's mode (and owner, if given). Missing
     parent directories of files are made (`mkdir -p`, 0755 as pyinfra's files.put makes them);
     a missing private file (is_private) is created empty with its mode before it is filled.
@@ -172,20 +175,22 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     for dest in paths:
         state = current.get(dest)
         file_mode = (modes or {}).get(dest, mode)
+        file_user, file_group = (owners or {}).get(dest, (user, group))
         private = is_private(file_mode)
         if state is None and private:
-            yield StringCommand("install", "-m", file_mode, "-o", user, "-g", group,
+            yield StringCommand("install", "-m", file_mode, "-o", file_user, "-g", file_group,
                                 "/dev/null", QuoteString(dest))
         if state is None or state.sha256 != _digest(files[dest]):
             # A private file is filled in place (it exists, private, from here on); pyinfra
             # only uses a temporary name when it uploads for sudo/su.
             yield FileUploadCommand(BytesIO(files[dest]), dest, remote_temp_filename=(
                 None if private else host.get_temp_filename(dest)))
-            yield owner_mode_command(dest, file_mode, user, group)
+            yield owner_mode_command(dest, file_mode, file_user, file_group)
             changed = True
             units_uploaded = units_uploaded or is_systemd_unit(dest)
-        elif (state.mode, state.user, state.group) != (mode_digits(file_mode), user, group):
-            yield owner_mode_command(dest, file_mode, user, group)
+        elif (state.mode, state.user, state.group) != (
+                mode_digits(file_mode), file_user, file_group):
+            yield owner_mode_command(dest, file_mode, file_user, file_group)
             changed = True
     if units_uploaded:
         yield StringCommand("systemctl", "daemon-reload")

@@ -15,13 +15,24 @@ from pyinfra_mesos.marathon import (
 )
 
 
-def marathon_credential_files(credentials: str) -> None:
-    """Write `user:password` as a bare 0600 file (marathon_client.py, the bridge) and as a
-    0600 curl config (`curl -K`, the probes and the apps fact). No-op without credentials."""
+def marathon_credential_texts(credentials: str) -> dict[str, str]:
+    """dest -> text of the two 0600 files for `user:password`: the bare file
+    (marathon_client.py, the bridge) and the curl config (`curl -K`, the probes and the apps
+    fact). {} without credentials. tasks/marathon.py puts them in its one file_set."""
     if not credentials:
+        return {}
+    return {MARATHON_CREDENTIALS_FILE: credentials + "\n",
+            MARATHON_CURL_CONFIG: curl_config_text(credentials)}
+
+
+def marathon_credential_files(credentials: str) -> None:
+    """Write marathon_credential_texts as two 0600 private files (tasks/apps.py). No-op without
+    credentials."""
+    texts = marathon_credential_texts(credentials)
+    if not texts:
         return
     private_directory()
     private_file(name="Marathon API credentials (0600)", dest=MARATHON_CREDENTIALS_FILE,
-                 content=credentials + "\n")
+                 content=texts[MARATHON_CREDENTIALS_FILE])
     private_file(name="Marathon API credentials for curl (0600)", dest=MARATHON_CURL_CONFIG,
-                 content=curl_config_text(credentials))
+                 content=texts[MARATHON_CURL_CONFIG])

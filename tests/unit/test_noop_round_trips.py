@@ -23,7 +23,11 @@ modules, credentials, settings and units one set with HAProxy and its timer one 
 registry's storage in its config set, the conditional reloads, runs and restarts plain shell
 with `_if` (no unit state read while planning): m1 42 -> 39 and 59 -> 51, m2 33 -> 32 and
 50 -> 46, a1 32 -> 29 and 46 -> 42 (fresh answers; a converged host saves more, see the tests
-of converged sets below).
+of converged sets below). Then tasks/marathon.py counted too (m1 51 / 66, m2 44 / 61, a1 29 / 43
+at that commit), its API credentials, curl config, Mesos secret (0400, nobody's: file_set's
+`owners`), env file and unit one set (its own daemon-reload), "enabled and running" one
+units_running_enabled, and mesos_package's unused unit stopped and disabled with one read:
+m1 51 -> 46 and 66 -> 58, m2 44 -> 39 and 61 -> 53, a1 43 -> 42 fact commands.
 """
 
 from __future__ import annotations
@@ -43,12 +47,12 @@ from pyinfra_mesos.mesos_package import MESOS_KEYRING
 
 TASKS = ["tasks/common.py", "tasks/firewall.py", "tasks/docker.py", "tasks/zookeeper.py",
          "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/mesos_agent.py",
-         "tasks/haproxy.py", "tasks/registry.py"]
+         "tasks/marathon.py", "tasks/haproxy.py", "tasks/registry.py"]
 BRIDGE = {f"/usr/local/lib/pyinfra-mesos/pyinfra_mesos/{Path(p).name}": Path(p).read_bytes()
           for p in haproxy_bridge.BRIDGE_FILES}
 BRIDGE_OP = "Install the Marathon -> HAProxy bridge"
 # (operations, fact commands) per host, at most.
-CEILINGS = {"m1": (39, 51), "m2": (32, 46), "a1": (29, 42)}
+CEILINGS = {"m1": (46, 58), "m2": (39, 53), "a1": (29, 42)}
 
 
 def cluster(agent_responses: dict[Any, Any] | None = None,
@@ -204,3 +208,48 @@ def test_a_role_set_fixes_only_a_loosened_directory_and_fills_a_missing_secret_p
         f"FileUploadCommand:{credential}",
         f"chown root:root {credential} && chmod 0600 {credential}",
     ]
+
+
+MARATHON_SET = "Install marathon.service"
+NOBODY = "/etc/pyinfra-mesos/marathon-mesos-secret"
+
+
+def marathon_lines(files: dict[str, bytes], secret_owner: str = "nobody nogroup") -> list[str]:
+    """FileSetState's lines for Marathon's set all in place: the secret 0400 `secret_owner`,
+    the unit 0644, the rest 0600 root's."""
+    lines = []
+    for path, content in sorted(files.items()):
+        mode, owner = ((400, secret_owner) if path == NOBODY
+                       else (644, "root root") if path.endswith(".service") else (600, "root root"))
+        lines.append(f"{hashlib.sha256(content).hexdigest()} {mode} {owner} {path}")
+    return [*lines, "directory 700 root root /etc/pyinfra-mesos"]
+
+
+def test_a_converged_marathon_is_one_set_read_and_no_command(
+        fact_commands: dict[str, list[str]], tmp_path: Path) -> None:
+    data = {"marathon_http_credentials": "ops:pw-1", "credentials_dir": str(tmp_path)}
+    fresh = op_named(plan(cluster(), ["tasks/marathon.py"], data)["m1"], MARATHON_SET)
+    files = {path: text.encode() for path, text in fresh.uploads.items()}
+    assert {NOBODY, "/etc/default/marathon", "/etc/systemd/system/marathon.service",
+            "/etc/pyinfra-mesos/marathon-curl.conf"} <= set(files)
+    # Created nobody's and private before it is filled; a new unit reloads systemd.
+    assert f"install -m 0400 -o nobody -g nogroup /dev/null {NOBODY}" in fresh.commands
+    assert fresh.commands[-1] == "systemctl daemon-reload"
+    answer = {re.compile(rf"^for f in {re.escape(sorted(files)[0])} "): marathon_lines(files)}
+    fact_commands.clear()
+    ops = plan(cluster(master_responses=answer), ["tasks/marathon.py"], data)["m1"]
+    assert op_named(ops, MARATHON_SET).commands == []
+    reads = [c for c in fact_commands["m1"] if "/etc/default/marathon" in c
+             and "ActiveEnterTimestamp" not in c]
+    assert len(set(reads)) == 1 and all(p in reads[0] for p in files)
+
+
+def test_a_secret_of_another_owner_is_given_back_to_its_owner_only(tmp_path: Path) -> None:
+    data = {"marathon_http_credentials": "ops:pw-1", "credentials_dir": str(tmp_path)}
+    fresh = op_named(plan(cluster(), ["tasks/marathon.py"], data)["m1"], MARATHON_SET)
+    files = {path: text.encode() for path, text in fresh.uploads.items()}
+    answer = {re.compile(rf"^for f in {re.escape(sorted(files)[0])} "):
+              marathon_lines(files, secret_owner="root root")}
+    ops = plan(cluster(master_responses=answer), ["tasks/marathon.py"], data)["m1"]
+    assert op_named(ops, MARATHON_SET).commands == [
+        f"chown nobody:nogroup {NOBODY} && chmod 0400 {NOBODY}"]

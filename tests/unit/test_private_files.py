@@ -1,8 +1,11 @@
-"""private_file: secrets compared by sum only, created private before they are filled."""
+"""Private files (deploy/private_files.py private_file, and a file_set's private files as
+tasks/marathon.py writes Marathon's curl config): secrets compared by sum only, created private
+before they are filled."""
 
 from __future__ import annotations
 
 import hashlib
+from types import SimpleNamespace
 
 from test_tasks_harness import fake_host, op_named, plan
 
@@ -14,7 +17,8 @@ STAT = "600 root root"
 
 def answers(stat: str, sha: str) -> dict:
     # file_set.FileSetState: sum, mode and owner of the file in one line, one round trip.
-    return {f"for f in {PATH} ": [f"{sha} {stat} {PATH}"]}
+    # Marathon's set reads all its files in one command that starts with its first path.
+    return {"for f in /etc/default/marathon ": [f"{sha} {stat} {PATH}"]}
 
 
 def groups(responses: dict) -> dict:
@@ -22,10 +26,13 @@ def groups(responses: dict) -> dict:
             "agents": [fake_host("a1", {}, ip="10.0.1.11")]}
 
 
-def curl_op(responses: dict):
+def curl_op(responses: dict) -> SimpleNamespace:
+    """The commands Marathon's set plans for the curl config (the set's other files are
+    missing in these answers)."""
     ops = plan(groups(responses), ["tasks/marathon.py"],
                data={"marathon_http_credentials": SECRET})["m1"]
-    return op_named(ops, "Marathon API credentials for curl (0600)")
+    op = op_named(ops, "Install marathon.service")
+    return SimpleNamespace(commands=[c for c in op.commands if PATH in c])
 
 
 def test_a_new_secret_file_is_created_private_then_filled() -> None:

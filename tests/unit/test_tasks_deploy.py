@@ -234,12 +234,13 @@ def test_marathon_env_is_private_and_secrets_stay_out_of_operation_names():
     secret = "admin:s3cret-pass"
     ops = plan(cluster(1), ["tasks/marathon.py"],
                data={"marathon_http_credentials": secret})["m1"]
-    env = op_named(ops, "Configure Marathon")
-    assert env.commands[0] == "install -m 0600 -o root -g root /dev/null /etc/default/marathon"
+    # One set: env file, credentials, secret and unit (a new unit reloads systemd, last).
+    env = op_named(ops, "Install marathon.service")
+    create = "install -m 0600 -o root -g root /dev/null /etc/default/marathon"
+    assert env.commands.index(create) < env.commands.index(
+        "FileUploadCommand:/etc/default/marathon")
     assert not any(secret in op.name or any(secret in c for c in op.commands) for op in ops)
-    reload = op_named(ops, "Reload systemd (marathon.service changed)")
-    assert condition_after(reload, upstream_changed=True) is True
-    assert condition_after(reload, upstream_changed=False) is False
+    assert env.commands[-1] == "systemctl daemon-reload"
 
 
 def test_common_lists_every_member_and_caches_apt_update():
@@ -428,15 +429,18 @@ def test_marathon_restart_probe_carries_credentials_in_a_private_file():
                "docker image inspect": ["sha256:" + "a" * 64]}
     ops = plan(cluster(1, master_responses=running), ["tasks/marathon.py"],
                data={"marathon_http_credentials": secret})["m1"]
-    curl = op_named(ops, "Marathon API credentials for curl (0600)")
+    curl = op_named(ops, "Install marathon.service")
     assert curl.uploads["/etc/pyinfra-mesos/marathon-curl.conf"] == f'user = "{secret}"\n'
-    assert curl.commands[0].startswith("install -m 0600 ")  # created private, then filled
+    # Created private, then filled.
+    assert curl.commands.index("install -m 0600 -o root -g root /dev/null "
+                               "/etc/pyinfra-mesos/marathon-curl.conf") < curl.commands.index(
+        "FileUploadCommand:/etc/pyinfra-mesos/marathon-curl.conf")
     restart = op_named(ops, "Restart Marathon")
     assert "-K /etc/pyinfra-mesos/marathon-curl.conf http://10.0.0.11:8080/ping" in \
         restart.commands[0]
     for op in ops:
         assert not any(secret in c for c in op.commands), op.name
-    env = op_named(ops, "Configure Marathon").uploads["/etc/default/marathon"]
+    env = op_named(ops, "Install marathon.service").uploads["/etc/default/marathon"]
     assert f"MESOSPHERE_HTTP_CREDENTIALS={secret}" in env.splitlines()
     assert "MARATHON_HTTP_CREDENTIALS" not in env
 
@@ -483,9 +487,9 @@ def test_mesos_secrets_reach_each_host_only_as_private_files():
     assert '"principal": "agent"' in text and '"principal": "marathon"' in text
     agent = op_named(planned["a1"], "Configure mesos-agent")
     assert '"principal": "agent"' in agent.uploads["/etc/pyinfra-mesos/mesos-agent-credential.json"]
-    secret = op_named(planned["m1"], "Marathon's Mesos secret")
-    assert secret.commands[0] == ("install -m 0400 -o nobody -g nogroup /dev/null "
-                                  "/etc/pyinfra-mesos/marathon-mesos-secret")
+    secret = op_named(planned["m1"], "Install marathon.service")
+    assert ("install -m 0400 -o nobody -g nogroup /dev/null "
+            "/etc/pyinfra-mesos/marathon-mesos-secret") in secret.commands
     unit = op_named(planned["m1"], "Install marathon.service").uploads[
         "/etc/systemd/system/marathon.service"]
     assert "-v /etc/pyinfra-mesos/marathon-mesos-secret:/etc/marathon/mesos-secret:ro" in unit

@@ -198,7 +198,7 @@ def test_a_host_both_master_and_agent_writes_the_master_form_twice(tmp_path: Pat
 def test_marathon_zk_carries_its_digest_master_does_not(tmp_path: Path) -> None:
     ops = plan_with(tmp_path)["m2"]
     marathon = zookeeper_credentials({"credentials_dir": str(tmp_path)}, "/", "marathon")
-    env_op = op_named(ops, "Configure Marathon")
+    env_op = op_named(ops, "Install marathon.service")
     env = env_op.uploads["/etc/default/marathon"].splitlines()
     assert f"MARATHON_ZK=zk://{marathon}@{HOSTS}/marathon" in env
     assert f"MARATHON_MASTER={PLAIN_MESOS}" in env
@@ -210,7 +210,7 @@ def test_marathon_zk_carries_its_digest_master_does_not(tmp_path: Path) -> None:
 def test_with_acls_off_no_url_carries_credentials(tmp_path: Path) -> None:
     ops = plan_with(tmp_path, zookeeper_acls=False)
     assert zk_file(ops["m1"]).uploads["/etc/mesos/zk"].strip() == PLAIN_MESOS
-    env = op_named(ops["m1"], "Configure Marathon").uploads["/etc/default/marathon"]
+    env = op_named(ops["m1"], "Install marathon.service").uploads["/etc/default/marathon"]
     assert f"MARATHON_ZK={PLAIN_MARATHON}" in env.splitlines()
     assert not (tmp_path / "pyinfra-mesos" / "zookeeper_mesos_secret").exists()
 
@@ -307,7 +307,7 @@ def test_the_acl_step_runs_on_the_first_member_only_before_any_mesos_operation(
     step = names.index(ACL_STEP)
     assert names.index("ZooKeeper running") < step
     for later in ("Configure mesos-master", "mesos-master enabled and running",
-                  "Configure Marathon"):
+                  "Install marathon.service"):
         assert step < next(i for i, op in enumerate(ops["m1"])
                            if any(n.startswith(later) for n in op.all_names)), later
     auth = next(op for op in ops["m1"] if AUTH_FILE in op.uploads)

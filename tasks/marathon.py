@@ -56,13 +56,15 @@ credentials = marathon_credentials(host.data.dict(), state.cwd)
 zk_credentials = zookeeper_credentials(host.data.dict(), state.cwd, "marathon", create=True)
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
 
-if host.get_fact(DockerImageId, image=image) is None:
+image_id = host.get_fact(DockerImageId, image=image)
+if image_id is None:
     server.shell(name=f"Pull the Marathon image {image}",
                  commands=[docker_pull_command(image, "marathon_image")])
 
 # Before the unit that names another image: ZooKeeper copied to the operator's machine, once per
 # run (deploy/backup_op.py; a host whose Mesos package moves planned it earlier).
-plan_backup_before_upgrade([f"Marathon -> {image}"] if marathon_image_changes() else [])
+plan_backup_before_upgrade(
+    [f"Marathon -> {image}"] if marathon_image_changes(was_running, image_id) else [])
 
 mesos_authentication = bool(host.data.get("mesos_authentication", True))
 private: dict[str, str] = {

@@ -13,7 +13,7 @@ from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
 from pyinfra_mesos.deploy.apt_key import apt_key
-from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade
+from pyinfra_mesos.deploy.backup_op import mesos_upgrade_reasons, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
 from pyinfra_mesos.deploy.units import units_stopped_disabled
@@ -79,9 +79,8 @@ package = apt.packages(
 )
 
 # Before the first operation that changes a version: ZooKeeper copied to the operator's
-# machine, once per run, only when this host upgrades (deploy/backup_op.py).
-plan_backup_before_upgrade(
-    [f"aventer-mesos -> {host.data.mesos_version}"] if mesos_package_moves() else [])
+# machine, once per run, only when this host upgrades a running Mesos (deploy/backup_op.py).
+plan_backup_before_upgrade(mesos_upgrade_reasons(roles, mesos_package_moves()))
 
 if mesos_package_moves():
     # The pin above selects the version; 1001 lets apt go down as well as up.

@@ -6,18 +6,26 @@ backup.py, into its default `--out`, backup.DEFAULT_OUT, under the working direc
 
 What counts as an upgrade, decided per host while operations are generated:
 - the installed aventer-mesos moves to another version (deploy/mesos_files.py
-  mesos_package_moves, the same fact tasks/mesos_package.py moves it by);
+  mesos_package_moves, the same fact tasks/mesos_package.py moves it by) on a host where a Mesos
+  unit of its roles runs (mesos_runs: a package that came with the host's image, no Mesos
+  started yet, is a first deploy);
 - on a host that runs Marathon, the running container's image id differs from the id of
   `marathon_image` (not pulled yet, or another image, a downgrade to a tag still pulled too;
   marathon_image_changes): tasks/marathon.py then installs a unit naming it and restarts.
-A first deploy (nothing installed, no container) is not an upgrade and takes no backup.
+A first deploy (nothing installed or nothing running, no container) is not an upgrade and
+takes no backup.
+
+Where it goes: `backups/<cluster_name>/<UTC time>/` under the directory pyinfra runs in (pyinfra's
+state.cwd, where `credentials/` is too), as the backup command's default `--out`: a 0700
+directory of 0600 files (pyinfra_mesos/backup.py). The line printed for it names the directory,
+its seconds and bytes; never a secret (the files' content is never printed).
 
 How it runs once per run, before anything changes a version:
 - A host with a reason plans one python.call (plan_backup_before_upgrade) in the first task
   file of its own that changes a version: tasks/mesos_package.py just before the package move,
   else tasks/marathon.py before the unit (the Marathon facts are read there only, so a Mesos
-  host's re-run pays no extra round trip). A converged host plans nothing: a re-run still
-  reports zero changed operations.
+  host's re-run pays no extra round trip; a running Marathon's re-run pays one, its container's
+  image id). A converged host plans nothing: a re-run still reports zero changed operations.
 - pyinfra runs each operation on every host before the next operation starts (pyinfra 3.x,
   pyinfra/api/operations.py `run_ops`/`_run_single_op`), so the first host to reach the call
   takes the backup; the others wait for its result (a gevent AsyncResult: FunctionCommand runs
@@ -34,7 +42,8 @@ Opt out with `backup_before_upgrade = False` (group_data/all.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -49,11 +58,13 @@ from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import python
 
 from pyinfra_mesos import backup
-from pyinfra_mesos.deploy.deploy_facts import DockerImageId
 from pyinfra_mesos.topology import topology_from_inventory
 
 OPERATION = "Back up ZooKeeper to the operator's machine before the upgrade"
 MARATHON_SERVICE = "marathon.service"
+MESOS_UNITS = {"master": "mesos-master.service", "agent": "mesos-agent.service"}
+# The line printed when the backup is written: its directory, then `(<seconds> s, <bytes> bytes)`.
+DONE = "backup before the upgrade: "
 
 
 @dataclass
@@ -90,18 +101,16 @@ def backup_run(state: State) -> BackupRun:
     return _RUNS.setdefault(state, BackupRun())
 
 
-def marathon_image_changes() -> bool:
+def marathon_image_changes(running: bool, wanted: str | None) -> bool:
     """Whether this host runs Marathon from another image than `marathon_image` (the current
-    host; facts only). False when marathon.service is not running (a first deploy).
-    tasks/marathon.py reads SystemdStatus and DockerImageId with the same arguments (one round
-    trip each, cached); the container's image id is the one extra fact."""
-    running = host.get_fact(SystemdStatus, services=[MARATHON_SERVICE]).get(
-        MARATHON_SERVICE, False)
+    host). `running`: marathon.service runs (False on a first deploy: no backup); `wanted`: the
+    image id of `marathon_image` (DockerImageId; None when not pulled yet). tasks/marathon.py
+    has read both already (pyinfra 3 keeps no fact cache: a second read is a second round
+    trip), so only the container's image id is read here, and only when Marathon runs."""
     if not running:
         return False
     current = host.get_fact(DockerContainerImageId,
                             container=str(host.data.marathon_container_name))
-    wanted = host.get_fact(DockerImageId, image=str(host.data.marathon_image))
     return current is not None and current != wanted
 
 
@@ -118,6 +127,22 @@ def plan_backup_before_upgrade(reasons: list[str]) -> None:
     python.call(name=f"{OPERATION} ({', '.join(reasons)})", function=backup_once)
 
 
+def mesos_runs(roles: Iterable[str]) -> bool:
+    """Whether a Mesos unit of `roles` ("master": mesos-master.service, "agent":
+    mesos-agent.service) runs on the current host: one SystemdStatus read per unit, made only
+    when the package moves (a converged re-run pays nothing for it)."""
+    units = [MESOS_UNITS[role] for role in sorted(set(roles) & set(MESOS_UNITS))]
+    return any(host.get_fact(SystemdStatus, services=[unit]).get(unit, False) for unit in units)
+
+
+def mesos_upgrade_reasons(roles: Iterable[str], moves: bool) -> list[str]:
+    """["aventer-mesos -> <mesos_version>"] when the package `moves` on a host where Mesos
+    runs (an upgrade of a running cluster), else [] (converged, or a first deploy)."""
+    if moves and mesos_runs(roles):
+        return [f"aventer-mesos -> {host.data.mesos_version}"]
+    return []
+
+
 def backup_once(state: State, host: Host,
                 take: Callable[..., Path] | None = None) -> bool:
     """The callback (on the operator's machine, at execution time): the first host takes the
@@ -125,17 +150,25 @@ def backup_once(state: State, host: Host,
     backup.backup_cluster."""
     run = backup_run(state)
     if run.outcome is None:
-        run.outcome = AsyncResult()
-        run.outcome.set(_take(state, take or backup.backup_cluster))
+        outcome = run.outcome = AsyncResult()
+        failure: str | None = "backup before the upgrade did not finish"
+        try:
+            failure = _take(state, take or backup.backup_cluster)
+        finally:
+            # Set even when the taking greenlet dies (KeyboardInterrupt, GreenletExit): the
+            # hosts waiting below then fail instead of waiting forever.
+            outcome.set(failure)
     failure = run.outcome.get()
     return failure is None
 
 
 def _take(state: State, take: Callable[..., Path]) -> str | None:
     """Take the backup; None, or the one line printed for its failure."""
-    out = Path(state.cwd or ".") / backup.DEFAULT_OUT
+    out = Path(state.cwd or ".").absolute() / backup.DEFAULT_OUT
+    started = time.monotonic()
     try:
         target = take(topology_from_inventory(state.inventory), out)
+        size = sum(f.stat().st_size for f in Path(target).iterdir() if f.is_file())
     # Any failure (SSH, a ZooKeeper member not serving, a full disk, a bug) must stop the
     # upgrade with one line, never a traceback.
     except Exception as exc:  # noqa: BLE001
@@ -144,5 +177,5 @@ def _take(state: State, take: Callable[..., Path]) -> str | None:
         click.echo(line, err=True)
         state.config.FAIL_PERCENT = 0
         return line
-    click.echo(f"backup before the upgrade: {target}", err=True)
+    click.echo(f"{DONE}{target} ({time.monotonic() - started:.1f} s, {size} bytes)", err=True)
     return None

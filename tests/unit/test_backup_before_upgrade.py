@@ -9,6 +9,7 @@ and stops the run (PyinfraError) before the next operation runs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,14 @@ from pyinfra_mesos import backup
 from pyinfra_mesos.deploy import backup_op
 from pyinfra_mesos.topology import Topology
 
-OLDER_MESOS = {"dpkg -l": ["ii  aventer-mesos  1.10.0-1  amd64  Apache Mesos"]}
+MASTER_RUNNING = {"systemctl show --all --property Id --property SubState mesos-master.service":
+                  ["Id=mesos-master.service", "SubState=running"]}
+# An older package on a running master: an upgrade.
+OLDER_MESOS = {"dpkg -l": ["ii  aventer-mesos  1.10.0-1  amd64  Apache Mesos"], **MASTER_RUNNING}
+# The same package where no Mesos runs yet (it came with the host's image): a first deploy.
+OLDER_MESOS_NOT_STARTED = {"dpkg -l": ["ii  aventer-mesos  1.10.0-1  amd64  Apache Mesos"],
+                           "systemctl show --all --property Id --property SubState "
+                           "mesos-master.service": ["Id=mesos-master.service", "SubState=dead"]}
 PINNED_MESOS = {"dpkg -l": ["ii  aventer-mesos  1.11.0-0.7.1+standin1  all  Apache Mesos"]}
 MARATHON_RUNNING = {"systemctl show --all --property Id --property SubState marathon.service":
                     ["Id=marathon.service", "SubState=running"]}
@@ -54,9 +62,12 @@ def test_planned_before_the_package_move_when_mesos_moves() -> None:
 
 
 def test_not_planned_when_converged_on_a_first_deploy_or_opted_out() -> None:
-    for responses in (PINNED_MESOS, None):  # converged; nothing installed (first deploy)
+    # Converged; nothing installed (first deploy); installed, never started (first deploy).
+    for responses in (PINNED_MESOS, None, OLDER_MESOS_NOT_STARTED):
         planned = plan(masters(responses), ["tasks/mesos_package.py", "tasks/marathon.py"])
         assert not any(backup_ops(ops) for ops in planned.values()), responses
+        if responses is OLDER_MESOS_NOT_STARTED:  # the package still moves, unbacked
+            assert any(op.name.startswith("Move aventer-mesos") for op in planned["m1"])
     planned = plan(masters(OLDER_MESOS), ["tasks/mesos_package.py"],
                    data={"backup_before_upgrade": False})
     assert not any(backup_ops(ops) for ops in planned.values())
@@ -118,7 +129,11 @@ def test_the_backup_runs_once_across_hosts_before_the_next_operation(
     def take(topo: Topology, out: Path) -> Path:
         calls.append((topo, out))
         gevent.sleep(0.05)  # the other hosts reach the call meanwhile and must wait
-        return tmp_path / "pyinfra-mesos" / "20260102T030405Z"
+        target = tmp_path / "pyinfra-mesos" / "20260102T030405Z"
+        target.mkdir(parents=True)
+        (target / "snapshot.100").write_bytes(b"z" * 1000)
+        (target / backup.MANIFEST).write_bytes(b"{}" * 12)
+        return target
 
     later, error = run_with_backup(monkeypatch, take)
     assert error is None and sorted(later) == ["@fake/m1", "@fake/m2", "@fake/m3"]
@@ -126,8 +141,28 @@ def test_the_backup_runs_once_across_hosts_before_the_next_operation(
     topo, out = calls[0]
     assert [m.name for m in topo.zookeepers] == ["@fake/m1", "@fake/m2", "@fake/m3"]
     assert out.name == backup.DEFAULT_OUT and out.is_absolute()
-    assert f"backup before the upgrade: {tmp_path}/pyinfra-mesos/20260102T030405Z" in \
-        capsys.readouterr().err.splitlines()
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith(backup_op.DONE)]
+    assert len(lines) == 1, lines
+    assert re.fullmatch(re.escape(f"{backup_op.DONE}{tmp_path}/pyinfra-mesos/20260102T030405Z")
+                        + r" \(0\.\d s, 1024 bytes\)", lines[0]), lines[0]
+
+
+def test_hosts_waiting_for_a_backup_whose_taker_died_fail_instead_of_waiting() -> None:
+    class Died(BaseException):
+        pass
+
+    def take(topo: Topology, out: Path) -> Path:
+        gevent.sleep(0.05)
+        raise Died
+
+    with prepared(masters()) as (state, inventory):
+        hosts = list(inventory)
+        with gevent.Timeout(10):
+            greenlets = [gevent.spawn(backup_op.backup_once, state, h, take) for h in hosts]
+            gevent.joinall(greenlets)
+    assert isinstance(greenlets[0].exception, Died)
+    assert [g.value for g in greenlets[1:]] == [False, False]
 
 
 def test_a_failing_backup_stops_the_run_with_one_line_and_nothing_upgraded(
@@ -153,3 +188,27 @@ def test_default_out_is_backups_like_the_backup_command() -> None:
     parser = argparse.ArgumentParser()
     backup.add_parser(parser.add_subparsers())
     assert parser.parse_args(["backup", "inv.py"]).out == backup.DEFAULT_OUT == "backups"
+
+
+def test_a_running_marathons_check_reads_only_its_containers_image_id(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyinfra 3 keeps no fact cache: the check reuses tasks/marathon.py's reads of
+    marathon.service and of the wanted image's id; its one read is the container's image."""
+    from pyinfra.connectors.fake import FakeConnector
+
+    seen: list[str] = []
+    original = FakeConnector.run_shell_command
+
+    def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.host.name == "@fake/m1":
+            seen.append(command if isinstance(command, str) else command.get_masked_value())
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(FakeConnector, "run_shell_command", record)
+    running = {**MARATHON_RUNNING, "docker container inspect": [OLD_IMAGE],
+               "docker image inspect": [NEW_IMAGE]}
+    ops = plan(masters(running), ["tasks/marathon.py"])["m1"]
+    assert len(backup_ops(ops)) == 1
+    assert sum("SubState marathon.service" in c for c in seen) == 1, seen
+    assert sum("docker image inspect" in c for c in seen) == 1, seen
+    assert sum("docker container inspect" in c for c in seen) == 1, seen

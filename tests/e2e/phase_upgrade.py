@@ -13,8 +13,12 @@ Marathon container runs the target image and `/v2/info` reports its version (d2i
 InfoResource.scala); the masters restarted one at a time, the leading master last, and every
 master before the first agent (apache/mesos docs/upgrades.md); the Marathon leader restarted
 last; the replicated logs and ZooKeeper's data directories are the same directories (inodes);
-the agents kept their IDs and the app its task ids and containers (agent recovery); the next
-run changes nothing. Timings go to run.timings and the terminal like the other phases.
+the agents kept their IDs and the app its task ids and containers (agent recovery); the deploy
+took exactly one ZooKeeper backup before it (issue 12: pyinfra_mesos/deploy/backup_op.py, into
+`backups/<cluster_name>/<UTC time>/` under the directory pyinfra ran in): a 0700 directory of
+non-empty 0600 files whose manifest lists them and whose snapshot and logs hold the /mesos and
+/marathon trees; the next run changes nothing and takes no backup. Timings (the backup's seconds
+too) go to run.timings and the terminal like the other phases.
 
 The pure parts (what pyinfra's output says restarted, in which order) are functions here,
 unit-tested in tests/unit/test_phase_upgrade.py; the phase itself needs the sandbox.
@@ -23,10 +27,16 @@ unit-tested in tests/unit/test_phase_upgrade.py; the phase itself needs the sand
 from __future__ import annotations
 
 import json
+import re
 import shlex
-from collections.abc import Mapping, Sequence
+import stat
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from pyinfra_mesos.backup import DEFAULT_OUT, MANIFEST
+from pyinfra_mesos.deploy.backup_op import DONE
 
 MASTER_RESTART = "Restart running masters with the new config"
 AGENT_RESTART = "Restart mesos-agent"
@@ -135,6 +145,85 @@ def version_problems(dpkg: Mapping[str, str], reported: Mapping[str, Mapping[str
         problems.append(f"Marathon /v2/info version {marathon_version!r}, want "
                         f"{target.marathon_version!r}")
     return problems
+
+
+# The deploy's line for a backup it wrote: `backup before the upgrade: DIR (S s, N bytes)`.
+BACKUP_LINE = re.compile(re.escape(DONE) + r"(?P<dir>\S.*) \((?P<seconds>[0-9.]+) s, "
+                         r"(?P<bytes>\d+) bytes\)$")
+# A jute string a path could be (ZooKeeper paths are short): at most this many bytes.
+MAX_PATH_BYTES = 1024
+
+
+def backup_lines(output: str) -> list[tuple[str, float, int]]:
+    """[(directory, seconds, bytes)] of every BACKUP_LINE in a deploy's output, in order."""
+    found = []
+    for line in output.splitlines():
+        match = BACKUP_LINE.search(line.strip())
+        if match:
+            found.append((match["dir"], float(match["seconds"]), int(match["bytes"])))
+    return found
+
+
+def zookeeper_paths(data: bytes) -> set[str]:
+    """Every znode path written in `data`, a ZooKeeper snapshot's or transaction log's bytes.
+
+    jute writes a string as its UTF-8 length (4 bytes, big-endian) then the bytes
+    (apache/zookeeper zookeeper-jute/src/main/java/org/apache/jute/BinaryOutputArchive.java
+    writeString); a snapshot writes each node's full path so (zookeeper-server/src/main/java/
+    org/apache/zookeeper/server/DataTree.java serializeNode), a log each create's path. So a
+    path is a `/` preceded by a length that covers printable UTF-8 without blanks. A scan, not
+    a parser: it may also find a path-like value, never misses a path."""
+    found: set[str] = set()
+    at = data.find(b"/", 4)
+    while at != -1:
+        size = int.from_bytes(data[at - 4:at], "big")
+        if 0 < size <= MAX_PATH_BYTES and at + size <= len(data):
+            try:
+                text = data[at:at + size].decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+            if text.isprintable() and not any(c.isspace() for c in text):
+                found.add(text)
+        at = data.find(b"/", at + 1)
+    return found
+
+
+def tree_problems(paths: Iterable[str], roots: Sequence[str]) -> list[str]:
+    """A line for each of `roots` (e.g. /mesos, /marathon) with no node in `paths` at or below
+    it (`/mesos2` is not below `/mesos`)."""
+    paths = set(paths)
+    return [f"no node of the {root} tree" for root in roots
+            if not any(p == root or p.startswith(root.rstrip("/") + "/") for p in paths)]
+
+
+def backup_problems(directory: Path, roots: Sequence[str]) -> list[str]:
+    """What is wrong with one backup directory the deploy wrote: not 0700; a file not 0600 or
+    empty; the manifest not listing exactly its other files at their sizes; its snapshot and
+    logs together missing a tree of `roots`."""
+    problems = []
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode != 0o700:
+        problems.append(f"{directory}: mode {mode:04o}, want 0700")
+    files = sorted(p for p in directory.iterdir())
+    for path in files:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if not path.is_file() or mode != 0o600 or path.stat().st_size == 0:
+            problems.append(f"{path}: want a non-empty 0600 file (mode {mode:04o}, "
+                            f"{path.stat().st_size} bytes)")
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        listed = {f["name"]: int(f["size"]) for f in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [*problems, f"{directory / MANIFEST}: unreadable ({exc})"]
+    present = {p.name: p.stat().st_size for p in files if p.name != MANIFEST}
+    if listed != present:
+        problems.append(f"{directory}: the manifest lists {listed}, the directory holds "
+                        f"{present}")
+    paths: set[str] = set()
+    for name in listed:
+        if name in present:
+            paths |= zookeeper_paths((directory / name).read_bytes())
+    return problems + [f"{directory}: {line}" for line in tree_problems(paths, roots)]
 
 
 # -- on the sandbox ----------------------------------------------------------------------------
@@ -250,11 +339,46 @@ def leaders(hosts: Any) -> tuple[str | None, str | None]:
     return mesos, marathon
 
 
+def backup_root(hosts: Any) -> Path:
+    """Where the deploy (run from the project root) writes this cluster's backups."""
+    return _e2e().PROJECT_ROOT / DEFAULT_OUT / str(hosts.data("cluster_name"))
+
+
+def backup_dirs(root: Path) -> set[Path]:
+    """The backup directories under `root` (each holds a manifest)."""
+    return {path.parent for path in root.glob(f"*/{MANIFEST}")}
+
+
+def check_one_backup(run: Any, label: str, output: str, root: Path, before: set[Path],
+                     roots: Sequence[str]) -> set[Path]:
+    """Assert the deploy whose `output` is given wrote exactly one new backup under `root`
+    (and printed one line naming it) and that it is whole (backup_problems); record its seconds
+    and print its size. The backup directories now."""
+    now = backup_dirs(root)
+    new = sorted(now - before)
+    lines = backup_lines(output)
+    assert len(new) == 1, (f"{label}: want exactly one new backup under {root}, found "
+                           f"{[str(p) for p in new]} (printed: {lines})")
+    assert [Path(d).resolve() for d, _, _ in lines] == [p.resolve() for p in new], (
+        f"{label}: the deploy should print one '{DONE}' line naming {new[0]}, printed {lines}")
+    problems = backup_problems(new[0], roots)
+    assert not problems, f"{label}: the backup:\n  " + "\n  ".join(problems)
+    _, seconds, size = lines[0]
+    run.timings[f"{label}: backup"] = seconds
+    print(f"[e2e] {label}: backup {new[0]} ({seconds:.1f} s, {size} bytes) holds "
+          f"{', '.join(roots)}", flush=True)
+    return now
+
+
 def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
     """One direction: deploy under load, then every assertion of the module docstring."""
     e2e = _e2e()
     with e2e.Hosts(run.inventory) as hosts:
         topo = hosts.topology
+        root = backup_root(hosts)
+        roots = (str(hosts.data("zookeeper_mesos_path")),
+                 str(hosts.data("zookeeper_marathon_path")))
+        backups = backup_dirs(root)
         before = kept_state(hosts)
         mesos_leader, marathon_leader = leaders(hosts)
         dpkg, _, images, _ = observed(hosts)
@@ -271,6 +395,7 @@ def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
     run.timings[target.label] = result.seconds
     print(f"[e2e] during the {target.label}: {monitor.report()}", flush=True)
     e2e.require_success(target.label, result)
+    backups = check_one_backup(run, target.label, result.output, root, backups, roots)
 
     with e2e.Hosts(run.inventory) as hosts:
         run.timings[f"{target.label}: settled"] = e2e.wait_until(
@@ -294,8 +419,11 @@ def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
     changed = [f"{what}: before {before[what]}, after {after[what]}" for what in before
                if before[what] != after[what]]
     assert not changed, f"{target.label} lost state:\n  " + "\n  ".join(changed)
-    e2e.require_no_changes(f"the run after the {target.label}", e2e.run_logged(
-        f"{step}-noop", command, e2e.DEPLOY_TIMEOUT_S))
+    noop = e2e.run_logged(f"{step}-noop", command, e2e.DEPLOY_TIMEOUT_S)
+    e2e.require_no_changes(f"the run after the {target.label}", noop)
+    assert backup_dirs(root) == backups and not backup_lines(noop.output), (
+        f"the run after the {target.label} changed nothing, so it must take no backup; new: "
+        f"{sorted(str(p) for p in backup_dirs(root) - backups)} (log: {noop.log})")
 
 
 def phase_upgrade(run: Any, base_data: Sequence[str] = ()) -> None:

@@ -4,6 +4,8 @@ says restarted, in which order, and whether the cluster runs the target versions
 from __future__ import annotations
 
 import importlib
+import json
+from pathlib import Path
 
 upgrade = importlib.import_module("tests.e2e.phase_upgrade")
 
@@ -94,3 +96,73 @@ def test_marathon_release_from_either_image_name() -> None:
     assert upgrade.marathon_release("198.51.100.1:5000/pyinfra-mesos/marathon-standin:1.10.17") \
         == "1.10.17"
     assert upgrade.marathon_release("mesosphere/marathon:v1.10.26") == "1.10.26"
+
+
+# -- the backup the deploy takes before an upgrade ----------------------------------------------
+
+
+def jute(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(4, "big") + raw
+
+
+def snapshot(*paths: str) -> bytes:
+    """A snapshot-like buffer: header, then each path as jute writes it, a node record's bytes
+    after each (with a `/` in them that is no path), then the end marker `/`."""
+    body = b"ZKSN" + (2).to_bytes(4, "big") + bytes(8)
+    for path in ("", *paths):
+        body += jute(path) + b"\x00\x00\x00\x07a/b data" + bytes(20)
+    return body + jute("/")
+
+
+def test_zookeeper_paths_finds_every_jute_path_and_no_stray_slash() -> None:
+    data = snapshot("/mesos", "/mesos/log_replicas", "/marathon", "/marathon/state/apps")
+    assert upgrade.zookeeper_paths(data) == {
+        "/", "/mesos", "/mesos/log_replicas", "/marathon", "/marathon/state/apps"}
+    assert upgrade.zookeeper_paths(b"/mesos" + bytes(10)) == set()  # no length before it
+
+
+def test_tree_problems_names_each_missing_tree() -> None:
+    paths = upgrade.zookeeper_paths(snapshot("/mesos2", "/marathon/leader"))
+    assert upgrade.tree_problems(paths, ["/mesos", "/marathon"]) == ["no node of the /mesos tree"]
+    assert upgrade.tree_problems({"/mesos"}, ["/mesos"]) == []
+
+
+def test_backup_lines_reads_the_deploys_line() -> None:
+    output = ("    [m1] Success\n"
+              f"{upgrade.DONE}/p/backups/c/20260102T030405Z (12.5 s, 1048576 bytes)\n"
+              f"{upgrade.DONE}FAILED: x\n")
+    assert upgrade.backup_lines(output) == [("/p/backups/c/20260102T030405Z", 12.5, 1048576)]
+
+
+def write_backup(directory: Path, files: dict[str, bytes]) -> None:
+    directory.mkdir(mode=0o700)
+    directory.chmod(0o700)
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+        (directory / name).chmod(0o600)
+    manifest = {"files": [{"name": n, "size": len(d)} for n, d in files.items()]}
+    (directory / upgrade.MANIFEST).write_text(json.dumps(manifest))
+    (directory / upgrade.MANIFEST).chmod(0o600)
+
+
+def test_backup_problems_pins_modes_manifest_and_trees(tmp_path: Path) -> None:
+    roots = ["/mesos", "/marathon"]
+    good = tmp_path / "good"
+    write_backup(good, {"snapshot.10": snapshot("/mesos/a"), "log.11": snapshot("/marathon/b")})
+    assert upgrade.backup_problems(good, roots) == []
+    assert upgrade.backup_dirs(tmp_path) == {good}
+
+    bad = tmp_path / "bad"
+    write_backup(bad, {"snapshot.10": snapshot("/mesos/a")})
+    bad.chmod(0o755)
+    (bad / "snapshot.10").chmod(0o644)
+    (bad / "log.11").write_bytes(b"")
+    (bad / "log.11").chmod(0o600)
+    problems = upgrade.backup_problems(bad, roots)
+    assert problems[0] == f"{bad}: mode 0755, want 0700"
+    assert any(p.startswith(f"{bad / 'log.11'}: want a non-empty 0600 file") for p in problems)
+    assert any(p.startswith(f"{bad / 'snapshot.10'}: want a non-empty 0600 file (mode 0644")
+               for p in problems)
+    assert any("the manifest lists" in p for p in problems)
+    assert problems[-1] == f"{bad}: no node of the /marathon tree"

@@ -18,7 +18,7 @@ remove_plan.py.
 
 Exit status: 0 done; 1 refused or failed (one line `error: <where>: <field>: <message>`, or one
 line per problem found by the checks); 2 usage error or bad inventory. Bounds: each wait
---wait seconds (default 300), each stop 120 s, each check 30 s.
+--wait seconds (default 300), each host's stops 300 s, each check 30 s.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pyinfra_mesos.status_collect import collect
 from pyinfra_mesos.status_model import RawAnswers
 from pyinfra_mesos.topology import Topology, quorum
 
-STOP_S = 120.0
+STOP_S = 300.0  # Marathon alone may take its 45 s graceful shutdown + 30 s
 PROBE_S = 30.0
 
 

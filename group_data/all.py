@@ -110,6 +110,9 @@ mesos_agent_ports = "[31000-32000]"
 # resources or attributes changed ("Incompatible agent info": its checkpoint must go).
 mesos_allow_replicated_log_reset = False
 mesos_allow_agent_checkpoint_reset = False
+# Consent to lower the remaining masters' quorum after `python -m pyinfra_mesos remove` stopped
+# departed masters (5 -> 3; the replicated log is kept, never reset).
+mesos_allow_master_removal = False
 # Mesos authentication: agents and Marathon authenticate to the masters (CRAM-MD5), and the
 # masters' write endpoints need HTTP credentials. Secrets are generated like Marathon's
 # (credentials_dir) and written to 0600 files under /etc/pyinfra-mesos on the hosts.

@@ -37,9 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--data", metavar="KEY=VALUE", action="append", default=[],
                        help="override data like `pyinfra --data` (repeatable)")
     # Day-two entry points (issue 12); each module documents its exit codes and sets `run`.
-    from pyinfra_mesos import backup, drain, restore, status
+    from pyinfra_mesos import backup, drain, remove, restore, status
 
-    for module in (status, backup, restore, drain):
+    for module in (status, backup, restore, drain, remove):
         module.add_parser(commands)
     return parser
 

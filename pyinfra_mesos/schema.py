@@ -216,6 +216,7 @@ SCHEMA: dict[str, Checker] = {
     "mesos_executor_registration_timeout": duration,
     "mesos_agent_ports": _port_range_text,
     "mesos_allow_replicated_log_reset": boolean,
+    "mesos_allow_master_removal": boolean,
     "mesos_allow_agent_checkpoint_reset": boolean,
     "mesos_authentication": boolean,
     "mesos_resources": check_resources,

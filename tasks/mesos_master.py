@@ -4,6 +4,10 @@ Before anything changes, the current quorum is read from the host: a change of m
 would need the replicated log wiped is refused unless the operator asked for it. Masters restart
 one at a time, each waiting for the previous to answer, so a quorum stays up; already-running
 masters restart before new ones start (growing 3 -> 5: the old three get quorum 3 first).
+Shrinking 5 -> 3 (apache/mesos docs/operational-guide.md, "Decreasing the quorum size"): the
+departed masters were stopped and masked by `python -m pyinfra_mesos remove`; with
+mesos_allow_master_removal, and once ZooKeeper lists no departed master as a live log replica,
+the remaining three restart with quorum 2 (the same rolling restart, leader last); the log stays.
 """
 
 from pyinfra import host, inventory, state
@@ -14,12 +18,14 @@ from pyinfra.operations import server
 from pyinfra_mesos.common import check_work_dir, member_named
 from pyinfra_mesos.credentials import mesos_secrets
 from pyinfra_mesos.deploy.leader_facts import MesosMasterLeadership
+from pyinfra_mesos.deploy.log_replicas_fact import MesosLogReplicas
 from pyinfra_mesos.deploy.mesos_files import (
     mesos_package_moves,
     mesos_role_files,
     mesos_zk_credentials,
 )
 from pyinfra_mesos.deploy.private_files import private_directory
+from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.flags import (
@@ -29,6 +35,8 @@ from pyinfra_mesos.flags import (
     mesos_credentials_json,
     parse_env_lines,
 )
+from pyinfra_mesos.inventory_loader import cli_inventory_path
+from pyinfra_mesos.log_replicas import departed_replica_problems
 from pyinfra_mesos.mesos_master import (
     MESOS_MASTER_ENV,
     plan_quorum_change,
@@ -51,7 +59,22 @@ plan = plan_quorum_change(
     master_count=len(topo.masters),
     replicated_log_exists=bool(host.get_fact(Directory, path=f"{work_dir}/replicated_log")),
     allow_reset=bool(host.data.mesos_allow_replicated_log_reset),
+    allow_removal=bool(host.data.mesos_allow_master_removal),
 )
+if plan.shrinks:
+    # Consented (plan_quorum_change refused otherwise): still refused while a departed master
+    # is a live replica of the log. Read once per run (pyinfra caches the fact per host) from
+    # the first ZooKeeper member, which holds the digests; only in a shrinking run.
+    zookeeper = topo.zookeepers[0]
+    replicas = inventory.get_host(zookeeper.name).get_fact(
+        MesosLogReplicas, mesos_path=str(host.data.zookeeper_mesos_path),
+        port=int(zookeeper.data["zookeeper_client_port"]),
+        wait_ms=int(host.data.zookeeper_restart_wait_s) * 1000)
+    departed = departed_replica_problems(
+        replicas, [a for m in topo.masters for a in (m.ip, m.name)], host.name, zookeeper.name,
+        cli_inventory_path() or "INVENTORY")
+    if departed:
+        raise DeployRefused(" ".join(p.format() for p in departed))
 was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
 
 if plan.reset_replicated_log:

@@ -31,6 +31,10 @@ run in this order (each test's name carries its number):
 10. backup, /marathon deleted, restore: the app comes back; checks; zero-change re-run
 11. a deploy SIGKILLed between the masters' config write and their restart: the checks catch
    the drift, the re-run restarts them, the next run changes nothing
+12. (phase_upgrade.py) rolling upgrade and downgrade under load
+13. (phase_shrink.py) shrink masters 5 -> 3 under load: `remove` the two newest, their lines
+   deleted, the deploy refused without mesos_allow_master_removal, then the quorum lowered with
+   it (replicated logs kept), the checks and a zero-change re-run
 Last, `python -m sandbox down` in the fixture's finalizer, which always runs, then proof that
 nothing is left.
 
@@ -94,6 +98,7 @@ from .helpers import (
     sandbox_name,
 )
 from .phase_drain import phase_drain
+from .phase_shrink import phase_shrink
 from .phase_upgrade import phase_upgrade
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -1899,3 +1904,11 @@ def test_12_upgrade_and_downgrade(e2e_run: E2ERun) -> None:
     phase 11's data, so its change is not undone)."""
     with phase(e2e_run, "upgrade and downgrade"):
         phase_upgrade(e2e_run, base_data=(INTERRUPT_DATA,))
+
+
+def test_13_shrink_masters(e2e_run: E2ERun) -> None:
+    """13. Shrink the masters 5 -> 3 under load: `remove` the two newest, delete their lines,
+    the deploy refuses without mesos_allow_master_removal, then lowers the quorum with it (the
+    replicated log kept; phase 11's data passed on, as phase 12 does)."""
+    with phase(e2e_run, "shrink masters 5 -> 3"):
+        phase_shrink(e2e_run, base_data=(INTERRUPT_DATA,))

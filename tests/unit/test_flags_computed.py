@@ -150,6 +150,23 @@ def test_one_to_three_masters_with_a_log_is_refused_without_consent():
     assert not plan_quorum_change("m1", {"quorum": "1"}, 3, False, False).reset_replicated_log
 
 
+def test_shrinking_5_to_3_is_refused_without_consent_and_never_resets_the_log():
+    with pytest.raises(DeployRefused) as refused:
+        plan_quorum_change("m1", {"quorum": "3"}, 3, True, False)
+    message = str(refused.value)
+    assert message.startswith("error: m1: mesos_allow_master_removal: ")
+    assert "Nothing was changed" in message and "\n" not in message
+    # The reset consent alone does not allow it either.
+    with pytest.raises(DeployRefused, match="mesos_allow_master_removal"):
+        plan_quorum_change("m1", {"quorum": "3"}, 3, True, True)
+    for reset in (False, True):
+        shrink = plan_quorum_change("m1", {"quorum": "3"}, 3, True, reset, allow_removal=True)
+        assert shrink.shrinks and shrink.changes and shrink.new == 2
+        assert not shrink.reset_replicated_log
+    grow = plan_quorum_change("m1", {"quorum": "2"}, 5, True, False)
+    assert not grow.shrinks
+
+
 def test_agent_info_change_needs_consent_only_with_a_checkpoint():
     old = {"resources": "cpus:2;ports:[31000-32000]", "attributes": "rack:r1"}
     new = {"resources": "cpus:4;ports:[31000-32000]", "attributes": "rack:r1"}

@@ -40,6 +40,7 @@ IMPURE: dict[str, str] = {
     "backup": "operator command: finds the hosts through status (inventory_loader)",
     "restore": "operator command: finds the hosts through status (inventory_loader)",
     "drain": "operator command: finds the hosts through status (inventory_loader)",
+    "remove": "operator command: finds the hosts through status (inventory_loader)",
 }
 
 

@@ -34,13 +34,33 @@ def test_growing_from_one_master_with_consent_is_a_warning() -> None:
     assert p.level == "warning"
 
 
-@pytest.mark.parametrize("previous,new", [(3, 1), (5, 3)])
-def test_shrinking_needs_consent(previous: int, new: int) -> None:
+@pytest.mark.parametrize("previous,new", [(3, 1), (5, 3), (7, 5)])
+def test_shrinking_one_quorum_step_needs_the_removal_consent(previous: int, new: int) -> None:
     [p] = check_master_count_change(previous, True, new, allowed=False)
-    assert p.level == "error" and "shrinking" in p.message
-    assert "mesos_allow_replicated_log_reset=true" in p.message
-    assert check_master_count_change(previous, True, new, allowed=True)[0].level == \
-        "warning"
+    assert p.level == "error" and p.field == "mesos_allow_master_removal"
+    assert f"shrinking from {previous} masters to {new}" in p.message
+    assert "--data mesos_allow_master_removal=true" in p.message
+    assert "python -m pyinfra_mesos remove" in p.message
+    assert "Nothing was changed" in p.message
+    # The log-reset consent is not the one a shrink asks for.
+    assert check_master_count_change(previous, True, new, allowed=True)[0].level == "error"
+    [ok] = check_master_count_change(previous, True, new, allowed=False, allow_removal=True)
+    assert ok.level == "warning" and ok.field == "mesos_allow_master_removal"
+    assert "replicated log is kept" in ok.message
+
+
+@pytest.mark.parametrize("previous,new,line", [
+    (5, 1, "remove 2, deploy, then 2 more"),
+    (7, 3, "remove 2, deploy, then 2 more"),
+    (7, 1, "remove 2, deploy, then 4 more"),
+])
+def test_shrinking_more_than_one_quorum_step_is_refused_even_with_consent(
+        previous: int, new: int, line: str) -> None:
+    for consent in (False, True):
+        [p] = check_master_count_change(previous, True, new, allowed=consent,
+                                        allow_removal=consent)
+        assert p.level == "error" and p.field == "masters"
+        assert line in p.message and "one step at a time" in p.message
 
 
 def test_where_names_the_host_when_given() -> None:

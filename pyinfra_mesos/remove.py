@@ -1,0 +1,137 @@
+"""`python -m pyinfra_mesos remove INVENTORY HOST [HOST...] [--yes]`: take master hosts (Mesos
+master, ZooKeeper member, Marathon) out of the cluster the way apache/mesos
+docs/operational-guide.md "Decreasing the quorum size" orders it, from the operator's machine
+over SSH only (every request runs on a cluster host, as for `status` and `drain`).
+
+Steps, each printed: (1) check, before anything changes (remove_plan.target_problems: the hosts
+are in the inventory and not agents; an odd count of masters, at least one, remains; the quorum
+drops by one step at most, 5 -> 3, never 5 -> 1), then that every remaining master names a
+Mesos leader and every remaining ZooKeeper member serves (status_collect's probes), so the
+remaining ones hold the log's quorum and ZooKeeper's while the others stop; (2) one host at a
+time: stop, disable and mask its marathon, mesos-master and ZooKeeper units ("ensure they will
+not be restarted": not by a reboot, nor by a package's postinst), then wait until the hosts still
+running have a ZooKeeper leader with every member following, one Mesos leader and one Marathon
+leader before the next host; (3) print what comes next: delete the hosts from the inventory and
+run the deploy with `--data mesos_allow_master_removal=true` (the remaining masters restart with
+the lower quorum, the leader last; tasks/mesos_master.py). The pure decisions are
+remove_plan.py.
+
+Exit status: 0 done; 1 refused or failed (one line `error: <where>: <field>: <message>`, or one
+line per problem found by the checks); 2 usage error or bad inventory. Bounds: each wait
+--wait seconds (default 300), each host's stops 300 s, each check 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from pyinfra_mesos import remove_plan as plan
+from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.drain import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, WAIT_S, Failed, _say, _wait
+from pyinfra_mesos.inventory_data import project_root
+from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
+from pyinfra_mesos.problems import error
+from pyinfra_mesos.remote import Hosts, RemoteError
+from pyinfra_mesos.status import open_hosts, topology_or_report
+from pyinfra_mesos.status_collect import collect
+from pyinfra_mesos.status_model import RawAnswers
+from pyinfra_mesos.topology import Topology, quorum
+
+STOP_S = 300.0  # Marathon alone may take its 45 s graceful shutdown + 30 s
+PROBE_S = 30.0
+
+
+def add_parser(commands: Any) -> None:
+    """Add `remove` to the CLI's subcommands (cli.py)."""
+    text = ("stop, disable and mask master hosts (Mesos master, ZooKeeper, Marathon) one at a "
+            "time, before the deploy lowers the quorum")
+    parser = commands.add_parser("remove", help=text, description=text + ". Exit 0: done; 1: "
+                                 "refused or failed; 2: usage error or bad inventory.")
+    parser.add_argument("inventory", metavar="INVENTORY")
+    parser.add_argument("hosts", metavar="HOST", nargs="+",
+                        help="master hosts to remove, as named in the inventory")
+    parser.add_argument("--yes", action="store_true", help="do not ask before starting")
+    parser.add_argument("--wait", type=float, default=WAIT_S, metavar="SECONDS",
+                        help="bound on each wait for the cluster to settle (default 300)")
+    parser.set_defaults(run=run_remove)
+
+
+def _probe(topo: Topology, hosts: Hosts, auth: bool) -> RawAnswers:
+    """status_collect's answers for `topo` (its masters, ZooKeeper and Marathon hosts)."""
+    return collect(topo, hosts.transport, auth, time.monotonic() + PROBE_S, hosts.unreachable)
+
+
+def _sh(hosts: Hosts, host: str, command: str, timeout_s: float) -> str:
+    status, out, err = hosts.connection(host).run(command, timeout_s)
+    if status != 0:
+        last = (err.strip().splitlines() or [f"exit status {status}"])[-1]
+        raise Failed(f"{host}: {last}")
+    return out
+
+
+def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
+    started = time.monotonic()
+    names = list(dict.fromkeys(args.hosts))
+    side = plan.master_side(topo)
+    hosts = open_hosts(side, time.monotonic() + PROBE_S)
+    try:
+        remaining = plan.without(side, names)
+        problems = plan.live_problems(remaining, _probe(remaining, hosts, auth))
+        unreachable = [n for n in names if n in hosts.unreachable]
+        problems += [f"{n}: unreachable over SSH: {hosts.unreachable[n]}" for n in unreachable]
+        for problem in dict.fromkeys(problems):
+            print(error(args.inventory, "remove", problem).format())
+        if problems:
+            return EXIT_FAILED
+        _say(f"checked: {len(remaining.masters)} remaining master(s) name a Mesos leader, "
+             f"{len(remaining.zookeepers)} ZooKeeper member(s) serve", started)
+        if not args.yes:
+            answer = input(f"Remove {', '.join(names)}: stop, disable and mask their Marathon, "
+                           "mesos-master and ZooKeeper? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print(error(args.inventory, names[0], "not removed (not confirmed)").format())
+                return EXIT_FAILED
+        done: list[str] = []
+        for name in names:
+            units = plan.units(topo, name)
+            _sh(hosts, name, plan.stop_command(units), STOP_S)
+            state = _sh(hosts, name, plan.state_command(units), PROBE_S)
+            missing = plan.stopped_problem(units, state)
+            if missing is not None:
+                raise Failed(f"{name}: {missing}")
+            done.append(name)
+            _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
+            current = plan.without(side, done)
+            _wait(f"{name}: the cluster settling without it",
+                  lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
+                  float(args.wait))
+            _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again",
+                 started)
+    finally:
+        hosts.close()
+    left = plan.without(topo, names)
+    print(f"removed: {', '.join(names)}. Next: delete their lines from {args.inventory}, then "
+          f"run the deploy with --data {CONSENT_MASTER_REMOVAL}=true (the remaining "
+          f"{len(left.masters)} master(s) restart with quorum {quorum(len(left.masters))}, the "
+          "leader last; README: Removing a master).")
+    return EXIT_DONE
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    topo = topology_or_report(args.inventory)
+    if topo is None:
+        return EXIT_USAGE
+    problems = plan.target_problems(topo, args.hosts, args.inventory)
+    for problem in problems:
+        print(problem.format())
+    if problems:
+        return EXIT_FAILED
+    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
+    auth = bool(marathon_credentials(data, project_root()))
+    try:
+        return remove(args, topo, auth)
+    except (Failed, RemoteError) as exc:
+        print(error(args.inventory, "remove", str(exc)).format())
+        return EXIT_FAILED

@@ -1,0 +1,207 @@
+"""Pure decisions of `remove` (remove.py does the SSH): which master hosts may go, the commands
+that stop them for good, and when the cluster has settled after each.
+
+Source: apache/mesos docs/operational-guide.md, "Decreasing the quorum size" (5 masters run with
+--quorum=3; remove 2 and "ensure they will not be restarted"; then restart the remaining 3 with
+--quorum=2; to decrease by N repeat N times) and its NOTE (more masters running than the
+quorum was computed for may corrupt the log). ZooKeeper's static ensemble follows the same
+arithmetic (a majority of the listed servers), and Marathon only needs one instance left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Iterable, Sequence
+
+from pyinfra_mesos.mesos_master import check_master_count_change
+from pyinfra_mesos.problems import Problem, error
+from pyinfra_mesos.status_model import (
+    Failed,
+    RawAnswers,
+    marathon_leader,
+    marathon_view,
+    master_view,
+    member_for_address,
+    mesos_leader,
+    zookeeper_members,
+    zookeeper_problems,
+)
+from pyinfra_mesos.topology import Member, Topology, member_port, quorum
+
+MASTER_ROLES = frozenset({"master", "zookeeper", "marathon"})
+# The deploy's own unit files live here (marathon.service): `systemctl mask` cannot replace a
+# regular file, so it is moved aside first (kept, never deleted).
+UNIT_DIR = "/etc/systemd/system"
+MARATHON_SERVICE = "marathon.service"
+MASTER_SERVICE = "mesos-master.service"
+SERVING = ("leader", "follower", "standalone")
+
+
+def without(topo: Topology, names: Iterable[str]) -> Topology:
+    """`topo` without the hosts `names`, in every group."""
+    gone = set(names)
+
+    def keep(group: tuple[Member, ...]) -> tuple[Member, ...]:
+        return tuple(m for m in group if m.name not in gone)
+
+    return Topology(*(keep(getattr(topo, f.name)) for f in dataclasses.fields(topo)))
+
+
+def master_side(topo: Topology) -> Topology:
+    """Only the masters, ZooKeeper and Marathon hosts (what `remove` connects to and probes)."""
+    return dataclasses.replace(topo, agents=(), load_balancers=(), registries=())
+
+
+def units(topo: Topology, name: str) -> list[str]:
+    """The units `remove` stops on host `name`, in that order: Marathon (the framework) first,
+    then mesos-master, then ZooKeeper (`<zookeeper_service>.service` of its data)."""
+    roles = topo.roles_of(name)
+    out = []
+    if "marathon" in roles:
+        out.append(MARATHON_SERVICE)
+    if "master" in roles:
+        out.append(MASTER_SERVICE)
+    if "zookeeper" in roles:
+        member = next(m for m in topo.zookeepers if m.name == name)
+        out.append(f"{member.data['zookeeper_service']}.service")
+    return out
+
+
+def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Problem]:
+    """Every reason the hosts cannot be removed (where: the inventory), one line each: not in
+    the inventory; an agent (that is `drain`'s job); no master-side role; an even or empty
+    remainder of masters or ZooKeeper members; a Mesos quorum drop of more than one step
+    (mesos_master.check_master_count_change, the rule the deploy applies) or the same for
+    ZooKeeper when it is a group of its own."""
+    problems: list[Problem] = []
+    known = {m.name for m in topo.all_members}
+    for name in dict.fromkeys(hosts):
+        roles = topo.roles_of(name)
+        if name not in known:
+            problems.append(error(where, name, "not in the inventory"))
+        elif "agent" in roles:
+            problems.append(error(where, name, "an agent: take it out with python -m "
+                                               "pyinfra_mesos drain (remove is for masters)"))
+        elif not roles & MASTER_ROLES:
+            problems.append(error(where, name, "runs no Mesos master, ZooKeeper or Marathon: "
+                                               "nothing for remove to stop"))
+    if problems:
+        return problems
+    gone = set(hosts)
+    left = without(topo, gone)
+    problems += _ensemble_problems("masters", "Mesos masters", len(topo.masters),
+                                   len(left.masters), where)
+    if len(topo.masters) != len(left.masters) and len(left.masters) % 2:
+        problems += [p for p in check_master_count_change(
+            len(topo.masters), True, len(left.masters), allowed=False, where=where,
+            allow_removal=True) if p.level == "error"]
+    if [m.name for m in topo.zookeepers] != [m.name for m in topo.masters]:
+        problems += _ensemble_problems("zookeepers", "ZooKeeper members", len(topo.zookeepers),
+                                       len(left.zookeepers), where)
+        if len(left.zookeepers) % 2 and quorum(len(topo.zookeepers)) - quorum(
+                max(len(left.zookeepers), 1)) > 1:
+            problems.append(error(where, "zookeepers", (
+                f"removing {len(topo.zookeepers) - len(left.zookeepers)} of "
+                f"{len(topo.zookeepers)} ZooKeeper members drops its majority by more than one "
+                "step: remove 2, deploy, then the rest")))
+    if topo.marathons and not left.marathons:
+        problems.append(error(where, "marathon", "no Marathon instance would be left"))
+    return problems
+
+
+def _ensemble_problems(field: str, what: str, before: int, after: int,
+                       where: str) -> list[Problem]:
+    if before == after:
+        return []
+    if after < 1:
+        return [error(where, field, f"no {what} would be left")]
+    if after % 2 == 0:
+        return [error(where, field, (
+            f"{after} {what} would be left: an ensemble needs an odd count (a majority of an "
+            f"even one tolerates no more failures than one fewer); remove "
+            f"{before - after - 1} or {before - after + 1}"))]
+    return []
+
+
+def stop_command(unit_names: Sequence[str], unit_dir: str = UNIT_DIR) -> str:
+    """Stop, disable and mask each unit (in order), so neither a reboot nor a package's
+    postinst starts it again; a unit file of the deploy's own under `unit_dir` is moved aside
+    to `<file>.removed` first (mask links /dev/null in its place). Idempotent."""
+    steps = []
+    for unit in unit_names:
+        quoted = shlex.quote(unit)
+        path = shlex.quote(f"{unit_dir.rstrip('/')}/{unit}")
+        steps.append(
+            f"systemctl stop {quoted} || true; systemctl disable {quoted} >/dev/null 2>&1 "
+            f"|| true; if [ -f {path} ] && [ ! -L {path} ]; then mv -f {path} {path}.removed; "
+            f"systemctl daemon-reload; fi; systemctl mask {quoted}")
+    return "set -e; " + "; ".join(steps)
+
+
+def state_command(unit_names: Sequence[str]) -> str:
+    """`<unit> <is-active> <is-enabled>` per unit (always exits 0)."""
+    return " ".join(
+        f"printf '%s %s %s\\n' {shlex.quote(u)} \"$(systemctl is-active {shlex.quote(u)})\" "
+        f"\"$(systemctl is-enabled {shlex.quote(u)} 2>/dev/null)\";" for u in unit_names
+    ) + " true"
+
+
+def stopped_problem(unit_names: Sequence[str], output: str) -> str | None:
+    """None when every unit is inactive (or failed) and masked; else what is not (one line)."""
+    seen = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if parts:
+            seen[parts[0]] = parts[1:]
+    for unit in unit_names:
+        state = seen.get(unit)
+        if not state or len(state) < 2:
+            return f"{unit}: no state read"
+        if state[0] not in ("inactive", "failed"):
+            return f"{unit} is {state[0]}"
+        if state[1] != "masked":
+            return f"{unit} is {state[1]}, not masked"
+    return None
+
+
+def live_problems(remaining: Topology, raw: RawAnswers) -> list[str]:
+    """Before anything stops: each remaining master answers (mesos-master runs and names a
+    leader) and each remaining ZooKeeper member serves in a quorum, so the remaining ones
+    still hold the log's quorum and ZooKeeper's while the others stop. One line each."""
+    problems = [f"{name}: unreachable over SSH: {reason}"
+                for name, reason in sorted(raw.unreachable.items())]
+    for member in remaining.masters:
+        view = master_view(member, member_port(member, "mesos_master_port"),
+                           raw.redirect.get(member.name, Failed("not asked")))
+        if view.leader is None:
+            problems.append(f"{member.name}: mesos-master does not name a leader ({view.answer})")
+    for zk in zookeeper_members(remaining, raw.srvr):
+        if zk.mode not in SERVING:
+            problems.append(f"{zk.name}: ZooKeeper is {zk.mode}"
+                            + (f" ({zk.detail})" if zk.detail else ""))
+    return problems
+
+
+def settled(current: Topology, raw: RawAnswers) -> str | None:
+    """None once the hosts still running (`current`) have one ZooKeeper leader with every other
+    member following, agree on a Mesos leader among them, and agree on a Marathon leader; else
+    the first thing missing (one line)."""
+    zk = zookeeper_problems(zookeeper_members(current, raw.srvr))
+    if zk:
+        return zk[0]
+    views = [master_view(m, member_port(m, "mesos_master_port"),
+                         raw.redirect.get(m.name, Failed("not asked"))) for m in current.masters]
+    leader, problems = mesos_leader(views)
+    if problems or leader is None:
+        return (problems or ["Mesos: no leader"])[0]
+    if member_for_address(current.masters, leader) is None:
+        return f"Mesos: the leader {leader} is not a remaining master"
+    if current.marathons:
+        m_views = [marathon_view(m, member_port(m, "marathon_http_port"),
+                                 raw.marathon_leader.get(m.name, Failed("not asked")))
+                   for m in current.marathons]
+        m_leader, m_problems = marathon_leader(m_views)
+        if m_problems or m_leader is None:
+            return (m_problems or ["Marathon: no leader"])[0]
+    return None

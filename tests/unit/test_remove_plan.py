@@ -1,0 +1,280 @@
+"""`remove` (remove.py, remove_plan.py): which master hosts may go, the commands that stop them
+for good (run here against a stand-in systemctl), the live checks, and the whole command over a
+fake SSH layer whose cluster follows the stops (one host at a time, each settled before the
+next)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_tasks_harness import group_defaults
+
+from pyinfra_mesos import remove as remove_cmd
+from pyinfra_mesos import remove_plan as plan
+from pyinfra_mesos.cli import main
+from pyinfra_mesos.status_model import Failed, RawAnswers
+from pyinfra_mesos.topology import Topology, build_topology
+
+DATA = group_defaults()
+
+
+def cluster(masters: int = 5) -> Topology:
+    return build_topology({
+        "masters": [(f"m{i}", {**DATA, "ip": f"10.0.0.1{i}", "zookeeper_id": i})
+                    for i in range(1, masters + 1)],
+        "agents": [("a1", {**DATA, "ip": "10.0.1.11"})]})
+
+
+def lines(problems: list[Any]) -> list[str]:
+    return [p.format() for p in problems]
+
+
+def test_two_of_five_masters_may_go_and_their_units_are_listed() -> None:
+    topo = cluster()
+    assert plan.target_problems(topo, ["m4", "m5"], "inv.py") == []
+    assert plan.units(topo, "m4") == ["marathon.service", "mesos-master.service",
+                                      "zookeeper.service"]
+    left = plan.without(topo, ["m4", "m5"])
+    assert [m.name for m in left.masters] == ["m1", "m2", "m3"]
+    assert [m.name for m in left.zookeepers] == ["m1", "m2", "m3"]
+    assert [m.name for m in plan.master_side(topo).all_members] == ["m1", "m2", "m3", "m4",
+                                                                    "m5"]
+
+
+@pytest.mark.parametrize(("hosts", "line"), [
+    (["m9"], "error: inv.py: m9: not in the inventory"),
+    (["a1"], "error: inv.py: a1: an agent: take it out with python -m pyinfra_mesos drain"),
+    (["m5"], "error: inv.py: masters: 4 Mesos masters would be left: an ensemble needs an odd "
+             "count"),
+    (["m2", "m3", "m4", "m5"], "remove 2, deploy, then 2 more"),
+])
+def test_refusals_are_one_line_each(hosts: list[str], line: str) -> None:
+    [problem] = lines(plan.target_problems(cluster(), hosts, "inv.py"))
+    assert line in problem
+
+
+def test_removing_every_master_or_the_last_marathon_is_refused() -> None:
+    found = lines(plan.target_problems(cluster(1), ["m1"], "inv.py"))
+    assert "error: inv.py: masters: no Mesos masters would be left" in found
+    assert "error: inv.py: marathon: no Marathon instance would be left" in found
+
+
+def test_a_zookeeper_group_of_its_own_follows_the_same_arithmetic() -> None:
+    topo = build_topology({
+        "masters": [(f"m{i}", {**DATA, "ip": f"10.0.0.1{i}"}) for i in (1, 2, 3)],
+        "zookeepers": [(f"z{i}", {**DATA, "ip": f"10.0.2.1{i}", "zookeeper_id": i})
+                       for i in range(1, 6)]})
+    assert plan.target_problems(topo, ["z4", "z5"], "inv.py") == []
+    assert plan.units(topo, "z4") == ["zookeeper.service"]
+    [even] = lines(plan.target_problems(topo, ["z5"], "inv.py"))
+    assert "zookeepers: 4 ZooKeeper members would be left" in even
+    [steps] = lines(plan.target_problems(topo, ["z2", "z3", "z4", "z5"], "inv.py"))
+    assert "remove 2, deploy" in steps
+
+
+@pytest.fixture()
+def fake_systemctl(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A `systemctl` on PATH that logs its arguments and answers like systemd: `mask` refuses a
+    regular unit file in the unit dir, as systemd does."""
+    log, unit_dir = tmp_path / "log", tmp_path / "system"
+    unit_dir.mkdir()
+    (unit_dir / "marathon.service").write_text("[Service]\n")
+    script = tmp_path / "bin" / "systemctl"
+    script.parent.mkdir()
+    script.write_text(f"""#!/bin/sh
+echo "$*" >> {log}
+if [ "$1" = mask ]; then
+  if [ -f {unit_dir}/$2 ] && [ ! -L {unit_dir}/$2 ]; then echo "File exists" >&2; exit 1; fi
+  ln -sf /dev/null {unit_dir}/$2
+fi
+if [ "$1" = is-active ]; then echo inactive; exit 3; fi
+if [ "$1" = is-enabled ]; then
+  if [ -L {unit_dir}/$2 ]; then echo masked; exit 1; fi; echo enabled
+fi
+exit 0
+""")
+    script.chmod(0o755)
+    env = {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
+    return env, unit_dir
+
+
+def test_stop_command_stops_disables_and_masks_moving_the_deploys_unit_aside(
+        fake_systemctl: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+    env, unit_dir = fake_systemctl
+    units = ["marathon.service", "mesos-master.service", "zookeeper.service"]
+    command = plan.stop_command(units, str(unit_dir))
+    for _ in range(2):                                   # a second run changes nothing more
+        done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert (unit_dir / "marathon.service.removed").read_text() == "[Service]\n"
+    assert all((unit_dir / u).is_symlink() for u in units)
+    calls = (tmp_path / "log").read_text().splitlines()
+    assert calls[:3] == ["stop marathon.service", "disable marathon.service", "daemon-reload"]
+    assert calls.index("mask marathon.service") < calls.index("stop mesos-master.service") \
+        < calls.index("stop zookeeper.service")
+    state = subprocess.run(["sh", "-c", plan.state_command(units)], env=env,
+                           capture_output=True, text=True).stdout
+    assert plan.stopped_problem(units, state) is None
+
+
+def test_stopped_problem_names_what_still_runs_or_is_not_masked() -> None:
+    units = ["mesos-master.service", "zookeeper.service"]
+    assert plan.stopped_problem(units, "mesos-master.service active masked\n") == \
+        "mesos-master.service is active"
+    assert plan.stopped_problem(units, "mesos-master.service failed masked\n"
+                                       "zookeeper.service inactive disabled\n") == \
+        "zookeeper.service is disabled, not masked"
+    assert plan.stopped_problem(units, "") == "mesos-master.service: no state read"
+
+
+SRVR = {"leader": "Zookeeper version: 3.8.0\nMode: leader\n",
+        "follower": "Zookeeper version: 3.8.0\nMode: follower\n",
+        "down": "This ZooKeeper instance is not currently serving requests\n"}
+
+
+def redirect(leader: str | None) -> str:
+    if leader is None:
+        return "No leader elected\n@@pyinfra-mesos-http 503  0"
+    return f"\n@@pyinfra-mesos-http 307 http://{leader}/ 0"
+
+
+def marathon(leader: str) -> str:
+    return f'{{"leader":"{leader}"}}\n@@pyinfra-mesos-http 200  0'
+
+
+def answers(names: list[str], zk_leader: str, mesos: str | None, marathon_leader: str,
+            **override: str) -> RawAnswers:
+    return RawAnswers(
+        srvr={n: override.get(f"srvr/{n}", SRVR["leader" if n == zk_leader else "follower"])
+              for n in names},
+        redirect={n: redirect(mesos) for n in names},
+        marathon_leader={n: marathon(marathon_leader) for n in names})
+
+
+def test_live_problems_want_every_remaining_master_and_member_serving() -> None:
+    left = plan.without(cluster(), ["m4", "m5"])
+    names = ["m1", "m2", "m3"]
+    assert plan.live_problems(left, answers(names, "m1", "10.0.0.15:5050", "10.0.0.11:8080")) \
+        == []
+    raw = answers(names, "m1", "10.0.0.11:5050", "10.0.0.11:8080", **{"srvr/m2": SRVR["down"]})
+    raw = RawAnswers(srvr=raw.srvr, redirect={**raw.redirect, "m3": Failed("refused")},
+                     marathon_leader=raw.marathon_leader, unreachable={"m4": "timed out"})
+    assert plan.live_problems(left, raw) == [
+        "m4: unreachable over SSH: timed out",
+        "m3: mesos-master does not name a leader (refused)",
+        "m2: ZooKeeper is not serving (running without a quorum)"]
+
+
+def test_settled_wants_a_zookeeper_leader_a_remaining_mesos_leader_and_a_marathon_leader(
+        ) -> None:
+    current = plan.without(cluster(), ["m5"])
+    names = ["m1", "m2", "m3", "m4"]
+    assert plan.settled(current, answers(names, "m2", "10.0.0.11:5050", "10.0.0.13:8080")) \
+        is None
+    assert "Mesos: the leader 10.0.0.15:5050 is not a remaining master" == plan.settled(
+        current, answers(names, "m2", "10.0.0.15:5050", "10.0.0.13:8080"))
+    assert plan.settled(current, answers(names, "m2", None, "10.0.0.13:8080")).startswith(
+        "Mesos: m1 knows no leader")
+    assert plan.settled(current, answers(names, "none", "10.0.0.11:5050", "x:8080")).startswith(
+        "ZooKeeper: 0 leaders")
+
+
+class FakeHosts:
+    """The SSH layer over a cluster that follows the stops: a stopped host's services are gone;
+    the Mesos, Marathon and ZooKeeper leaders move to the first host still running."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo, self.stopped, self.log = topo, set[str](), list[str]()
+        self.unreachable: dict[str, str] = {}
+
+    def _first(self) -> str:
+        return next(m.name for m in self.topo.masters if m.name not in self.stopped)
+
+    def transport(self, host: str, command: str) -> str:
+        assert host not in self.stopped, f"{host} probed after it was removed"
+        first = next(m for m in self.topo.masters if m.name == self._first())
+        if "echo srvr" in command:
+            return SRVR["leader" if host == first.name else "follower"]
+        if "/redirect" in command:
+            return redirect(f"{first.ip}:5050")
+        if "/v2/leader" in command:
+            return marathon(f"{first.ip}:8080")
+        return ""
+
+    def connection(self, host: str) -> FakeHosts:
+        self.host = host
+        return self
+
+    def run(self, command: str, timeout_s: float) -> tuple[int, str, str]:
+        if "systemctl mask" in command:
+            self.log.append(f"stop {self.host}")
+            self.stopped.add(self.host)
+            return 0, "", ""
+        units = plan.units(self.topo, self.host)
+        return 0, "".join(f"{u} inactive masked\n" for u in units), ""
+
+    def close(self) -> None:
+        self.log.append("closed")
+
+
+def inventory(tmp_path: Path, masters: int = 5) -> Path:
+    path = tmp_path / "inv.py"
+    path.write_text("masters = [" + "".join(
+        f'("m{i}", {{"ip": "10.0.0.1{i}", "zookeeper_id": {i}}}), '
+        for i in range(1, masters + 1)) + "]\nagents = [(\"a1\", {\"ip\": \"10.0.1.11\"})]\n")
+    return path
+
+
+def test_remove_stops_one_host_at_a_time_each_settled_then_says_what_comes_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, FakeHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        assert not topo.agents                          # only the master side is reached
+        fake["hosts"] = FakeHosts(topo)
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    assert main(["remove", str(inv), "m5", "m1", "--yes", "--wait", "5"]) == 0
+    out = capsys.readouterr().out
+    assert fake["hosts"].log == ["stop m5", "stop m1", "closed"]
+    assert "m5: marathon.service, mesos-master.service, zookeeper.service stopped, disabled " \
+           "and masked" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith(f"removed: m5, m1. Next: delete their lines from {inv}, then run "
+                           "the deploy with --data mesos_allow_master_removal=true")
+    assert "3 master(s) restart with quorum 2" in last
+
+
+def test_remove_changes_nothing_when_a_remaining_master_is_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, FakeHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        fake["hosts"] = FakeHosts(topo)
+        original = fake["hosts"].transport
+        fake["hosts"].transport = (  # type: ignore[method-assign]
+            lambda h, c: "" if h == "m2" and "echo srvr" in c else original(h, c))
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    assert main(["remove", str(inv), "m4", "m5", "--yes"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: {inv}: remove: m2: ZooKeeper is unreachable (no answer on the client port)"]
+    assert fake["hosts"].log == ["closed"]
+
+
+def test_remove_refuses_agents_and_two_quorum_steps_before_connecting(
+        tmp_path: Path, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    assert main(["remove", str(inv), "a1"]) == 1
+    assert main(["remove", str(inv), "m2", "m3", "m4", "m5"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[0].startswith(f"error: {inv}: a1: an agent")
+    assert "remove 2, deploy, then 2 more" in out[1]

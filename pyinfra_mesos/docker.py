@@ -13,6 +13,10 @@ from pyinfra_mesos.dpkg import package_stamp
 from pyinfra_mesos.topology import Topology
 
 DOCKER_DAEMON_JSON = "/etc/docker/daemon.json"
+# Debian's docker.io units: the daemon, and the socket that starts it on a connection
+# (docker.service Requires= it, so a masked socket keeps the daemon from starting too).
+DOCKER_SERVICE = "docker.service"
+DOCKER_SOCKET = "docker.socket"
 
 
 def docker_daemon_config(data: Mapping[str, Any], topo: Topology) -> dict[str, list[str]]:

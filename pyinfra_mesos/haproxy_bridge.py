@@ -50,6 +50,13 @@ BRIDGE_FILES = tuple(os.path.join(_HERE, name) for name in (
     "__init__.py", "haproxy_bridge.py", "haproxy_model.py", "haproxy_resolve.py",
     "haproxy_render.py", "haproxy_marathon.py", "haproxy_apply.py"))
 
+# The units on a load balancer (tasks/haproxy.py): Debian's haproxy.service, and the bridge's
+# own <BRIDGE_UNIT>.service run by <BRIDGE_UNIT>.timer (written under /etc/systemd/system).
+HAPROXY_SERVICE = "haproxy.service"
+BRIDGE_UNIT = "pyinfra-mesos-haproxy-bridge"
+BRIDGE_SERVICE = f"{BRIDGE_UNIT}.service"
+BRIDGE_TIMER = f"{BRIDGE_UNIT}.timer"
+
 DEFAULT_RESERVED = "22"
 DEFAULT_STATE = "/var/lib/pyinfra-mesos-haproxy-bridge/applied"
 

@@ -12,6 +12,7 @@ from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.flags import AGENT_INFO_FLAGS
 
 MESOS_AGENT_ENV = "/etc/default/mesos-agent"
+MESOS_AGENT_SERVICE = "mesos-agent.service"
 
 
 MESOS_AGENT_DOCKER_DROPIN = "/etc/systemd/system/mesos-agent.service.d/docker.conf"

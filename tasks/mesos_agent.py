@@ -20,6 +20,7 @@ from pyinfra_mesos.deploy.mesos_files import (
 from pyinfra_mesos.deploy.private_files import private_directory
 from pyinfra_mesos.deploy.rolling import rolling_restart
 from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.docker import DOCKER_SERVICE
 from pyinfra_mesos.flags import (
     AGENT_ZK_FLAG,
     MESOS_AGENT_CREDENTIAL_FILE,
@@ -32,6 +33,7 @@ from pyinfra_mesos.flags import (
 from pyinfra_mesos.mesos_agent import (
     MESOS_AGENT_DOCKER_DROPIN,
     MESOS_AGENT_ENV,
+    MESOS_AGENT_SERVICE,
     agent_info_changes,
     check_agent_checkpoint,
 )
@@ -40,7 +42,7 @@ from pyinfra_mesos.restarts import http_probe
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 
-SERVICE = "mesos-agent.service"
+SERVICE = MESOS_AGENT_SERVICE
 
 topo = topology_from_inventory(inventory)
 # cgroup v2 hosts (Debian 11+, Ubuntu 22.04+) have no v1 systemd hierarchy: systemd support off.
@@ -94,12 +96,13 @@ if remove_checkpoint:
         commands=[f"systemctl stop {SERVICE}", f"rm -f {checkpoint}"],
     )
 
-# One fact for running and enabled (deploy/units.py). The agent refuses to start with the docker
+# One fact for running, enabled and masked (deploy/units.py: a host `remove` took out and the
+# inventory lists again is unmasked here). The agent refuses to start with the docker
 # containerizer while Docker is down: Docker first (tasks/docker.py enables it as well).
 units_running_enabled(
     name="Docker running before the agent, mesos-agent enabled and running"
     if runs_docker else "mesos-agent enabled and running",
-    units=(["docker.service"] if runs_docker else []) + [SERVICE],
+    units=([DOCKER_SERVICE] if runs_docker else []) + [SERVICE],
 )
 
 # One agent at a time, each answering /health before the next (a changed ZooKeeper list, e.g.

@@ -154,7 +154,9 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     every directory of `directories` exists with its Dir's mode (and owner, if given). Missing
     parent directories of files are made (`mkdir -p`, 0755 as pyinfra's files.put makes them);
     a missing private file (is_private) is created empty with its mode before it is filled.
-    When the content of a unit under /etc/systemd/system/ is uploaded, `systemctl daemon-reload`
+    A unit under /etc/systemd/system/ that is not a regular file (a masked unit's link to
+    /dev/null) is removed before its upload, which unmasks it. When the content of a unit under
+    /etc/systemd/system/ is uploaded, `systemctl daemon-reload`
     follows the uploads (a mode or owner fix alone needs none). One fact for the whole set;
     `host.noop` when nothing differs."""
     paths = tuple(sorted(files))
@@ -180,6 +182,10 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
         if state is None and private:
             yield StringCommand("install", "-m", file_mode, "-o", file_user, "-g", file_group,
                                 "/dev/null", QuoteString(dest))
+        if state is None and is_systemd_unit(dest) and not private:
+            # Not a regular file: a unit masked by `remove` is a link to /dev/null here, and an
+            # upload would write through it (rm -f of a missing file does nothing).
+            yield StringCommand("rm", "-f", QuoteString(dest))
         if state is None or state.sha256 != _digest(files[dest]):
             # A private file is filled in place (it exists, private, from here on); pyinfra
             # only uses a temporary name when it uploads for sudo/su.

@@ -22,13 +22,19 @@ ENABLED_STATES = frozenset({"enabled", "static"})
 _PROPERTIES = ("Id", "SubState", "UnitFileState")
 
 
+# UnitFileState of a unit masked (`systemctl mask`: linked to /dev/null), systemctl(1).
+MASKED_STATES = frozenset({"masked", "masked-runtime"})
+
+
 @dataclass(frozen=True)
 class UnitState:
     """One unit: `active` (SubState one of ACTIVE_SUBSTATES), `enabled` (UnitFileState one of
-    ENABLED_STATES)."""
+    ENABLED_STATES), `masked` (UnitFileState one of MASKED_STATES: it cannot start nor be
+    enabled until unmasked)."""
 
     active: bool
     enabled: bool
+    masked: bool = False
 
 
 class UnitStates(FactBase[dict[str, UnitState]]):
@@ -62,7 +68,8 @@ class UnitStates(FactBase[dict[str, UnitState]]):
             if block.get("Id"):
                 result[block["Id"]] = UnitState(
                     active=block.get("SubState") in ACTIVE_SUBSTATES,
-                    enabled=block.get("UnitFileState") in ENABLED_STATES)
+                    enabled=block.get("UnitFileState") in ENABLED_STATES,
+                    masked=block.get("UnitFileState") in MASKED_STATES)
             block.clear()
 
         for line in output:
@@ -81,8 +88,10 @@ class UnitStates(FactBase[dict[str, UnitState]]):
 @operation()
 def units_running_enabled(units: Sequence[str]):
     """Every unit of `units` (full names, "haproxy.service") active and enabled, in order:
-    `systemctl start` for one that is not active, then `systemctl enable` for one that is not
-    enabled (pyinfra's systemd.service commands). One fact for all; `host.noop` otherwise.
+    `systemctl unmask` for one that is masked (`remove` masks an agent's units; a host added
+    back gets them again), `systemctl start` for one that is not active, then `systemctl
+    enable` for one that is not enabled (pyinfra's systemd.service commands). One fact for all
+    (the mask is read in the same `systemctl show`); `host.noop` otherwise.
     No units: `host.noop` and no fact (an operation every member plans to keep one order of
     operations, that only some act in)."""
     if not units:
@@ -92,6 +101,8 @@ def units_running_enabled(units: Sequence[str]):
     changed = False
     for unit in units:
         state = states.get(unit, UnitState(active=False, enabled=False))
+        if state.masked:
+            yield StringCommand("systemctl", "unmask", QuoteString(unit))
         if not state.active:
             yield StringCommand("systemctl", "start", QuoteString(unit))
             changed = True

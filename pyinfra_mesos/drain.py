@@ -34,6 +34,7 @@ from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.flag_tables import MESOS_CREDENTIALS_FILE
 from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
+from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.problems import error
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
@@ -191,48 +192,73 @@ def _cluster(topo: Topology) -> tuple[Cluster, Hosts]:
     return Cluster(topo, hosts, bool(marathon_credentials(data, project_root()))), hosts
 
 
+def other_agents(cluster: Cluster, agent: Member) -> list[str]:
+    """The other agents active in Mesos (GET /master/state); Failed when there is none (its
+    tasks would have nowhere to run) or the master does not answer."""
+    status, state = cluster.mesos("GET", "/master/state")
+    if status != 200 or not isinstance(state, dict):
+        raise Failed(f"mesos: GET /master/state answered {status}")
+    others = plan.other_active_agents(state, agent.ip)
+    if not others:
+        raise Failed(f"{agent.name}: no other agent is active in Mesos: its tasks would "
+                     "have nowhere to run")
+    return others
+
+
+def machine_is_down(cluster: Cluster, agent: Member) -> bool:
+    """Whether the agent's machine is DOWN in Mesos maintenance (GET /master/maintenance/status;
+    drain_plan.machine_down)."""
+    status, reply = cluster.mesos("GET", "/master/maintenance/status")
+    if status != 200:
+        raise Failed(f"mesos: GET /master/maintenance/status answered {status}: {reply}")
+    return plan.machine_down(reply if isinstance(reply, dict) else {}, plan.machine_id(agent))
+
+
+def drain_machine(cluster: Cluster, topo: Topology, agent: Member, wait_s: float,
+                  started: float) -> None:
+    """Steps 1 (live part) to 4 of `drain` (module docstring): another agent is active, the
+    machine scheduled, each Marathon task moved and waited for (`wait_s` each), the machine
+    DOWN. Prints each step; Failed or RemoteError on a step that could not be done. `remove`
+    runs the same steps for an agent that is not DOWN yet."""
+    names = {agent.name, agent.ip}
+    address_of = {m.name: m.ip for m in topo.all_members} | {m.ip: m.ip for m in topo.all_members}
+    others = other_agents(cluster, agent)
+    _say(f"{agent.name}: an agent of the inventory, {len(others)} other agent(s) active", started)
+    machine = plan.machine_id(agent)
+    status, current = cluster.mesos("GET", "/master/maintenance/schedule")
+    if status != 200:
+        raise Failed(f"mesos: GET /master/maintenance/schedule answered {status}: {current}")
+    schedule = plan.schedule_with(current or {}, machine, time.time_ns())
+    if schedule is not None:
+        status, reply = cluster.mesos("POST", "/master/maintenance/schedule", schedule)
+        if status != 200:
+            raise Failed(f"mesos: maintenance schedule refused ({status}): {reply}")
+    _say(f"{agent.name}: scheduled for maintenance ({json.dumps(machine)} DRAINING); "
+         "Marathon declines its offers", started)
+    for move in plan.moves(cluster.apps(), names):
+        path = f"/v2/apps/{move.app_id.strip('/')}/tasks/{move.task_id}?scale=false"
+        status, reply = cluster.marathon("DELETE", path)
+        if status not in (200, 404):  # 404: it ended meanwhile; its instance comes back
+            raise Failed(f"marathon: kill of {move.task_id} answered {status}: {reply}")
+        _say(f"{move.app_id}: killed {move.task_id}; waiting for its replacement", started)
+
+        def probe(move: plan.Move = move) -> str | None:
+            app = next((a for a in cluster.apps() if a["id"] == move.app_id), None)
+            return plan.replaced(app, move, names, address_of, cluster.lb_configs())
+
+        _wait(f"{move.app_id}: replacement of {move.task_id}", probe, wait_s)
+        _say(f"{move.app_id}: replaced, healthy and behind every load balancer", started)
+    status, reply = cluster.mesos("POST", "/master/machine/down", [machine])
+    if status != 200:
+        raise Failed(f"mesos: machine/down refused ({status}): {reply}")
+    _say(f"{agent.name}: machine DOWN (Mesos removed the agent)", started)
+
+
 def drain(args: argparse.Namespace, topo: Topology, agent: Member) -> None:
     started = time.monotonic()
     cluster, hosts = _cluster(topo)
-    names = {agent.name, agent.ip}
-    address_of = {m.name: m.ip for m in topo.all_members} | {m.ip: m.ip for m in topo.all_members}
     try:
-        status, state = cluster.mesos("GET", "/master/state")
-        if status != 200 or not isinstance(state, dict):
-            raise Failed(f"mesos: GET /master/state answered {status}")
-        if not plan.other_active_agents(state, agent.ip):
-            raise Failed(f"{agent.name}: no other agent is active in Mesos: its tasks would "
-                         "have nowhere to run")
-        _say(f"{agent.name}: an agent of the inventory, "
-             f"{len(plan.other_active_agents(state, agent.ip))} other agent(s) active", started)
-        machine = plan.machine_id(agent)
-        status, current = cluster.mesos("GET", "/master/maintenance/schedule")
-        if status != 200:
-            raise Failed(f"mesos: GET /master/maintenance/schedule answered {status}: {current}")
-        schedule = plan.schedule_with(current or {}, machine, time.time_ns())
-        if schedule is not None:
-            status, reply = cluster.mesos("POST", "/master/maintenance/schedule", schedule)
-            if status != 200:
-                raise Failed(f"mesos: maintenance schedule refused ({status}): {reply}")
-        _say(f"{agent.name}: scheduled for maintenance ({json.dumps(machine)} DRAINING); "
-             "Marathon declines its offers", started)
-        for move in plan.moves(cluster.apps(), names):
-            path = f"/v2/apps/{move.app_id.strip('/')}/tasks/{move.task_id}?scale=false"
-            status, reply = cluster.marathon("DELETE", path)
-            if status not in (200, 404):  # 404: it ended meanwhile; its instance comes back
-                raise Failed(f"marathon: kill of {move.task_id} answered {status}: {reply}")
-            _say(f"{move.app_id}: killed {move.task_id}; waiting for its replacement", started)
-
-            def probe(move: plan.Move = move) -> str | None:
-                app = next((a for a in cluster.apps() if a["id"] == move.app_id), None)
-                return plan.replaced(app, move, names, address_of, cluster.lb_configs())
-
-            _wait(f"{move.app_id}: replacement of {move.task_id}", probe, float(args.wait))
-            _say(f"{move.app_id}: replaced, healthy and behind every load balancer", started)
-        status, reply = cluster.mesos("POST", "/master/machine/down", [machine])
-        if status != 200:
-            raise Failed(f"mesos: machine/down refused ({status}): {reply}")
-        _say(f"{agent.name}: machine DOWN (Mesos removed the agent)", started)
+        drain_machine(cluster, topo, agent, float(args.wait), started)
         cluster.sh(agent.name, "systemctl disable --now mesos-agent.service", 90.0)
         active = cluster.sh(agent.name, "systemctl is-active mesos-agent.service; "
                                         "systemctl is-enabled mesos-agent.service; true")
@@ -265,7 +291,8 @@ def run_drain(args: argparse.Namespace) -> int:
 
 def run_undrain(args: argparse.Namespace) -> int:
     """machine/up (only a DOWN machine: Mesos refuses others with its reason), then start the
-    agent; it registers again with its checkpointed id."""
+    agent; it registers again with its checkpointed id. An agent `remove` masked is left to
+    the deploy (it unmasks and starts Docker, the agent and HAProxy in their order)."""
     prepared = _prepare(args)
     if isinstance(prepared, int):
         return prepared
@@ -278,8 +305,14 @@ def run_undrain(args: argparse.Namespace) -> int:
             if status != 200:
                 raise Failed(f"mesos: machine/up refused ({status}): {reply}")
             print(f"{agent.name}: machine UP, out of the maintenance schedule")
-            cluster.sh(agent.name, "systemctl enable --now mesos-agent.service", 90.0)
-            print(f"{agent.name}: mesos-agent enabled and started")
+            enabled = cluster.sh(agent.name, f"systemctl is-enabled {MESOS_AGENT_SERVICE} "
+                                             "2>/dev/null; true")
+            if plan.masked(enabled):
+                print(f"{agent.name}: mesos-agent is masked (`remove` took the host out): run "
+                      "the deploy, which unmasks and starts its units")
+            else:
+                cluster.sh(agent.name, f"systemctl enable --now {MESOS_AGENT_SERVICE}", 90.0)
+                print(f"{agent.name}: mesos-agent enabled and started")
         finally:
             hosts.close()
     except (Failed, RemoteError) as exc:

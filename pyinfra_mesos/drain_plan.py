@@ -70,6 +70,19 @@ def schedule_with(current: Mapping[str, Any], machine: Mapping[str, str],
     return {"windows": windows}
 
 
+def machine_down(status: Mapping[str, Any], machine: Mapping[str, str]) -> bool:
+    """Whether `machine` is among the `down_machines` of GET /master/maintenance/status (a
+    ClusterStatus: apache/mesos include/mesos/maintenance/maintenance.proto)."""
+    return any(same_machine(m, machine) for m in status.get("down_machines") or []
+               if isinstance(m, Mapping))
+
+
+def masked(is_enabled: str) -> bool:
+    """Whether `systemctl is-enabled UNIT` printed `masked` (its last line)."""
+    lines = is_enabled.strip().splitlines()
+    return bool(lines) and lines[-1].strip() in ("masked", "masked-runtime")
+
+
 def other_active_agents(master_state: Mapping[str, Any], address: str) -> list[str]:
     """Hostnames of the active agents that are not at `address` (from /master/state)."""
     return [str(s.get("hostname")) for s in master_state.get("slaves") or []

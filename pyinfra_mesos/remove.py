@@ -1,5 +1,5 @@
 """`python -m pyinfra_mesos remove INVENTORY HOST [HOST...] [--yes]`: take master hosts (Mesos
-master, ZooKeeper member, Marathon) out of the cluster the way apache/mesos
+master, ZooKeeper member, Marathon), or one agent, out of the cluster the way apache/mesos
 docs/operational-guide.md "Decreasing the quorum size" orders it, from the operator's machine
 over SSH only (every request runs on a cluster host, as for `status` and `drain`).
 
@@ -16,6 +16,20 @@ run the deploy with `--data mesos_allow_master_removal=true` (the remaining mast
 the lower quorum, the leader last; tasks/mesos_master.py). The pure decisions are
 remove_plan.py.
 
+An agent (`remove INVENTORY AGENT`, one at a time, on its own): (1) check, before anything
+changes (remove_plan.agent_target_problems: an agent of the inventory, not the last, no master
+side role, a load balancer left when it is one), then that another agent is active in Mesos;
+(2) unless its machine is already DOWN in Mesos maintenance (drained before), drain's steps
+(drain.drain_machine: scheduled, its Marathon tasks moved one at a time and waited for until
+they run healthy elsewhere and behind every load balancer, machine DOWN); (3) print the load
+balancers that remain (clients move to them), then stop, disable and mask mesos-agent, the
+HAProxy bridge and HAProxy, Docker's socket and daemon (remove_plan.agent_units), in one
+command; (4) leave the machine DOWN in the maintenance schedule: apache/mesos
+docs/maintenance.md, starting maintenance "prevents the machine from being accidentally
+rebooted and rejoining the Mesos cluster"; print the next step: delete its line and run the
+deploy (every other host's /etc/hosts block, firewall set and ZooKeeper/Mesos config come from
+the inventory). Adding it back: its line, `undrain`, then the deploy (README).
+
 Exit status: 0 done; 1 refused or failed (one line `error: <where>: <field>: <message>`, or one
 line per problem found by the checks); 2 usage error or bad inventory. Bounds: each wait
 --wait seconds (default 300), each host's stops 300 s, each check 30 s.
@@ -27,6 +41,7 @@ import argparse
 import time
 from typing import Any
 
+from pyinfra_mesos import drain as drain_cmd
 from pyinfra_mesos import remove_plan as plan
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.drain import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, WAIT_S, Failed, _say, _wait
@@ -37,7 +52,7 @@ from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
 from pyinfra_mesos.status_collect import collect
 from pyinfra_mesos.status_model import RawAnswers
-from pyinfra_mesos.topology import Topology, quorum
+from pyinfra_mesos.topology import Member, Topology, quorum
 
 STOP_S = 300.0  # Marathon alone may take its 45 s graceful shutdown + 30 s
 PROBE_S = 30.0
@@ -46,12 +61,14 @@ PROBE_S = 30.0
 def add_parser(commands: Any) -> None:
     """Add `remove` to the CLI's subcommands (cli.py)."""
     text = ("stop, disable and mask master hosts (Mesos master, ZooKeeper, Marathon) one at a "
-            "time, before the deploy lowers the quorum")
+            "time, before the deploy lowers the quorum; or drain one agent and stop, disable "
+            "and mask its agent, HAProxy and Docker")
     parser = commands.add_parser("remove", help=text, description=text + ". Exit 0: done; 1: "
                                  "refused or failed; 2: usage error or bad inventory.")
     parser.add_argument("inventory", metavar="INVENTORY")
     parser.add_argument("hosts", metavar="HOST", nargs="+",
-                        help="master hosts to remove, as named in the inventory")
+                        help="master hosts, or one agent, to remove, as named in the "
+                             "inventory")
     parser.add_argument("--yes", action="store_true", help="do not ask before starting")
     parser.add_argument("--wait", type=float, default=WAIT_S, metavar="SECONDS",
                         help="bound on each wait for the cluster to settle (default 300)")
@@ -119,10 +136,64 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
     return EXIT_DONE
 
 
+def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int:
+    """Steps of an agent's removal (module docstring); Failed or RemoteError on a step that
+    could not be done."""
+    started = time.monotonic()
+    cluster, hosts = drain_cmd._cluster(topo)
+    try:
+        others = drain_cmd.other_agents(cluster, agent)
+        down = drain_cmd.machine_is_down(cluster, agent)
+        balancers = plan.remaining_load_balancers(topo, agent.name)
+        _say(f"checked: {agent.name} is an agent of the inventory, {len(others)} other agent(s) "
+             f"active in Mesos, machine {'DOWN' if down else 'up'}", started)
+        units = plan.agent_units(topo, agent.name)
+        if not args.yes:
+            answer = input(f"Remove agent {agent.name}: "
+                           + ("" if down else "drain it (move its tasks), then ")
+                           + f"stop, disable and mask {', '.join(units)}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print(error(args.inventory, agent.name, "not removed (not confirmed)").format())
+                return EXIT_FAILED
+        if down:
+            _say(f"{agent.name}: machine already DOWN in Mesos maintenance (drained): no task "
+                 "to move", started)
+        else:
+            drain_cmd.drain_machine(cluster, topo, agent, float(args.wait), started)
+        if "load_balancer" in topo.roles_of(agent.name):
+            _say(f"{agent.name}: stopping its HAProxy; clients move to the remaining load "
+                 f"balancer(s): {', '.join(balancers)}", started)
+        cluster.sh(agent.name, plan.stop_command(units), STOP_S)
+        missing = plan.stopped_problem(units, cluster.sh(agent.name, plan.state_command(units),
+                                                         PROBE_S))
+        if missing is not None:
+            raise Failed(f"{agent.name}: {missing}")
+        _say(f"{agent.name}: {', '.join(units)} stopped, disabled and masked", started)
+    finally:
+        hosts.close()
+    print(f"removed: {agent.name}. Its machine stays DOWN in the Mesos maintenance schedule "
+          f"(it cannot rejoin by accident). Next: delete its line from {args.inventory}, then "
+          "run the deploy (the other hosts' /etc/hosts, firewall and ZooKeeper/Mesos config "
+          "then forget it; README: Removing an agent).")
+    return EXIT_DONE
+
+
 def run_remove(args: argparse.Namespace) -> int:
     topo = topology_or_report(args.inventory)
     if topo is None:
         return EXIT_USAGE
+    agents = {m.name: m for m in topo.agents}
+    if any(name in agents for name in args.hosts):
+        problems = plan.agent_target_problems(topo, args.hosts, args.inventory)
+        for problem in problems:
+            print(problem.format())
+        if problems:
+            return EXIT_FAILED
+        try:
+            return remove_agent(args, topo, agents[args.hosts[0]])
+        except (Failed, RemoteError) as exc:
+            print(error(args.inventory, args.hosts[0], str(exc)).format())
+            return EXIT_FAILED
     problems = plan.target_problems(topo, args.hosts, args.inventory)
     for problem in problems:
         print(problem.format())

@@ -1,5 +1,6 @@
 """Pure decisions of `remove` (remove.py does the SSH): which master hosts may go, the commands
-that stop them for good, and when the cluster has settled after each.
+that stop them for good, and when the cluster has settled after each; for an agent, whether it
+may go (drain_plan's rules plus a load balancer left) and the units that stop with it.
 
 Source: apache/mesos docs/operational-guide.md, "Decreasing the quorum size" (5 masters run with
 --quorum=3; remove 2 and "ensure they will not be restarted"; then restart the remaining 3 with
@@ -14,6 +15,10 @@ import dataclasses
 import shlex
 from collections.abc import Iterable, Sequence
 
+from pyinfra_mesos import drain_plan
+from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
+from pyinfra_mesos.haproxy_bridge import BRIDGE_SERVICE, BRIDGE_TIMER, HAPROXY_SERVICE
+from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.mesos_master import check_master_count_change
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.status_model import (
@@ -81,8 +86,8 @@ def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Pr
         if name not in known:
             problems.append(error(where, name, "not in the inventory"))
         elif "agent" in roles:
-            problems.append(error(where, name, "an agent: take it out with python -m "
-                                               "pyinfra_mesos drain (remove is for masters)"))
+            problems.append(error(where, name, "an agent: remove agents one at a time, on "
+                                               "their own (not with masters)"))
         elif not roles & MASTER_ROLES:
             problems.append(error(where, name, "runs no Mesos master, ZooKeeper or Marathon: "
                                                "nothing for remove to stop"))
@@ -108,6 +113,50 @@ def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Pr
     if topo.marathons and not left.marathons:
         problems.append(error(where, "marathon", "no Marathon instance would be left"))
     return problems
+
+
+AGENT_SIDE_ROLES = frozenset({"agent", "load_balancer"})
+
+
+def remaining_load_balancers(topo: Topology, name: str) -> list[str]:
+    """The load balancers left once host `name` is gone (inventory order)."""
+    return [m.name for m in without(topo, [name]).load_balancers]
+
+
+def agent_target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Problem]:
+    """Every reason the agent among `hosts` cannot be removed (where: the inventory), one line
+    each: more than one host named (agents go one at a time, on their own); drain's own
+    refusals (drain_plan.target_problems: an agent of the inventory, not the last one); a role
+    besides agent and load balancer (a master, ZooKeeper, Marathon or registry host); the last
+    load balancer (clients would have nowhere to go)."""
+    names = list(dict.fromkeys(hosts))
+    if len(names) != 1:
+        return [error(where, "remove", f"{', '.join(names)}: remove takes one agent at a time, "
+                                       "on its own (masters in a run of their own)")]
+    name = names[0]
+    problems = drain_plan.target_problems(topo, name, where)
+    if problems:
+        return problems
+    others = sorted(topo.roles_of(name) - AGENT_SIDE_ROLES)
+    if others:
+        problems.append(error(where, name, f"also runs {', '.join(others)}: remove takes out "
+                                           "an agent (and its load balancer) only"))
+    if "load_balancer" in topo.roles_of(name) and not remaining_load_balancers(topo, name):
+        problems.append(error(where, name, "the last load balancer: clients would have nowhere "
+                                           "to go; add one (group load_balancers) and deploy "
+                                           "first"))
+    return problems
+
+
+def agent_units(topo: Topology, name: str) -> list[str]:
+    """The units `remove` stops on agent `name`, in that order: mesos-agent; on a load
+    balancer the bridge's timer, then its service (so no run rewrites haproxy.cfg), then
+    HAProxy; then Docker's socket before its daemon (socket activation would start the daemon
+    again: docker.service requires docker.socket)."""
+    out = [MESOS_AGENT_SERVICE]
+    if "load_balancer" in topo.roles_of(name):
+        out += [BRIDGE_TIMER, BRIDGE_SERVICE, HAPROXY_SERVICE]
+    return out + [DOCKER_SOCKET, DOCKER_SERVICE]
 
 
 def _ensemble_problems(field: str, what: str, before: int, after: int,

@@ -47,7 +47,7 @@ def test_two_of_five_masters_may_go_and_their_units_are_listed() -> None:
 
 @pytest.mark.parametrize(("hosts", "line"), [
     (["m9"], "error: inv.py: m9: not in the inventory"),
-    (["a1"], "error: inv.py: a1: an agent: take it out with python -m pyinfra_mesos drain"),
+    (["a1", "m5"], "error: inv.py: a1: an agent: remove agents one at a time, on their own"),
     (["m5"], "error: inv.py: masters: 4 Mesos masters would be left: an ensemble needs an odd "
              "count"),
     (["m2", "m3", "m4", "m5"], "remove 2, deploy, then 2 more"),
@@ -270,11 +270,11 @@ def test_remove_changes_nothing_when_a_remaining_master_is_down(
     assert fake["hosts"].log == ["closed"]
 
 
-def test_remove_refuses_agents_and_two_quorum_steps_before_connecting(
+def test_remove_refuses_the_last_agent_and_two_quorum_steps_before_connecting(
         tmp_path: Path, capsys: Any) -> None:
     inv = inventory(tmp_path)
-    assert main(["remove", str(inv), "a1"]) == 1
+    assert main(["remove", str(inv), "a1"]) == 1        # an agent: drain's rules (the last)
     assert main(["remove", str(inv), "m2", "m3", "m4", "m5"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and out[0].startswith(f"error: {inv}: a1: an agent")
+    assert len(out) == 2 and out[0].startswith(f"error: {inv}: a1: the only agent")
     assert "remove 2, deploy, then 2 more" in out[1]

@@ -266,8 +266,8 @@ def drain(args: argparse.Namespace, topo: Topology, agent: Member) -> None:
              started)
     finally:
         hosts.close()
-    print(f"drained: {agent.name}. To remove it: delete its line from {args.inventory} and "
-          "re-run the deploy (README: Removing an agent).")
+    print(f"drained: {agent.name}. To remove it for good: python -m pyinfra_mesos remove "
+          f"{args.inventory} {agent.name} (README: Removing an agent).")
 
 
 def run_drain(args: argparse.Namespace) -> int:

@@ -98,6 +98,7 @@ from .helpers import (
     sandbox_name,
 )
 from .phase_drain import phase_drain
+from .phase_remove_agent import phase_remove_agent
 from .phase_shrink import phase_shrink
 from .phase_upgrade import phase_upgrade
 
@@ -1912,3 +1913,11 @@ def test_13_shrink_masters(e2e_run: E2ERun) -> None:
     replicated log kept; phase 11's data passed on, as phase 12 does)."""
     with phase(e2e_run, "shrink masters 5 -> 3"):
         phase_shrink(e2e_run, base_data=(INTERRUPT_DATA,))
+
+
+def test_14_remove_agent(e2e_run: E2ERun) -> None:
+    """14. Remove the newest agent under load: `remove` drains it and masks its agent, HAProxy
+    and Docker (the machine left DOWN), its line is deleted, the deploy makes every other host
+    forget it (/etc/hosts, firewall), checks, zero-change re-run (phase 11's data passed on)."""
+    with phase(e2e_run, "remove an agent"):
+        phase_remove_agent(e2e_run, base_data=(INTERRUPT_DATA,))

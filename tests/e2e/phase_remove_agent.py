@@ -156,6 +156,11 @@ def phase_remove_agent(run: Any, base_data: Sequence[str] = ()) -> None:
                 f"test -f {UNIT_DIR}/{u}.removed && echo {u};" for u in own) + " true",
                 "the bridge's unit files moved aside")
             assert aside.split() == own, f"{gone.name}: moved aside {aside.split()}, want {own}"
+        # A package's unit under UNIT_DIR would be moved aside too: the deploy that adds the
+        # host back could not start it (README: Removing an agent). Shown for the lead.
+        moved = hosts.run(gone.name, f"ls {UNIT_DIR} | grep '[.]removed$' || true",
+                          "unit files moved aside")
+        print(f"[e2e] {gone.name}: moved aside under {UNIT_DIR}: {moved.split()}", flush=True)
         status = _mesos_get(hosts, "/master/maintenance/status")
         assert {"hostname": gone.ip, "ip": gone.ip} in status.get("down_machines", []), (
             f"{gone.name}'s machine must stay DOWN: {status}")

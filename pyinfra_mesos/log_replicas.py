@@ -100,6 +100,18 @@ def replica_host(upid: str) -> str | None:
     return match.group("host") if match else None
 
 
+def departed_replicas(observed: dict[str, Any], masters: Iterable[str]) -> list[tuple[str, str]]:
+    """`(znode child, UPID)` of every listed replica whose address is not in `masters`
+    (addresses and names), sorted by child; a member whose data is not a UPID is skipped."""
+    known = set(masters)
+    departed = []
+    for child, upid in sorted(observed.get("members", {}).items()):
+        host = replica_host(upid or "")
+        if host is not None and host not in known:
+            departed.append((child, str(upid)))
+    return departed
+
+
 def departed_replica_problems(observed: dict[str, Any], masters: Iterable[str], where: str,
                               zookeeper: str, inventory: str = "INVENTORY") -> list[Problem]:
     """Refuse a shrink while a master that is not in the inventory is still a live replica.
@@ -114,12 +126,8 @@ def departed_replica_problems(observed: dict[str, Any], masters: Iterable[str], 
                       f"the masters' replicated log shrinks, but its replica group could not be "
                       f"read from ZooKeeper on {zookeeper}; nothing was changed. Re-run once "
                       "ZooKeeper serves")]
-    known = set(masters)
     problems = []
-    for child, upid in sorted(observed.get("members", {}).items()):
-        host = replica_host(upid or "")
-        if host is None or host in known:
-            continue
+    for child, upid in departed_replicas(observed, masters):
         problems.append(error(
             where, "masters",
             f"{upid} (ZooKeeper {child}) is still a live replica of the masters' log but not a "

@@ -11,7 +11,9 @@ remaining ones hold the log's quorum and ZooKeeper's while the others stop; (2) 
 time: stop, disable and mask its marathon, mesos-master and ZooKeeper units ("ensure they will
 not be restarted": not by a reboot, nor by a package's postinst), then wait until the hosts still
 running have a ZooKeeper leader with every member following, one Mesos leader and one Marathon
-leader before the next host; (3) print what comes next: delete the hosts from the inventory and
+leader, and until the log's replica group in ZooKeeper no longer lists it (a stopped
+master's znode stays until its ZooKeeper session expires; the deploy refuses a shrink while it
+is listed), before the next host; (3) print what comes next: delete the hosts from the inventory and
 run the deploy with `--data mesos_allow_master_removal=true` (the remaining masters restart with
 the lower quorum, the leader last; tasks/mesos_master.py). The pure decisions are
 remove_plan.py.
@@ -46,6 +48,7 @@ from pyinfra_mesos import remove_plan as plan
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.drain import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, WAIT_S, Failed, _say, _wait
 from pyinfra_mesos.inventory_data import project_root
+from pyinfra_mesos.log_replicas import departed_replicas, fact_command, parse_fact
 from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
 from pyinfra_mesos.problems import error
 from pyinfra_mesos.remote import Hosts, RemoteError
@@ -88,6 +91,24 @@ def _sh(hosts: Hosts, host: str, command: str, timeout_s: float) -> str:
     return out
 
 
+def _departed_replica(running: Topology, hosts: Hosts) -> str | None:
+    """None once `<zookeeper_mesos_path>/log_replicas` lists only `running`'s masters, else
+    why not. A stopped master's ephemeral znode stays until its ZooKeeper session expires
+    (log_replicas.py), and the deploy refuses a shrink while it is listed: `remove` is done only
+    when the deploy that follows can go ahead. Read on `running`'s first ZooKeeper member, as
+    the deploy reads it (the deploy's digests are on the first member of the inventory)."""
+    zookeeper = running.zookeepers[0]
+    data = zookeeper.data
+    command = fact_command(str(data["zookeeper_mesos_path"]), int(data["zookeeper_client_port"]),
+                           int(PROBE_S * 1000) // 2)
+    observed = parse_fact(_sh(hosts, zookeeper.name, command, PROBE_S).splitlines())
+    if not observed["reachable"]:
+        return f"the replica group could not be read from ZooKeeper on {zookeeper.name}"
+    departed = departed_replicas(observed, [a for m in running.masters for a in (m.ip, m.name)])
+    return ("still listed (its ZooKeeper session has not expired yet): "
+            + ", ".join(upid for _, upid in departed)) if departed else None
+
+
 def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
     started = time.monotonic()
     names = list(dict.fromkeys(args.hosts))
@@ -124,8 +145,10 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
             _wait(f"{name}: the cluster settling without it",
                   lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
                   float(args.wait))
-            _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again",
-                 started)
+            _wait(f"{name}: its replica leaving the masters' log group",
+                  lambda current=current: _departed_replica(current, hosts), float(args.wait))
+            _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again, "
+                 "and the log's replica group lists only the masters still running", started)
     finally:
         hosts.close()
     left = plan.without(topo, names)

@@ -16,8 +16,10 @@ from test_tasks_harness import group_defaults
 from pyinfra_mesos import remove as remove_cmd
 from pyinfra_mesos import remove_plan as plan
 from pyinfra_mesos.cli import main
+from pyinfra_mesos.log_replicas import TAG
 from pyinfra_mesos.status_model import Failed, RawAnswers
 from pyinfra_mesos.topology import Topology, build_topology
+from pyinfra_mesos.zk_acl import MARKER
 
 DATA = group_defaults()
 
@@ -187,9 +189,25 @@ class FakeHosts:
     """The SSH layer over a cluster that follows the stops: a stopped host's services are gone;
     the Mesos, Marathon and ZooKeeper leaders move to the first host still running."""
 
-    def __init__(self, topo: Topology) -> None:
+    def __init__(self, topo: Topology, session_reads: int = 2) -> None:
         self.topo, self.stopped, self.log = topo, set[str](), list[str]()
         self.unreachable: dict[str, str] = {}
+        # A stopped master's log replica znode outlives it for `session_reads` reads of the
+        # group (its ZooKeeper session has not expired yet).
+        self.session_reads, self.lingering = session_reads, dict[str, int]()
+
+    def replicas(self) -> str:
+        """fact_command's output: the replica group lists the running masters and the stopped
+        ones whose session has not expired yet."""
+        listed = [m for m in self.topo.masters
+                  if m.name not in self.stopped or self.lingering.get(m.name, 0) > 0]
+        for name in self.lingering:
+            self.lingering[name] -= 1
+        self.log.append("replicas " + ",".join(m.name for m in listed))
+        lines = [f"{TAG}listed"] + [f"{TAG}node 00000000{i}" for i in range(len(listed))]
+        for m in listed:
+            lines += [f"log-replica(1)@{m.ip}:5050", f"{MARKER} x"]
+        return "\n".join(lines) + "\n"
 
     def _first(self) -> str:
         return next(m.name for m in self.topo.masters if m.name not in self.stopped)
@@ -213,7 +231,11 @@ class FakeHosts:
         if "systemctl mask" in command:
             self.log.append(f"stop {self.host}")
             self.stopped.add(self.host)
+            self.lingering[self.host] = self.session_reads
             return 0, "", ""
+        if "/log_replicas" in command:
+            assert self.host not in self.stopped, f"replicas read on {self.host}, removed"
+            return 0, self.replicas(), ""
         units = plan.units(self.topo, self.host)
         return 0, "".join(f"{u} inactive masked\n" for u in units), ""
 
@@ -242,7 +264,12 @@ def test_remove_stops_one_host_at_a_time_each_settled_then_says_what_comes_next(
     monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
     assert main(["remove", str(inv), "m5", "m1", "--yes", "--wait", "5"]) == 0
     out = capsys.readouterr().out
-    assert fake["hosts"].log == ["stop m5", "stop m1", "closed"]
+    # Each host is done only once the log's replica group no longer lists it (read on a
+    # member still running): the deploy that follows refuses a shrink while it is listed.
+    assert fake["hosts"].log == [
+        "stop m5", "replicas m1,m2,m3,m4,m5", "replicas m1,m2,m3,m4,m5", "replicas m1,m2,m3,m4",
+        "stop m1", "replicas m1,m2,m3,m4", "replicas m1,m2,m3,m4", "replicas m2,m3,m4",
+        "closed"]
     assert "m5: marathon.service, mesos-master.service, zookeeper.service stopped, disabled " \
            "and masked" in out
     last = out.strip().splitlines()[-1]

@@ -159,6 +159,17 @@ def _say(step: str, started: float) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {step}", flush=True)
 
 
+def confirmed(prompt: str) -> bool:
+    """Whether the operator answered y or yes to `prompt`; False also when stdin is closed or
+    not a terminal's (EOF: a script without --yes), never a traceback."""
+    try:
+        answer = input(prompt)
+    except EOFError:
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _wait(what: str, probe: Callable[[], str | None], limit_s: float) -> None:
     """Poll `probe` (None: done; else what is missing) every second, for `limit_s`."""
     deadline = time.monotonic() + limit_s
@@ -276,9 +287,8 @@ def run_drain(args: argparse.Namespace) -> int:
         return prepared
     topo, agent = prepared
     if not args.yes:
-        answer = input(f"Drain {agent.name}: move its tasks, then stop and disable its "
-                       "mesos-agent? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
+        if not confirmed(f"Drain {agent.name}: move its tasks, then stop and disable its "
+                         "mesos-agent? [y/N] "):
             print(error(args.inventory, agent.name, "not drained (not confirmed)").format())
             return EXIT_FAILED
     try:

@@ -46,7 +46,16 @@ from typing import Any
 from pyinfra_mesos import drain as drain_cmd
 from pyinfra_mesos import remove_plan as plan
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.drain import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, WAIT_S, Failed, _say, _wait
+from pyinfra_mesos.drain import (
+    EXIT_DONE,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    WAIT_S,
+    Failed,
+    _say,
+    _wait,
+    confirmed,
+)
 from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.log_replicas import departed_replicas, fact_command, parse_fact
 from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
@@ -126,9 +135,8 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
         _say(f"checked: {len(remaining.masters)} remaining master(s) name a Mesos leader, "
              f"{len(remaining.zookeepers)} ZooKeeper member(s) serve", started)
         if not args.yes:
-            answer = input(f"Remove {', '.join(names)}: stop, disable and mask their Marathon, "
-                           "mesos-master and ZooKeeper? [y/N] ")
-            if answer.strip().lower() not in ("y", "yes"):
+            if not confirmed(f"Remove {', '.join(names)}: stop, disable and mask their "
+                             "Marathon, mesos-master and ZooKeeper? [y/N] "):
                 print(error(args.inventory, names[0], "not removed (not confirmed)").format())
                 return EXIT_FAILED
         done: list[str] = []
@@ -172,10 +180,9 @@ def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int
              f"active in Mesos, machine {'DOWN' if down else 'up'}", started)
         units = plan.agent_units(topo, agent.name)
         if not args.yes:
-            answer = input(f"Remove agent {agent.name}: "
-                           + ("" if down else "drain it (move its tasks), then ")
-                           + f"stop, disable and mask {', '.join(units)}? [y/N] ")
-            if answer.strip().lower() not in ("y", "yes"):
+            if not confirmed(f"Remove agent {agent.name}: "
+                             + ("" if down else "drain it (move its tasks), then ")
+                             + f"stop, disable and mask {', '.join(units)}? [y/N] "):
                 print(error(args.inventory, agent.name, "not removed (not confirmed)").format())
                 return EXIT_FAILED
         if down:

@@ -290,3 +290,19 @@ def test_undrain_leaves_a_masked_agent_to_the_deploy(
     assert fake.log == ["mesos POST /master/machine/up", "closed"]
     assert "a3: mesos-agent is masked (`remove` took the host out): run the deploy" in \
         capsys.readouterr().out
+
+
+def test_closed_stdin_without_yes_is_not_confirmed_and_no_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """A script that forgets --yes (stdin closed: input() raises EOFError) is refused with the
+    one line, nothing drained or stopped; `drain` asks the same way."""
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    fake = FakeCluster(active=["10.0.1.11", "10.0.1.13"], down=[])
+    monkeypatch.setattr("builtins.input", closed)
+    code = run(tmp_path, monkeypatch, fake)
+    assert code == 1 and "stop a3" not in fake.log and "drain a3 300" not in fake.log
+    assert capsys.readouterr().out.strip().endswith("a3: not removed (not confirmed)")
+    assert main(["drain", str(tmp_path / "inv.py"), "a3"]) == 1
+    assert capsys.readouterr().out.strip().endswith("a3: not drained (not confirmed)")

@@ -157,10 +157,12 @@ def fact_command(paths: Sequence[str], port: int, wait_ms: int, auth_file: str =
 
     One zkCli run, whatever lies under the paths. Output: `zkacl:absent` (no zkCli yet),
     `zkacl:unreachable`, or one `zkacl:node <path>` line per path in order, then zkCli's
-    stdout (parse_fact). Always exits 0.
+    stdout (parse_fact); first `zkacl:noauth` when `auth_file` is not there (the read is
+    anonymous: ZooKeeper hides digest ids and refuses READ on closed nodes). Always exits 0.
     """
     return (
         f"if [ ! -x {shlex.quote(zk_cli)} ]; then echo {TAG}absent; exit 0; fi; "
+        f"[ -r {shlex.quote(auth_file)} ] || echo {TAG}noauth; "
         f"out=$({{ {_auth(auth_file)}; printf '%s' {shlex.quote(read_lines(paths))}; }} "
         f"| {_zkcli(port, wait_ms, zk_cli)} 2>/dev/null); "
         f"case \"$out\" in *state:SyncConnected*) ;; *) echo {TAG}unreachable; exit 0;; esac; "
@@ -173,27 +175,32 @@ _ACL_PERMS = re.compile(r"^: ([cdrwa]*)$")
 
 
 def parse_fact(lines: Sequence[str]) -> dict[str, Any]:
-    """fact_command's output -> `{"reachable": bool, "nodes": {path: {"exists": bool,
-    "acl": [[scheme, id, perms], ...] | None}}}`; `acl` None when the node exists but its ACL
-    could not be read (no READ nor ADMIN for the deploy's digests). JSON-shaped, for a fixture.
+    """fact_command's output -> `{"reachable": bool, "authenticated": bool, "nodes": {path:
+    {"exists": bool, "acl": [[scheme, id, perms], ...] | None}}}`; `acl` None when the node
+    exists but its ACL could not be read (no READ nor ADMIN for the deploy's digests);
+    `authenticated` False when the host had no digest file (an anonymous read: a decision on
+    it would take the deploy's own ACLs for someone else's). JSON-shaped, for a fixture.
 
     zkCli 3.8 prints getAcl as `'<scheme>,'<id>` then `: <perms>` per entry, stat as
     `cZxid = ...` lines, errors on stderr (dropped); one `version` line ends each node.
     """
     order: list[str] = []
     segments: list[list[str]] = [[]]
+    authenticated = True
     for raw in lines:
         line = raw.rstrip("\n")
         if line in (f"{TAG}absent", f"{TAG}unreachable"):
-            return {"reachable": False, "nodes": {}}
-        if line.startswith(f"{TAG}node "):
+            return {"reachable": False, "authenticated": authenticated, "nodes": {}}
+        if line == f"{TAG}noauth":
+            authenticated = False
+        elif line.startswith(f"{TAG}node "):
             order.append(line[len(TAG) + 5:])
         elif line.startswith(MARKER):
             segments.append([])
         else:
             segments[-1].append(line)
-    if not order or len(segments) - 1 < len(order):
-        return {"reachable": False, "nodes": {}}      # zkCli stopped before the last node
+    if not order or len(segments) - 1 < len(order):  # zkCli stopped before the last node
+        return {"reachable": False, "authenticated": authenticated, "nodes": {}}
     nodes: dict[str, Any] = {}
     for path, segment in zip(order, segments, strict=False):
         acl: list[list[str]] = []
@@ -203,7 +210,7 @@ def parse_fact(lines: Sequence[str]) -> dict[str, Any]:
                 acl.append([ident.group(1), ident.group(2), perms.group(1)])
         exists = any(line.startswith("cZxid = ") for line in segment)
         nodes[path] = {"exists": exists, "acl": sorted(acl) if exists and acl else None}
-    return {"reachable": True, "nodes": nodes}
+    return {"reachable": True, "authenticated": authenticated, "nodes": nodes}
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import OperationError, StringCommand, operation
 
 from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
-from pyinfra_mesos.zk_acl import Tree, change_command, decide, fact_paths
+from pyinfra_mesos.zk_acl import AUTH_FILE, Tree, change_command, decide, fact_paths
 
 # While planning, a ZooKeeper that does not answer at once is not waited for.
 PLANNING_WAIT_MS = 2000
@@ -49,6 +49,17 @@ def zookeeper_acls(trees: Sequence[Tree], port: int, wait_s: int):
                 f"not serve a client within {wait_s} s (zkCli.sh -waitforconnection)")
         # Planning a first run: nothing to read yet; the change is decided at execution.
         yield StringCommand("true", "# ZooKeeper ACLs: decided once the ensemble serves")
+        return
+    if not observed.get("authenticated", True):
+        # The digest file is written on this host earlier in this run (tasks/zookeeper.py):
+        # when the first member changed (a master removed), planning reads before it exists.
+        # An anonymous read sees the deploy's own ACLs as someone else's: decide at execution.
+        if state.is_executing:
+            raise OperationError(
+                f"error: {host.name}: zookeeper_acls: the deploy's ZooKeeper digest file "
+                f"{AUTH_FILE} is missing on this host, so its ACLs cannot be read; re-run the "
+                "deploy (it writes the file on the first ZooKeeper member before this step)")
+        yield StringCommand("true", "# ZooKeeper ACLs: decided once the digest file is written")
         return
     plan = decide(observed, trees, host.name)
     if plan.problems:

@@ -19,6 +19,7 @@ import pytest
 
 from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
 from pyinfra_mesos.zk_acl import (
+    AUTH_FILE,
     ZK_CLI,
     Plan,
     change_command,
@@ -93,7 +94,8 @@ def test_other_credentials_are_one_clear_line_per_tree() -> None:
 
 
 def test_an_unreachable_zookeeper_is_read_as_such() -> None:
-    assert ZookeeperAcls().process(["zkacl:unreachable"]) == {"reachable": False, "nodes": {}}
+    assert ZookeeperAcls().process(["zkacl:unreachable"]) == {
+        "reachable": False, "authenticated": True, "nodes": {}}
     # The zkCli run cut short: fewer markers than nodes is not a reading.
     assert ZookeeperAcls().process(["zkacl:node /mesos", "cZxid = 0x2"])["reachable"] is False
 
@@ -141,3 +143,56 @@ def test_the_change_is_one_shell_command_without_a_secret() -> None:
     without_sweep = change_command(Plan(setacls=[("/mesos", TREES[0].acl)]), TREES, "z1",
                                    2181, 3000)
     assert without_sweep.count(ZK_CLI) == 1
+
+
+def test_a_read_without_the_digest_file_is_marked_anonymous() -> None:
+    command = fact_command(fact_paths(TREES), 2181, 3000)
+    assert f"[ -r {AUTH_FILE} ] || echo zkacl:noauth" in command
+    case = fixture("closed_by_the_deploy")
+    anonymous = ZookeeperAcls().process(["zkacl:noauth", *case["output"]])
+    assert anonymous["authenticated"] is False
+    assert anonymous["nodes"] == case["fact"]["nodes"]  # the line is not a node's output
+    assert ZookeeperAcls().process(["zkacl:noauth", "zkacl:unreachable"]) == {
+        "reachable": False, "authenticated": False, "nodes": {}}
+
+
+def _acl_op(observed: dict[str, Any], executing: bool) -> list[str]:
+    """Drive zookeeper_acls's generator with a stubbed host and state (pyinfra's _inner)."""
+    from pyinfra_mesos.deploy import zk_acl_op
+
+    class Host:
+        name, noops = "m3", list[str]()
+
+        def get_fact(self, fact: Any, **kwargs: Any) -> dict[str, Any]:
+            return observed
+
+        def noop(self, text: str) -> None:
+            self.noops.append(text)
+
+    class State:
+        is_executing = executing
+
+    old = zk_acl_op.host, zk_acl_op.state
+    zk_acl_op.host, zk_acl_op.state = Host(), State()  # type: ignore[assignment]
+    try:
+        return [str(c) for c in zk_acl_op.zookeeper_acls._inner(TREES, 2181, 5)]
+    finally:
+        zk_acl_op.host, zk_acl_op.state = old
+
+
+def test_an_anonymous_read_is_decided_at_execution_not_taken_for_other_credentials() -> None:
+    """The first ZooKeeper member changed (the old one was removed): planning reads before this
+    run wrote the digest file there. ZooKeeper hides digest ids from such a read, which
+    `decide` would report as another site's ACLs: planning postpones, execution (after the
+    file was written) decides, and a file still missing there is its own clear line."""
+    hidden = {"reachable": True, "authenticated": False,
+              "nodes": {p: {"exists": True, "acl": [["digest", "mesos:x", "cdrwa"]]}
+                        for p in fact_paths(TREES)}}
+    assert decide(hidden, TREES, "m3").problems  # what the anonymous read would have said
+    planned = _acl_op(hidden, executing=False)
+    assert len(planned) == 1 and planned[0].startswith("true #"), planned
+    from pyinfra.api import OperationError
+    with pytest.raises(OperationError, match=f"zookeeper_acls: .*{AUTH_FILE} is missing"):
+        _acl_op(hidden, executing=True)
+    closed = {"authenticated": True, **fixture("closed_by_the_deploy")["fact"]}
+    assert _acl_op(closed, executing=False) == []

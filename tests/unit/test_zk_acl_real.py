@@ -268,7 +268,9 @@ def test_a_refused_change_fails_with_zkclis_line(zk: int, auth: Path) -> None:
 
 def test_no_server_is_a_failed_connection_not_a_reading(tmp_path: Path) -> None:
     port = free_port()
-    assert read(port, tmp_path / "none") == {"reachable": False, "nodes": {}}
+    # No digest file either (tmp_path / "none"): the read says so.
+    assert read(port, tmp_path / "none") == {"reachable": False, "authenticated": False,
+                                             "nodes": {}}
     plan = Plan(creates=[("/mesos", TREES[0].acl)], sweep=["/mesos"])
     done = run(change_command(plan, TREES, "z1", port, 1000, str(tmp_path / "none")))
     assert done.returncode == 1 and "could not connect" in done.stderr

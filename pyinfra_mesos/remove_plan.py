@@ -166,10 +166,12 @@ def _ensemble_problems(field: str, what: str, before: int, after: int,
     if after < 1:
         return [error(where, field, f"no {what} would be left")]
     if after % 2 == 0:
+        counts = [n for n in (before - after - 1, before - after + 1)
+                  if 0 < n < before and quorum(before) - quorum(before - n) <= 1]
         return [error(where, field, (
             f"{after} {what} would be left: an ensemble needs an odd count (a majority of an "
             f"even one tolerates no more failures than one fewer); remove "
-            f"{before - after - 1} or {before - after + 1}"))]
+            f"{' or '.join(map(str, counts or [before - after + 1]))}"))]
     return []
 
 

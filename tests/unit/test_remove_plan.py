@@ -59,6 +59,19 @@ def test_refusals_are_one_line_each(hosts: list[str], line: str) -> None:
     assert line in problem
 
 
+@pytest.mark.parametrize(("masters", "hosts", "advice"), [
+    (5, ["m5"], "remove 2"),                 # not "0 or 2": removing none is no removal
+    (5, ["m1", "m1"], "remove 2"),           # a name given twice is one host
+    (3, ["m3"], "remove 2"),
+    (5, ["m3", "m4", "m5"], "remove 2"),     # not "2 or 4": 5 -> 1 is two quorum steps
+    (7, ["m5", "m6", "m7"], "remove 2"),     # not "2 or 4": 7 -> 3 is two quorum steps
+])
+def test_an_even_remainder_names_only_counts_that_would_be_accepted(
+        masters: int, hosts: list[str], advice: str) -> None:
+    [problem] = lines(plan.target_problems(cluster(masters), hosts, "inv.py"))
+    assert problem.endswith(f"one fewer); {advice}")
+
+
 def test_removing_every_master_or_the_last_marathon_is_refused() -> None:
     found = lines(plan.target_problems(cluster(1), ["m1"], "inv.py"))
     assert "error: inv.py: masters: no Mesos masters would be left" in found

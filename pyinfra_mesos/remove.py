@@ -59,7 +59,7 @@ from pyinfra_mesos.drain import (
 from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.log_replicas import departed_replicas, fact_command, parse_fact
 from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
-from pyinfra_mesos.problems import error
+from pyinfra_mesos.problems import error, unreachable_line, without_host
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
 from pyinfra_mesos.status_collect import collect
@@ -127,7 +127,7 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
         remaining = plan.without(side, names)
         problems = plan.live_problems(remaining, _probe(remaining, hosts, auth))
         unreachable = [n for n in names if n in hosts.unreachable]
-        problems += [f"{n}: unreachable over SSH: {hosts.unreachable[n]}" for n in unreachable]
+        problems += [unreachable_line(n, hosts.unreachable[n]) for n in unreachable]
         for problem in dict.fromkeys(problems):
             print(error(args.inventory, "remove", problem).format())
         if problems:
@@ -222,7 +222,8 @@ def run_remove(args: argparse.Namespace) -> int:
         try:
             return remove_agent(args, topo, agents[args.hosts[0]])
         except (Failed, RemoteError) as exc:
-            print(error(args.inventory, args.hosts[0], str(exc)).format())
+            print(error(args.inventory, args.hosts[0],
+                        without_host(args.hosts[0], str(exc))).format())
             return EXIT_FAILED
     problems = plan.target_problems(topo, args.hosts, args.inventory)
     for problem in problems:

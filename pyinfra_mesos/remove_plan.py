@@ -20,7 +20,7 @@ from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
 from pyinfra_mesos.haproxy_bridge import BRIDGE_SERVICE, BRIDGE_TIMER, HAPROXY_SERVICE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.mesos_master import check_master_count_change
-from pyinfra_mesos.problems import Problem, error
+from pyinfra_mesos.problems import Problem, error, unreachable_line
 from pyinfra_mesos.status_model import (
     Failed,
     RawAnswers,
@@ -220,8 +220,7 @@ def live_problems(remaining: Topology, raw: RawAnswers) -> list[str]:
     """Before anything stops: each remaining master answers (mesos-master runs and names a
     leader) and each remaining ZooKeeper member serves in a quorum, so the remaining ones
     still hold the log's quorum and ZooKeeper's while the others stop. One line each."""
-    problems = [f"{name}: unreachable over SSH: {reason}"
-                for name, reason in sorted(raw.unreachable.items())]
+    problems = [unreachable_line(name, reason) for name, reason in sorted(raw.unreachable.items())]
     for member in remaining.masters:
         view = master_view(member, member_port(member, "mesos_master_port"),
                            raw.redirect.get(member.name, Failed("not asked")))

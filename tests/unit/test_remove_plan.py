@@ -310,6 +310,29 @@ def test_remove_changes_nothing_when_a_remaining_master_is_down(
     assert fake["hosts"].log == ["closed"]
 
 
+def test_an_unreachable_master_is_named_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo)
+        hosts.unreachable = {"m5": "m5: cannot connect over SSH"}
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    monkeypatch.setattr(plan, "live_problems", lambda remaining, raw: [])
+    assert main(["remove", str(inv), "m4", "m5", "--yes"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: {inv}: remove: m5: unreachable over SSH: cannot connect over SSH"]
+
+
+def test_live_problems_name_an_unreachable_host_once() -> None:
+    raw = RawAnswers(srvr={}, redirect={}, marathon_leader={},
+                     unreachable={"m4": "m4: cannot connect"})
+    assert plan.live_problems(plan.without(cluster(), ["m4", "m5"]), raw)[0] == \
+        "m4: unreachable over SSH: cannot connect"
+
+
 def test_remove_refuses_the_last_agent_and_two_quorum_steps_before_connecting(
         tmp_path: Path, capsys: Any) -> None:
     inv = inventory(tmp_path)

@@ -4,19 +4,19 @@ docs/operational-guide.md "Decreasing the quorum size" orders it, from the opera
 over SSH only (every request runs on a cluster host, as for `status` and `drain`).
 
 Steps, each printed: (1) check, before anything changes (remove_plan.target_problems: the hosts
-are in the inventory and not agents; an odd count of masters, at least one, remains; the quorum
-drops by one step at most, 5 -> 3, never 5 -> 1), then that every remaining master names a
-Mesos leader and every remaining ZooKeeper member serves (status_collect's probes), so the
-remaining ones hold the log's quorum and ZooKeeper's while the others stop; (2) one host at a
-time: stop, disable and mask its marathon, mesos-master and ZooKeeper units ("ensure they will
-not be restarted": not by a reboot, nor by a package's postinst), then wait until the hosts still
-running have a ZooKeeper leader with every member following, one Mesos leader and one Marathon
-leader, and until the log's replica group in ZooKeeper no longer lists it (a stopped
-master's znode stays until its ZooKeeper session expires; the deploy refuses a shrink while it
-is listed), before the next host; (3) print what comes next: delete the hosts from the inventory and
-run the deploy with `--data mesos_allow_master_removal=true` (the remaining masters restart with
-the lower quorum, the leader last; tasks/mesos_master.py). The pure decisions are
-remove_plan.py.
+are in the inventory, not agents, load balancers or the registry host; an odd count of masters,
+at least one, remains; the quorum drops by one step at most, 5 -> 3, never 5 -> 1), then that
+every remaining master names a Mesos leader and every remaining ZooKeeper member serves
+(status_collect's probes), so the remaining ones hold the log's quorum and ZooKeeper's while the
+others stop; (2) one host at a time: stop, disable and mask its marathon, mesos-master and
+ZooKeeper units ("ensure they will not be restarted": not by a reboot, nor by a package's
+postinst), then wait until the hosts still running have a ZooKeeper leader with every member
+following, one Mesos leader and one Marathon leader, and until the log's replica group in
+ZooKeeper no longer lists it (a stopped master's znode stays until its ZooKeeper session
+expires; the deploy refuses a shrink while it is listed), before the next host; (3) print what
+comes next: delete the hosts from the inventory and run the deploy with `--data
+mesos_allow_master_removal=true` (the remaining masters restart with the lower quorum, the
+leader last; tasks/mesos_master.py). The pure decisions are remove_plan.py.
 
 An agent (`remove INVENTORY AGENT`, one at a time, on its own): (1) check, before anything
 changes (remove_plan.agent_target_problems: an agent of the inventory, not the last, no master

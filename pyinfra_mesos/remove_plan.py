@@ -75,7 +75,8 @@ def units(topo: Topology, name: str) -> list[str]:
 
 def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Problem]:
     """Every reason the hosts cannot be removed (where: the inventory), one line each: not in
-    the inventory; an agent (that is `drain`'s job); no master-side role; an even or empty
+    the inventory; an agent (that is `drain`'s job); no master-side role; a load balancer or
+    registry role besides (remove would leave HAProxy or the registry running); an even or empty
     remainder of masters or ZooKeeper members; a Mesos quorum drop of more than one step
     (mesos_master.check_master_count_change, the rule the deploy applies) or the same for
     ZooKeeper when it is a group of its own."""
@@ -91,6 +92,9 @@ def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Pr
         elif not roles & MASTER_ROLES:
             problems.append(error(where, name, "runs no Mesos master, ZooKeeper or Marathon: "
                                                "nothing for remove to stop"))
+        else:
+            problems += _other_roles(topo, name, MASTER_ROLES, "a master's Mesos master, "
+                                     "ZooKeeper and Marathon", where)
     if problems:
         return problems
     gone = set(hosts)
@@ -137,15 +141,23 @@ def agent_target_problems(topo: Topology, hosts: Sequence[str], where: str) -> l
     problems = drain_plan.target_problems(topo, name, where)
     if problems:
         return problems
-    others = sorted(topo.roles_of(name) - AGENT_SIDE_ROLES)
-    if others:
-        problems.append(error(where, name, f"also runs {', '.join(others)}: remove takes out "
-                                           "an agent (and its load balancer) only"))
+    problems += _other_roles(topo, name, AGENT_SIDE_ROLES, "an agent (and its load balancer)",
+                             where)
     if "load_balancer" in topo.roles_of(name) and not remaining_load_balancers(topo, name):
         problems.append(error(where, name, "the last load balancer: clients would have nowhere "
                                            "to go; add one (group load_balancers) and deploy "
                                            "first"))
     return problems
+
+
+def _other_roles(topo: Topology, name: str, kept: frozenset[str], what: str,
+                 where: str) -> list[Problem]:
+    """One error when host `name` has a role outside `kept` (remove would leave it running:
+    a load balancer's HAProxy, the registry), naming those roles; else []."""
+    others = sorted(topo.roles_of(name) - kept)
+    if not others:
+        return []
+    return [error(where, name, f"also runs {', '.join(others)}: remove takes out {what} only")]
 
 
 def agent_units(topo: Topology, name: str) -> list[str]:

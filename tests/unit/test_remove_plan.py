@@ -72,6 +72,22 @@ def test_an_even_remainder_names_only_counts_that_would_be_accepted(
     assert problem.endswith(f"one fewer); {advice}")
 
 
+def test_a_master_that_is_also_a_load_balancer_or_the_registry_is_refused() -> None:
+    topo = build_topology({
+        "masters": [(f"m{i}", {**DATA, "ip": f"10.0.0.1{i}", "zookeeper_id": i})
+                    for i in range(1, 6)],
+        "agents": [("a1", {**DATA, "ip": "10.0.1.11"})],
+        "load_balancers": [("m4", {**DATA, "ip": "10.0.0.14"}),
+                           ("m5", {**DATA, "ip": "10.0.0.15"})],
+        "registry": [("m5", {**DATA, "ip": "10.0.0.15"})]})
+    assert lines(plan.target_problems(topo, ["m4", "m5"], "inv.py")) == [
+        "error: inv.py: m4: also runs load_balancer: remove takes out a master's Mesos master, "
+        "ZooKeeper and Marathon only",
+        "error: inv.py: m5: also runs load_balancer, registry: remove takes out a master's "
+        "Mesos master, ZooKeeper and Marathon only"]
+    assert plan.target_problems(topo, ["m2", "m3"], "inv.py") == []
+
+
 def test_removing_every_master_or_the_last_marathon_is_refused() -> None:
     found = lines(plan.target_problems(cluster(1), ["m1"], "inv.py"))
     assert "error: inv.py: masters: no Mesos masters would be left" in found

@@ -68,6 +68,9 @@ from pyinfra_mesos.topology import Member, Topology, quorum
 
 STOP_S = 300.0  # Marathon alone may take its 45 s graceful shutdown + 30 s
 PROBE_S = 30.0
+# fact_command runs zkCli twice, each waiting up to this for a serving member, plus two JVM
+# start-ups, all inside one PROBE_S command: a third each leaves the start-ups a third.
+REPLICAS_WAIT_MS = int(PROBE_S * 1000) // 3
 
 
 def add_parser(commands: Any) -> None:
@@ -105,12 +108,17 @@ def _departed_replica(running: Topology, hosts: Hosts) -> str | None:
     why not. A stopped master's ephemeral znode stays until its ZooKeeper session expires
     (log_replicas.py), and the deploy refuses a shrink while it is listed: `remove` is done only
     when the deploy that follows can go ahead. Read on `running`'s first ZooKeeper member, as
-    the deploy reads it (the deploy's digests are on the first member of the inventory)."""
+    the deploy reads it (the deploy's digests are on the first member of the inventory). A
+    read that fails (SSH error or timeout, nonzero exit) is "not yet" as well: the host is
+    stopped by then, and `_wait`'s bound ends the retries."""
     zookeeper = running.zookeepers[0]
     data = zookeeper.data
     command = fact_command(str(data["zookeeper_mesos_path"]), int(data["zookeeper_client_port"]),
-                           int(PROBE_S * 1000) // 2)
-    observed = parse_fact(_sh(hosts, zookeeper.name, command, PROBE_S).splitlines())
+                           REPLICAS_WAIT_MS)
+    try:
+        observed = parse_fact(_sh(hosts, zookeeper.name, command, PROBE_S).splitlines())
+    except (Failed, RemoteError) as exc:     # not yet: _wait's bound ends it
+        return f"the replica group could not be read on {zookeeper.name}: {exc}"
     if not observed["reachable"]:
         return f"the replica group could not be read from ZooKeeper on {zookeeper.name}"
     departed = departed_replicas(observed, [a for m in running.masters for a in (m.ip, m.name)])

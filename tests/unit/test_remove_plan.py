@@ -17,6 +17,7 @@ from pyinfra_mesos import remove as remove_cmd
 from pyinfra_mesos import remove_plan as plan
 from pyinfra_mesos.cli import main
 from pyinfra_mesos.log_replicas import TAG
+from pyinfra_mesos.remote import RemoteError
 from pyinfra_mesos.status_model import Failed, RawAnswers
 from pyinfra_mesos.topology import Topology, build_topology
 from pyinfra_mesos.zk_acl import MARKER
@@ -305,6 +306,40 @@ def test_remove_stops_one_host_at_a_time_each_settled_then_says_what_comes_next(
     assert last.startswith(f"removed: m5, m1. Next: delete their lines from {inv}, then run "
                            "the deploy with --data mesos_allow_master_removal=true")
     assert "3 master(s) restart with quorum 2" in last
+
+
+def test_a_failed_replica_read_is_not_yet_and_fits_in_its_ssh_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    waits: list[int] = []
+    real_fact_command = remove_cmd.fact_command
+
+    def fact_command(path: str, port: int, wait_ms: int) -> str:
+        waits.append(wait_ms)
+        return real_fact_command(path, port, wait_ms)
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo, session_reads=0)
+        run, failures = hosts.run, ["ssh timeout", "exit 1"]
+
+        def flaky(command: str, timeout_s: float) -> tuple[int, str, str]:
+            if "/log_replicas" in command and failures:
+                failure = failures.pop(0)
+                if failure == "exit 1":
+                    return 1, "", "zkCli: JVM died\n"
+                raise RemoteError(f"{hosts.host}: a command did not finish within {timeout_s} s")
+            return run(command, timeout_s)
+
+        hosts.run = flaky  # type: ignore[method-assign]
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "fact_command", fact_command)
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    monkeypatch.setattr(remove_cmd.time, "sleep", lambda s: None)
+    assert main(["remove", str(inv), "m4", "m5", "--yes", "--wait", "60"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("removed: m4, m5.")
+    # Two zkCli runs of up to wait_ms each, and their JVMs' start-up, within one SSH timeout.
+    assert waits and all(2 * w + 5000 <= remove_cmd.PROBE_S * 1000 for w in waits)
 
 
 def test_remove_changes_nothing_when_a_remaining_master_is_down(

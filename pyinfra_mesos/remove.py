@@ -148,23 +148,10 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
                 print(error(args.inventory, names[0], "not removed (not confirmed)").format())
                 return EXIT_FAILED
         done: list[str] = []
-        for name in names:
-            units = plan.units(topo, name)
-            _sh(hosts, name, plan.stop_command(units), STOP_S)
-            state = _sh(hosts, name, plan.state_command(units), PROBE_S)
-            missing = plan.stopped_problem(units, state)
-            if missing is not None:
-                raise Failed(f"{name}: {missing}")
-            done.append(name)
-            _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
-            current = plan.without(side, done)
-            _wait(f"{name}: the cluster settling without it",
-                  lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
-                  float(args.wait))
-            _wait(f"{name}: its replica leaving the masters' log group",
-                  lambda current=current: _departed_replica(current, hosts), float(args.wait))
-            _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again, "
-                 "and the log's replica group lists only the masters still running", started)
+        try:
+            _remove_each(args, topo, side, hosts, auth, names, done, started)
+        except (Failed, RemoteError) as exc:
+            raise Failed(plan.partial_failure(str(exc), done, args.inventory, names)) from exc
     finally:
         hosts.close()
     left = plan.without(topo, names)
@@ -173,6 +160,29 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
           f"{len(left.masters)} master(s) restart with quorum {quorum(len(left.masters))}, the "
           "leader last; README: Removing a master).")
     return EXIT_DONE
+
+
+def _remove_each(args: argparse.Namespace, topo: Topology, side: Topology, hosts: Hosts,
+                 auth: bool, names: list[str], done: list[str], started: float) -> None:
+    """Step (2) of the module docstring, host by host; `done` gets each host once its units
+    are stopped, disabled and masked. Failed or RemoteError on a step that could not be done."""
+    for name in names:
+        units = plan.units(topo, name)
+        _sh(hosts, name, plan.stop_command(units), STOP_S)
+        state = _sh(hosts, name, plan.state_command(units), PROBE_S)
+        missing = plan.stopped_problem(units, state)
+        if missing is not None:
+            raise Failed(f"{name}: {missing}")
+        done.append(name)
+        _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
+        current = plan.without(side, done)
+        _wait(f"{name}: the cluster settling without it",
+              lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
+              float(args.wait))
+        _wait(f"{name}: its replica leaving the masters' log group",
+              lambda current=current: _departed_replica(current, hosts), float(args.wait))
+        _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again, "
+             "and the log's replica group lists only the masters still running", started)
 
 
 def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int:

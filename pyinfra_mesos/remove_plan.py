@@ -187,6 +187,20 @@ def _ensemble_problems(field: str, what: str, before: int, after: int,
     return []
 
 
+def partial_failure(failure: str, stopped: Sequence[str], inventory: str,
+                    names: Sequence[str]) -> str:
+    """The one line for a master removal that failed part way: `failure`, the hosts already
+    stopped, disabled and masked (`stopped`, in order), and the way on: the same command with
+    the same hosts `names`. That is safe: stop_command is idempotent, and target_problems and
+    the live checks leave out every host named (a subset would be refused: `m5` alone after
+    `m4 m5` leaves an even count)."""
+    so_far = f"already stopped, disabled and masked: {', '.join(stopped)}" if stopped else \
+        "none stopped yet"
+    return (f"{failure}; {so_far}. Re-run the same command with the same hosts "
+            f"(python -m pyinfra_mesos remove {inventory} {' '.join(names)}): the stops are "
+            "idempotent and the checks leave out every host named")
+
+
 def stop_command(unit_names: Sequence[str], unit_dir: str = UNIT_DIR) -> str:
     """Stop, disable and mask each unit (in order), so neither a reboot nor a package's
     postinst starts it again; a unit file of the deploy's own under `unit_dir` is moved aside

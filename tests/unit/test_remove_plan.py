@@ -342,6 +342,45 @@ def test_a_failed_replica_read_is_not_yet_and_fits_in_its_ssh_timeout(
     assert waits and all(2 * w + 5000 <= remove_cmd.PROBE_S * 1000 for w in waits)
 
 
+def test_a_failure_on_the_second_host_lists_the_first_and_the_same_command_finishes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, FakeHosts] = {}
+
+    def failing_on_m5(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo, session_reads=0)
+        run = hosts.run
+
+        def stop_fails(command: str, timeout_s: float) -> tuple[int, str, str]:
+            if hosts.host == "m5" and "systemctl mask" in command:
+                return 1, "", "Failed to mask unit: Access denied\n"
+            return run(command, timeout_s)
+
+        hosts.run = stop_fails  # type: ignore[method-assign]
+        fake["first"] = hosts
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", failing_on_m5)
+    assert main(["remove", str(inv), "m4", "m5", "--yes", "--wait", "5"]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        f"error: {inv}: remove: m5: Failed to mask unit: Access denied; already stopped, "
+        f"disabled and masked: m4. Re-run the same command with the same hosts (python -m "
+        f"pyinfra_mesos remove {inv} m4 m5): the stops are idempotent and the checks leave out "
+        "every host named")
+    assert main(["remove", str(inv), "m5", "--yes"]) == 1          # what the reviewer hit
+    assert "4 Mesos masters would be left" in capsys.readouterr().out
+
+    def m4_stopped(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo, session_reads=0)
+        hosts.stopped = {"m4"}
+        fake["again"] = hosts
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", m4_stopped)
+    assert main(["remove", str(inv), "m4", "m5", "--yes", "--wait", "5"]) == 0
+    assert [e for e in fake["again"].log if e.startswith("stop")] == ["stop m4", "stop m5"]
+
+
 def test_remove_changes_nothing_when_a_remaining_master_is_down(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)

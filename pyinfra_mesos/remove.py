@@ -142,6 +142,8 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
             return EXIT_FAILED
         _say(f"checked: {len(remaining.masters)} remaining master(s) name a Mesos leader, "
              f"{len(remaining.zookeepers)} ZooKeeper member(s) serve", started)
+        for problem in plan.one_way_warnings(topo, names, args.inventory):
+            print(problem.format())
         if not args.yes:
             if not confirmed(f"Remove {', '.join(names)}: stop, disable and mask their "
                              "Marathon, mesos-master and ZooKeeper? [y/N] "):

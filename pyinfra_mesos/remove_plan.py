@@ -19,8 +19,8 @@ from pyinfra_mesos import drain_plan
 from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
 from pyinfra_mesos.haproxy_bridge import BRIDGE_SERVICE, BRIDGE_TIMER, HAPROXY_SERVICE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
-from pyinfra_mesos.mesos_master import check_master_count_change
-from pyinfra_mesos.problems import Problem, error, unreachable_line
+from pyinfra_mesos.mesos_master import CONSENT_LOG_RESET, check_master_count_change
+from pyinfra_mesos.problems import Problem, error, unreachable_line, warning
 from pyinfra_mesos.status_model import (
     Failed,
     RawAnswers,
@@ -117,6 +117,20 @@ def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Pr
     if topo.marathons and not left.marathons:
         problems.append(error(where, "marathon", "no Marathon instance would be left"))
     return problems
+
+
+def one_way_warnings(topo: Topology, hosts: Sequence[str], where: str) -> list[Problem]:
+    """One warning when the removal leaves a single master of several: allowed (apache/mesos
+    docs/operational-guide.md, one quorum step: 3 -> 1), but one-way, since growing from 1
+    master again needs the replicated log wiped (mesos_master.check_master_count_change:
+    mesos_allow_replicated_log_reset, the registry is lost); else []."""
+    left = without(topo, hosts)
+    if len(topo.masters) < 2 or len(left.masters) != 1:
+        return []
+    return [warning(where, "masters", (
+        f"{len(topo.masters)} -> 1 master is one-way: Mesos cannot add replicas to a 1-master "
+        f"log, so growing back later needs --data {CONSENT_LOG_RESET}=true, which wipes the "
+        "replicated log (the registry: agents, frameworks; agents re-register)"))]
 
 
 AGENT_SIDE_ROLES = frozenset({"agent", "load_balancer"})

@@ -381,6 +381,22 @@ def test_a_failure_on_the_second_host_lists_the_first_and_the_same_command_finis
     assert [e for e in fake["again"].log if e.startswith("stop")] == ["stop m4", "stop m5"]
 
 
+def test_three_to_one_master_warns_it_is_one_way_before_confirming(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path, masters=3)
+    monkeypatch.setattr(remove_cmd, "open_hosts", lambda topo, deadline: FakeHosts(topo))
+    prompts: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "n")
+    assert main(["remove", str(inv), "m2", "m3"]) == 1              # allowed, not confirmed
+    out = capsys.readouterr().out
+    warning = (f"warning: {inv}: masters: 3 -> 1 master is one-way: Mesos cannot add replicas "
+               "to a 1-master log, so growing back later needs --data "
+               "mesos_allow_replicated_log_reset=true, which wipes the replicated log")
+    assert warning in out and len(prompts) == 1
+    assert plan.one_way_warnings(cluster(5), ["m4", "m5"], "inv.py") == []
+    assert plan.target_problems(cluster(3), ["m2", "m3"], "inv.py") == []
+
+
 def test_remove_changes_nothing_when_a_remaining_master_is_down(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)

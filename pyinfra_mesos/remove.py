@@ -160,7 +160,8 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
     print(f"removed: {', '.join(names)}. Next: delete their lines from {args.inventory}, then "
           f"run the deploy with --data {CONSENT_MASTER_REMOVAL}=true (the remaining "
           f"{len(left.masters)} master(s) restart with quorum {quorum(len(left.masters))}, the "
-          "leader last; README: Removing a master).")
+          "leader last; README: Removing a master). A deploy run before the lines are deleted "
+          "starts their services again (the inventory still lists them).")
     return EXIT_DONE
 
 
@@ -224,7 +225,8 @@ def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int
     print(f"removed: {agent.name}. Its machine stays DOWN in the Mesos maintenance schedule "
           f"(it cannot rejoin by accident). Next: delete its line from {args.inventory}, then "
           "run the deploy (the other hosts' /etc/hosts, firewall and ZooKeeper/Mesos config "
-          "then forget it; README: Removing an agent).")
+          "then forget it; README: Removing an agent). A deploy run before the line is "
+          "deleted starts its services again (the inventory still lists it).")
     return EXIT_DONE
 
 

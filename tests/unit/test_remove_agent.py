@@ -202,6 +202,8 @@ def test_an_agent_not_down_is_drained_then_stopped_and_left_down(
     assert last.startswith("removed: a3. Its machine stays DOWN in the Mesos maintenance "
                            f"schedule (it cannot rejoin by accident). Next: delete its line from "
                            f"{tmp_path / 'inv.py'}, then run the deploy")
+    assert last.endswith("A deploy run before the line is deleted starts its services again "
+                         "(the inventory still lists it).")
 
 
 def test_an_agent_already_down_is_not_drained_again(

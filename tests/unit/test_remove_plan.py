@@ -306,6 +306,8 @@ def test_remove_stops_one_host_at_a_time_each_settled_then_says_what_comes_next(
     assert last.startswith(f"removed: m5, m1. Next: delete their lines from {inv}, then run "
                            "the deploy with --data mesos_allow_master_removal=true")
     assert "3 master(s) restart with quorum 2" in last
+    assert last.endswith("A deploy run before the lines are deleted starts their services "
+                         "again (the inventory still lists them).")
 
 
 def test_a_failed_replica_read_is_not_yet_and_fits_in_its_ssh_timeout(

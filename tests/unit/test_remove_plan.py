@@ -449,3 +449,16 @@ def test_remove_refuses_the_last_agent_and_two_quorum_steps_before_connecting(
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and out[0].startswith(f"error: {inv}: a1: the only agent")
     assert "remove 2, deploy, then 2 more" in out[1]
+
+
+def test_readme_says_what_to_do_with_a_dead_host_in_the_codes_own_terms() -> None:
+    from pyinfra_mesos.log_replicas import group_path
+    from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
+
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    master = readme.split("A dead master that cannot be reached over SSH")[1].split("##")[0]
+    assert f"--data {CONSENT_MASTER_REMOVAL}=true" in master
+    assert group_path("<zookeeper_mesos_path>") in master and "session has expired" in master
+    assert "never come back" in master
+    agent = readme.split("A dead agent that cannot be reached over SSH")[1].split("##")[0]
+    assert "delete its line from the inventory and run the deploy" in agent

@@ -35,7 +35,7 @@ from pyinfra_mesos.flag_tables import MESOS_CREDENTIALS_FILE
 from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
-from pyinfra_mesos.problems import error
+from pyinfra_mesos.problems import error, unreachable_line, without_host
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
 from pyinfra_mesos.topology import Member, Topology, marathon_url, mesos_master_url
@@ -199,7 +199,7 @@ def _cluster(topo: Topology) -> tuple[Cluster, Hosts]:
     if hosts.unreachable:
         name, reason = sorted(hosts.unreachable.items())[0]
         hosts.close()
-        raise Failed(f"{name}: unreachable over SSH: {reason}")
+        raise Failed(unreachable_line(name, reason))
     return Cluster(topo, hosts, bool(marathon_credentials(data, project_root()))), hosts
 
 
@@ -294,7 +294,7 @@ def run_drain(args: argparse.Namespace) -> int:
     try:
         drain(args, topo, agent)
     except (Failed, RemoteError) as exc:
-        print(error(args.inventory, agent.name, str(exc)).format())
+        print(error(args.inventory, agent.name, without_host(agent.name, str(exc))).format())
         return EXIT_FAILED
     return EXIT_DONE
 
@@ -326,7 +326,7 @@ def run_undrain(args: argparse.Namespace) -> int:
         finally:
             hosts.close()
     except (Failed, RemoteError) as exc:
-        print(error(args.inventory, agent.name, str(exc)).format())
+        print(error(args.inventory, agent.name, without_host(agent.name, str(exc))).format())
         return EXIT_FAILED
     return EXIT_DONE
 

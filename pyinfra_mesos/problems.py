@@ -38,6 +38,22 @@ class Problem:
         return self.format()
 
 
+def without_host(name: str, message: str) -> str:
+    """`message` without its leading `<name>: ` (repeated), for a line that names `name`
+    already: `a1: cannot connect` -> `cannot connect` (remote.RemoteError's text starts with
+    the host's name)."""
+    prefix = f"{name}: "
+    while message.startswith(prefix):
+        message = message[len(prefix):]
+    return message
+
+
+def unreachable_line(name: str, reason: str) -> str:
+    """`<name>: unreachable over SSH: <reason>`, the host named once (reason: remote.Hosts'
+    `unreachable[name]`, which names it too)."""
+    return f"{name}: unreachable over SSH: {without_host(name, reason)}"
+
+
 def error(where: str, field: str, message: str) -> Problem:
     return Problem("error", where, field, message)
 

@@ -4,19 +4,19 @@ docs/operational-guide.md "Decreasing the quorum size" orders it, from the opera
 over SSH only (every request runs on a cluster host, as for `status` and `drain`).
 
 Steps, each printed: (1) check, before anything changes (remove_plan.target_problems: the hosts
-are in the inventory and not agents; an odd count of masters, at least one, remains; the quorum
-drops by one step at most, 5 -> 3, never 5 -> 1), then that every remaining master names a
-Mesos leader and every remaining ZooKeeper member serves (status_collect's probes), so the
-remaining ones hold the log's quorum and ZooKeeper's while the others stop; (2) one host at a
-time: stop, disable and mask its marathon, mesos-master and ZooKeeper units ("ensure they will
-not be restarted": not by a reboot, nor by a package's postinst), then wait until the hosts still
-running have a ZooKeeper leader with every member following, one Mesos leader and one Marathon
-leader, and until the log's replica group in ZooKeeper no longer lists it (a stopped
-master's znode stays until its ZooKeeper session expires; the deploy refuses a shrink while it
-is listed), before the next host; (3) print what comes next: delete the hosts from the inventory and
-run the deploy with `--data mesos_allow_master_removal=true` (the remaining masters restart with
-the lower quorum, the leader last; tasks/mesos_master.py). The pure decisions are
-remove_plan.py.
+are in the inventory, not agents, load balancers or the registry host; an odd count of masters,
+at least one, remains; the quorum drops by one step at most, 5 -> 3, never 5 -> 1), then that
+every remaining master names a Mesos leader and every remaining ZooKeeper member serves
+(status_collect's probes), so the remaining ones hold the log's quorum and ZooKeeper's while the
+others stop; (2) one host at a time: stop, disable and mask its marathon, mesos-master and
+ZooKeeper units ("ensure they will not be restarted": not by a reboot, nor by a package's
+postinst), then wait until the hosts still running have a ZooKeeper leader with every member
+following, one Mesos leader and one Marathon leader, and until the log's replica group in
+ZooKeeper no longer lists it (a stopped master's znode stays until its ZooKeeper session
+expires; the deploy refuses a shrink while it is listed), before the next host; (3) print what
+comes next: delete the hosts from the inventory and run the deploy with `--data
+mesos_allow_master_removal=true` (the remaining masters restart with the lower quorum, the
+leader last; tasks/mesos_master.py). The pure decisions are remove_plan.py.
 
 An agent (`remove INVENTORY AGENT`, one at a time, on its own): (1) check, before anything
 changes (remove_plan.agent_target_problems: an agent of the inventory, not the last, no master
@@ -59,7 +59,7 @@ from pyinfra_mesos.drain import (
 from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.log_replicas import departed_replicas, fact_command, parse_fact
 from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
-from pyinfra_mesos.problems import error
+from pyinfra_mesos.problems import error, unreachable_line, without_host
 from pyinfra_mesos.remote import Hosts, RemoteError
 from pyinfra_mesos.status import open_hosts, topology_or_report
 from pyinfra_mesos.status_collect import collect
@@ -68,6 +68,9 @@ from pyinfra_mesos.topology import Member, Topology, quorum
 
 STOP_S = 300.0  # Marathon alone may take its 45 s graceful shutdown + 30 s
 PROBE_S = 30.0
+# fact_command runs zkCli twice, each waiting up to this for a serving member, plus two JVM
+# start-ups, all inside one PROBE_S command: a third each leaves the start-ups a third.
+REPLICAS_WAIT_MS = int(PROBE_S * 1000) // 3
 
 
 def add_parser(commands: Any) -> None:
@@ -105,12 +108,17 @@ def _departed_replica(running: Topology, hosts: Hosts) -> str | None:
     why not. A stopped master's ephemeral znode stays until its ZooKeeper session expires
     (log_replicas.py), and the deploy refuses a shrink while it is listed: `remove` is done only
     when the deploy that follows can go ahead. Read on `running`'s first ZooKeeper member, as
-    the deploy reads it (the deploy's digests are on the first member of the inventory)."""
+    the deploy reads it (the deploy's digests are on the first member of the inventory). A
+    read that fails (SSH error or timeout, nonzero exit) is "not yet" as well: the host is
+    stopped by then, and `_wait`'s bound ends the retries."""
     zookeeper = running.zookeepers[0]
     data = zookeeper.data
     command = fact_command(str(data["zookeeper_mesos_path"]), int(data["zookeeper_client_port"]),
-                           int(PROBE_S * 1000) // 2)
-    observed = parse_fact(_sh(hosts, zookeeper.name, command, PROBE_S).splitlines())
+                           REPLICAS_WAIT_MS)
+    try:
+        observed = parse_fact(_sh(hosts, zookeeper.name, command, PROBE_S).splitlines())
+    except (Failed, RemoteError) as exc:     # not yet: _wait's bound ends it
+        return f"the replica group could not be read on {zookeeper.name}: {exc}"
     if not observed["reachable"]:
         return f"the replica group could not be read from ZooKeeper on {zookeeper.name}"
     departed = departed_replicas(observed, [a for m in running.masters for a in (m.ip, m.name)])
@@ -127,44 +135,57 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
         remaining = plan.without(side, names)
         problems = plan.live_problems(remaining, _probe(remaining, hosts, auth))
         unreachable = [n for n in names if n in hosts.unreachable]
-        problems += [f"{n}: unreachable over SSH: {hosts.unreachable[n]}" for n in unreachable]
+        problems += [unreachable_line(n, hosts.unreachable[n]) for n in unreachable]
         for problem in dict.fromkeys(problems):
             print(error(args.inventory, "remove", problem).format())
         if problems:
             return EXIT_FAILED
         _say(f"checked: {len(remaining.masters)} remaining master(s) name a Mesos leader, "
              f"{len(remaining.zookeepers)} ZooKeeper member(s) serve", started)
+        for problem in plan.one_way_warnings(topo, names, args.inventory):
+            print(problem.format())
         if not args.yes:
             if not confirmed(f"Remove {', '.join(names)}: stop, disable and mask their "
                              "Marathon, mesos-master and ZooKeeper? [y/N] "):
                 print(error(args.inventory, names[0], "not removed (not confirmed)").format())
                 return EXIT_FAILED
         done: list[str] = []
-        for name in names:
-            units = plan.units(topo, name)
-            _sh(hosts, name, plan.stop_command(units), STOP_S)
-            state = _sh(hosts, name, plan.state_command(units), PROBE_S)
-            missing = plan.stopped_problem(units, state)
-            if missing is not None:
-                raise Failed(f"{name}: {missing}")
-            done.append(name)
-            _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
-            current = plan.without(side, done)
-            _wait(f"{name}: the cluster settling without it",
-                  lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
-                  float(args.wait))
-            _wait(f"{name}: its replica leaving the masters' log group",
-                  lambda current=current: _departed_replica(current, hosts), float(args.wait))
-            _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again, "
-                 "and the log's replica group lists only the masters still running", started)
+        try:
+            _remove_each(args, topo, side, hosts, auth, names, done, started)
+        except (Failed, RemoteError) as exc:
+            raise Failed(plan.partial_failure(str(exc), done, args.inventory, names)) from exc
     finally:
         hosts.close()
     left = plan.without(topo, names)
     print(f"removed: {', '.join(names)}. Next: delete their lines from {args.inventory}, then "
           f"run the deploy with --data {CONSENT_MASTER_REMOVAL}=true (the remaining "
           f"{len(left.masters)} master(s) restart with quorum {quorum(len(left.masters))}, the "
-          "leader last; README: Removing a master).")
+          "leader last; README: Removing a master). A deploy run before the lines are deleted "
+          "starts their services again (the inventory still lists them).")
     return EXIT_DONE
+
+
+def _remove_each(args: argparse.Namespace, topo: Topology, side: Topology, hosts: Hosts,
+                 auth: bool, names: list[str], done: list[str], started: float) -> None:
+    """Step (2) of the module docstring, host by host; `done` gets each host once its units
+    are stopped, disabled and masked. Failed or RemoteError on a step that could not be done."""
+    for name in names:
+        units = plan.units(topo, name)
+        _sh(hosts, name, plan.stop_command(units), STOP_S)
+        state = _sh(hosts, name, plan.state_command(units), PROBE_S)
+        missing = plan.stopped_problem(units, state)
+        if missing is not None:
+            raise Failed(f"{name}: {missing}")
+        done.append(name)
+        _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
+        current = plan.without(side, done)
+        _wait(f"{name}: the cluster settling without it",
+              lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
+              float(args.wait))
+        _wait(f"{name}: its replica leaving the masters' log group",
+              lambda current=current: _departed_replica(current, hosts), float(args.wait))
+        _say(f"{name}: removed; ZooKeeper, Mesos and Marathon each have a leader again, "
+             "and the log's replica group lists only the masters still running", started)
 
 
 def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int:
@@ -204,7 +225,8 @@ def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int
     print(f"removed: {agent.name}. Its machine stays DOWN in the Mesos maintenance schedule "
           f"(it cannot rejoin by accident). Next: delete its line from {args.inventory}, then "
           "run the deploy (the other hosts' /etc/hosts, firewall and ZooKeeper/Mesos config "
-          "then forget it; README: Removing an agent).")
+          "then forget it; README: Removing an agent). A deploy run before the line is "
+          "deleted starts its services again (the inventory still lists it).")
     return EXIT_DONE
 
 
@@ -222,7 +244,8 @@ def run_remove(args: argparse.Namespace) -> int:
         try:
             return remove_agent(args, topo, agents[args.hosts[0]])
         except (Failed, RemoteError) as exc:
-            print(error(args.inventory, args.hosts[0], str(exc)).format())
+            print(error(args.inventory, args.hosts[0],
+                        without_host(args.hosts[0], str(exc))).format())
             return EXIT_FAILED
     problems = plan.target_problems(topo, args.hosts, args.inventory)
     for problem in problems:

@@ -19,8 +19,8 @@ from pyinfra_mesos import drain_plan
 from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
 from pyinfra_mesos.haproxy_bridge import BRIDGE_SERVICE, BRIDGE_TIMER, HAPROXY_SERVICE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
-from pyinfra_mesos.mesos_master import check_master_count_change
-from pyinfra_mesos.problems import Problem, error
+from pyinfra_mesos.mesos_master import CONSENT_LOG_RESET, check_master_count_change
+from pyinfra_mesos.problems import Problem, error, unreachable_line, warning
 from pyinfra_mesos.status_model import (
     Failed,
     RawAnswers,
@@ -75,7 +75,8 @@ def units(topo: Topology, name: str) -> list[str]:
 
 def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Problem]:
     """Every reason the hosts cannot be removed (where: the inventory), one line each: not in
-    the inventory; an agent (that is `drain`'s job); no master-side role; an even or empty
+    the inventory; an agent (that is `drain`'s job); no master-side role; a load balancer or
+    registry role besides (remove would leave HAProxy or the registry running); an even or empty
     remainder of masters or ZooKeeper members; a Mesos quorum drop of more than one step
     (mesos_master.check_master_count_change, the rule the deploy applies) or the same for
     ZooKeeper when it is a group of its own."""
@@ -91,6 +92,9 @@ def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Pr
         elif not roles & MASTER_ROLES:
             problems.append(error(where, name, "runs no Mesos master, ZooKeeper or Marathon: "
                                                "nothing for remove to stop"))
+        else:
+            problems += _other_roles(topo, name, MASTER_ROLES, "a master's Mesos master, "
+                                     "ZooKeeper and Marathon", where)
     if problems:
         return problems
     gone = set(hosts)
@@ -115,6 +119,20 @@ def target_problems(topo: Topology, hosts: Sequence[str], where: str) -> list[Pr
     return problems
 
 
+def one_way_warnings(topo: Topology, hosts: Sequence[str], where: str) -> list[Problem]:
+    """One warning when the removal leaves a single master of several: allowed (apache/mesos
+    docs/operational-guide.md, one quorum step: 3 -> 1), but one-way, since growing from 1
+    master again needs the replicated log wiped (mesos_master.check_master_count_change:
+    mesos_allow_replicated_log_reset, the registry is lost); else []."""
+    left = without(topo, hosts)
+    if len(topo.masters) < 2 or len(left.masters) != 1:
+        return []
+    return [warning(where, "masters", (
+        f"{len(topo.masters)} -> 1 master is one-way: Mesos cannot add replicas to a 1-master "
+        f"log, so growing back later needs --data {CONSENT_LOG_RESET}=true, which wipes the "
+        "replicated log (the registry: agents, frameworks; agents re-register)"))]
+
+
 AGENT_SIDE_ROLES = frozenset({"agent", "load_balancer"})
 
 
@@ -137,15 +155,23 @@ def agent_target_problems(topo: Topology, hosts: Sequence[str], where: str) -> l
     problems = drain_plan.target_problems(topo, name, where)
     if problems:
         return problems
-    others = sorted(topo.roles_of(name) - AGENT_SIDE_ROLES)
-    if others:
-        problems.append(error(where, name, f"also runs {', '.join(others)}: remove takes out "
-                                           "an agent (and its load balancer) only"))
+    problems += _other_roles(topo, name, AGENT_SIDE_ROLES, "an agent (and its load balancer)",
+                             where)
     if "load_balancer" in topo.roles_of(name) and not remaining_load_balancers(topo, name):
         problems.append(error(where, name, "the last load balancer: clients would have nowhere "
                                            "to go; add one (group load_balancers) and deploy "
                                            "first"))
     return problems
+
+
+def _other_roles(topo: Topology, name: str, kept: frozenset[str], what: str,
+                 where: str) -> list[Problem]:
+    """One error when host `name` has a role outside `kept` (remove would leave it running:
+    a load balancer's HAProxy, the registry), naming those roles; else []."""
+    others = sorted(topo.roles_of(name) - kept)
+    if not others:
+        return []
+    return [error(where, name, f"also runs {', '.join(others)}: remove takes out {what} only")]
 
 
 def agent_units(topo: Topology, name: str) -> list[str]:
@@ -166,11 +192,27 @@ def _ensemble_problems(field: str, what: str, before: int, after: int,
     if after < 1:
         return [error(where, field, f"no {what} would be left")]
     if after % 2 == 0:
+        counts = [n for n in (before - after - 1, before - after + 1)
+                  if 0 < n < before and quorum(before) - quorum(before - n) <= 1]
         return [error(where, field, (
             f"{after} {what} would be left: an ensemble needs an odd count (a majority of an "
             f"even one tolerates no more failures than one fewer); remove "
-            f"{before - after - 1} or {before - after + 1}"))]
+            f"{' or '.join(map(str, counts or [before - after + 1]))}"))]
     return []
+
+
+def partial_failure(failure: str, stopped: Sequence[str], inventory: str,
+                    names: Sequence[str]) -> str:
+    """The one line for a master removal that failed part way: `failure`, the hosts already
+    stopped, disabled and masked (`stopped`, in order), and the way on: the same command with
+    the same hosts `names`. That is safe: stop_command is idempotent, and target_problems and
+    the live checks leave out every host named (a subset would be refused: `m5` alone after
+    `m4 m5` leaves an even count)."""
+    so_far = f"already stopped, disabled and masked: {', '.join(stopped)}" if stopped else \
+        "none stopped yet"
+    return (f"{failure}; {so_far}. Re-run the same command with the same hosts "
+            f"(python -m pyinfra_mesos remove {inventory} {' '.join(names)}): the stops are "
+            "idempotent and the checks leave out every host named")
 
 
 def stop_command(unit_names: Sequence[str], unit_dir: str = UNIT_DIR) -> str:
@@ -218,8 +260,7 @@ def live_problems(remaining: Topology, raw: RawAnswers) -> list[str]:
     """Before anything stops: each remaining master answers (mesos-master runs and names a
     leader) and each remaining ZooKeeper member serves in a quorum, so the remaining ones
     still hold the log's quorum and ZooKeeper's while the others stop. One line each."""
-    problems = [f"{name}: unreachable over SSH: {reason}"
-                for name, reason in sorted(raw.unreachable.items())]
+    problems = [unreachable_line(name, reason) for name, reason in sorted(raw.unreachable.items())]
     for member in remaining.masters:
         view = master_view(member, member_port(member, "mesos_master_port"),
                            raw.redirect.get(member.name, Failed("not asked")))

@@ -202,6 +202,8 @@ def test_an_agent_not_down_is_drained_then_stopped_and_left_down(
     assert last.startswith("removed: a3. Its machine stays DOWN in the Mesos maintenance "
                            f"schedule (it cannot rejoin by accident). Next: delete its line from "
                            f"{tmp_path / 'inv.py'}, then run the deploy")
+    assert last.endswith("A deploy run before the line is deleted starts its services again "
+                         "(the inventory still lists it).")
 
 
 def test_an_agent_already_down_is_not_drained_again(
@@ -221,8 +223,26 @@ def test_no_other_active_agent_changes_nothing(
     assert code == 1
     assert fake.log == ["mesos GET /master/state", "closed"]
     assert capsys.readouterr().out.splitlines() == [
-        f"error: {tmp_path / 'inv.py'}: a3: a3: no other agent is active in Mesos: its tasks "
+        f"error: {tmp_path / 'inv.py'}: a3: no other agent is active in Mesos: its tasks "
         "would have nowhere to run"]
+
+
+class Unreachable:
+    """remote.Hosts after open() when `name` could not be reached (its reason names it)."""
+
+    def __init__(self, name: str) -> None:
+        self.unreachable = {name: f"{name}: cannot connect over SSH"}
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unreachable_agent_is_named_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    monkeypatch.setattr(drain_cmd, "open_hosts", lambda topo, deadline: Unreachable("a3"))
+    assert main(["remove", str(inventory(tmp_path)), "a3", "--yes"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: {tmp_path / 'inv.py'}: a3: unreachable over SSH: cannot connect over SSH"]
 
 
 def test_not_confirmed_changes_nothing(

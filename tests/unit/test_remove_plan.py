@@ -17,6 +17,7 @@ from pyinfra_mesos import remove as remove_cmd
 from pyinfra_mesos import remove_plan as plan
 from pyinfra_mesos.cli import main
 from pyinfra_mesos.log_replicas import TAG
+from pyinfra_mesos.remote import RemoteError
 from pyinfra_mesos.status_model import Failed, RawAnswers
 from pyinfra_mesos.topology import Topology, build_topology
 from pyinfra_mesos.zk_acl import MARKER
@@ -57,6 +58,35 @@ def test_two_of_five_masters_may_go_and_their_units_are_listed() -> None:
 def test_refusals_are_one_line_each(hosts: list[str], line: str) -> None:
     [problem] = lines(plan.target_problems(cluster(), hosts, "inv.py"))
     assert line in problem
+
+
+@pytest.mark.parametrize(("masters", "hosts", "advice"), [
+    (5, ["m5"], "remove 2"),                 # not "0 or 2": removing none is no removal
+    (5, ["m1", "m1"], "remove 2"),           # a name given twice is one host
+    (3, ["m3"], "remove 2"),
+    (5, ["m3", "m4", "m5"], "remove 2"),     # not "2 or 4": 5 -> 1 is two quorum steps
+    (7, ["m5", "m6", "m7"], "remove 2"),     # not "2 or 4": 7 -> 3 is two quorum steps
+])
+def test_an_even_remainder_names_only_counts_that_would_be_accepted(
+        masters: int, hosts: list[str], advice: str) -> None:
+    [problem] = lines(plan.target_problems(cluster(masters), hosts, "inv.py"))
+    assert problem.endswith(f"one fewer); {advice}")
+
+
+def test_a_master_that_is_also_a_load_balancer_or_the_registry_is_refused() -> None:
+    topo = build_topology({
+        "masters": [(f"m{i}", {**DATA, "ip": f"10.0.0.1{i}", "zookeeper_id": i})
+                    for i in range(1, 6)],
+        "agents": [("a1", {**DATA, "ip": "10.0.1.11"})],
+        "load_balancers": [("m4", {**DATA, "ip": "10.0.0.14"}),
+                           ("m5", {**DATA, "ip": "10.0.0.15"})],
+        "registry": [("m5", {**DATA, "ip": "10.0.0.15"})]})
+    assert lines(plan.target_problems(topo, ["m4", "m5"], "inv.py")) == [
+        "error: inv.py: m4: also runs load_balancer: remove takes out a master's Mesos master, "
+        "ZooKeeper and Marathon only",
+        "error: inv.py: m5: also runs load_balancer, registry: remove takes out a master's "
+        "Mesos master, ZooKeeper and Marathon only"]
+    assert plan.target_problems(topo, ["m2", "m3"], "inv.py") == []
 
 
 def test_removing_every_master_or_the_last_marathon_is_refused() -> None:
@@ -276,6 +306,97 @@ def test_remove_stops_one_host_at_a_time_each_settled_then_says_what_comes_next(
     assert last.startswith(f"removed: m5, m1. Next: delete their lines from {inv}, then run "
                            "the deploy with --data mesos_allow_master_removal=true")
     assert "3 master(s) restart with quorum 2" in last
+    assert last.endswith("A deploy run before the lines are deleted starts their services "
+                         "again (the inventory still lists them).")
+
+
+def test_a_failed_replica_read_is_not_yet_and_fits_in_its_ssh_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    waits: list[int] = []
+    real_fact_command = remove_cmd.fact_command
+
+    def fact_command(path: str, port: int, wait_ms: int) -> str:
+        waits.append(wait_ms)
+        return real_fact_command(path, port, wait_ms)
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo, session_reads=0)
+        run, failures = hosts.run, ["ssh timeout", "exit 1"]
+
+        def flaky(command: str, timeout_s: float) -> tuple[int, str, str]:
+            if "/log_replicas" in command and failures:
+                failure = failures.pop(0)
+                if failure == "exit 1":
+                    return 1, "", "zkCli: JVM died\n"
+                raise RemoteError(f"{hosts.host}: a command did not finish within {timeout_s} s")
+            return run(command, timeout_s)
+
+        hosts.run = flaky  # type: ignore[method-assign]
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "fact_command", fact_command)
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    monkeypatch.setattr(remove_cmd.time, "sleep", lambda s: None)
+    assert main(["remove", str(inv), "m4", "m5", "--yes", "--wait", "60"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("removed: m4, m5.")
+    # Two zkCli runs of up to wait_ms each, and their JVMs' start-up, within one SSH timeout.
+    assert waits and all(2 * w + 5000 <= remove_cmd.PROBE_S * 1000 for w in waits)
+
+
+def test_a_failure_on_the_second_host_lists_the_first_and_the_same_command_finishes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, FakeHosts] = {}
+
+    def failing_on_m5(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo, session_reads=0)
+        run = hosts.run
+
+        def stop_fails(command: str, timeout_s: float) -> tuple[int, str, str]:
+            if hosts.host == "m5" and "systemctl mask" in command:
+                return 1, "", "Failed to mask unit: Access denied\n"
+            return run(command, timeout_s)
+
+        hosts.run = stop_fails  # type: ignore[method-assign]
+        fake["first"] = hosts
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", failing_on_m5)
+    assert main(["remove", str(inv), "m4", "m5", "--yes", "--wait", "5"]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        f"error: {inv}: remove: m5: Failed to mask unit: Access denied; already stopped, "
+        f"disabled and masked: m4. Re-run the same command with the same hosts (python -m "
+        f"pyinfra_mesos remove {inv} m4 m5): the stops are idempotent and the checks leave out "
+        "every host named")
+    assert main(["remove", str(inv), "m5", "--yes"]) == 1          # what the reviewer hit
+    assert "4 Mesos masters would be left" in capsys.readouterr().out
+
+    def m4_stopped(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo, session_reads=0)
+        hosts.stopped = {"m4"}
+        fake["again"] = hosts
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", m4_stopped)
+    assert main(["remove", str(inv), "m4", "m5", "--yes", "--wait", "5"]) == 0
+    assert [e for e in fake["again"].log if e.startswith("stop")] == ["stop m4", "stop m5"]
+
+
+def test_three_to_one_master_warns_it_is_one_way_before_confirming(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path, masters=3)
+    monkeypatch.setattr(remove_cmd, "open_hosts", lambda topo, deadline: FakeHosts(topo))
+    prompts: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "n")
+    assert main(["remove", str(inv), "m2", "m3"]) == 1              # allowed, not confirmed
+    out = capsys.readouterr().out
+    warning = (f"warning: {inv}: masters: 3 -> 1 master is one-way: Mesos cannot add replicas "
+               "to a 1-master log, so growing back later needs --data "
+               "mesos_allow_replicated_log_reset=true, which wipes the replicated log")
+    assert warning in out and len(prompts) == 1
+    assert plan.one_way_warnings(cluster(5), ["m4", "m5"], "inv.py") == []
+    assert plan.target_problems(cluster(3), ["m2", "m3"], "inv.py") == []
 
 
 def test_remove_changes_nothing_when_a_remaining_master_is_down(
@@ -297,6 +418,29 @@ def test_remove_changes_nothing_when_a_remaining_master_is_down(
     assert fake["hosts"].log == ["closed"]
 
 
+def test_an_unreachable_master_is_named_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        hosts = FakeHosts(topo)
+        hosts.unreachable = {"m5": "m5: cannot connect over SSH"}
+        return hosts
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    monkeypatch.setattr(plan, "live_problems", lambda remaining, raw: [])
+    assert main(["remove", str(inv), "m4", "m5", "--yes"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: {inv}: remove: m5: unreachable over SSH: cannot connect over SSH"]
+
+
+def test_live_problems_name_an_unreachable_host_once() -> None:
+    raw = RawAnswers(srvr={}, redirect={}, marathon_leader={},
+                     unreachable={"m4": "m4: cannot connect"})
+    assert plan.live_problems(plan.without(cluster(), ["m4", "m5"]), raw)[0] == \
+        "m4: unreachable over SSH: cannot connect"
+
+
 def test_remove_refuses_the_last_agent_and_two_quorum_steps_before_connecting(
         tmp_path: Path, capsys: Any) -> None:
     inv = inventory(tmp_path)
@@ -305,3 +449,16 @@ def test_remove_refuses_the_last_agent_and_two_quorum_steps_before_connecting(
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and out[0].startswith(f"error: {inv}: a1: the only agent")
     assert "remove 2, deploy, then 2 more" in out[1]
+
+
+def test_readme_says_what_to_do_with_a_dead_host_in_the_codes_own_terms() -> None:
+    from pyinfra_mesos.log_replicas import group_path
+    from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
+
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    master = readme.split("A dead master that cannot be reached over SSH")[1].split("##")[0]
+    assert f"--data {CONSENT_MASTER_REMOVAL}=true" in master
+    assert group_path("<zookeeper_mesos_path>") in master and "session has expired" in master
+    assert "never come back" in master
+    agent = readme.split("A dead agent that cannot be reached over SSH")[1].split("##")[0]
+    assert "delete its line from the inventory and run the deploy" in agent

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pyinfra_mesos import drain as drain_cmd
@@ -84,15 +85,20 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("hosts", metavar="HOST", nargs="+",
                         help="master hosts, or one agent, to remove, as named in the "
                              "inventory")
+    parser.add_argument("--dead", action="append", default=[], metavar="HOST",
+                        help="a master HOST (also named as a HOST) that is gone for good and "
+                             "cannot be reached over SSH: nothing is sent to it (repeatable)")
     parser.add_argument("--yes", action="store_true", help="do not ask before starting")
     parser.add_argument("--wait", type=float, default=WAIT_S, metavar="SECONDS",
                         help="bound on each wait for the cluster to settle (default 300)")
     parser.set_defaults(run=run_remove)
 
 
-def _probe(topo: Topology, hosts: Hosts, auth: bool) -> RawAnswers:
-    """status_collect's answers for `topo` (its masters, ZooKeeper and Marathon hosts)."""
-    return collect(topo, hosts.transport, auth, time.monotonic() + PROBE_S, hosts.unreachable)
+def _probe(topo: Topology, hosts: Hosts, auth: bool, dead: Sequence[str] = ()) -> RawAnswers:
+    """status_collect's answers for `topo` (its masters, ZooKeeper and Marathon hosts); the
+    `dead` hosts are left out of its unreachable ones (taken as already stopped)."""
+    down = {n: r for n, r in hosts.unreachable.items() if n not in dead}
+    return collect(topo, hosts.transport, auth, time.monotonic() + PROBE_S, down)
 
 
 def _sh(hosts: Hosts, host: str, command: str, timeout_s: float) -> str:
@@ -129,31 +135,45 @@ def _departed_replica(running: Topology, hosts: Hosts) -> str | None:
 def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
     started = time.monotonic()
     names = list(dict.fromkeys(args.hosts))
+    dead = [n for n in dict.fromkeys(args.dead) if n in names]
     side = plan.master_side(topo)
     hosts = open_hosts(side, time.monotonic() + PROBE_S)
     try:
+        answering = [n for n in dead if n not in hosts.unreachable]
+        if answering:
+            for name in answering:
+                print(error(args.inventory, "remove", plan.dead_but_reachable(name)).format())
+            return EXIT_FAILED
         remaining = plan.without(side, names)
-        problems = plan.live_problems(remaining, _probe(remaining, hosts, auth))
-        unreachable = [n for n in names if n in hosts.unreachable]
+        problems = plan.live_problems(remaining, _probe(remaining, hosts, auth, dead))
+        unreachable = [n for n in names if n in hosts.unreachable and n not in dead]
         problems += [unreachable_line(n, hosts.unreachable[n]) for n in unreachable]
         for problem in dict.fromkeys(problems):
             print(error(args.inventory, "remove", problem).format())
         if problems:
             return EXIT_FAILED
         _say(f"checked: {len(remaining.masters)} remaining master(s) name a Mesos leader, "
-             f"{len(remaining.zookeepers)} ZooKeeper member(s) serve", started)
+             f"{len(remaining.zookeepers)} ZooKeeper member(s) serve"
+             + (f"; {', '.join(dead)} unreachable over SSH, taken as dead (--dead)"
+                if dead else ""), started)
         for problem in plan.one_way_warnings(topo, names, args.inventory):
             print(problem.format())
+        live = [n for n in names if n not in dead]
+        what = "stop, disable and mask their Marathon, mesos-master and ZooKeeper"
+        if dead:
+            what = (f"take {', '.join(dead)} as dead (nothing sent to it), then "
+                    + (f"stop, disable and mask the Marathon, mesos-master and ZooKeeper of "
+                       f"{', '.join(live)}" if live else "wait for the cluster without it"))
         if not args.yes:
-            if not confirmed(f"Remove {', '.join(names)}: stop, disable and mask their "
-                             "Marathon, mesos-master and ZooKeeper? [y/N] "):
+            if not confirmed(f"Remove {', '.join(names)}: {what}? [y/N] "):
                 print(error(args.inventory, names[0], "not removed (not confirmed)").format())
                 return EXIT_FAILED
         done: list[str] = []
         try:
-            _remove_each(args, topo, side, hosts, auth, names, done, started)
+            _remove_each(args, topo, side, hosts, auth, dead + live, dead, done, started)
         except (Failed, RemoteError) as exc:
-            raise Failed(plan.partial_failure(str(exc), done, args.inventory, names)) from exc
+            raise Failed(plan.partial_failure(str(exc), done, args.inventory, names,
+                                              dead)) from exc
     finally:
         hosts.close()
     left = plan.without(topo, names)
@@ -161,24 +181,33 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
           f"run the deploy with --data {CONSENT_MASTER_REMOVAL}=true (the remaining "
           f"{len(left.masters)} master(s) restart with quorum {quorum(len(left.masters))}, the "
           "leader last; README: Removing a master). A deploy run before the lines are deleted "
-          "starts their services again (the inventory still lists them).")
+          "starts their services again (the inventory still lists them)."
+          + (f" Taken as dead, not masked: {', '.join(dead)}: it must never start again."
+             if dead else ""))
     return EXIT_DONE
 
 
 def _remove_each(args: argparse.Namespace, topo: Topology, side: Topology, hosts: Hosts,
-                 auth: bool, names: list[str], done: list[str], started: float) -> None:
-    """Step (2) of the module docstring, host by host; `done` gets each host once its units
-    are stopped, disabled and masked. Failed or RemoteError on a step that could not be done."""
+                 auth: bool, names: list[str], dead: list[str], done: list[str],
+                 started: float) -> None:
+    """Step (2) of the module docstring, host by host (`names`: the `dead` ones first, nothing
+    sent to them); `done` gets each live host once its units are stopped, disabled and masked.
+    Failed or RemoteError on a step that could not be done."""
+    gone: list[str] = []
     for name in names:
-        units = plan.units(topo, name)
-        _sh(hosts, name, plan.stop_command(units), STOP_S)
-        state = _sh(hosts, name, plan.state_command(units), PROBE_S)
-        missing = plan.stopped_problem(units, state)
-        if missing is not None:
-            raise Failed(f"{name}: {missing}")
-        done.append(name)
-        _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
-        current = plan.without(side, done)
+        if name in dead:
+            _say(plan.dead_step(name, hosts.unreachable[name]), started)
+        else:
+            units = plan.units(topo, name)
+            _sh(hosts, name, plan.stop_command(units), STOP_S)
+            state = _sh(hosts, name, plan.state_command(units), PROBE_S)
+            missing = plan.stopped_problem(units, state)
+            if missing is not None:
+                raise Failed(f"{name}: {missing}")
+            done.append(name)
+            _say(f"{name}: {', '.join(units)} stopped, disabled and masked", started)
+        gone.append(name)
+        current = plan.without(side, gone)
         _wait(f"{name}: the cluster settling without it",
               lambda current=current: plan.settled(current, _probe(current, hosts, auth)),
               float(args.wait))
@@ -233,6 +262,11 @@ def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int
 def run_remove(args: argparse.Namespace) -> int:
     topo = topology_or_report(args.inventory)
     if topo is None:
+        return EXIT_USAGE
+    usage = plan.dead_problems(topo, args.hosts, args.dead, args.inventory)
+    for problem in usage:
+        print(problem.format())
+    if usage:
         return EXIT_USAGE
     agents = {m.name: m for m in topo.agents}
     if any(name in agents for name in args.hosts):

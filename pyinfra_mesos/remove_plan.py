@@ -20,7 +20,7 @@ from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
 from pyinfra_mesos.haproxy_bridge import BRIDGE_SERVICE, BRIDGE_TIMER, HAPROXY_SERVICE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.mesos_master import CONSENT_LOG_RESET, check_master_count_change
-from pyinfra_mesos.problems import Problem, error, unreachable_line, warning
+from pyinfra_mesos.problems import Problem, error, unreachable_line, warning, without_host
 from pyinfra_mesos.status_model import (
     Failed,
     RawAnswers,
@@ -201,18 +201,55 @@ def _ensemble_problems(field: str, what: str, before: int, after: int,
     return []
 
 
+def dead_problems(topo: Topology, hosts: Sequence[str], dead: Sequence[str],
+                  where: str) -> list[Problem]:
+    """Usage errors of `--dead` (where: the inventory), one line each: a host named with
+    --dead that is not among the HOSTs removed (remove.py exits 2: it is the command line that
+    is wrong, not the cluster), or an agent (a dead agent needs no `remove`: delete its line
+    and run the deploy, README "Removing an agent"). [] when every dead host is a target."""
+    problems: list[Problem] = []
+    targets = set(hosts)
+    for name in dict.fromkeys(dead):
+        if name not in targets:
+            problems.append(error(where, name, (
+                "named with --dead but not among the HOSTs to remove: name it as a HOST too "
+                "(--dead only says that a host being removed is gone for good)")))
+        elif "agent" in topo.roles_of(name):
+            problems.append(error(where, name, (
+                "--dead takes masters only: a dead agent needs no remove, delete its line from "
+                "the inventory and run the deploy (README: Removing an agent)")))
+    return problems
+
+
+def dead_but_reachable(name: str) -> str:
+    """The refusal for a host named with --dead that answers over SSH (one line)."""
+    return (f"{name}: named with --dead but it answers over SSH: remove it normally (without "
+            "--dead), so that its units are stopped, disabled and masked")
+
+
+def dead_step(name: str, reason: str) -> str:
+    """The printed step for a dead host taken out (reason: remote.Hosts' `unreachable[name]`)."""
+    return (f"{name}: taken as dead (--dead; unreachable over SSH: {without_host(name, reason)})"
+            ": no command sent to it; its units could not be masked, so it is up to you that "
+            "it never starts again (powered off for good or wiped)")
+
+
 def partial_failure(failure: str, stopped: Sequence[str], inventory: str,
-                    names: Sequence[str]) -> str:
+                    names: Sequence[str], dead: Sequence[str] = ()) -> str:
     """The one line for a master removal that failed part way: `failure`, the hosts already
-    stopped, disabled and masked (`stopped`, in order), and the way on: the same command with
-    the same hosts `names`. That is safe: stop_command is idempotent, and target_problems and
-    the live checks leave out every host named (a subset would be refused: `m5` alone after
-    `m4 m5` leaves an even count)."""
+    stopped, disabled and masked (`stopped`, in order), the hosts taken as dead (`dead`), and
+    the way on: the same command with the same hosts `names` and the same `--dead` hosts. That
+    is safe: stop_command is idempotent, and target_problems and the live checks leave out
+    every host named (a subset would be refused: `m5` alone after `m4 m5` leaves an even
+    count)."""
     so_far = f"already stopped, disabled and masked: {', '.join(stopped)}" if stopped else \
         "none stopped yet"
+    if dead:
+        so_far += f"; taken as dead (nothing sent): {', '.join(dead)}"
+    flags = "".join(f" --dead {name}" for name in dead)
     return (f"{failure}; {so_far}. Re-run the same command with the same hosts "
-            f"(python -m pyinfra_mesos remove {inventory} {' '.join(names)}): the stops are "
-            "idempotent and the checks leave out every host named")
+            f"(python -m pyinfra_mesos remove {inventory} {' '.join(names)}{flags}): the stops "
+            "are idempotent and the checks leave out every host named")
 
 
 def stop_command(unit_names: Sequence[str], unit_dir: str = UNIT_DIR) -> str:

@@ -462,3 +462,128 @@ def test_readme_says_what_to_do_with_a_dead_host_in_the_codes_own_terms() -> Non
     assert "never come back" in master
     agent = readme.split("A dead agent that cannot be reached over SSH")[1].split("##")[0]
     assert "delete its line from the inventory and run the deploy" in agent
+
+
+class DeadHosts(FakeHosts):
+    """FakeHosts where `dead` was powered off before the run: unreachable over SSH, its log
+    replica znode still listed for `session_reads` reads; any command sent to it is logged."""
+
+    def __init__(self, topo: Topology, dead: str, session_reads: int = 2) -> None:
+        super().__init__(topo, session_reads)
+        self.dead = dead
+        self.unreachable = {dead: f"{dead}: cannot connect over SSH: timed out"}
+        self.stopped.add(dead)
+        self.lingering[dead] = session_reads
+
+    def transport(self, host: str, command: str) -> str:
+        if host == self.dead:
+            self.log.append(f"probe sent to {host}")
+            raise RemoteError(f"{host}: unreachable over SSH")
+        return super().transport(host, command)
+
+    def connection(self, host: str) -> FakeHosts:
+        if host == self.dead:
+            self.log.append(f"command sent to {host}")
+            raise RemoteError(self.unreachable[host])
+        return super().connection(host)
+
+
+def test_a_dead_master_and_a_live_one_of_five_go_and_the_dead_one_gets_no_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, DeadHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> DeadHosts:
+        fake["hosts"] = DeadHosts(topo, "m5")
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    monkeypatch.setattr(remove_cmd.time, "sleep", lambda s: None)
+    prompts: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "y")
+    assert main(["remove", str(inv), "m1", "m5", "--dead", "m5", "--wait", "5"]) == 0
+    out = capsys.readouterr().out
+    # The dead one first (nothing sent; the wait until its replica znode's session expired
+    # still applies), then the live one as ever.
+    assert fake["hosts"].log == [
+        "replicas m1,m2,m3,m4,m5", "replicas m1,m2,m3,m4,m5", "replicas m1,m2,m3,m4",
+        "stop m1", "replicas m1,m2,m3,m4", "replicas m1,m2,m3,m4", "replicas m2,m3,m4",
+        "closed"]
+    assert prompts == ["Remove m1, m5: take m5 as dead (nothing sent to it), then stop, "
+                       "disable and mask the Marathon, mesos-master and ZooKeeper of m1? [y/N] "]
+    assert "3 ZooKeeper member(s) serve; m5 unreachable over SSH, taken as dead (--dead)" in out
+    assert ("m5: taken as dead (--dead; unreachable over SSH: cannot connect over SSH: timed "
+            "out): no command sent to it; its units could not be masked, so it is up to you "
+            "that it never starts again (powered off for good or wiped)") in out
+    assert "m1: marathon.service, mesos-master.service, zookeeper.service stopped" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith(f"removed: m1, m5. Next: delete their lines from {inv}")
+    assert last.endswith("Taken as dead, not masked: m5: it must never start again.")
+
+
+def test_without_dead_the_same_dead_master_is_refused_as_unreachable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    monkeypatch.setattr(remove_cmd, "open_hosts", lambda topo, deadline: DeadHosts(topo, "m5"))
+    assert main(["remove", str(inv), "m1", "m5", "--yes"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: {inv}: remove: m5: unreachable over SSH: cannot connect over SSH: timed out"]
+
+
+def test_dead_on_a_host_that_answers_is_refused_with_nothing_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, FakeHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        fake["hosts"] = FakeHosts(topo)
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    assert main(["remove", str(inv), "m4", "m5", "--dead", "m5", "--yes"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: {inv}: remove: m5: named with --dead but it answers over SSH: remove it "
+        "normally (without --dead), so that its units are stopped, disabled and masked"]
+    assert fake["hosts"].log == ["closed"]
+    assert fake["hosts"].stopped == set()
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["m4", "m5", "--dead", "m3"], "m3: named with --dead but not among the HOSTs to remove"),
+    (["m4", "m5", "--dead", "m9"], "m9: named with --dead but not among the HOSTs to remove"),
+    (["a1", "--dead", "a1"], "a1: --dead takes masters only: a dead agent needs no remove"),
+])
+def test_dead_not_among_the_hosts_or_on_an_agent_is_a_usage_error_before_connecting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, argv: list[str],
+        line: str) -> None:
+    inv = inventory(tmp_path)
+
+    def no_connection(*args: Any) -> None:
+        raise AssertionError("connected")
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", no_connection)
+    monkeypatch.setattr(remove_cmd.drain_cmd, "_cluster", no_connection)
+    assert main(["remove", str(inv), *argv, "--yes"]) == 2
+    [out] = capsys.readouterr().out.splitlines()
+    assert out.startswith(f"error: {inv}: {line}")
+
+
+def test_a_dead_masters_replica_still_listed_fails_and_the_rerun_keeps_dead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, DeadHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> DeadHosts:
+        fake["hosts"] = DeadHosts(topo, "m5", session_reads=10**6)
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    assert main(["remove", str(inv), "m1", "m5", "--dead", "m5", "--yes", "--wait", "0"]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"error: {inv}: remove: m5: its replica leaving the masters' log "
+                           "group: not done after 0 s: still listed")
+    assert last.endswith(
+        "none stopped yet; taken as dead (nothing sent): m5. Re-run the same command with the "
+        f"same hosts (python -m pyinfra_mesos remove {inv} m1 m5 --dead m5): the stops are "
+        "idempotent and the checks leave out every host named")
+    assert not [e for e in fake["hosts"].log if e.startswith(("stop", "command", "probe"))]

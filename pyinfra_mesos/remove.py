@@ -18,6 +18,14 @@ comes next: delete the hosts from the inventory and run the deploy with `--data
 mesos_allow_master_removal=true` (the remaining masters restart with the lower quorum, the
 leader last; tasks/mesos_master.py). The pure decisions are remove_plan.py.
 
+`--dead HOST` (repeatable; HOST must be among the hosts removed and not an agent, else exit 2
+before connecting): the operator states that the master HOST is gone for good (powered off or
+wiped), since its units cannot be masked. It must be unreachable over SSH (one that answers is
+refused: remove it normally). Nothing is sent to it; step (1) leaves it out of the unreachable
+hosts (taken as already stopped; the remaining ones must still hold both quorums); step (2)
+takes it first, with the same waits after it (leaders again, its log replica znode gone once
+its ZooKeeper session expired), then the live hosts; the printed steps name it as taken dead.
+
 An agent (`remove INVENTORY AGENT`, one at a time, on its own): (1) check, before anything
 changes (remove_plan.agent_target_problems: an agent of the inventory, not the last, no master
 side role, a load balancer left when it is one), then that another agent is active in Mesos;

@@ -460,6 +460,9 @@ def test_readme_says_what_to_do_with_a_dead_host_in_the_codes_own_terms() -> Non
     assert f"--data {CONSENT_MASTER_REMOVAL}=true" in master
     assert group_path("<zookeeper_mesos_path>") in master and "session has expired" in master
     assert "never come back" in master
+    assert "remove inventory/<env>.py <dead> <live> --dead <dead>" in master
+    assert "by hand" not in master and "usage error (exit 2" in master
+    assert remove_cmd.EXIT_USAGE == 2
     agent = readme.split("A dead agent that cannot be reached over SSH")[1].split("##")[0]
     assert "delete its line from the inventory and run the deploy" in agent
 

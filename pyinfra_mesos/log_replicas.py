@@ -133,6 +133,7 @@ def departed_replica_problems(observed: dict[str, Any], masters: Iterable[str], 
             f"{upid} (ZooKeeper {child}) is still a live replica of the masters' log but not a "
             f"master of the inventory: lowering the quorum now could corrupt the log "
             f"(apache/mesos docs/operational-guide.md). Nothing was changed; run "
-            f"python -m pyinfra_mesos remove {inventory} <its host> first"))
+            f"python -m pyinfra_mesos remove {inventory} <its host> first (with --dead <its "
+            f"host> when it is gone for good and unreachable)"))
     return problems
 

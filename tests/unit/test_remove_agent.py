@@ -5,12 +5,12 @@ stopped, disabled and masked, the machine left DOWN and the next step printed.""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_remove_plan import systemctl_stub
 from test_tasks_harness import group_defaults
 
 from pyinfra_mesos import drain as drain_cmd
@@ -88,29 +88,10 @@ def test_the_maintenance_status_and_a_masked_unit_are_read() -> None:
 
 @pytest.fixture()
 def fake_systemctl(tmp_path: Path) -> tuple[dict[str, str], Path]:
-    """A `systemctl` on PATH that logs its arguments and answers like systemd: `mask` refuses a
-    regular unit file in the unit dir (the bridge's own units live there)."""
-    log, unit_dir = tmp_path / "log", tmp_path / "system"
-    unit_dir.mkdir()
-    for unit in ("pyinfra-mesos-haproxy-bridge.timer", "pyinfra-mesos-haproxy-bridge.service"):
-        (unit_dir / unit).write_text(f"[Unit]\n# {unit}\n")
-    script = tmp_path / "bin" / "systemctl"
-    script.parent.mkdir()
-    script.write_text(f"""#!/bin/sh
-echo "$*" >> {log}
-if [ "$1" = mask ]; then
-  if [ -f {unit_dir}/$2 ] && [ ! -L {unit_dir}/$2 ]; then echo "File exists" >&2; exit 1; fi
-  ln -sf /dev/null {unit_dir}/$2
-fi
-if [ "$1" = is-active ]; then echo inactive; exit 3; fi
-if [ "$1" = is-enabled ]; then
-  if [ -L {unit_dir}/$2 ]; then echo masked; exit 1; fi; echo enabled
-fi
-exit 0
-""")
-    script.chmod(0o755)
-    env = {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
-    return env, unit_dir
+    """systemctl_stub with the bridge's own units in the unit dir (they live there)."""
+    return systemctl_stub(tmp_path, {
+        unit: f"[Unit]\n# {unit}\n"
+        for unit in ("pyinfra-mesos-haproxy-bridge.timer", "pyinfra-mesos-haproxy-bridge.service")})
 
 
 def test_the_agents_stop_command_masks_every_unit_moving_the_bridges_aside(

@@ -108,13 +108,14 @@ def test_a_zookeeper_group_of_its_own_follows_the_same_arithmetic() -> None:
     assert "remove 2, deploy" in steps
 
 
-@pytest.fixture()
-def fake_systemctl(tmp_path: Path) -> tuple[dict[str, str], Path]:
-    """A `systemctl` on PATH that logs its arguments and answers like systemd: `mask` refuses a
-    regular unit file in the unit dir, as systemd does."""
+def systemctl_stub(tmp_path: Path, unit_files: dict[str, str]) -> tuple[dict[str, str], Path]:
+    """A `systemctl` on PATH (the returned env) that logs its arguments to tmp_path/log and
+    answers like systemd: `mask` refuses a regular unit file in the unit dir (the returned
+    tmp_path/system, holding `unit_files`: name -> text), as systemd does."""
     log, unit_dir = tmp_path / "log", tmp_path / "system"
     unit_dir.mkdir()
-    (unit_dir / "marathon.service").write_text("[Service]\n")
+    for name, text in unit_files.items():
+        (unit_dir / name).write_text(text)
     script = tmp_path / "bin" / "systemctl"
     script.parent.mkdir()
     script.write_text(f"""#!/bin/sh
@@ -132,6 +133,12 @@ exit 0
     script.chmod(0o755)
     env = {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
     return env, unit_dir
+
+
+@pytest.fixture()
+def fake_systemctl(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """systemctl_stub with the deploy's own marathon.service in the unit dir."""
+    return systemctl_stub(tmp_path, {"marathon.service": "[Service]\n"})
 
 
 def test_stop_command_stops_disables_and_masks_moving_the_deploys_unit_aside(

@@ -30,14 +30,12 @@ from collections.abc import Callable
 from typing import Any
 
 from pyinfra_mesos import drain_plan as plan
-from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.flag_tables import MESOS_CREDENTIALS_FILE
-from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.problems import error, unreachable_line, without_host
 from pyinfra_mesos.remote import Hosts, RemoteError
-from pyinfra_mesos.status import open_hosts, topology_or_report
+from pyinfra_mesos.status import marathon_auth, open_hosts, topology_or_report
 from pyinfra_mesos.topology import Member, Topology, marathon_url, mesos_master_url
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -194,13 +192,12 @@ def _prepare(args: argparse.Namespace) -> tuple[Topology, Member] | int:
 
 
 def _cluster(topo: Topology) -> tuple[Cluster, Hosts]:
-    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
     hosts = open_hosts(topo, time.monotonic() + 30.0)
     if hosts.unreachable:
         name, reason = sorted(hosts.unreachable.items())[0]
         hosts.close()
         raise Failed(unreachable_line(name, reason))
-    return Cluster(topo, hosts, bool(marathon_credentials(data, project_root()))), hosts
+    return Cluster(topo, hosts, marathon_auth(topo)), hosts
 
 
 def other_agents(cluster: Cluster, agent: Member) -> list[str]:

@@ -54,7 +54,6 @@ from typing import Any
 
 from pyinfra_mesos import drain as drain_cmd
 from pyinfra_mesos import remove_plan as plan
-from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.drain import (
     EXIT_DONE,
     EXIT_FAILED,
@@ -65,12 +64,11 @@ from pyinfra_mesos.drain import (
     _wait,
     confirmed,
 )
-from pyinfra_mesos.inventory_data import project_root
 from pyinfra_mesos.log_replicas import departed_replicas, fact_command, parse_fact
 from pyinfra_mesos.mesos_master import CONSENT_MASTER_REMOVAL
 from pyinfra_mesos.problems import error, unreachable_line, without_host
 from pyinfra_mesos.remote import Hosts, RemoteError
-from pyinfra_mesos.status import open_hosts, topology_or_report
+from pyinfra_mesos.status import marathon_auth, open_hosts, topology_or_report
 from pyinfra_mesos.status_collect import collect
 from pyinfra_mesos.status_model import RawAnswers
 from pyinfra_mesos.topology import Member, Topology, quorum
@@ -294,8 +292,7 @@ def run_remove(args: argparse.Namespace) -> int:
         print(problem.format())
     if problems:
         return EXIT_FAILED
-    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
-    auth = bool(marathon_credentials(data, project_root()))
+    auth = marathon_auth(topo)
     try:
         return remove(args, topo, auth)
     except (Failed, RemoteError) as exc:

@@ -249,9 +249,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, now: Callable[[], datetime.datetime] | None = None) -> int:
-    from pyinfra_mesos.credentials import marathon_credentials
-    from pyinfra_mesos.inventory_data import project_root
-    from pyinfra_mesos.status import open_hosts, topology_or_report
+    from pyinfra_mesos.status import marathon_auth, open_hosts, topology_or_report
 
     topo = topology_or_report(args.inventory)
     if topo is None:
@@ -269,8 +267,7 @@ def run(args: argparse.Namespace, now: Callable[[], datetime.datetime] | None = 
             print(f"plan {index}/{len(steps)}: {step.text}")
         print("refused: restore replaces ZooKeeper's data on every member; re-run with --yes")
         return 2
-    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
-    auth = bool(marathon_credentials(data, project_root()))
+    auth = marathon_auth(topo)
     hosts = open_hosts(topo, time.monotonic() + 30.0)
     try:
         if hosts.unreachable:

@@ -81,6 +81,14 @@ def topology_or_report(inventory: str) -> Topology | None:
     return loaded
 
 
+def marathon_auth(topo: Topology) -> bool:
+    """Whether Marathon wants HTTP credentials on this cluster (its first Marathon host's data,
+    else the first master's; credentials.marathon_credentials): the day-two commands' curl then
+    reads the host's 0600 curl config."""
+    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
+    return bool(marathon_credentials(data, project_root()))
+
+
 def open_hosts(topo: Topology, deadline: float) -> Hosts:
     """SSH connections to every cluster host, opened in parallel."""
     specs = [ssh_spec(m.name, m.data, user_ssh_config(m.name)) for m in topo.all_members]
@@ -94,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if topo is None:
         return EXIT_INCOMPLETE
     deadline = time.monotonic() + float(args.timeout)
-    data = topo.marathons[0].data if topo.marathons else topo.masters[0].data
-    auth = bool(marathon_credentials(data, project_root()))
+    auth = marathon_auth(topo)
     hosts = open_hosts(topo, deadline)
     try:
         raw = collect(topo, hosts.transport, auth, deadline, hosts.unreachable)

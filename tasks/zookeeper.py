@@ -13,6 +13,7 @@ from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.deploy_facts import UnitEnabledState
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
+from pyinfra_mesos.deploy.planning_facts import planning_fact
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.deploy.zk_acl_op import zookeeper_acls
@@ -37,7 +38,7 @@ service = f"{host.data.zookeeper_service}.service"
 # until its own zoo.cfg and myid are written, it never runs that config, not even for the moment
 # a killed run could freeze (a standalone member splits the ensemble). A run killed while it is
 # masked unmasks it on the next run.
-installed = host.data.zookeeper_package in (host.get_fact(DebPackages) or {})
+installed = host.data.zookeeper_package in (planning_fact(host, DebPackages) or {})
 enabled_state = host.get_fact(UnitEnabledState, unit=service)
 if not installed:
     server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",

@@ -6,7 +6,8 @@ subprocesses: tests/unit/test_cluster_conftest.py and tests/unit/test_e2e_helper
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -351,6 +352,35 @@ def leader_agreement(leaders: Mapping[str, str | None]) -> tuple[str | None, str
     if len(named) == 1 and all(leaders.values()):
         return named.pop(), None
     return None, f"the masters do not agree on one leader: {summary}"
+
+
+class Steady:
+    """A check that passes only once `check` has passed for `window_s` seconds without a break.
+
+    For a cluster that can look settled before it is: after a master dies, the others agree on
+    a leader at once, but a leading master whose ZooKeeper connection went to the dead member
+    commits suicide `--zk_session_timeout` after it notices (apache/mesos src/master/master.cpp
+    "Lost leadership... committing suicide!"), up to twice that after the death. `clock`:
+    seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(self, check: Callable[[], str | None], window_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.check, self.window_s, self.clock = check, window_s, clock
+        self.since: float | None = None
+
+    def __call__(self) -> str | None:
+        problem = self.check()
+        now = self.clock()
+        if problem is not None:
+            self.since = None
+            return problem
+        if self.since is None:
+            self.since = now
+        held = now - self.since
+        if held >= self.window_s:
+            return None
+        return f"settled for {held:.1f} s of the {self.window_s:.0f} s it must hold"
 
 
 def framework_problem(state: Mapping[str, Any], name: str = "marathon") -> str | None:

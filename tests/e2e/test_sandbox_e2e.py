@@ -32,9 +32,10 @@ run in this order (each test's name carries its number):
 11. a deploy SIGKILLed between the masters' config write and their restart: the checks catch
    the drift, the re-run restarts them, the next run changes nothing
 12. (phase_upgrade.py) rolling upgrade and downgrade under load
-13. (phase_shrink.py) shrink masters 5 -> 3 under load: `remove` the two newest, their lines
-   deleted, the deploy refused without mesos_allow_master_removal, then the quorum lowered with
-   it (replicated logs kept), the checks and a zero-change re-run
+13. (phase_shrink.py) shrink masters 5 -> 3 under load: the newest cut off for good (its veth
+   down, as 8c), `remove` the two newest with `--dead` for it, their lines deleted, the
+   deploy refused without mesos_allow_master_removal, then the quorum lowered with it
+   (replicated logs kept), the checks and a zero-change re-run
 Last, `python -m sandbox down` in the fixture's finalizer, which always runs, then proof that
 nothing is left.
 
@@ -61,7 +62,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1171,14 +1172,18 @@ def phase_master_failover(run: E2ERun) -> None:
 FAULT_RECOVERY_TIMEOUT_S = 180.0  # a SIGKILLed Marathon: systemd's RestartSec + start + election
 
 
-def load_monitor(hosts: Hosts, lbs: Sequence[Any] | None = None) -> AvailabilityMonitor:
+def load_monitor(hosts: Hosts, lbs: Sequence[Any] | None = None,
+                 dead: Collection[str] = ()) -> AvailabilityMonitor:
     """An AvailabilityMonitor over the load balancers `lbs` (default: every one), every
-    ZooKeeper member and every master."""
+    ZooKeeper member and every master but the hosts named in `dead` (cut off for good: never
+    a leader again, and each probe of one would only wait out its timeout)."""
     topo = hosts.topology
     return AvailabilityMonitor(
         [m.ip for m in (topo.load_balancers if lbs is None else lbs)],
-        [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers],
-        [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters]).start()
+        [(m.ip, int(hosts.data("zookeeper_client_port", m))) for m in topo.zookeepers
+         if m.name not in dead],
+        [(m.ip, int(hosts.data("mesos_master_port", m))) for m in topo.masters
+         if m.name not in dead]).start()
 
 
 def marathon_leaders(hosts: Hosts) -> dict[str, str | None]:
@@ -1316,6 +1321,12 @@ def veth_of(sandbox: str, name: str) -> str:
     return str(state["hosts"][name]["veth"])
 
 
+def set_link(veth: str, up: bool) -> None:
+    """`ip link set VETH up|down` on this machine: down, the host behind it is a powered-off
+    machine to every other host (CalledProcessError or TimeoutExpired when ip fails)."""
+    subprocess.run(["ip", "link", "set", veth, "up" if up else "down"], check=True, timeout=30)
+
+
 def phase_agent_lost(run: E2ERun) -> None:
     """8c. An agent running an instance is cut off the network without warning (its veth on this
     machine goes down: to every other host it is a powered-off machine) while the app is asked
@@ -1352,7 +1363,7 @@ def phase_agent_lost(run: E2ERun) -> None:
         cut = False
         try:
             time.sleep(2 * AVAILABILITY_INTERVAL_S)  # a baseline before the fault
-            subprocess.run(["ip", "link", "set", veth, "down"], check=True, timeout=30)
+            set_link(veth, up=False)
             cut, cut_at = True, time.monotonic()
 
             def backends_down() -> str | None:
@@ -1367,7 +1378,7 @@ def phase_agent_lost(run: E2ERun) -> None:
             time.sleep(max(0.0, AGENT_LOST_S - (time.monotonic() - cut_at)))
         finally:
             if cut:
-                subprocess.run(["ip", "link", "set", veth, "up"], check=True, timeout=30)
+                set_link(veth, up=True)
             monitor.stop()
         report = monitor.report()
         failed = monitor.failures()
@@ -1908,7 +1919,8 @@ def test_12_upgrade_and_downgrade(e2e_run: E2ERun) -> None:
 
 
 def test_13_shrink_masters(e2e_run: E2ERun) -> None:
-    """13. Shrink the masters 5 -> 3 under load: `remove` the two newest, delete their lines,
+    """13. Shrink the masters 5 -> 3 under load: the newest cut off for good, `remove` the two
+    newest (`--dead` for the cut one), delete their lines,
     the deploy refuses without mesos_allow_master_removal, then lowers the quorum with it (the
     replicated log kept; phase 11's data passed on, as phase 12 does)."""
     with phase(e2e_run, "shrink masters 5 -> 3"):

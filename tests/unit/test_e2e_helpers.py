@@ -245,3 +245,20 @@ def test_operation_hosts_reads_the_hosts_pyinfra_printed_under_one_operation() -
     assert operation_hosts(output, "Restart masters: the leader, last") == ["m2"]
     assert operation_hosts(output, "Restart masters: ") == ["m1", "m3", "m2"]
     assert operation_hosts(output, "Restart masters: ", "No changes") == ["m2", "m2", "m1"]
+
+
+def test_steady_passes_only_after_the_check_held_for_its_whole_window() -> None:
+    now = [0.0]
+    answers = iter([None, None, "master1 silent", None, None, None])
+    steady = e2e.Steady(lambda: next(answers), 30.0, clock=lambda: now[0])
+    seen = []
+    for at in (0.0, 25.0, 26.0, 40.0, 69.0, 70.0):
+        now[0] = at
+        seen.append(steady())
+    # A break (the leader's suicide at 26 s) starts the window again from the next pass (40 s).
+    assert seen[0] == "settled for 0.0 s of the 30 s it must hold"
+    assert seen[1] == "settled for 25.0 s of the 30 s it must hold"
+    assert seen[2] == "master1 silent"
+    assert seen[3] == "settled for 0.0 s of the 30 s it must hold"
+    assert seen[4] == "settled for 29.0 s of the 30 s it must hold"
+    assert seen[5] is None

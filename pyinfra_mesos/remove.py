@@ -156,6 +156,9 @@ def remove(args: argparse.Namespace, topo: Topology, auth: bool) -> int:
         problems += [unreachable_line(n, hosts.unreachable[n]) for n in unreachable]
         for problem in dict.fromkeys(problems):
             print(error(args.inventory, "remove", problem).format())
+        hint = plan.settling_hint(dead, problems)
+        if hint:
+            print(hint)
         if problems:
             return EXIT_FAILED
         _say(f"checked: {len(remaining.masters)} remaining master(s) name a Mesos leader, "

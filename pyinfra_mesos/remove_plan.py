@@ -227,6 +227,20 @@ def dead_but_reachable(name: str) -> str:
             "--dead), so that its units are stopped, disabled and masked")
 
 
+def settling_hint(dead: Sequence[str], problems: Sequence[str]) -> str | None:
+    """After a refusal with `--dead`: why a remaining master may be silent for a while (one
+    line), or None when no problem is a master that does not answer. A leading master connected
+    to the dead host's ZooKeeper member loses its session and commits suicide once
+    `--zk_session_timeout` has passed without a reconnect (apache/mesos src/master/master.cpp
+    "Lost leadership... committing suicide!"), then systemd starts it again."""
+    if not dead or not any("mesos-master does not name a leader" in p for p in problems):
+        return None
+    return (f"hint: a master that lost ZooKeeper with {', '.join(dead)} restarts once, within "
+            "about twice mesos_zk_session_timeout after the death plus its unit's RestartSec; "
+            "wait until `python -m pyinfra_mesos status` shows the other masters agreeing on a "
+            "leader for a minute, then run the same remove again")
+
+
 def dead_step(name: str, reason: str) -> str:
     """The printed step for a dead host taken out (reason: remote.Hosts' `unreachable[name]`)."""
     return (f"{name}: taken as dead (--dead; unreachable over SSH: {without_host(name, reason)})"

@@ -540,6 +540,41 @@ def test_without_dead_the_same_dead_master_is_refused_as_unreachable(
         f"error: {inv}: remove: m5: unreachable over SSH: cannot connect over SSH: timed out"]
 
 
+class RestartingLeader(DeadHosts):
+    """DeadHosts where m2's mesos-master is down (the leader that lost ZooKeeper with the dead
+    member, between its suicide and systemd's restart): curl gets connection refused."""
+
+    def transport(self, host: str, command: str) -> str:
+        if host == "m2" and "/redirect" in command:
+            return "curl: (7) Failed to connect\n@@pyinfra-mesos-http 000  7"
+        return super().transport(host, command)
+
+
+def test_with_dead_a_silent_remaining_master_is_refused_with_the_settling_hint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    inv = inventory(tmp_path)
+    fake: dict[str, DeadHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> DeadHosts:
+        fake["hosts"] = RestartingLeader(topo, "m5")
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    assert main(["remove", str(inv), "m4", "m5", "--dead", "m5", "--yes"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"error: {inv}: remove: m2: mesos-master does not name a leader")
+    assert lines[1].startswith("hint: a master that lost ZooKeeper with m5 restarts once")
+    assert fake["hosts"].log == ["closed"]  # nothing stopped, nothing sent to m5
+
+
+def test_the_settling_hint_only_follows_a_silent_master_with_dead() -> None:
+    silent = ["m2: mesos-master does not name a leader (no answer)"]
+    assert plan.settling_hint([], silent) is None
+    assert plan.settling_hint(["m5"], ["m3: ZooKeeper is not serving"]) is None
+    assert "`python -m pyinfra_mesos status`" in (plan.settling_hint(["m5"], silent) or "")
+
+
 def test_dead_on_a_host_that_answers_is_refused_with_nothing_changed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)

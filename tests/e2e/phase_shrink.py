@@ -11,9 +11,9 @@ samplers), the newest master is cut off the network the way phase 8c cuts an age
 this machine goes down: to every other host it is a powered-off machine; it stays cut for the
 rest of the run, the sandbox's teardown removes it), the others settle without it (one
 ZooKeeper leader, the masters agree on a Mesos leader that is not it, and that holds for twice
-their zk_session_timeout plus 10 s: a leader that lost ZooKeeper restarts within it), then `python -m
-pyinfra_mesos remove INVENTORY <the two newest masters> --dead <the newest> --yes` takes the
-dead one out with nothing sent to it and stops, disables and masks the other's Marathon,
+their zk_session_timeout plus 10 s: a leader that lost ZooKeeper restarts within it), then
+`python -m pyinfra_mesos remove INVENTORY <the two newest masters> --dead <the newest> --yes`
+takes the dead one out with nothing sent to it and stops, disables and masks the other's Marathon,
 mesos-master and ZooKeeper (its units are checked over SSH; the dead one is never contacted);
 their lines are deleted from the inventory copy; the deploy without consent must exit 1 naming
 mesos_allow_master_removal and run no operation (the remaining masters still have quorum 3);

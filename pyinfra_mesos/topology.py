@@ -40,6 +40,10 @@ ROLE_TASKS: tuple[tuple[str, frozenset[str] | None], ...] = (
     ("tasks/haproxy.py", frozenset({"load_balancer"})),
     ("tasks/registry.py", frozenset({"registry"})),
 )
+# Every task file a host may include (ROLE_TASKS without the barrier), plus tasks/apps.py, which
+# deploy.py includes for every host with a role.
+TASK_FILES: tuple[str, ...] = (*(task for task, _ in ROLE_TASKS if task != SETTLED_BARRIER),
+                               "tasks/apps.py")
 
 
 def tasks_for(roles: Iterable[str]) -> list[str]:

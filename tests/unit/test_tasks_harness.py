@@ -26,7 +26,8 @@ from pyinfra.connectors.util import CommandOutput
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 from pyinfra_cli.util import exec_file
 
-from pyinfra_mesos.topology import ROLE_TASKS, SETTLED_BARRIER, topology_from_inventory
+from pyinfra_mesos.deploy.frame_modules import register_deploy_files
+from pyinfra_mesos.topology import ROLE_TASKS, SETTLED_BARRIER, TASK_FILES, topology_from_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,6 +110,8 @@ def prepared(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
         ([(name, host_data[name]) for name in names], all_data),
         **{g: ([name for name, _ in hosts], {}) for g, hosts in group_hosts.items()},
     )
+    # As deploy.py does: the task files resolve to modules in pyinfra's per-operation stack walk.
+    register_deploy_files(str(ROOT / task) for task in TASK_FILES)
     state = State(check_for_changes=check_for_changes)
     state.init(inventory, Config())
     old_cwd, old_is_cli = os.getcwd(), pyinfra.is_cli

@@ -176,6 +176,7 @@ def phase_remove_agent(run: Any, base_data: Sequence[str] = ()) -> None:
                    "scaling back to 1 instance")
 
     run.inventory.write_text(remove_host_lines(run.inventory.read_text(), [gone.name]))
+    run.removed_agent = gone.name  # phase 15 adds it back
     left = _topology(run.inventory)
     assert gone.name not in [m.name for m in left.all_members], (
         f"deleted {gone.name} from the inventory copy, pyinfra still lists it")

@@ -99,6 +99,7 @@ from .helpers import (
     sandbox_name,
 )
 from .phase_drain import phase_drain
+from .phase_readd_agent import phase_readd_agent
 from .phase_remove_agent import phase_remove_agent
 from .phase_shrink import phase_shrink
 from .phase_upgrade import phase_upgrade
@@ -164,6 +165,7 @@ class E2ERun:
     timings: dict[str, float | None] = field(default_factory=dict)
     deployed: bool = False  # the sandbox is up and the bare deploy succeeded
     failed_phase: str | None = None  # the first phase that failed; the cluster state is unknown
+    removed_agent: str | None = None  # phase 14's agent, which phase 15 adds back
 
 
 @contextmanager
@@ -1933,3 +1935,11 @@ def test_14_remove_agent(e2e_run: E2ERun) -> None:
     forget it (/etc/hosts, firewall), checks, zero-change re-run (phase 11's data passed on)."""
     with phase(e2e_run, "remove an agent"):
         phase_remove_agent(e2e_run, base_data=(INTERRUPT_DATA,))
+
+
+def test_15_readd_agent(e2e_run: E2ERun) -> None:
+    """15. The agent phase 14 removed comes back: its line back, `undrain` (the machine UP, the
+    masked agent left to the deploy), the deploy unmasks and starts it; it is active under its
+    old agent id, every LB answers, checks, zero-change re-run (phase 11's data passed on)."""
+    with phase(e2e_run, "add the removed agent back"):
+        phase_readd_agent(e2e_run, base_data=(INTERRUPT_DATA,))

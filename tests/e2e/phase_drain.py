@@ -37,6 +37,12 @@ def _mesos_get(hosts: Any, path: str) -> Any:
     return checks.parse_json_object(text, f"GET {path}")
 
 
+def active_agent_ids(hosts: Any, ip: str) -> list[str]:
+    """The ids the leading master lists as active agents at address `ip` (/master/slaves)."""
+    return [str(s["id"]) for s in _mesos_get(hosts, "/master/slaves")["slaves"]
+            if s["hostname"] == ip and s.get("active")]
+
+
 def phase_drain(run: Any) -> None:
     from tests.e2e.helpers import app_scale_problem
     from tests.e2e.test_sandbox_e2e import (
@@ -97,9 +103,9 @@ def phase_drain(run: Any) -> None:
         require_success("undrain", result)
 
         def back() -> str | None:
-            found = [s for s in _mesos_get(hosts, "/master/slaves")["slaves"]
-                     if s["hostname"] == victim.ip and s.get("active")]
-            return None if found else f"{victim.name} is not an active agent yet"
+            if active_agent_ids(hosts, victim.ip):
+                return None
+            return f"{victim.name} is not an active agent yet"
 
         run.timings["undrained agent active"] = wait_until(back, AGENT_BACK_TIMEOUT_S,
                                                            f"{victim.name} back in Mesos")

@@ -27,7 +27,7 @@ from pyinfra_mesos.docker import DOCKER_SOCKET
 from pyinfra_mesos.haproxy_bridge import BRIDGE_SERVICE
 from pyinfra_mesos.remove_plan import agent_units
 from tests.e2e.helpers import add_agent_line
-from tests.e2e.phase_drain import AGENT_BACK_TIMEOUT_S, _mesos_get
+from tests.e2e.phase_drain import AGENT_BACK_TIMEOUT_S, _mesos_get, active_agent_ids
 from tests.e2e.phase_remove_agent import hosts_block, names_address
 from tests.e2e.phase_shrink import _data_args
 
@@ -71,15 +71,11 @@ def phase_readd_agent(run: Any, base_data: Sequence[str] = ()) -> None:
     require_success("deploy with the agent back", result)
 
     with Hosts(run.inventory) as hosts:
-        def active() -> str | None:
-            found = [s for s in _mesos_get(hosts, "/master/slaves")["slaves"]
-                     if s["hostname"] == agent.ip and s.get("active")]
-            return None if found else f"{name} is not an active agent yet"
-
-        run.timings["re-added agent active"] = wait_until(active, AGENT_BACK_TIMEOUT_S,
-                                                          f"{name} back in Mesos")
-        ids = [s["id"] for s in _mesos_get(hosts, "/master/slaves")["slaves"]
-               if s["hostname"] == agent.ip and s.get("active")]
+        run.timings["re-added agent active"] = wait_until(
+            lambda: None if active_agent_ids(hosts, agent.ip)
+            else f"{name} is not an active agent yet", AGENT_BACK_TIMEOUT_S,
+            f"{name} back in Mesos")
+        ids = active_agent_ids(hosts, agent.ip)
         assert ids == [old_id], f"{name} must come back as agent {old_id}, Mesos lists {ids}"
         status = _mesos_get(hosts, "/master/maintenance/status")
         assert status == {}, f"maintenance left after adding {name} back: {status}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -474,6 +475,20 @@ def test_readme_says_what_to_do_with_a_dead_host_in_the_codes_own_terms() -> Non
     assert "delete its line from the inventory and run the deploy" in agent
 
 
+def use_fake_hosts(monkeypatch: pytest.MonkeyPatch,
+                   make: Callable[[Topology], FakeHosts]) -> dict[str, FakeHosts]:
+    """remove's open_hosts replaced by `make(topology)`; the dict gets that instance under
+    "hosts" once `remove` has opened it."""
+    fake: dict[str, FakeHosts] = {}
+
+    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
+        fake["hosts"] = make(topo)
+        return fake["hosts"]
+
+    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    return fake
+
+
 class DeadHosts(FakeHosts):
     """FakeHosts where `dead` was powered off before the run: unreachable over SSH, its log
     replica znode still listed for `session_reads` reads; any command sent to it is logged."""
@@ -501,13 +516,7 @@ class DeadHosts(FakeHosts):
 def test_a_dead_master_and_a_live_one_of_five_go_and_the_dead_one_gets_no_command(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)
-    fake: dict[str, DeadHosts] = {}
-
-    def open_hosts(topo: Topology, deadline: float) -> DeadHosts:
-        fake["hosts"] = DeadHosts(topo, "m5")
-        return fake["hosts"]
-
-    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    fake = use_fake_hosts(monkeypatch, lambda topo: DeadHosts(topo, "m5"))
     monkeypatch.setattr(remove_cmd.time, "sleep", lambda s: None)
     prompts: list[str] = []
     monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "y")
@@ -553,13 +562,7 @@ class RestartingLeader(DeadHosts):
 def test_with_dead_a_silent_remaining_master_is_refused_with_the_settling_hint(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)
-    fake: dict[str, DeadHosts] = {}
-
-    def open_hosts(topo: Topology, deadline: float) -> DeadHosts:
-        fake["hosts"] = RestartingLeader(topo, "m5")
-        return fake["hosts"]
-
-    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    fake = use_fake_hosts(monkeypatch, lambda topo: RestartingLeader(topo, "m5"))
     assert main(["remove", str(inv), "m4", "m5", "--dead", "m5", "--yes"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2, lines
@@ -578,13 +581,7 @@ def test_the_settling_hint_only_follows_a_silent_master_with_dead() -> None:
 def test_dead_on_a_host_that_answers_is_refused_with_nothing_changed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)
-    fake: dict[str, FakeHosts] = {}
-
-    def open_hosts(topo: Topology, deadline: float) -> FakeHosts:
-        fake["hosts"] = FakeHosts(topo)
-        return fake["hosts"]
-
-    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    fake = use_fake_hosts(monkeypatch, lambda topo: FakeHosts(topo))
     assert main(["remove", str(inv), "m4", "m5", "--dead", "m5", "--yes"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         f"error: {inv}: remove: m5: named with --dead but it answers over SSH: remove it "
@@ -616,13 +613,7 @@ def test_dead_not_among_the_hosts_or_on_an_agent_is_a_usage_error_before_connect
 def test_a_dead_masters_replica_still_listed_fails_and_the_rerun_keeps_dead(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     inv = inventory(tmp_path)
-    fake: dict[str, DeadHosts] = {}
-
-    def open_hosts(topo: Topology, deadline: float) -> DeadHosts:
-        fake["hosts"] = DeadHosts(topo, "m5", session_reads=10**6)
-        return fake["hosts"]
-
-    monkeypatch.setattr(remove_cmd, "open_hosts", open_hosts)
+    fake = use_fake_hosts(monkeypatch, lambda topo: DeadHosts(topo, "m5", session_reads=10**6))
     assert main(["remove", str(inv), "m1", "m5", "--dead", "m5", "--yes", "--wait", "0"]) == 1
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith(f"error: {inv}: remove: m5: its replica leaving the masters' log "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,38 @@ def test_schedule_validation_and_modes(tmp_path: Path, procs: list[Proc]) -> Non
     status, body, headers = get_full(down)
     assert (status, body, headers.get("Allow")) == (
         405, "Expecting one of { 'POST' }, but received 'GET'", "POST")
+
+
+def test_a_new_leader_recovers_the_schedule_and_the_down_machines(
+        zookeeper: str, tmp_path: Path, procs: list[Proc]) -> None:
+    """Maintenance lives in the registry (src/master/registry.proto `machines`, `schedules`),
+    which a newly elected master recovers (src/master/master.cpp `_recover`): after a failover
+    the schedule and the DOWN machine are still there, and machine/up works on the new leader.
+    """
+    path = f"/mesos-{uuid.uuid4().hex[:8]}"
+    ports = free_ports(2)
+    for i, port in enumerate(ports):  # one after the other: the first to join leads
+        procs.append(start("master", [
+            "--quorum=1", f"--work_dir={tmp_path}/m{i}", "--ip=127.0.0.1", f"--port={port}",
+            f"--zk=zk://{zookeeper}{path}", "--zk_session_timeout=2secs",
+        ], tmp_path / f"m{i}.log"))  # fmt: skip
+        wait_for("master up", lambda port=port: get_full(f"http://127.0.0.1:{port}/health")[0]
+                 == 200, 15)
+        if i == 0:
+            wait_for("m1 leads", lambda: state(ports[0])["leader"]
+                     == f"master@127.0.0.1:{ports[0]}", 15)
+    m1, m2 = (f"http://127.0.0.1:{p}" for p in ports)
+    schedule = {"windows": [window(A1, {"hostname": "a2"}, start_ns=5, duration=10)]}
+    assert post(m1 + "/master/maintenance/schedule", schedule) == (200, None)
+    assert post(m1 + "/master/machine/down", [A1]) == (200, None)
+    procs[0].stop()
+    wait_for("m2 leads", lambda: state(ports[1])["leader"] == f"master@127.0.0.1:{ports[1]}", 15)
+    assert get_full(m2 + "/master/maintenance/schedule")[1] == schedule
+    assert get_full(m2 + "/master/maintenance/status")[1] == {
+        "draining_machines": [{"id": {"hostname": "a2"}}], "down_machines": [A1]}
+    assert post(m2 + "/master/machine/up", [A1]) == (200, None)
+    assert get_full(m2 + "/master/maintenance/status")[1] == {
+        "draining_machines": [{"id": {"hostname": "a2"}}]}
 
 
 def test_maintenance_endpoints_are_in_their_realms(tmp_path: Path, procs: list[Proc]) -> None:

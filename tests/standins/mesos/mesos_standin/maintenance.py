@@ -262,6 +262,26 @@ class Maintenance:
                     windows.append(dict(window, machine_ids=kept))
             self.schedule = {"windows": windows} if windows else {}
 
+    def registry_entry(self) -> dict[str, Any]:
+        """What the registry keeps (src/master/registry.proto `Registry.machines` and
+        `schedules`): the schedule and each machine that is not UP, with its mode and
+        unavailability. UP entries come from agents registering, so a new leader makes them
+        again as agents re-register."""
+        with self.lock:
+            return {"schedule": self.schedule,
+                    "machines": [{"id": dict(m.id), "mode": m.mode,
+                                  "unavailability": m.unavailability}
+                                 for m in self.machines.values() if m.mode != UP]}
+
+    def recover(self, entry: dict[str, Any]) -> None:
+        """A newly elected master's `_recover`: the schedule and the machines' modes as the
+        registry holds them (src/master/master.cpp `_recover`, "Recovering maintenance")."""
+        with self.lock:
+            self.schedule = dict(entry.get("schedule") or {})
+            for item in entry.get("machines") or []:
+                self.machines[key_of(item["id"])] = Machine(
+                    dict(item["id"]), str(item["mode"]), item.get("unavailability"))
+
     def status(self) -> dict[str, Any]:
         """GET /maintenance/status: `ClusterStatus` (UP machines are not listed; no inverse
         offer statuses, so `statuses` stays empty and is omitted as JSON::protobuf does)."""

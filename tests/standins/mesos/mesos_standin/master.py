@@ -32,6 +32,12 @@ from .scheduler_link import parse_pid, send_registered
 PROGRAM = "mesos-master"
 
 
+# The registry's maintenance part (machines and schedule), which real Mesos keeps in the
+# replicated log so that a new leader recovers it. This stand-in has no replicated log; its
+# leader keeps that part in one znode under the --zk path instead (with the URL's ACL), written
+# before an operation is answered, read when a master is elected.
+REGISTRY_NODE = "standin_registry"
+
 class Master:
     def __init__(self, flags: flaglib.Flags, log: logging.Logger, auth: MasterAuth) -> None:
         self.flags, self.log, self.auth = flags, log, auth
@@ -183,6 +189,7 @@ class Master:
             self._quorum_lost_at = None
             return
         if lowest == self.my_node and has_quorum:
+            self._recover_registry()
             self.leading, self.elected_time, self.leader = True, now(), self.master_info()
             self.log.info("Elected as the leading master! (%d of quorum %d registered)",
                           registered, self.quorum)  # fmt: skip
@@ -193,6 +200,39 @@ class Master:
                 (leader or {}).get("pid", "None (no quorum or no members)"),
             )
         self.leader = leader
+
+    def _registry_path(self) -> str:
+        assert self.zk_url is not None
+        return zklib.join(self.zk_url.path, REGISTRY_NODE)
+
+    def _recover_registry(self) -> None:
+        """Elected: recover maintenance from the registry before serving (real Mesos aborts
+        when it cannot: master.cpp `recoveredSlavesTimeout`/"Recovery failed")."""
+        assert self.zk is not None
+        try:
+            data = self.zk.get(self._registry_path())[0] if self.zk.exists(
+                self._registry_path()) else b""
+        except Exception as exc:  # noqa: BLE001 - any ZooKeeper failure ends the master
+            die(self.log, f"Recovery failed: Failed to recover registrar: {exc}")
+        if data:
+            self.maintenance.recover(json.loads(data.decode()))
+            self.log.info("Recovered maintenance from the registry: %s",
+                          json.dumps(self.maintenance.status()))
+
+    def _store_registry(self) -> None:
+        """After a maintenance change, before it is answered; the registrar's failure to
+        store aborts the master ("Registrar aborting: Failed to update registry"). A master
+        without --zk is the only one: its memory is the registry."""
+        if self.zk is None or self.zk_url is None:
+            return
+        data = json.dumps(self.maintenance.registry_entry()).encode()
+        try:
+            if self.zk.exists(self._registry_path()):
+                self.zk.set(self._registry_path(), data)
+            else:
+                self.zk.create(self._registry_path(), data, acl=self.zk_url.acl, makepath=True)
+        except Exception as exc:  # noqa: BLE001 - any ZooKeeper failure ends the master
+            die(self.log, f"Registrar aborting: Failed to update registry: {exc}")
 
     def run(self) -> None:
         while True:
@@ -472,6 +512,7 @@ class Master:
             self.maintenance.update_schedule(mnt.parse_schedule(req.body))
         except mnt.Refused as exc:
             return Response(400, str(exc))
+        self._store_registry()
         self.log.info("Updated the maintenance schedule: %s", json.dumps(self.maintenance.schedule))
         return Response(200, "")
 
@@ -489,6 +530,7 @@ class Master:
             self.maintenance.down(ids)
         except mnt.Refused as exc:
             return Response(400, str(exc))
+        self._store_registry()
         keys = {mnt.key_of(m) for m in ids}
         message = "Operator initiated 'Machine DOWN'"
         for agent in list(self.registry.agents.values()):
@@ -522,6 +564,7 @@ class Master:
             self.maintenance.up(mnt.parse_machine_ids(req.body))
         except mnt.Refused as exc:
             return Response(400, str(exc))
+        self._store_registry()
         return Response(200, "")
 
     def maintenance_status(self, req: Request) -> Response:

@@ -88,21 +88,26 @@ class UnitStates(FactBase[dict[str, UnitState]]):
 @operation()
 def units_running_enabled(units: Sequence[str]):
     """Every unit of `units` (full names, "haproxy.service") active and enabled, in order:
-    `systemctl unmask` for one that is masked (`remove` masks an agent's units; a host added
-    back gets them again), `systemctl start` for one that is not active, then `systemctl
-    enable` for one that is not enabled (pyinfra's systemd.service commands). One fact for all
-    (the mask is read in the same `systemctl show`); `host.noop` otherwise.
+    first `systemctl unmask` for each one that is masked (`remove` masks an agent's units; a
+    host added back gets them again), then `systemctl start` for one that is not active and
+    `systemctl enable` for one that is not enabled (pyinfra's systemd.service commands). One
+    fact for all (the mask is read in the same `systemctl show`); `host.noop` otherwise.
     No units: `host.noop` and no fact (an operation every member plans to keep one order of
     operations, that only some act in)."""
     if not units:
         host.noop("no unit to start on this host here")
         return
-    states = host.get_fact(UnitStates, units=tuple(units))
+    read = host.get_fact(UnitStates, units=tuple(units))
+    states = {unit: read.get(unit, UnitState(active=False, enabled=False)) for unit in units}
     changed = False
+    # Every mask goes before any start: systemd refuses to start a socket whose service is
+    # still masked ("Socket service docker.service not loaded, refusing": systemd
+    # src/core/socket.c `socket_start`), and `remove` masks docker.socket and docker.service.
     for unit in units:
-        state = states.get(unit, UnitState(active=False, enabled=False))
-        if state.masked:
+        if states[unit].masked:
             yield StringCommand("systemctl", "unmask", QuoteString(unit))
+    for unit in units:
+        state = states[unit]
         if not state.active:
             yield StringCommand("systemctl", "start", QuoteString(unit))
             changed = True

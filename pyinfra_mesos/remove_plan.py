@@ -227,13 +227,17 @@ def dead_but_reachable(name: str) -> str:
             "--dead), so that its units are stopped, disabled and masked")
 
 
+# live_problems' words for a remaining master that names no leader; settling_hint looks for them.
+SILENT_MASTER = "mesos-master does not name a leader"
+
+
 def settling_hint(dead: Sequence[str], problems: Sequence[str]) -> str | None:
     """After a refusal with `--dead`: why a remaining master may be silent for a while (one
     line), or None when no problem is a master that does not answer. A leading master connected
     to the dead host's ZooKeeper member loses its session and commits suicide once
     `--zk_session_timeout` has passed without a reconnect (apache/mesos src/master/master.cpp
     "Lost leadership... committing suicide!"), then systemd starts it again."""
-    if not dead or not any("mesos-master does not name a leader" in p for p in problems):
+    if not dead or not any(SILENT_MASTER in p for p in problems):
         return None
     return (f"hint: a master that lost ZooKeeper with {', '.join(dead)} restarts once, within "
             "about twice mesos_zk_session_timeout after the death plus its unit's RestartSec; "
@@ -316,7 +320,7 @@ def live_problems(remaining: Topology, raw: RawAnswers) -> list[str]:
         view = master_view(member, member_port(member, "mesos_master_port"),
                            raw.redirect.get(member.name, Failed("not asked")))
         if view.leader is None:
-            problems.append(f"{member.name}: mesos-master does not name a leader ({view.answer})")
+            problems.append(f"{member.name}: {SILENT_MASTER} ({view.answer})")
     for zk in zookeeper_members(remaining, raw.srvr):
         if zk.mode not in SERVING:
             problems.append(f"{zk.name}: ZooKeeper is {zk.mode}"

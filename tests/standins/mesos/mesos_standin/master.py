@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kazoo.client import KazooClient, KazooState
+from kazoo.exceptions import NoNodeError
 
 from . import BUILD, VERSION, http_auth
 from . import flags as flaglib
@@ -37,6 +38,7 @@ PROGRAM = "mesos-master"
 # leader keeps that part in one znode under the --zk path instead (with the URL's ACL), written
 # before an operation is answered, read when a master is elected.
 REGISTRY_NODE = "standin_registry"
+
 
 class Master:
     def __init__(self, flags: flaglib.Flags, log: logging.Logger, auth: MasterAuth) -> None:
@@ -206,12 +208,14 @@ class Master:
         return zklib.join(self.zk_url.path, REGISTRY_NODE)
 
     def _recover_registry(self) -> None:
-        """Elected: recover maintenance from the registry before serving (real Mesos aborts
-        when it cannot: master.cpp `recoveredSlavesTimeout`/"Recovery failed")."""
+        """Elected: recover maintenance from the registry before serving (real Mesos exits
+        "Recovery failed: ..." when it cannot: master.cpp `_recover`). No znode yet: nothing
+        was ever scheduled."""
         assert self.zk is not None
         try:
-            data = self.zk.get(self._registry_path())[0] if self.zk.exists(
-                self._registry_path()) else b""
+            data = self.zk.get(self._registry_path())[0]
+        except NoNodeError:
+            data = b""
         except Exception as exc:  # noqa: BLE001 - any ZooKeeper failure ends the master
             die(self.log, f"Recovery failed: Failed to recover registrar: {exc}")
         if data:
@@ -227,9 +231,9 @@ class Master:
             return
         data = json.dumps(self.maintenance.registry_entry()).encode()
         try:
-            if self.zk.exists(self._registry_path()):
+            try:
                 self.zk.set(self._registry_path(), data)
-            else:
+            except NoNodeError:
                 self.zk.create(self._registry_path(), data, acl=self.zk_url.acl, makepath=True)
         except Exception as exc:  # noqa: BLE001 - any ZooKeeper failure ends the master
             die(self.log, f"Registrar aborting: Failed to update registry: {exc}")

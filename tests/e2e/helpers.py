@@ -414,6 +414,11 @@ def longest_outage(samples: Sequence[tuple[float, bool]]) -> float:
     return longest
 
 
+def utc_clock(epoch: float) -> str:
+    """`HH:MM:SS.d` UTC of a time.time() value, as journalctl -o short-iso-precise shows it."""
+    return time.strftime("%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 10) % 10}"
+
+
 def operation_hosts(output: str, operation: str, status: str = "Success") -> list[str]:
     """Hosts pyinfra printed `status` for under the operation whose name starts with
     `operation` (`--> Starting operation: <file> | <name>`, or `--> Starting serial

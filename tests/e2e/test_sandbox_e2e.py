@@ -74,6 +74,7 @@ from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.flags import parse_env_lines
 from tests.cluster import conftest as checks
 
+from . import diagnostics
 from .helpers import (
     WATCHED_SERVICES,
     SummaryFormatError,
@@ -97,6 +98,7 @@ from .helpers import (
     parse_systemctl_show,
     restarted_services,
     sandbox_name,
+    utc_clock,
 )
 from .phase_drain import phase_drain
 from .phase_readd_agent import phase_readd_agent
@@ -177,13 +179,29 @@ def phase(run: E2ERun, name: str, needs_cluster: bool = True) -> Iterator[None]:
         pytest.fail(f"not run: the phase '{run.failed_phase}' failed before it and left the "
                     "cluster in an unknown state")
     print(f"\n[e2e] === phase: {name} ===", flush=True)
+    started = time.time()
     try:
         if needs_cluster:
             ensure_deployed(run)
         yield
     except BaseException:
         run.failed_phase = name
+        if run.deployed:
+            keep_journals(run, name, started)
         raise
+    if os.environ.get(diagnostics.ALWAYS_ENV) == "1":
+        keep_journals(run, name, started)
+
+
+def keep_journals(run: E2ERun, name: str, since_epoch: float) -> None:
+    """The hosts' journals since the phase began, for the CI log's reader (diagnostics.py)."""
+    try:
+        with Hosts(run.inventory) as hosts:
+            paths = diagnostics.dump_hosts(hosts, since_epoch, LOG_DIR, diagnostics.slug(name))
+        print(f"[e2e] journals of the failed phase: {len(paths)} files under {LOG_DIR}",
+              flush=True)
+    except Exception as exc:  # the phase's own failure is what the run must report
+        print(f"[e2e] could not keep the failed phase's journals: {exc}", flush=True)
 
 
 def ensure_deployed(run: E2ERun) -> None:
@@ -1449,7 +1467,9 @@ class AvailabilityMonitor:
     def __init__(self, lb_ips: Sequence[str], zookeepers: Sequence[tuple[str, int]],
                  masters: Sequence[tuple[str, int]]) -> None:
         self.lb_ips, self.zookeepers, self.masters = list(lb_ips), list(zookeepers), list(masters)
-        self.requests: list[tuple[float, str, str | None]] = []  # (time, lb, problem or None)
+        # (monotonic time, wall-clock time, lb, problem or None): the wall clock finds the
+        # moment in the hosts' journals (diagnostics.py).
+        self.requests: list[tuple[float, float, str, str | None]] = []
         self.zk_leader: list[tuple[float, bool]] = []
         self.mesos_leader: list[tuple[float, bool]] = []
         self._stop = threading.Event()
@@ -1476,7 +1496,7 @@ class AvailabilityMonitor:
                     problem = None if body == APP_BODY else f"answered {body[:60]!r}"
                 except AssertionError as exc:
                     problem = str(exc)
-                self.requests.append((time.monotonic(), ip, problem))
+                self.requests.append((time.monotonic(), time.time(), ip, problem))
             self._stop.wait(max(0.0, AVAILABILITY_INTERVAL_S - (time.monotonic() - started)))
 
     def _leaders(self) -> None:
@@ -1490,8 +1510,8 @@ class AvailabilityMonitor:
 
     def failures(self) -> list[str]:
         first = self.requests[0][0] if self.requests else 0.0
-        return [f"+{when - first:.1f} s {ip}: {problem}" for when, ip, problem in self.requests
-                if problem]
+        return [f"+{when - first:.1f} s {ip}: {problem} (at {utc_clock(wall)})"
+                for when, wall, ip, problem in self.requests if problem]
 
     def report(self) -> str:
         failed = self.failures()

@@ -262,3 +262,63 @@ def test_steady_passes_only_after_the_check_held_for_its_whole_window() -> None:
     assert seen[3] == "settled for 0.0 s of the 30 s it must hold"
     assert seen[4] == "settled for 29.0 s of the 30 s it must hold"
     assert seen[5] is None
+
+
+# -- what a failed phase keeps ---------------------------------------------------------------
+
+diagnostics = importlib.import_module("tests.e2e.diagnostics")
+
+
+def test_utc_clock_matches_journalctl_short_iso_precise() -> None:
+    # 2026-12-01T16:02:03.45Z
+    assert e2e.utc_clock(1796140923.45) == "16:02:03.4"
+    assert e2e.utc_clock(0.0) == "00:00:00.0"
+
+
+def test_a_phase_name_becomes_a_file_name_part() -> None:
+    assert diagnostics.slug("shrink masters 5 -> 3") == "shrink-masters-5-3"
+    assert diagnostics.slug("ZooKeeper leader stop") == "zookeeper-leader-stop"
+    assert diagnostics.slug(" -> ") == "phase"
+
+
+def test_the_journal_command_names_every_unit_and_is_bounded() -> None:
+    command = diagnostics.journal_command(1796140923.9, ("marathon", "haproxy"), lines=50)
+    assert command == ("journalctl --no-pager -o short-iso-precise --since @1796140923 "
+                       "-u marathon.service -u haproxy.service | tail -n 50")
+    default = diagnostics.journal_command(0)
+    for unit in e2e.WATCHED_SERVICES + ("pyinfra-mesos-haproxy-bridge",):
+        assert f"-u {unit}.service" in default
+
+
+class FakeHosts:
+    """The two things dump_hosts uses of the e2e tier's Hosts: the topology and run()."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        member = type("Member", (), {})
+        self.topology = type("Topology", (), {})()
+        self.topology.all_members = []
+        for name in ("master1", "agent1"):
+            m = member()
+            m.name = name
+            self.topology.all_members.append(m)
+        self.topology.load_balancers = [self.topology.all_members[1]]
+        self.answers = answers
+
+    def run(self, name: str, command: str, what: str) -> str:
+        if name not in self.answers:
+            raise AssertionError(f"{name}: {what}: exit 255: ssh: connect to host")
+        return f"{name} ran {command.split()[0]}\n"
+
+
+def test_dump_hosts_writes_a_file_per_host_and_the_lbs_config(tmp_path: Path) -> None:
+    written = diagnostics.dump_hosts(FakeHosts({"master1": "", "agent1": ""}), 0.0, tmp_path, "p")
+    assert sorted(p.name for p in written) == [
+        "p-haproxy-agent1.cfg", "p-journal-agent1.log", "p-journal-master1.log"]
+    assert (tmp_path / "p-journal-master1.log").read_text() == "master1 ran journalctl\n"
+    assert (tmp_path / "p-haproxy-agent1.cfg").read_text() == "agent1 ran cat\n"
+
+
+def test_a_silent_host_gets_its_error_in_its_file_not_a_new_exception(tmp_path: Path) -> None:
+    diagnostics.dump_hosts(FakeHosts({"agent1": ""}), 0.0, tmp_path, "p")
+    assert "could not read from master1" in (tmp_path / "p-journal-master1.log").read_text()
+    assert (tmp_path / "p-journal-agent1.log").read_text() == "agent1 ran journalctl\n"

@@ -35,6 +35,10 @@ firewall_extra_open_tcp_ports: list[int] = []
 
 # -- ZooKeeper: Debian's zookeeperd (Debian 12: 3.8.0) -----------------------------------------
 zookeeper_package = "zookeeperd"
+# "" installs the distribution's version and leaves it there. A Debian version (or its prefix, as
+# in `Pin: version <this>*`) pins zookeeperd, zookeeper and libzookeeper-java: changing it moves
+# them up or down, the members restarting one at a time, followers first, after a backup.
+zookeeper_version = ""
 zookeeper_service = "zookeeper"
 zookeeper_conf_dir = "/etc/zookeeper/conf"
 zookeeper_data_dir = "/var/lib/zookeeper"

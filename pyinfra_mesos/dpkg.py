@@ -1,10 +1,13 @@
-"""What dates an installed package: a service started before it was installed restarts.
+"""Debian packages: what dates an installed one, and whether one is off its pinned version.
 
 A leaf (no package imports), read by every component's inputs (zookeeper, mesos_package,
-docker).
+docker) and pins (mesos_package, zookeeper_package).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
 
 DPKG_INFO = "/var/lib/dpkg/info"
 
@@ -12,3 +15,21 @@ DPKG_INFO = "/var/lib/dpkg/info"
 def package_stamp(package: str) -> str:
     """dpkg rewrites <package>.list on every install or upgrade: its mtime dates the package."""
     return f"{DPKG_INFO}/{package}.list"
+
+
+# deb-version(7): [epoch:]upstream[-revision], the upstream part starting with a digit.
+DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
+
+# apt_preferences(5): a priority above 1000 installs the pinned version even when that is a
+# downgrade, so one pin serves both directions.
+PIN_PRIORITY = 1001
+
+
+def off_pin(installed: Mapping[str, Iterable[str]], package: str, version: str) -> bool:
+    """True when `package` is installed (`installed`: pyinfra's DebPackages fact, {name:
+    versions}) but at no version starting with `version` (the pin's `Pin: version <version>*`).
+
+    A plain install leaves an installed package alone, so a changed pin needs its own step.
+    """
+    versions = list(installed.get(package) or [])
+    return bool(versions) and not any(str(v).startswith(version) for v in versions)

@@ -17,11 +17,10 @@ from typing import Any
 from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
-    MESOS_PIN_PRIORITY,
     MESOS_SOURCES_FILE,
     mesos_apt_line,
+    mesos_pin_text,
 )
-from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
 
 # tasks/registry.py installs Debian's registry under this name (no group_data key for it).
@@ -97,10 +96,7 @@ def mesos_repo_files(data: Mapping[str, Any], distro: str, codename: str) -> dic
     repository URL."""
     return {
         MESOS_SOURCES_FILE: mesos_apt_line(data, distro, codename) + "\n",
-        MESOS_PIN_FILE: render_template("aventer-mesos.pref.j2",
-                                        package=data["mesos_package"],
-                                        version=data["mesos_version"],
-                                        priority=MESOS_PIN_PRIORITY),
+        MESOS_PIN_FILE: mesos_pin_text(data),
     }
 
 

@@ -6,7 +6,7 @@ running master or agent is compared against (mesos_inputs).
 
 Which versions may be pinned:
 
-The pin is an apt preference `Pin: version <mesos_version>*` (templates/aventer-mesos.pref.j2),
+The pin is an apt preference `Pin: version <mesos_version>*` (templates/apt-pin.pref.j2),
 so `mesos_version` is a prefix: `1.11.0` admits every build of 1.11.0. Builds of aventer-mesos
 up to 1.11.0-0.6.0 declare no `Depends`, and Debian 11/12 builds before 0.7.1 were built with a
 wrong install prefix (m3scluster/clusterd commit 26bf5e4d): a pin must not admit them.
@@ -14,7 +14,6 @@ wrong install prefix (m3scluster/clusterd commit 26bf5e4d): a pin must not admit
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,15 +21,15 @@ from typing import Any
 from debian.debian_support import Version
 
 from pyinfra_mesos.deploy.refused import DeployRefused
-from pyinfra_mesos.dpkg import package_stamp
+from pyinfra_mesos.dpkg import DEBIAN_VERSION, PIN_PRIORITY, off_pin, package_stamp
 from pyinfra_mesos.flags import MESOS_AGENT_CREDENTIAL_FILE, MESOS_CREDENTIALS_FILE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_DOCKER_DROPIN
 from pyinfra_mesos.problems import Problem
+from pyinfra_mesos.templates import render_template
 
 FIRST_GOOD_BUILD = "1.11.0-0.7.1"
 # deb-version(7): digits first, then alphanumerics and . + ~ - (and : after an epoch). A whole
 # match, so no newline slips into the apt preference file.
-DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 
 
 def mesos_version_problems(version: object, where: str) -> list[Problem]:
@@ -71,8 +70,14 @@ MESOS_SOURCES_FILE = "/etc/apt/sources.list.d/aventer-mesos.list"
 MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
 
 
-# Above 1000 so apt also downgrades to the pinned version (apt_preferences(5)).
-MESOS_PIN_PRIORITY = 1001
+MESOS_PIN_PRIORITY = PIN_PRIORITY
+
+
+def mesos_pin_text(data: Mapping[str, Any]) -> str:
+    """MESOS_PIN_FILE's content: `mesos_package` at `mesos_version`* (templates/apt-pin.pref.j2)."""
+    return render_template("apt-pin.pref.j2", task="tasks/mesos_package.py",
+                           packages=[data["mesos_package"]], version=data["mesos_version"],
+                           priority=MESOS_PIN_PRIORITY)
 
 
 def mesos_repo_url(data: Mapping[str, Any], distro: str, codename: str) -> str:
@@ -123,13 +128,9 @@ def key_check_command(url: str, expected: str, keyring: str = MESOS_KEYRING) -> 
 
 def mesos_upgrade_needed(installed: Mapping[str, Iterable[str]], package: str,
                          version: str) -> bool:
-    """True when `package` is installed but not at the pinned `version` (a prefix, as the pin).
-
-    A plain install leaves an installed package alone, so a changed mesos_version needs its own
-    step; the services then restart (masters one at a time) as for a config change.
-    """
-    versions = list(installed.get(package) or [])
-    return bool(versions) and not any(str(v).startswith(version) for v in versions)
+    """True when `package` is installed but not at the pinned `version` (a prefix, as the pin);
+    the services then restart (masters one at a time) as for a config change (dpkg.off_pin)."""
+    return off_pin(installed, package, version)
 
 
 MESOS_COMMON_ENV = "/etc/default/mesos"

@@ -42,6 +42,13 @@ from pyinfra_mesos.value_checks import (
     text,
     word,
 )
+from pyinfra_mesos.zookeeper_package import zookeeper_version_problems
+
+
+def zookeeper_pin(value: Any) -> Iterator[tuple[str, str]]:
+    """"" or a Debian version (zookeeper_package.zookeeper_version_problems)."""
+    for problem in zookeeper_version_problems(value, ""):
+        yield "", problem.message
 
 
 def aventer_mesos_pin(value: Any) -> Iterator[tuple[str, str]]:
@@ -173,6 +180,7 @@ SCHEMA: dict[str, Checker] = {
     "firewall_operator_networks": list_of(check_operator_network),
     "firewall_extra_open_tcp_ports": list_of(port),
     "zookeeper_package": debian_package,
+    "zookeeper_version": zookeeper_pin,
     "zookeeper_service": word,
     "zookeeper_conf_dir": absolute_path,
     "zookeeper_data_dir": absolute_path,

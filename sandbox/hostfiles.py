@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sandbox import config
 
 CGROUP_RW_SCRIPT = """#!/bin/sh
@@ -54,6 +56,11 @@ def apt_proxy_conf() -> str:
         f'Acquire::http::Proxy::{config.BRIDGE_IP} "DIRECT";\n'
         'Acquire::Retries "3";\n'
     )
+
+
+def point_release_sources(lines: Sequence[str]) -> str:
+    return ("# pyinfra-mesos sandbox: the updates and security suites of this machine's own apt "
+            "sources\n" + "".join(f"{line}\n" for line in lines))
 
 
 # -- upstream sources only (PYINFRA_MESOS_SOURCES=upstream; sandbox/sources.py) ---------------

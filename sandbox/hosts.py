@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,11 @@ def write_source_files(root: Path, upstream: bool) -> list[str]:
 
 
 def seed(rec: dict[str, Any], name: str, all_hosts: dict[str, str], pubkey: str,
-         upstream: bool = False) -> bool:
+         upstream: bool = False, apt_lines: Sequence[str] = ()) -> bool:
     """Write the host's identity and config once; later boots keep what the host changed.
 
     ``upstream``: also the proxy files for the upstream sources (sandbox/sources.py).
+    ``apt_lines``: apt sources beside the golden root's one suite (mirror.point_release_lines).
     """
     marker = Path(rec["dir"]) / ".seeded"
     if marker.exists():
@@ -101,6 +103,9 @@ def seed(rec: dict[str, Any], name: str, all_hosts: dict[str, str], pubkey: str,
     write("etc/resolv.conf", hostfiles.RESOLV_CONF)
     write("etc/systemd/network/10-sandbox.network", hostfiles.network_file(rec["ip"]))
     write("etc/apt/apt.conf.d/01sandbox-proxy", hostfiles.apt_proxy_conf())
+    if apt_lines:
+        write("etc/apt/sources.list.d/sandbox-point-releases.list",
+              hostfiles.point_release_sources(apt_lines))
     write("usr/local/sbin/sandbox-cgroup-rw", hostfiles.CGROUP_RW_SCRIPT, 0o755)
     write("etc/systemd/system/sandbox-cgroup-rw.service", hostfiles.CGROUP_RW_UNIT)
     write_source_files(root, upstream)

@@ -120,6 +120,32 @@ def pick_mirror(sources: list[Source], suite: str) -> str:
     )
 
 
+def point_release_lines(sources: list[Source], suite: str, mirror: str) -> list[str]:
+    """``deb URI SUITE main`` lines for ``suite``-updates and ``suite``-security as this machine
+    reads them, from the mirror's own host only (the one the sandbox's proxy lets through).
+
+    debootstrap writes only ``suite`` itself into a root; a real host also has these two (the
+    security archive is where a package's patched versions are), so the sandbox hosts get them
+    too. Each line once, in this machine's order.
+    """
+    wanted = (f"{suite}-updates", f"{suite}-security")
+    allowed = mirror_host(mirror)
+    lines: list[str] = []
+    for src in sources:
+        if not src.enabled or "deb" not in src.types:
+            continue
+        if src.components and "main" not in src.components:
+            continue
+        for uri in src.uris:
+            if urlsplit(uri).scheme not in ("http", "https") or urlsplit(uri).hostname != allowed:
+                continue
+            for name in src.suites:
+                line = f"deb {uri.rstrip('/')} {name} main"
+                if name in wanted and line not in lines:
+                    lines.append(line)
+    return lines
+
+
 def mirror_host(uri: str) -> str:
     host = urlsplit(uri).hostname
     if not host:

@@ -10,7 +10,7 @@ from sandbox import config, hosts, images, limits, network, packages, services, 
 from sandbox.addressing import allocate
 from sandbox.golden import ensure_golden
 from sandbox.invfile import SandboxInventory
-from sandbox.mirror import find_mirror, mirror_host
+from sandbox.mirror import find_mirror, mirror_host, point_release_lines, read_sources
 from sandbox.proc import alive, phase, run, say
 from sandbox.reach import reachability_problem
 from sandbox.state import StateFile
@@ -129,12 +129,14 @@ def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str
         say(f"   recorded but not in the inventory (left as they are; `down` removes them): "
             f"{', '.join(extra)}")
     pubkey = Path(st.data["ssh_key"] + ".pub").read_text()
+    mirror = find_mirror(config.SUITE)
+    apt_lines = point_release_lines(read_sources(), config.SUITE, mirror)
     booted: dict[str, dict] = {}
     for name in inv.hosts:
         rec = hosts.host_record(st, name, addresses[name], golden)
         made = network.ensure_host_net(st, name, rec)
         made += hosts.ensure_root(rec)
-        if hosts.seed(rec, name, everyone, pubkey, upstream):
+        if hosts.seed(rec, name, everyone, pubkey, upstream, apt_lines):
             made.append("seeded root")
         if hosts.start(st, name, rec):
             made.append(f"nspawn pid {rec['proc']['pid']}")

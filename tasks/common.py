@@ -14,6 +14,11 @@ from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.zookeeper_package import (
+    ZOOKEEPER_PIN_FILE,
+    zookeeper_packages,
+    zookeeper_pin_text,
+)
 
 topo = topology_from_inventory(inventory)
 
@@ -23,9 +28,20 @@ topo = topology_from_inventory(inventory)
 # makes, once per host and early, the 0700 home of every private file (deploy/private_files.py):
 # the task files that write private files claim it too (so each runs alone), and after this
 # one their claims plan nothing on this host.
+# A ZooKeeper member's apt pin (zookeeper_package.py) is apt configuration too, in the same set:
+# written before the first install reads it, and no second fact on a converged host. An empty
+# zookeeper_version writes a pin file that pins nothing.
+apt_files = {APT_LOCK_CONF: apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s)).encode()}
+pin_name = ""
+if "zookeeper" in topo.roles_of(host.name):
+    zookeeper_version = str(host.data.get("zookeeper_version") or "")
+    apt_files[ZOOKEEPER_PIN_FILE] = zookeeper_pin_text(
+        zookeeper_packages(host.data.zookeeper_package), zookeeper_version).encode()
+    pin_name = (f", ZooKeeper pinned to {zookeeper_version}" if zookeeper_version
+                else ", no ZooKeeper pin")
 file_set(
-    name="apt waits for the dpkg lock (bounded); the private files' directory (0700)",
-    files={APT_LOCK_CONF: apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s)).encode()},
+    name=f"apt waits for the dpkg lock (bounded){pin_name}; the private files' directory (0700)",
+    files=apt_files,
     directories=claim_private_directory(),
 )
 

@@ -20,10 +20,10 @@ from pyinfra_mesos.deploy.units import units_stopped_disabled
 from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
-    MESOS_PIN_PRIORITY,
     MESOS_SOURCES_FILE,
     key_check_command,
     mesos_apt_line,
+    mesos_pin_text,
     normalise_fingerprint,
 )
 from pyinfra_mesos.templates import template_path
@@ -60,11 +60,7 @@ sources = file_set(
         MESOS_SOURCES_FILE: get_template(template_path("aventer-mesos.list.j2")).render(
             apt_line=mesos_apt_line(host.data.dict(), distribution["name"], codename),
         ).encode(),
-        MESOS_PIN_FILE: get_template(template_path("aventer-mesos.pref.j2")).render(
-            package=host.data.mesos_package,
-            version=host.data.mesos_version,
-            priority=MESOS_PIN_PRIORITY,
-        ).encode(),
+        MESOS_PIN_FILE: mesos_pin_text(host.data.dict()).encode(),
     },
 )
 

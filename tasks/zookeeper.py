@@ -10,6 +10,7 @@ from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
+from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade
 from pyinfra_mesos.deploy.deploy_facts import UnitEnabledState
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
@@ -28,6 +29,7 @@ from pyinfra_mesos.zookeeper import (
     zookeeper_servers,
     zookeeper_settings,
 )
+from pyinfra_mesos.zookeeper_package import move_command, zookeeper_moves, zookeeper_packages
 
 topo = topology_from_inventory(inventory)
 data = host.data.dict()
@@ -44,12 +46,25 @@ if not installed:
     server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",
                  commands=[f"systemctl mask {service}"])
 
+# zookeeper_version's pin was written by tasks/common.py (before this install reads it).
+zookeeper_version = str(host.data.get("zookeeper_version") or "")
+
 if not installed:
     # Planned only when the package is missing (what apt.packages would decide from the same
     # dpkg list): a converged host pays no second read of it.
     apt.packages(
         name="Install ZooKeeper",
         packages=[host.data.zookeeper_package],
+    )
+elif zookeeper_moves(planning_fact(host, DebPackages), host.data.zookeeper_package,
+                     zookeeper_version):
+    # A ZooKeeper backup on the operator's machine first (deploy/backup_op.py), then the packages
+    # with the unit masked: the running member keeps serving until its turn in the rolling
+    # restart below, which the packages' new dpkg stamps call for.
+    plan_backup_before_upgrade([f"{host.data.zookeeper_package} -> {zookeeper_version}"])
+    server.shell(
+        name=f"Move ZooKeeper to the pinned {zookeeper_version} (unit masked: no restart here)",
+        commands=[move_command(service, zookeeper_packages(host.data.zookeeper_package))],
     )
 
 # The first member also holds the digests that set the ACLs (below): root's only, in the same set.

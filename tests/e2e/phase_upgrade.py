@@ -1,5 +1,5 @@
-"""e2e phase: a rolling upgrade of the Mesos package and the Marathon image under load, then the
-downgrade back (issue 12, "Upgrades").
+"""e2e phase: a rolling upgrade of the Mesos package and the Marathon image, with a move of
+ZooKeeper's Debian packages, under load, then the downgrade back (issue 12, "Upgrades").
 
     with phase(e2e_run, "upgrade and downgrade"):
         phase_upgrade(e2e_run)
@@ -10,7 +10,9 @@ through every load balancer once a second (the e2e AvailabilityMonitor), then pr
 0 failed requests; every master and agent runs the target aventer-mesos (dpkg) and its process
 reports the target build (`/version` `git_tag`, apache/mesos src/version/version.cpp); every
 Marathon container runs the target image and `/v2/info` reports its version (d2iq-archive/marathon
-InfoResource.scala); the masters restarted one at a time, the leading master last, and every
+InfoResource.scala); every ZooKeeper member has the target zookeeperd (a real Debian version: the
+other one the hosts' apt offers, then back to the one the bare deploy installed) and restarted
+once, the leader last; the masters restarted one at a time, the leading master last, and every
 master before the first agent (apache/mesos docs/upgrades.md); the Marathon leader restarted
 last; the replicated logs and ZooKeeper's data directories are the same directories (inodes);
 the agents kept their IDs and the app its task ids and containers (agent recovery); the deploy
@@ -41,6 +43,7 @@ from pyinfra_mesos.deploy.backup_op import DONE
 MASTER_RESTART = "Restart running masters with the new config"
 AGENT_RESTART = "Restart mesos-agent"
 MARATHON_RESTART = "Restart Marathon"
+ZOOKEEPER_RESTART = "Restart ZooKeeper ensemble members"
 LAST_TURN = ": the leader, last"
 UPGRADE_SETTLE_TIMEOUT_S = 180.0  # agents re-register, Marathon elects: bounded, not expected
 
@@ -49,7 +52,9 @@ UPGRADE_SETTLE_TIMEOUT_S = 180.0  # agents re-register, Marathon elects: bounded
 class Target:
     """What one direction moves the cluster to. `data` are `--data key=value` arguments;
     `git_tag` what each Mesos process must report (None: not checked, e.g. real packages
-    whose build may not carry a tag); `marathon_version` what /v2/info must say."""
+    whose build may not carry a tag); `marathon_version` what /v2/info must say;
+    `zookeeper_version` the zookeeperd version every ensemble member must have (None: not
+    moved)."""
 
     label: str
     data: tuple[str, ...]
@@ -57,6 +62,7 @@ class Target:
     git_tag: str | None
     marathon_image: str
     marathon_version: str
+    zookeeper_version: str | None = None
 
 
 def marathon_release(image: str) -> str:
@@ -89,14 +95,17 @@ def restart_sequence(output: str, prefixes: Sequence[str]) -> list[tuple[str, st
 def order_problems(sequence: Sequence[tuple[str, str, str]], masters: Sequence[str],
                    agents: Sequence[str], mesos_leader: str | None,
                    marathons: Sequence[str], marathon_leader: str | None,
-                   mesos_moves: bool, marathon_moves: bool) -> list[str]:
+                   mesos_moves: bool, marathon_moves: bool, zookeepers: Sequence[str] = (),
+                   zookeeper_leader: str | None = None,
+                   zookeeper_moves: bool = False) -> list[str]:
     """What is wrong with the restarts in `sequence` (restart_sequence of the run) for an
     upgrade; [] when: every master restarted once, `mesos_leader` in the last turn, every agent
-    once and after the last master; every Marathon once, `marathon_leader` in the last turn.
-    A component that does not move must not restart at all."""
+    once and after the last master; every Marathon once, `marathon_leader` in the last turn;
+    every ZooKeeper member once, `zookeeper_leader` in the last turn. A component that does not
+    move must not restart at all."""
     problems = []
     by = {p: [(i, name, host) for i, (q, name, host) in enumerate(sequence) if q == p]
-          for p in (MASTER_RESTART, AGENT_RESTART, MARATHON_RESTART)}
+          for p in (MASTER_RESTART, AGENT_RESTART, MARATHON_RESTART, ZOOKEEPER_RESTART)}
 
     def once(prefix: str, hosts: Sequence[str], what: str, moves: bool) -> None:
         got = sorted(host for _, _, host in by[prefix])
@@ -113,6 +122,9 @@ def order_problems(sequence: Sequence[tuple[str, str, str]], masters: Sequence[s
     once(MASTER_RESTART, masters, "masters", mesos_moves)
     once(AGENT_RESTART, agents, "agents", mesos_moves)
     once(MARATHON_RESTART, marathons, "Marathon", marathon_moves)
+    once(ZOOKEEPER_RESTART, zookeepers, "ZooKeeper", zookeeper_moves)
+    if zookeeper_moves:
+        leader_last(ZOOKEEPER_RESTART, zookeeper_leader, "ZooKeeper")
     if mesos_moves:
         leader_last(MASTER_RESTART, mesos_leader, "masters")
         both = sorted(by[MASTER_RESTART] + by[AGENT_RESTART])
@@ -127,10 +139,11 @@ def order_problems(sequence: Sequence[tuple[str, str, str]], masters: Sequence[s
 
 def version_problems(dpkg: Mapping[str, str], reported: Mapping[str, Mapping[str, Any]],
                      images: Mapping[str, str], marathon_version: str | None,
-                     target: Target) -> list[str]:
+                     target: Target, zookeepers: Mapping[str, str] | None = None) -> list[str]:
     """What does not run `target` yet: `dpkg` {host: installed aventer-mesos version},
     `reported` {"host:port": /version JSON}, `images` {host: the Marathon container's image},
-    `marathon_version` /v2/info's `version` (None: no answer)."""
+    `marathon_version` /v2/info's `version` (None: no answer), `zookeepers` {host: installed
+    zookeeperd version}."""
     problems = [f"{host}: aventer-mesos {version}, want {target.mesos_version}*"
                 for host, version in sorted(dpkg.items())
                 if not version.startswith(target.mesos_version)]
@@ -144,7 +157,22 @@ def version_problems(dpkg: Mapping[str, str], reported: Mapping[str, Mapping[str
     if marathon_version != target.marathon_version:
         problems.append(f"Marathon /v2/info version {marathon_version!r}, want "
                         f"{target.marathon_version!r}")
+    if target.zookeeper_version is not None:
+        problems += [f"{host}: zookeeperd {version}, want {target.zookeeper_version}*"
+                     for host, version in sorted((zookeepers or {}).items())
+                     if not version.startswith(target.zookeeper_version)]
     return problems
+
+
+def other_version(madison: str, installed: str) -> str | None:
+    """The newest version `apt-cache madison` lists (`pkg | version | source` lines) other
+    than `installed`; None when apt knows no other."""
+    from debian.debian_support import Version
+
+    versions = {parts[1].strip() for line in madison.splitlines()
+                if len(parts := line.split("|")) >= 3 and parts[1].strip()}
+    versions.discard(installed)
+    return max(versions, key=Version) if versions else None
 
 
 # The deploy's line for a backup it wrote: `backup before the upgrade: DIR (S s, N bytes)`.
@@ -253,14 +281,27 @@ def targets(run: Any, hosts: Any) -> tuple[Target, Target]:
     def tag(version: str) -> str | None:
         return f"v{version}" if mode == STANDINS else None
 
+    # ZooKeeper is Debian's own package: the second version is whatever else the hosts' apt
+    # sources offer (the sandbox gives them the mirror's -security and -updates suites), and
+    # the way back pins the version the bare deploy installed.
+    first = hosts.topology.zookeepers[0]
+    package = shlex.quote(str(hosts.data("zookeeper_package", first)))
+    installed = hosts.run(first.name, f"dpkg-query -W -f '${{Version}}' {package}",
+                          "installed zookeeperd").strip()
+    other = other_version(hosts.run(first.name, f"apt-cache madison {package}",
+                                    "zookeeperd versions apt offers"), installed)
+    assert other, (f"{first.name}: apt offers no zookeeperd but {installed}, so no ZooKeeper "
+                   "version move can be tested (the sandbox hosts' sources: "
+                   "sandbox/mirror.py point_release_lines)")
     up = Target(f"upgrade to aventer-mesos {new['mesos_version']}, Marathon "
-                f"{marathon_release(new['marathon_image'])}",
-                tuple(f"{k}={v}" for k, v in new.items()), new["mesos_version"],
-                tag(new["mesos_version"]), new["marathon_image"],
-                marathon_release(new["marathon_image"]))
+                f"{marathon_release(new['marathon_image'])}, ZooKeeper moved to {other}",
+                (*(f"{k}={v}" for k, v in new.items()), f"zookeeper_version={other}"),
+                new["mesos_version"], tag(new["mesos_version"]), new["marathon_image"],
+                marathon_release(new["marathon_image"]), other)
     down = Target(f"downgrade to aventer-mesos {old_version}, Marathon "
-                  f"{marathon_release(old_image)}", (), old_version, tag(old_version),
-                  old_image, marathon_release(old_image))
+                  f"{marathon_release(old_image)}, ZooKeeper back to {installed}",
+                  (f"zookeeper_version={installed}",), old_version, tag(old_version),
+                  old_image, marathon_release(old_image), installed)
     return up, down
 
 
@@ -275,8 +316,10 @@ def _version_of(hosts: Any, member: Any, port: int) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
-def observed(hosts: Any) -> tuple[dict[str, str], dict[str, dict], dict[str, str], str | None]:
-    """(dpkg versions, /version answers, Marathon images, /v2/info version) on the cluster."""
+def observed(hosts: Any) -> tuple[dict[str, str], dict[str, dict], dict[str, str], str | None,
+                                  dict[str, str]]:
+    """(dpkg versions, /version answers, Marathon images, /v2/info version, zookeeperd
+    versions) on the cluster."""
     e2e = _e2e()
     topo = hosts.topology
     package = str(hosts.data("mesos_package"))
@@ -298,7 +341,10 @@ def observed(hosts: Any) -> tuple[dict[str, str], dict[str, dict], dict[str, str
     info = e2e.checks.probe(lambda: e2e.get_json(f"{e2e.marathon_url(hosts)}/v2/info",
                                                  credentials, 3))
     version = None if isinstance(info, Exception) else info.get("version")
-    return dpkg, reported, images, version
+    zk_package = shlex.quote(str(hosts.data("zookeeper_package")))
+    zookeepers = {m.name: hosts.run(m.name, f"dpkg-query -W -f '${{Version}}' {zk_package}",
+                                    "installed zookeeperd").strip() for m in topo.zookeepers}
+    return dpkg, reported, images, version, zookeepers
 
 
 def kept_state(hosts: Any) -> dict[str, Any]:
@@ -323,6 +369,14 @@ def kept_state(hosts: Any) -> dict[str, Any]:
     return {"replicated logs": e2e.replicated_log_inodes(hosts, topo.masters),
             "ZooKeeper data (inode, myid)": zookeeper, "agent IDs": agents,
             "app containers": containers, "app task ids": tasks}
+
+
+def zookeeper_leader(hosts: Any) -> str | None:
+    """The host name of the member that answers `srvr` with Mode: leader."""
+    e2e = _e2e()
+    return next((m.name for m in hosts.topology.zookeepers
+                 if e2e.zookeeper_mode(m.ip, int(hosts.data("zookeeper_client_port", m)))
+                 == "leader"), None)
 
 
 def leaders(hosts: Any) -> tuple[str | None, str | None]:
@@ -370,6 +424,11 @@ def check_one_backup(run: Any, label: str, output: str, root: Path, before: set[
     return now
 
 
+def settle_problems(hosts: Any, target: Target) -> list[str]:
+    dpkg, reported, images, version, zookeepers = observed(hosts)
+    return version_problems(dpkg, reported, images, version, target, zookeepers)
+
+
 def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
     """One direction: deploy under load, then every assertion of the module docstring."""
     e2e = _e2e()
@@ -381,10 +440,14 @@ def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
         backups = backup_dirs(root)
         before = kept_state(hosts)
         mesos_leader, marathon_leader = leaders(hosts)
-        dpkg, _, images, _ = observed(hosts)
+        zk_leader = zookeeper_leader(hosts)
+        dpkg, _, images, _, zookeepers = observed(hosts)
         mesos_moves = any(not v.startswith(target.mesos_version) for v in dpkg.values())
         marathon_moves = any(image != target.marathon_image for image in images.values())
-        assert mesos_moves or marathon_moves, f"{target.label}: the cluster already runs it"
+        zk_moves = target.zookeeper_version is not None and any(
+            not v.startswith(target.zookeeper_version) for v in zookeepers.values())
+        assert mesos_moves or marathon_moves or zk_moves, (
+            f"{target.label}: the cluster already runs it")
         monitor = e2e.load_monitor(hosts)
     data = [arg for pair in [*base_data, *target.data] for arg in ("--data", pair)]
     command = [e2e.PYINFRA, "-y", str(run.inventory), "deploy.py", *data]
@@ -399,7 +462,7 @@ def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
 
     with e2e.Hosts(run.inventory) as hosts:
         run.timings[f"{target.label}: settled"] = e2e.wait_until(
-            lambda: "; ".join(version_problems(*observed(hosts), target)) or None,
+            lambda: "; ".join(settle_problems(hosts, target)) or None,
             UPGRADE_SETTLE_TIMEOUT_S, f"{target.label}: every host on the target")
         e2e.all_lbs_answer(hosts, 2, f"after the {target.label}")
         after = kept_state(hosts)
@@ -407,11 +470,12 @@ def move(run: Any, target: Target, base_data: Sequence[str], step: str) -> None:
     assert not failed, (f"{target.label}: {len(failed)} request(s) failed through the load "
                         f"balancers ({monitor.report()}):\n  " + "\n  ".join(failed[:20]))
     sequence = restart_sequence(result.output, (MASTER_RESTART, AGENT_RESTART,
-                                                MARATHON_RESTART))
+                                                MARATHON_RESTART, ZOOKEEPER_RESTART))
     problems = order_problems(sequence, [m.name for m in topo.masters],
                               [a.name for a in topo.agents], mesos_leader,
                               [m.name for m in topo.marathons], marathon_leader,
-                              mesos_moves, marathon_moves)
+                              mesos_moves, marathon_moves, [m.name for m in topo.zookeepers],
+                              zk_leader, zk_moves)
     assert not problems, (f"{target.label}: restart order (log: {result.log}):\n  "
                           + "\n  ".join(problems))
     print(f"[e2e] {target.label}: restarted in this order: "

@@ -187,18 +187,18 @@ def phase(run: E2ERun, name: str, needs_cluster: bool = True) -> Iterator[None]:
     except BaseException:
         run.failed_phase = name
         if run.deployed:
-            keep_journals(run, name, started)
+            keep_journals(run, name, started, "failed")
         raise
     if os.environ.get(diagnostics.ALWAYS_ENV) == "1":
-        keep_journals(run, name, started)
+        keep_journals(run, name, started, "passed")
 
 
-def keep_journals(run: E2ERun, name: str, since_epoch: float) -> None:
+def keep_journals(run: E2ERun, name: str, since_epoch: float, outcome: str) -> None:
     """The hosts' journals since the phase began, for the CI log's reader (diagnostics.py)."""
     try:
         with Hosts(run.inventory) as hosts:
             paths = diagnostics.dump_hosts(hosts, since_epoch, LOG_DIR, diagnostics.slug(name))
-        print(f"[e2e] journals of the failed phase: {len(paths)} files under {LOG_DIR}",
+        print(f"[e2e] journals of the {outcome} phase: {len(paths)} files under {LOG_DIR}",
               flush=True)
     except Exception as exc:  # the phase's own failure is what the run must report
         print(f"[e2e] could not keep the failed phase's journals: {exc}", flush=True)

@@ -99,7 +99,8 @@ def test_private_directory_is_made_once_per_host_by_commons_first_set() -> None:
         made = [op for op in ops if "chmod 0700 /etc/pyinfra-mesos" in op.commands]
         # Once, early: in tasks/common.py's first set, before any private file.
         assert len(made) == 1 and ops.index(made[0]) == 0, name
-        assert made[0].name.startswith("apt waits for the dpkg lock (bounded); the private")
+        assert made[0].name.startswith("apt waits for the dpkg lock (bounded)")
+        assert made[0].name.endswith("; the private files' directory (0700)")
     # A task file alone still makes it: in its own set, or as an operation of its own.
     alone = plan(cluster(), ["tasks/haproxy.py"], data={"marathon_http_credentials": "ops:pw-1"})
     assert "chmod 0700 /etc/pyinfra-mesos" in op_named(alone["a1"], BRIDGE_OP).commands

@@ -166,3 +166,51 @@ def test_backup_problems_pins_modes_manifest_and_trees(tmp_path: Path) -> None:
                for p in problems)
     assert any("the manifest lists" in p for p in problems)
     assert problems[-1] == f"{bad}: no node of the /marathon tree"
+
+
+Z = upgrade.ZOOKEEPER_RESTART
+
+
+def zookeeper_turns(leader: str) -> str:
+    lines = []
+    for k, member in enumerate(("m1", "m2", "m3"), 1):
+        lines += turn(Z, member, k, member if member != leader else None)
+    return "\n".join(lines + last(Z, leader))
+
+
+def test_zookeeper_members_restart_once_each_the_leader_last() -> None:
+    sequence = upgrade.restart_sequence(zookeeper_turns("m1"), (M, A, R, Z))
+    assert [h for _, _, h in sequence] == ["m2", "m3", "m1"]
+    args = (sequence, ["m1", "m2", "m3"], ["a1", "a2"], None, ["m1", "m2", "m3"], None,
+            False, False, ["m1", "m2", "m3"])
+    assert upgrade.order_problems(*args, "m1", True) == []
+    assert upgrade.order_problems(*args, "m2", True) == [
+        "ZooKeeper: the leader m2 must restart in the last turn, alone; the last turn "
+        "restarted ['m1']"]
+    assert upgrade.order_problems(*args, "m1", False) == [
+        "ZooKeeper: restarted ['m1', 'm2', 'm3'], want each of [] once"]
+
+
+def test_version_problems_name_each_member_off_the_zookeeper_target() -> None:
+    target = upgrade.Target("move", (), "1.11.0-0.8.0", None, "reg:5000/m:1.10.17", "1.10.17",
+                            "3.8.0-11+deb12u1")
+    dpkg = {"m1": "1.11.0-0.8.0+standin1"}
+    images = {"m1": "reg:5000/m:1.10.17"}
+    zookeepers = {"m1": "3.8.0-11+deb12u1", "m2": "3.8.0-11+deb12u2"}
+    assert upgrade.version_problems(dpkg, {}, images, "1.10.17", target, zookeepers) == [
+        "m2: zookeeperd 3.8.0-11+deb12u2, want 3.8.0-11+deb12u1*"]
+    # A target that does not move ZooKeeper does not look at it.
+    assert upgrade.version_problems(dpkg, {}, images, "1.10.17", TARGET, zookeepers) == []
+
+
+def test_other_version_is_the_newest_apt_offers_besides_the_installed_one() -> None:
+    madison = (" zookeeperd | 3.8.0-11+deb12u2 | http://m.example.org/debian bookworm/main "
+               "amd64 Packages\n"
+               " zookeeperd | 3.8.0-11+deb12u1 | http://m.example.org/debian-security "
+               "bookworm-security/main amd64 Packages\n"
+               " zookeeperd | 3.8.0-9 | http://m.example.org/debian old/main amd64 Packages\n")
+    assert upgrade.other_version(madison, "3.8.0-11+deb12u2") == "3.8.0-11+deb12u1"
+    assert upgrade.other_version(madison, "3.8.0-9") == "3.8.0-11+deb12u2"
+    only = " zookeeperd | 3.8.0-11+deb12u2 | http://m.example.org/debian bookworm/main\n"
+    assert upgrade.other_version(only, "3.8.0-11+deb12u2") is None
+    assert upgrade.other_version("", "3.8.0-11+deb12u2") is None

@@ -11,6 +11,7 @@ from sandbox.mirror import (
     parse_deb822,
     parse_one_line,
     pick_mirror,
+    point_release_lines,
 )
 
 DEB822 = """\
@@ -80,3 +81,40 @@ def test_find_mirror_reads_list_and_sources_files(tmp_path: Path) -> None:
 def test_no_sources_at_all(tmp_path: Path) -> None:
     with pytest.raises(MirrorNotFound):
         find_mirror("bookworm", tmp_path)
+
+
+def test_point_release_suites_come_from_the_mirror_host_only() -> None:
+    same_host = DEB822.replace("security.example.org", "mirror.example.org")
+    assert point_release_lines(parse_deb822(same_host), "bookworm",
+                               "http://mirror.example.org/debian") == [
+        "deb http://mirror.example.org/debian bookworm-updates main",
+        "deb http://mirror.example.org/debian-security bookworm-security main"]
+    # Another host would not pass the sandbox's proxy: left out, not guessed.
+    assert point_release_lines(parse_deb822(DEB822), "bookworm",
+                               "http://mirror.example.org/debian") == [
+        "deb http://mirror.example.org/debian bookworm-updates main"]
+
+
+def test_point_release_lines_skip_disabled_source_only_and_other_suites() -> None:
+    text = """\
+Types: deb-src
+URIs: http://m.example.org/debian
+Suites: bookworm-updates
+Components: main
+
+Types: deb
+URIs: http://m.example.org/debian
+Suites: bookworm-security trixie-security
+Components: main
+Enabled: no
+
+Types: deb
+URIs: http://m.example.org/debian
+Suites: bookworm-backports bookworm-updates bookworm-updates
+Components: contrib
+"""
+    assert point_release_lines(parse_deb822(text), "bookworm", "http://m.example.org/x") == []
+    one = parse_one_line("deb http://m.example.org/debian bookworm-security main\n"
+                         "deb http://m.example.org/debian bookworm-security main\n")
+    assert point_release_lines(one, "bookworm", "http://m.example.org/debian") == [
+        "deb http://m.example.org/debian bookworm-security main"]

@@ -8,7 +8,7 @@ from test_tasks_harness import group_defaults
 
 from pyinfra_mesos.docker import docker_daemon_config
 from pyinfra_mesos.flags import MASTER_ZK_FLAG, env_lines, marathon_flags, master_flags
-from pyinfra_mesos.mesos_package import mesos_apt_line
+from pyinfra_mesos.mesos_package import mesos_apt_line, mesos_pin_text
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import build_topology
 from pyinfra_mesos.zookeeper import zookeeper_servers, zookeeper_settings
@@ -108,9 +108,9 @@ def test_apt_source_and_pin():
     assert debian.startswith("deb [signed-by=/etc/apt/keyrings/aventer-mesos.asc] ")
     assert debian.endswith("/Debian/ bookworm main")
     assert mesos_apt_line(DEFAULTS, "Ubuntu", "noble").endswith("/Ubuntu/noble noble main")
-    pin = render_template("aventer-mesos.pref.j2", package="aventer-mesos", version="1.11.0",
-                          priority=1001)
-    assert "Package: aventer-mesos\nPin: version 1.11.0*\nPin-Priority: 1001\n" in pin
+    pin = mesos_pin_text({"mesos_package": "aventer-mesos", "mesos_version": "1.11.0"})
+    assert pin == ("# Managed by pyinfra-mesos (tasks/mesos_package.py): keep aventer-mesos at "
+                   "1.11.0.\nPackage: aventer-mesos\nPin: version 1.11.0*\nPin-Priority: 1001\n")
 
 
 def test_hosts_block():

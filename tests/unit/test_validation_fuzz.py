@@ -29,9 +29,9 @@ VALUES: list[Any] = [None, True, -1, 10**20, 1.5, "", "x\n", "\x00", "a;b $(id) 
                      "../../etc", [], {}, ["ok", "bad\nline"], {"k\n": "v"}]
 
 # (key, value) pairs that are valid on purpose: empty lists/dicts where "none" is meaningful, an
-# empty optional secret or fingerprint, a consent switch turned on, and free text that never
-# reaches a shell (JVM options go to a docker env file literally; apps_dir and credentials_dir
-# are paths on the operator's machine, opened by Python).
+# empty optional secret, fingerprint or version pin, a consent switch turned on, and free text
+# that never reaches a shell (JVM options go to a docker env file literally; apps_dir and
+# credentials_dir are paths on the operator's machine, opened by Python).
 VALID = {
     ("base_packages", "[]"), ("docker_insecure_registries", "[]"),
     ("docker_registry_mirrors", "[]"), ("mesos_resources", "{}"), ("mesos_attributes", "{}"),
@@ -40,6 +40,7 @@ VALID = {
     ("mesos_authentication", "true"),
     ("marathon_http_credentials", '""'), ("zookeeper_acls", "true"),
     ("zookeeper_mesos_credentials", '""'), ("zookeeper_marathon_credentials", '""'),
+    ("zookeeper_version", '""'),
     ("marathon_java_opts", '""'), ("marathon_java_opts", '"a;b $(id) `id` | & > <"'),
     ("marathon_java_opts", '"../../etc"'), ("marathon_env", "{}"),
     ("apps_dir", '"a;b $(id) `id` | & > <"'), ("apps_dir", '"../../etc"'),

@@ -1,0 +1,77 @@
+"""ZooKeeper's Debian packages: which move together, their pin (written by tasks/common.py), and
+a move (tasks/zookeeper.py) that leaves every running member up until the rolling restart takes
+them one at a time.
+
+Upstream facts (Debian's zookeeper source, 3.8.0-11 in Debian 12, read from its .debs):
+- zookeeperd (the init script) Depends on zookeeper (= its version), which Depends on
+  libzookeeper-java (= its version), the jar the server runs. A version change moves all three in
+  one transaction, so the pin names all three.
+- zookeeperd's postinst, on upgrade (and on a downgrade: `configure` with the old version),
+  runs `invoke-rc.d zookeeper restart` (dh_installinit); its prerm stops the server only on
+  `remove`. apt runs that on every host the deploy moves at the same moment, which would take
+  the whole ensemble down at once. invoke-rc.d exits 0 without acting for `start`/`restart` of a
+  unit whose LoadState is masked (init-system-helpers, script/invoke-rc.d). So the move masks
+  the unit around apt-get; the server keeps running the old version until the rolling restart
+  (whose inputs include the packages' dpkg stamps) restarts the followers first, the leader last.
+  A run killed while the unit is masked unmasks it on the next run (tasks/zookeeper.py).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+
+from pyinfra_mesos.dpkg import DEBIAN_VERSION, PIN_PRIORITY, off_pin
+from pyinfra_mesos.problems import Problem
+from pyinfra_mesos.templates import render_template
+
+ZOOKEEPER_PIN_FILE = "/etc/apt/preferences.d/pyinfra-mesos-zookeeper"
+# What zookeeperd pulls in at the same version (see above); zookeeperd itself comes first.
+LIBRARY_PACKAGES = ("zookeeper", "libzookeeper-java")
+
+
+def zookeeper_packages(server_package: str) -> list[str]:
+    """[server_package, "zookeeper", "libzookeeper-java"] without repeats: what one pin holds."""
+    return list(dict.fromkeys([server_package, *LIBRARY_PACKAGES]))
+
+
+def zookeeper_pin_text(packages: Sequence[str], version: str) -> str:
+    """ZOOKEEPER_PIN_FILE's content: `packages` at `version`* (templates/apt-pin.pref.j2), or
+    for "" a comment alone (apt reads a preferences file without a stanza as no pin)."""
+    if not version:
+        return ("# Managed by pyinfra-mesos (tasks/common.py): zookeeper_version is empty, so "
+                "ZooKeeper is not pinned.\n")
+    return render_template("apt-pin.pref.j2", task="tasks/common.py", packages=packages,
+                           version=version, priority=PIN_PRIORITY)
+
+
+def zookeeper_version_problems(version: object, where: str) -> list[Problem]:
+    """Problems with a `zookeeper_version` value (one line each); [] when usable.
+
+    "" means no pin (the distribution's own version, as installed); otherwise a Debian version
+    or its prefix (deb-version(7)), as in `Pin: version <value>*`.
+    """
+    if version == "":
+        return []
+    if not isinstance(version, str) or not DEBIAN_VERSION.fullmatch(version):
+        return [Problem("error", where, "zookeeper_version",
+                        f"{version!r} is not a Debian version such as '3.8.0-11+deb12u2' "
+                        "(deb-version(7)), nor '' for the distribution's own")]
+    return []
+
+
+def zookeeper_moves(installed: Mapping[str, Iterable[str]], server_package: str,
+                    version: str) -> bool:
+    """Whether this run moves an installed ZooKeeper to `version` (never when "" or when the
+    package is not installed yet: the first install takes the pin as it is)."""
+    return bool(version) and off_pin(installed, server_package, version)
+
+
+def move_command(service: str, packages: Sequence[str]) -> str:
+    """One shell command: mask `service`, apt-get install `packages` at the pinned version (up
+    or down), unmask, exit with apt-get's status. The running server is not touched."""
+    unit = shlex.quote(service)
+    names = " ".join(shlex.quote(p) for p in packages)
+    return (f"systemctl mask {unit} && {{ DEBIAN_FRONTEND=noninteractive apt-get install -y "
+            f"--allow-downgrades -o Dpkg::Options::=--force-confold {names}; rc=$?; "
+            f"systemctl unmask {unit}; exit $rc; }}")

@@ -1,0 +1,126 @@
+"""ZooKeeper's version pin and move (pyinfra_mesos/zookeeper_package.py) and how
+tasks/zookeeper.py plans them (pyinfra's @fake connector, as test_tasks_deploy.py)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from test_tasks_deploy import cluster
+from test_tasks_harness import op_named, plan
+
+from pyinfra_mesos.zookeeper_package import (
+    ZOOKEEPER_PIN_FILE,
+    move_command,
+    zookeeper_moves,
+    zookeeper_packages,
+    zookeeper_pin_text,
+    zookeeper_version_problems,
+)
+
+U1, U2 = "3.8.0-11+deb12u1", "3.8.0-11+deb12u2"
+
+
+def test_the_pin_holds_the_three_packages_that_move_together() -> None:
+    assert zookeeper_packages("zookeeperd") == ["zookeeperd", "zookeeper", "libzookeeper-java"]
+    assert zookeeper_packages("zookeeper") == ["zookeeper", "libzookeeper-java"]
+    text = zookeeper_pin_text(zookeeper_packages("zookeeperd"), U1)
+    assert text.splitlines()[1:] == [
+        "Package: zookeeperd zookeeper libzookeeper-java", f"Pin: version {U1}*",
+        "Pin-Priority: 1001"]
+    assert text.startswith("# Managed by pyinfra-mesos (tasks/common.py)")
+    # No version: a file apt reads as no pin (comments only), so the set needs no "absent".
+    assert all(line.startswith("#") for line in zookeeper_pin_text(["zookeeperd"], "").splitlines())
+
+
+@pytest.mark.parametrize("value", ["", U1, "3.8.0", "1:3.8.0-1"])
+def test_usable_versions(value: str) -> None:
+    assert zookeeper_version_problems(value, "group_data/all.py") == []
+
+
+@pytest.mark.parametrize("value", ["x", "3.8.0 -1", "3.8;reboot", "3.8\n", 3, None, ["3.8"]])
+def test_refused_versions_name_the_field(value: object) -> None:
+    [problem] = zookeeper_version_problems(value, "inventory/prod.py")
+    assert problem.format().startswith("error: inventory/prod.py: zookeeper_version: ")
+
+
+def test_moves_only_an_installed_package_off_a_set_pin() -> None:
+    installed = {"zookeeperd": [U2], "zookeeper": [U2]}
+    assert zookeeper_moves(installed, "zookeeperd", U1)
+    assert not zookeeper_moves(installed, "zookeeperd", U2)
+    assert not zookeeper_moves(installed, "zookeeperd", "3.8.0")  # a prefix that admits U2
+    assert not zookeeper_moves(installed, "zookeeperd", "")  # no pin: stays where it is
+    assert not zookeeper_moves({}, "zookeeperd", U1)  # the first install takes the pin
+
+
+def test_the_move_masks_around_apt_and_keeps_apt_gets_status(tmp_path) -> None:
+    command = move_command("zookeeper.service", ["zookeeperd", "zookeeper"])
+    assert command.startswith("systemctl mask zookeeper.service && ")
+    assert "--allow-downgrades" in command and "zookeeperd zookeeper;" in command
+    # Run it with stand-ins for systemctl and apt-get: unmasked again even when apt-get fails,
+    # and the command's status is apt-get's.
+    log = tmp_path / "log"
+    for name, rc in (("systemctl", 0), ("apt-get", 100)):
+        tool = tmp_path / name
+        tool.write_text(f"#!/bin/sh\necho {name} \"$@\" >> {log}\nexit {rc}\n")
+        tool.chmod(0o755)
+    result = subprocess.run(["sh", "-c", command], env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+                            check=False)
+    assert result.returncode == 100
+    lines = log.read_text().splitlines()
+    assert lines[0] == "systemctl mask zookeeper.service"
+    assert lines[1].startswith("apt-get install -y --allow-downgrades")
+    assert lines[2] == "systemctl unmask zookeeper.service"
+
+
+def ops_of(responses: dict | None = None, **data: object) -> list:
+    groups = cluster(3, master_responses=responses)
+    for fake in groups["masters"]:
+        fake[1].update(data)
+    return plan(groups, ["tasks/common.py", "tasks/zookeeper.py"])["m1"]
+
+
+def pin_upload(ops: list) -> str:
+    return op_named(ops, "apt waits for the dpkg lock").uploads[ZOOKEEPER_PIN_FILE]
+
+
+def test_no_version_means_a_pin_file_that_pins_nothing_and_no_move() -> None:
+    installed = {"dpkg -l": [f"ii  zookeeperd  {U2}  all  init"]}
+    ops = ops_of(installed)
+    assert "no ZooKeeper pin" in op_named(ops, "apt waits for the dpkg lock").name
+    assert "Pin:" not in pin_upload(ops)
+    assert not any(op.name.startswith("Move ZooKeeper") for op in ops)
+
+
+def test_agents_get_no_zookeeper_pin() -> None:
+    groups = cluster(3)
+    for fake in groups["agents"]:
+        fake[1].update(zookeeper_version=U1)
+    ops = plan(groups, ["tasks/common.py"])["a1"]
+    assert ZOOKEEPER_PIN_FILE not in op_named(ops, "apt waits for the dpkg lock").uploads
+
+
+def test_a_changed_version_pins_then_moves_with_the_unit_masked() -> None:
+    installed = {"dpkg -l": [f"ii  zookeeperd  {U2}  all  init",
+                             f"ii  zookeeper  {U2}  all  server"]}
+    ops = ops_of(installed, zookeeper_version=U1)
+    names = [op.name for op in ops]
+
+    def first(prefix: str) -> int:
+        return next(i for i, n in enumerate(names) if n.startswith(prefix))
+
+    pin = first("apt waits for the dpkg lock (bounded), ZooKeeper pinned to " + U1)
+    assert f"Pin: version {U1}*" in pin_upload(ops)
+    move, backup = first(f"Move ZooKeeper to the pinned {U1}"), first("Back up ZooKeeper")
+    restart = first("Restart ZooKeeper")
+    assert pin < backup < move < restart
+    assert "systemctl mask zookeeper.service" in ops[move].commands[0]
+
+
+def test_a_fresh_host_installs_at_the_pin_without_a_move() -> None:
+    ops = ops_of(None, zookeeper_version=U1)
+    names = [op.name for op in ops]
+    assert f"Pin: version {U1}*" in pin_upload(ops)
+    pin = next(i for i, n in enumerate(names) if n.startswith("apt waits for the dpkg lock"))
+    assert pin < names.index("Install ZooKeeper")
+    assert not any(n.startswith("Move ZooKeeper") for n in names)

@@ -167,13 +167,22 @@ def zookeeper_restart_waits_for_mode(current_servers: Iterable[str], new_servers
     """Whether a restarted member can be expected back as leader or follower (`srvr` Mode).
 
     Not on a first deploy (no ensemble yet), and not for an existing member whose server.N list
-    changes (growing 3 -> 5): with static config it counts votes against its new list, and the
-    others, still on the old list, are only two of five; it stays LOOKING until the next member
+    grows (3 -> 5): with static config it counts votes against its new list, and the others,
+    still on the old list, are only two of five; it stays LOOKING until the next member
     restarts with the new list (seen on the sandbox: 120 s without Mode, then it joined once
     master2 restarted). A member whose list is unchanged, and a new member joining once every
     old one has the new list, do come back.
+
+    A list that only loses members (5 -> 3, the removed ones stopped by `remove` or cut off by
+    the firewall, which no longer lists them) comes back too: the restarted member needs a
+    majority of its smaller list, and the old-list members count its vote with their own (3 of
+    5: members 1, 2 and 3). Waiting for it matters there: restarting the next member at once
+    stacks two members' restarts and ZooKeeper's election back-off (notifications double up to
+    60 s while no quorum forms) into one outage, which the e2e shrink once measured at 12.7 s,
+    past the 10 s sessions of Mesos and Marathon.
     """
     current = sorted(line.strip() for line in current_servers if line.strip())
+    new = sorted(line.strip() for line in new_servers if line.strip())
     if not ensemble_formed:
         return False
-    return not current or current == sorted(line.strip() for line in new_servers)
+    return not current or current == new or set(new) < set(current)

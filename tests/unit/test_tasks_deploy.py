@@ -351,6 +351,9 @@ def test_zookeeper_restart_waits_for_mode_only_where_a_member_can_rejoin():
     assert not waits(three, five, ensemble_formed=True)       # old member, list grows
     assert waits([], five, ensemble_formed=True)              # new member, ensemble formed
     assert not waits([], three, ensemble_formed=False)        # first deploy
+    assert waits(five, three, ensemble_formed=True)           # old member, list shrinks
+    other = three[:2] + ["server.4=10.0.0.14:2888:3888"]
+    assert not waits(three, other, ensemble_formed=True)      # a member replaced: not a shrink
 
 
 def test_restart_failure_message_does_not_run_the_probe():

@@ -278,6 +278,17 @@ class Hosts:
             raise RemoteError(f"{name}: no time left in the run")
         return self.connection(name).check_output(command, left)
 
+    def transport_until(self, deadline: float) -> Transport:
+        """A Transport for one check of a longer run (`remove` waits minutes for the cluster to
+        settle): each command bounded by `deadline` (a time.monotonic() value) and
+        COMMAND_TIMEOUT_S, not by the run's deadline, which only bounds the connecting."""
+        def run(name: str, command: str) -> str:
+            left = max(0.0, min(COMMAND_TIMEOUT_S, deadline - time.monotonic()))
+            if left <= 0:
+                raise RemoteError(f"{name}: no time left in this check")
+            return self.connection(name).check_output(command, left)
+        return run
+
     def close(self) -> None:
         for conn in self.connections.values():
             conn.close()

@@ -104,7 +104,10 @@ def _probe(topo: Topology, hosts: Hosts, auth: bool, dead: Sequence[str] = ()) -
     """status_collect's answers for `topo` (its masters, ZooKeeper and Marathon hosts); the
     `dead` hosts are left out of its unreachable ones (taken as already stopped)."""
     down = {n: r for n, r in hosts.unreachable.items() if n not in dead}
-    return collect(topo, hosts.transport, auth, time.monotonic() + PROBE_S, down)
+    # Each probe gets its own PROBE_S: the connections were opened with a deadline PROBE_S after
+    # the start, and a removal whose cluster takes longer to settle must still be able to look.
+    deadline = time.monotonic() + PROBE_S
+    return collect(topo, hosts.transport_until(deadline), auth, deadline, down)
 
 
 def _sh(hosts: Hosts, host: str, command: str, timeout_s: float) -> str:

@@ -261,6 +261,9 @@ class FakeHosts:
             return marathon(f"{first.ip}:8080")
         return ""
 
+    def transport_until(self, deadline: float) -> Callable[[str, str], str]:
+        return self.transport
+
     def connection(self, host: str) -> FakeHosts:
         self.host = host
         return self
@@ -623,3 +626,34 @@ def test_a_dead_masters_replica_still_listed_fails_and_the_rerun_keeps_dead(
         f"same hosts (python -m pyinfra_mesos remove {inv} m1 m5 --dead m5): the stops are "
         "idempotent and the checks leave out every host named")
     assert not [e for e in fake["hosts"].log if e.startswith(("stop", "command", "probe"))]
+
+
+def test_a_probe_after_the_connect_deadline_still_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connections are opened with a deadline PROBE_S after `remove` starts; a cluster that
+    took longer to settle was then probed with no time left, every answer "unreachable", until
+    the --wait bound failed the removal (seen on the sandbox: 300 s, then exit 1). Each probe
+    has its own PROBE_S."""
+    import time
+
+    from pyinfra_mesos.remote import Hosts, SshSpec
+
+    topo = plan.without(plan.master_side(cluster(3)), [])
+    fake = FakeHosts(topo)
+
+    class Conn:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def check_output(self, command: str, timeout_s: float) -> str:
+            assert timeout_s > 0
+            return fake.transport(self.name, command)
+
+    hosts = Hosts([SshSpec(m.name, m.ip) for m in topo.all_members], time.monotonic() + 5,
+                  connector=lambda spec: Conn(spec.name))
+    monkeypatch.setattr("pyinfra_mesos.remote.Connection", Conn)
+    hosts.open()
+    hosts.deadline = time.monotonic() - 1.0  # the run's (connect) deadline is long past
+    with pytest.raises(RemoteError, match="no time left in the run"):
+        hosts.transport("m1", "true")
+    raw = remove_cmd._probe(topo, hosts, auth=False)
+    assert plan.settled(topo, raw) is None, raw.srvr

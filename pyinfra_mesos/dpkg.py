@@ -25,11 +25,17 @@ DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 PIN_PRIORITY = 1001
 
 
+def pin_admits(installed_version: str, version: str) -> bool:
+    """Whether `Pin: version <version>*` admits `installed_version`: a prefix compared without
+    regard to case, as apt does (Debian/apt apt-pkg/versionmatch.cc MatchVer, stringcasecmp)."""
+    return installed_version.casefold().startswith(version.casefold())
+
+
 def off_pin(installed: Mapping[str, Iterable[str]], package: str, version: str) -> bool:
     """True when `package` is installed (`installed`: pyinfra's DebPackages fact, {name:
-    versions}) but at no version starting with `version` (the pin's `Pin: version <version>*`).
+    versions}) but at no version the pin `Pin: version <version>*` admits (pin_admits).
 
     A plain install leaves an installed package alone, so a changed pin needs its own step.
     """
     versions = list(installed.get(package) or [])
-    return bool(versions) and not any(str(v).startswith(version) for v in versions)
+    return bool(versions) and not any(pin_admits(str(v), version) for v in versions)

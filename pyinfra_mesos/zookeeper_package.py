@@ -14,6 +14,10 @@ Upstream facts (Debian's zookeeper source, 3.8.0-11 in Debian 12, read from its 
   the unit around apt-get; the server keeps running the old version until the rolling restart
   (whose inputs include the packages' dpkg stamps) restarts the followers first, the leader last.
   A run killed while the unit is masked unmasks it on the next run (tasks/zookeeper.py).
+- apt-get installs nothing and exits 0 when its sources offer no version the pin admits (a typo,
+  or a version the archive has dropped: a suite keeps only its newest): the move then checks the
+  installed version itself and fails with one line, rather than repeat the move and its backup
+  on every run with ZooKeeper never at the pin.
 """
 
 from __future__ import annotations
@@ -67,11 +71,19 @@ def zookeeper_moves(installed: Mapping[str, Iterable[str]], server_package: str,
     return bool(version) and off_pin(installed, server_package, version)
 
 
-def move_command(service: str, packages: Sequence[str]) -> str:
-    """One shell command: mask `service`, apt-get install `packages` at the pinned version (up
-    or down), unmask, exit with apt-get's status. The running server is not touched."""
+def move_command(service: str, packages: Sequence[str], version: str) -> str:
+    """One shell command: mask `service`, apt-get install `packages` at the pinned `version` (up
+    or down), unmask; exit with apt-get's status when it failed, else 0 when `packages[0]` is now
+    at a version the pin admits (dpkg.pin_admits: a prefix, any case), else 1 with one line on
+    stderr. The running server is not touched."""
     unit = shlex.quote(service)
     names = " ".join(shlex.quote(p) for p in packages)
+    server = packages[0]
+    missed = (f"{server} is not at {version}* after apt-get: its apt sources offer no such "
+              f"version (apt-cache policy {server})")
     return (f"systemctl mask {unit} && {{ DEBIAN_FRONTEND=noninteractive apt-get install -y "
             f"--allow-downgrades -o Dpkg::Options::=--force-confold {names}; rc=$?; "
-            f"systemctl unmask {unit}; exit $rc; }}")
+            f"systemctl unmask {unit}; [ $rc -eq 0 ] || exit $rc; "
+            f"case \"$(dpkg-query -W -f '${{Version}}' {shlex.quote(server)} | "
+            f"tr '[:upper:]' '[:lower:]')\" in {shlex.quote(version.lower())}*) exit 0;; esac; "
+            f"echo {shlex.quote(missed)} >&2; exit 1; }}")

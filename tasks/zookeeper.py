@@ -64,7 +64,8 @@ elif zookeeper_moves(planning_fact(host, DebPackages), host.data.zookeeper_packa
     plan_backup_before_upgrade([f"{host.data.zookeeper_package} -> {zookeeper_version}"])
     server.shell(
         name=f"Move ZooKeeper to the pinned {zookeeper_version} (unit masked: no restart here)",
-        commands=[move_command(service, zookeeper_packages(host.data.zookeeper_package))],
+        commands=[move_command(service, zookeeper_packages(host.data.zookeeper_package),
+                              zookeeper_version)],
     )
 
 # The first member also holds the digests that set the ACLs (below): root's only, in the same set.

@@ -53,24 +53,59 @@ def test_moves_only_an_installed_package_off_a_set_pin() -> None:
     assert not zookeeper_moves({}, "zookeeperd", U1)  # the first install takes the pin
 
 
+def run_move(tmp_path, version: str, apt_rc: int, installed: str) -> tuple[int, list[str], str]:
+    """move_command run by sh with stand-ins for systemctl, apt-get and dpkg-query (which
+    prints `installed`): (status, the stand-ins' calls, stderr)."""
+    log = tmp_path / "log"
+    log.write_text("")
+    for name, rc, out in (("systemctl", 0, ""), ("apt-get", apt_rc, ""),
+                          ("dpkg-query", 0, installed)):
+        tool = tmp_path / name
+        tool.write_text(f"#!/bin/sh\necho {name} \"$@\" >> {log}\nprintf %s '{out}'\n"
+                        f"exit {rc}\n")
+        tool.chmod(0o755)
+    result = subprocess.run(["sh", "-c", move_command("zookeeper.service",
+                                                      ["zookeeperd", "zookeeper"], version)],
+                            env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True,
+                            text=True, check=False)
+    return result.returncode, log.read_text().splitlines(), result.stderr
+
+
 def test_the_move_masks_around_apt_and_keeps_apt_gets_status(tmp_path) -> None:
-    command = move_command("zookeeper.service", ["zookeeperd", "zookeeper"])
+    command = move_command("zookeeper.service", ["zookeeperd", "zookeeper"], U1)
     assert command.startswith("systemctl mask zookeeper.service && ")
     assert "--allow-downgrades" in command and "zookeeperd zookeeper;" in command
-    # Run it with stand-ins for systemctl and apt-get: unmasked again even when apt-get fails,
-    # and the command's status is apt-get's.
-    log = tmp_path / "log"
-    for name, rc in (("systemctl", 0), ("apt-get", 100)):
-        tool = tmp_path / name
-        tool.write_text(f"#!/bin/sh\necho {name} \"$@\" >> {log}\nexit {rc}\n")
-        tool.chmod(0o755)
-    result = subprocess.run(["sh", "-c", command], env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
-                            check=False)
-    assert result.returncode == 100
-    lines = log.read_text().splitlines()
-    assert lines[0] == "systemctl mask zookeeper.service"
-    assert lines[1].startswith("apt-get install -y --allow-downgrades")
-    assert lines[2] == "systemctl unmask zookeeper.service"
+    # Unmasked again even when apt-get fails, and the command's status is then apt-get's.
+    rc, calls, _ = run_move(tmp_path, U1, 100, U2)
+    assert rc == 100
+    assert calls[0] == "systemctl mask zookeeper.service"
+    assert calls[1].startswith("apt-get install -y --allow-downgrades")
+    assert calls[2:] == ["systemctl unmask zookeeper.service"]
+    rc, calls, _ = run_move(tmp_path, U1, 0, U1)
+    assert rc == 0 and calls[2] == "systemctl unmask zookeeper.service"
+    assert calls[3] == "dpkg-query -W -f ${Version} zookeeperd"
+
+
+def test_a_move_apt_could_not_make_fails_with_one_line(tmp_path) -> None:
+    # apt-get exits 0 and installs nothing when its sources offer no version the pin admits
+    # (seen with apt 2.6: "already the newest version"); without a check the move and its backup
+    # would come back on every run with ZooKeeper never at the pin.
+    rc, calls, stderr = run_move(tmp_path, "3.8.0-11+deb12u9", 0, U2)
+    assert rc == 1 and "systemctl unmask zookeeper.service" in calls
+    assert stderr.splitlines() == [
+        "zookeeperd is not at 3.8.0-11+deb12u9* after apt-get: its apt sources offer no such "
+        "version (apt-cache policy zookeeperd)"]
+    # A prefix admits the builds it starts, in any case, as apt's pin does.
+    assert run_move(tmp_path, "3.8.0-11", 0, U2)[0] == 0
+    assert run_move(tmp_path, "3.8.0-11+DEB12U1", 0, U1)[0] == 0
+    assert run_move(tmp_path, "3.8.0-11+deb12u1", 0, "3.8.0-11+DEB12U1")[0] == 0
+
+
+def test_a_pin_admits_what_apt_admits_so_a_reached_pin_moves_nothing() -> None:
+    # Debian/apt apt-pkg/versionmatch.cc MatchVer: a prefix compared with stringcasecmp.
+    installed = {"zookeeperd": [U1]}
+    assert not zookeeper_moves(installed, "zookeeperd", "3.8.0-11+DEB12U1")
+    assert zookeeper_moves(installed, "zookeeperd", "3.8.0-11+DEB12U2")
 
 
 def ops_of(responses: dict | None = None, **data: object) -> list:

@@ -10,7 +10,7 @@ from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
-from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade
+from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade, zookeeper_upgrade_reasons
 from pyinfra_mesos.deploy.deploy_facts import UnitEnabledState
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
@@ -58,10 +58,10 @@ if not installed:
     )
 elif zookeeper_moves(planning_fact(host, DebPackages), host.data.zookeeper_package,
                      zookeeper_version):
-    # A ZooKeeper backup on the operator's machine first (deploy/backup_op.py), then the packages
-    # with the unit masked: the running member keeps serving until its turn in the rolling
-    # restart below, which the packages' new dpkg stamps call for.
-    plan_backup_before_upgrade([f"{host.data.zookeeper_package} -> {zookeeper_version}"])
+    # A ZooKeeper backup on the operator's machine first when this member runs (deploy/
+    # backup_op.py), then the packages with the unit masked: the running member keeps serving
+    # until its turn in the rolling restart below, which the packages' new dpkg stamps call for.
+    plan_backup_before_upgrade(zookeeper_upgrade_reasons())
     server.shell(
         name=f"Move ZooKeeper to the pinned {zookeeper_version} (unit masked: no restart here)",
         commands=[move_command(service, zookeeper_packages(host.data.zookeeper_package),

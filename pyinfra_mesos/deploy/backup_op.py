@@ -9,6 +9,10 @@ What counts as an upgrade, decided per host while operations are generated:
   mesos_package_moves, the same fact tasks/mesos_package.py moves it by) on a host where a Mesos
   unit of its roles runs (mesos_runs: a package that came with the host's image, no Mesos
   started yet, is a first deploy);
+- the installed ZooKeeper moves to another `zookeeper_version` (zookeeper_package.py
+  zookeeper_moves, the fact tasks/zookeeper.py moves it by) on a host where its unit runs
+  (zookeeper_upgrade_reasons: a zookeeperd that came with the host's image, no ensemble
+  started yet, is a first deploy);
 - on a host that runs Marathon, the running container's image id differs from the id of
   `marathon_image` (not pulled yet, or another image, a downgrade to a tag still pulled too;
   marathon_image_changes): tasks/marathon.py then installs a unit naming it and restarts.
@@ -22,8 +26,9 @@ its seconds and bytes; never a secret (the files' content is never printed).
 
 How it runs once per run, before anything changes a version:
 - A host with a reason plans one python.call (plan_backup_before_upgrade) in the first task
-  file of its own that changes a version: tasks/mesos_package.py just before the package move,
-  else tasks/marathon.py before the unit (the Marathon facts are read there only, so a Mesos
+  file of its own that changes a version: tasks/zookeeper.py just before the ZooKeeper move,
+  else tasks/mesos_package.py just before the package move, else tasks/marathon.py before the
+  unit (the Marathon facts are read there only, so a Mesos
   host's re-run pays no extra round trip; a running Marathon's re-run pays one, its container's
   image id). A converged host plans nothing: a re-run still reports zero changed operations.
 - pyinfra runs each operation on every host before the next operation starts (pyinfra 3.x,
@@ -133,6 +138,17 @@ def mesos_runs(roles: Iterable[str]) -> bool:
     when the package moves (a converged re-run pays nothing for it)."""
     units = [MESOS_UNITS[role] for role in sorted(set(roles) & set(MESOS_UNITS))]
     return any(host.get_fact(SystemdStatus, services=[unit]).get(unit, False) for unit in units)
+
+
+def zookeeper_upgrade_reasons() -> list[str]:
+    """For a host whose installed ZooKeeper moves (zookeeper_package.zookeeper_moves):
+    ["<zookeeper_package> -> <zookeeper_version>"] when its unit runs (an upgrade of a running
+    ensemble), else [] (a first deploy on a host whose image carried zookeeperd). One
+    SystemdStatus read, made only when it moves."""
+    unit = f"{host.data.zookeeper_service}.service"
+    if not host.get_fact(SystemdStatus, services=[unit]).get(unit, False):
+        return []
+    return [f"{host.data.zookeeper_package} -> {host.data.get('zookeeper_version')}"]
 
 
 def mesos_upgrade_reasons(roles: Iterable[str], moves: bool) -> list[str]:

@@ -135,10 +135,13 @@ def test_agents_get_no_zookeeper_pin() -> None:
     assert ZOOKEEPER_PIN_FILE not in op_named(ops, "apt waits for the dpkg lock").uploads
 
 
+INSTALLED = {"dpkg -l": [f"ii  zookeeperd  {U2}  all  init", f"ii  zookeeper  {U2}  all  server"]}
+RUNNING = {"systemctl show --all --property Id --property SubState zookeeper.service":
+           ["Id=zookeeper.service", "SubState=running"]}
+
+
 def test_a_changed_version_pins_then_moves_with_the_unit_masked() -> None:
-    installed = {"dpkg -l": [f"ii  zookeeperd  {U2}  all  init",
-                             f"ii  zookeeper  {U2}  all  server"]}
-    ops = ops_of(installed, zookeeper_version=U1)
+    ops = ops_of({**INSTALLED, **RUNNING}, zookeeper_version=U1)
     names = [op.name for op in ops]
 
     def first(prefix: str) -> int:
@@ -150,6 +153,15 @@ def test_a_changed_version_pins_then_moves_with_the_unit_masked() -> None:
     restart = first("Restart ZooKeeper")
     assert pin < backup < move < restart
     assert "systemctl mask zookeeper.service" in ops[move].commands[0]
+
+
+def test_a_zookeeperd_from_the_image_moves_without_a_backup_before_any_ensemble_runs() -> None:
+    # A first deploy (README, backup_before_upgrade): nothing runs yet, so nothing to back up,
+    # and a backup would fail there (no member serves), stopping the first deploy.
+    ops = ops_of(INSTALLED, zookeeper_version=U1)
+    names = [op.name for op in ops]
+    assert any(n.startswith(f"Move ZooKeeper to the pinned {U1}") for n in names)
+    assert not any(n.startswith("Back up ZooKeeper") for n in names)
 
 
 def test_a_fresh_host_installs_at_the_pin_without_a_move() -> None:

@@ -7,6 +7,7 @@ docker) and pins (mesos_package, zookeeper_package).
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 
 DPKG_INFO = "/var/lib/dpkg/info"
@@ -39,3 +40,18 @@ def off_pin(installed: Mapping[str, Iterable[str]], package: str, version: str) 
     """
     versions = list(installed.get(package) or [])
     return bool(versions) and not any(pin_admits(str(v), version) for v in versions)
+
+
+def pin_reached_check(package: str, version: str) -> str:
+    """Shell, run after `apt-get install`: exit 0 when `package` is now at a version the pin
+    `Pin: version <version>*` admits (pin_admits), else one line on stderr and exit 1.
+
+    apt-get installs nothing and exits 0 when its sources offer no version the pin admits (a
+    typo, or a build the archive has dropped: a suite keeps only its newest), so without this a
+    move would report success, and every later run would try it again.
+    """
+    missed = (f"{package} is not at {version}* after apt-get: its apt sources offer no such "
+              f"version (apt-cache policy {package})")
+    return (f"case \"$(dpkg-query -W -f '${{Version}}' {shlex.quote(package)} | "
+            f"tr '[:upper:]' '[:lower:]')\" in {shlex.quote(version.lower())}*) exit 0;; esac; "
+            f"echo {shlex.quote(missed)} >&2; exit 1")

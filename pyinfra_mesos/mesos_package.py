@@ -21,7 +21,13 @@ from typing import Any
 from debian.debian_support import Version
 
 from pyinfra_mesos.deploy.refused import DeployRefused
-from pyinfra_mesos.dpkg import DEBIAN_VERSION, PIN_PRIORITY, off_pin, package_stamp
+from pyinfra_mesos.dpkg import (
+    DEBIAN_VERSION,
+    PIN_PRIORITY,
+    off_pin,
+    package_stamp,
+    pin_reached_check,
+)
 from pyinfra_mesos.flags import MESOS_AGENT_CREDENTIAL_FILE, MESOS_CREDENTIALS_FILE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_DOCKER_DROPIN
 from pyinfra_mesos.problems import Problem
@@ -71,6 +77,15 @@ MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
 
 
 MESOS_PIN_PRIORITY = PIN_PRIORITY
+
+
+def mesos_move_command(package: str, version: str) -> str:
+    """Shell: apt-get install `package` at the pinned `version` (up or down: MESOS_PIN_PRIORITY),
+    then fail with one line unless it got there (dpkg.pin_reached_check: apt-get exits 0 having
+    installed nothing when its sources offer no version the pin admits)."""
+    return ("DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
+            f"-o Dpkg::Options::=--force-confold {shlex.quote(package)} && "
+            f"{{ {pin_reached_check(package, version)}; }}")
 
 
 def mesos_pin_text(data: Mapping[str, Any]) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
-from pyinfra_mesos.dpkg import DEBIAN_VERSION, PIN_PRIORITY, off_pin
+from pyinfra_mesos.dpkg import DEBIAN_VERSION, PIN_PRIORITY, off_pin, pin_reached_check
 from pyinfra_mesos.problems import Problem
 from pyinfra_mesos.templates import render_template
 
@@ -78,12 +78,7 @@ def move_command(service: str, packages: Sequence[str], version: str) -> str:
     stderr. The running server is not touched."""
     unit = shlex.quote(service)
     names = " ".join(shlex.quote(p) for p in packages)
-    server = packages[0]
-    missed = (f"{server} is not at {version}* after apt-get: its apt sources offer no such "
-              f"version (apt-cache policy {server})")
     return (f"systemctl mask {unit} && {{ DEBIAN_FRONTEND=noninteractive apt-get install -y "
             f"--allow-downgrades -o Dpkg::Options::=--force-confold {names}; rc=$?; "
             f"systemctl unmask {unit}; [ $rc -eq 0 ] || exit $rc; "
-            f"case \"$(dpkg-query -W -f '${{Version}}' {shlex.quote(server)} | "
-            f"tr '[:upper:]' '[:lower:]')\" in {shlex.quote(version.lower())}*) exit 0;; esac; "
-            f"echo {shlex.quote(missed)} >&2; exit 1; }}")
+            f"{pin_reached_check(packages[0], version)}; }}")

@@ -23,6 +23,7 @@ from pyinfra_mesos.mesos_package import (
     MESOS_SOURCES_FILE,
     key_check_command,
     mesos_apt_line,
+    mesos_move_command,
     mesos_pin_text,
     normalise_fingerprint,
 )
@@ -82,8 +83,7 @@ if mesos_package_moves():
     # The pin above selects the version; 1001 lets apt go down as well as up.
     server.shell(
         name=f"Move aventer-mesos to the pinned {host.data.mesos_version}",
-        commands=["DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
-                  f"-o Dpkg::Options::=--force-confold {host.data.mesos_package}"],
+        commands=[mesos_move_command(host.data.mesos_package, host.data.mesos_version)],
     )
 
 # The package carries both units; a host runs only the ones its roles need. The first op covers

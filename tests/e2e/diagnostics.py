@@ -6,12 +6,17 @@ each load balancer's haproxy.cfg, are written under build/e2e-logs/ next to the 
 Best effort and bounded: a host that does not answer gets a line saying so, never a new error
 that would hide the phase's own. With PYINFRA_MESOS_E2E_JOURNALS=1 every phase keeps them, to
 compare a passing run with a failing one.
+
+The files stay on the machine that ran the tier; a CI keeps only what the run printed. So a failed
+phase also prints a digest of each journal (`digest`): the lines that say what changed (a backend
+DOWN or UP, a reload, the bridge's warnings, a task's state, a leader elected, a unit stopped or
+started), not the traffic log, bounded per host.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,18 @@ BRIDGE_UNITS = ("pyinfra-mesos-haproxy-bridge",)
 JOURNAL_LINES = 20000  # per host: a 20-minute phase with the bridge every 5 s fits
 HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 ALWAYS_ENV = "PYINFRA_MESOS_E2E_JOURNALS"
+DIGEST_LINES = 60  # per host, the last ones
+
+# What a digest keeps: HAProxy's server state changes and alerts (its own words, haproxy
+# src/server.c and src/check.c), the bridge's own lines (python3), Mesos' and Marathon's task
+# states, registrations and elections, and units stopping or starting.
+NOTABLE = re.compile(
+    r" is (DOWN|UP)\b|no server available|ALERT|\[WARNING\]|python3\[|TASK_[A-Z]+|"
+    r"Recovered task|[Rr]e-?registered|[Ee]lected|leader|suicide|ERROR|killing|"
+    r"\b(Stopping|Started|Stopped) ")
+# ... minus the noise: the bridge's own oneshot every few seconds, and the stand-ins' redirects.
+NOISE = re.compile(r"pyinfra-mesos-haproxy-bridge\.(service|timer)|Redirecting request|"
+                   r"not elected as leader|kazoo")
 
 
 def slug(name: str) -> str:
@@ -59,3 +76,10 @@ def dump_hosts(hosts: Any, since_epoch: float, dest: Path, prefix: str) -> list[
             path.write_text(text)
             written.append(path)
     return written
+
+
+def digest(journal: Iterable[str], lines: int = DIGEST_LINES) -> list[str]:
+    """The last `lines` NOTABLE lines of a journal (short-iso-precise lines), NOISE left out."""
+    kept = [line.rstrip("\n") for line in journal
+            if NOTABLE.search(line) and not NOISE.search(line)]
+    return kept[-lines:] if lines > 0 else []

@@ -200,6 +200,12 @@ def keep_journals(run: E2ERun, name: str, since_epoch: float, outcome: str) -> N
             paths = diagnostics.dump_hosts(hosts, since_epoch, LOG_DIR, diagnostics.slug(name))
         print(f"[e2e] journals of the {outcome} phase: {len(paths)} files under {LOG_DIR}",
               flush=True)
+        if outcome == "failed":  # a CI keeps only what is printed
+            for path in paths:
+                if "-journal-" in path.name:
+                    lines = diagnostics.digest(path.read_text().splitlines())
+                    print(f"[e2e] {path.name}: {len(lines)} notable line(s)\n"
+                          + "".join(f"    {line}\n" for line in lines), flush=True)
     except Exception as exc:  # the phase's own failure is what the run must report
         print(f"[e2e] could not keep the failed phase's journals: {exc}", flush=True)
 

@@ -23,7 +23,12 @@ log = logging.getLogger("marathon.scheduler")
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
             "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNREACHABLE"}
 # A task the master has shown once and then forgets (e.g. a Mesos failover before its agent
-# re-registers) is given this long before it is declared lost.
+# re-registers) is given this long before it is declared lost, counted from when this scheduler
+# last saw it or last registered with a master, whichever is later: a new Marathon leader, or a
+# new Mesos leader, starts with no task seen. Real Marathon does not declare a known task lost
+# while the master is silent about it: it reconciles, and a master that fails over cannot answer
+# for a task whose agent has yet to re-register (apache/mesos docs/reconciliation.md: "during
+# master failover the master must reregister all of the agents"; docs/REAL-CONTRACTS.md).
 MISSING_GRACE = 20.0
 # Seconds between registration attempts while no master has confirmed one.
 REREGISTER_EVERY = 2.0
@@ -73,6 +78,8 @@ class Scheduler:
         # app id -> (delay, not before, config version it applies to)
         self.backoff: dict[str, tuple[float, float, str]] = {}
         self.last_seen: dict[str, float] = {}
+        # When the current master confirmed our registration (0.0: not yet).
+        self.connected_at = 0.0
 
     # -- registration ----------------------------------------------------------------------
     def new_driver(self) -> None:
@@ -159,6 +166,7 @@ class Scheduler:
         if self.connected_to != master:
             log.info("registered as framework %s with Mesos master %s (pid %s)", framework_id,
                      master, self.pid)
+            self.connected_at = time.time()
         self.connected_to = master
 
     # -- the loop body ---------------------------------------------------------------------
@@ -210,8 +218,12 @@ class Scheduler:
         for task in list(self.store.tasks.values()):
             reported = seen.get(task["id"])
             if reported is None:
+                started = bool(task.get("startedAt"))
+                seen = task["id"] in self.last_seen or started
                 last = self.last_seen.get(task["id"], task["launchedEpoch"])
-                limit = MISSING_GRACE if task["id"] in self.last_seen else self.launch_timeout
+                if started:  # it ran: the master may just not know it again yet (see above)
+                    last = max(last, self.connected_at)
+                limit = MISSING_GRACE if seen else self.launch_timeout
                 if task["agentId"] not in agents:
                     limit = min(limit, MISSING_GRACE)
                 if now - last > limit:

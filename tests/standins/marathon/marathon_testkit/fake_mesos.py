@@ -167,6 +167,24 @@ class FakeMaster:
         with self.lock:
             self.frameworks.clear()
 
+    def fail_over(self) -> None:
+        """A master that just took over: its agents and their tasks unknown until the agents
+        re-register (agents_reregister), frameworks kept (they re-register by id)."""
+        with self.lock:
+            self._away = (self.slaves, {fid: f["tasks"] for fid, f in self.frameworks.items()})
+            self.slaves = []
+            for framework in self.frameworks.values():
+                framework["tasks"] = []
+
+    def agents_reregister(self) -> None:
+        """The agents re-register after fail_over, with the tasks they kept running."""
+        with self.lock:
+            slaves, tasks = self._away
+            self.slaves = slaves
+            for fid, kept in tasks.items():
+                if fid in self.frameworks:
+                    self.frameworks[fid]["tasks"] = kept + self.frameworks[fid]["tasks"]
+
     def live_tasks(self) -> list[dict[str, Any]]:
         with self.lock:
             return [t for f in self.frameworks.values() for t in f["tasks"]]

@@ -322,3 +322,30 @@ def test_a_silent_host_gets_its_error_in_its_file_not_a_new_exception(tmp_path: 
     diagnostics.dump_hosts(FakeHosts({"agent1": ""}), 0.0, tmp_path, "p")
     assert "could not read from master1" in (tmp_path / "p-journal-master1.log").read_text()
     assert (tmp_path / "p-journal-agent1.log").read_text() == "agent1 ran journalctl\n"
+
+
+def test_the_digest_keeps_what_changed_and_drops_traffic_and_noise() -> None:
+    journal = [
+        "2026-12-01T18:12:35.1+0000 agent1 haproxy[2165]: 198.51.100.1:1 [01/Dec/2026:18:12:35] "
+        "hello-sinatra_9000 hello-sinatra_9000/198.51.100.14_31000 1/0/2 157 -- 1/1/0/0/0 0/0",
+        "2026-12-01T18:12:35.2+0000 agent1 haproxy[2165]: Server hello-sinatra_9000/x is DOWN, "
+        "reason: Layer4 connection problem",
+        "2026-12-01T18:12:35.3+0000 agent1 haproxy[2165]: backend hello-sinatra_9000 has no "
+        "server available!",
+        "2026-12-01T18:12:35.4+0000 agent1 systemd[1]: Starting pyinfra-mesos-haproxy-bridge."
+        "service - Marathon to HAProxy...",
+        "2026-12-01T18:12:35.5+0000 agent1 python3[5230]: http://198.51.100.11:8080/v2/apps?"
+        "embed=apps.tasks: cannot read apps (HTTP 502)",
+        "2026-12-01T18:12:35.6+0000 master1 mesos-master[1]: W kazoo.client] Connection dropped",
+        "2026-12-01T18:12:35.7+0000 master1 mesos-master[1]: Redirecting request for /redirect to "
+        "the leading master",
+        "2026-12-01T18:12:37.2+0000 master1 docker[1]: INFO marathon.scheduler: task t ended "
+        "TASK_LOST: task is not known to Mesos",
+        "2026-12-01T18:12:37.3+0000 master1 systemd[1]: Stopping mesos-agent.service - Mesos",
+    ]
+    kept = diagnostics.digest(journal)
+    assert [line.split()[2] for line in kept] == [
+        "haproxy[2165]:", "haproxy[2165]:", "python3[5230]:", "docker[1]:", "systemd[1]:"]
+    assert "is DOWN" in kept[0] and "no server available" in kept[1]
+    assert diagnostics.digest(journal, lines=2) == kept[-2:]
+    assert diagnostics.digest(journal, lines=0) == []

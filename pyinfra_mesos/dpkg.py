@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 DPKG_INFO = "/var/lib/dpkg/info"
 
@@ -18,7 +18,8 @@ def package_stamp(package: str) -> str:
     return f"{DPKG_INFO}/{package}.list"
 
 
-# deb-version(7): [epoch:]upstream[-revision], the upstream part starting with a digit.
+# deb-version(7): [epoch:]upstream[-revision], the upstream part starting with a digit. Matched
+# whole, so no newline slips into an apt preference file.
 DEBIAN_VERSION = re.compile(r"(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*")
 
 # apt_preferences(5): a priority above 1000 installs the pinned version even when that is a
@@ -40,6 +41,14 @@ def off_pin(installed: Mapping[str, Iterable[str]], package: str, version: str) 
     """
     versions = list(installed.get(package) or [])
     return bool(versions) and not any(pin_admits(str(v), version) for v in versions)
+
+
+def pinned_install_command(packages: Sequence[str]) -> str:
+    """Shell: apt-get install `packages` at the versions their pins select, up or down
+    (PIN_PRIORITY above 1000 and --allow-downgrades), keeping a changed conffile as it is."""
+    names = " ".join(shlex.quote(p) for p in packages)
+    return ("DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
+            f"-o Dpkg::Options::=--force-confold {names}")
 
 
 def pin_reached_check(package: str, version: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 from pyinfra_mesos import drain_plan as plan
 from pyinfra_mesos.flag_tables import MESOS_CREDENTIALS_FILE
+from pyinfra_mesos.haproxy_bridge import HAPROXY_CONFIG
 from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.problems import error, unreachable_line, without_host
@@ -41,7 +42,6 @@ from pyinfra_mesos.topology import Member, Topology, marathon_url, mesos_master_
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WAIT_S = 300.0
 COMMAND_S = 20.0
-HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 
 # Run on a master host: one HTTP request, with the Mesos credentials file's first principal
 # when the file exists (the read-write realm needs it); prints the status line, then the body.
@@ -147,7 +147,7 @@ class Cluster:
         out: dict[str, str | None] = {}
         for lb in self.topo.load_balancers:
             try:
-                out[lb.name] = self.sh(lb.name, f"cat {HAPROXY_CFG}")
+                out[lb.name] = self.sh(lb.name, f"cat {HAPROXY_CONFIG}")
             except (Failed, RemoteError):
                 out[lb.name] = None
         return out

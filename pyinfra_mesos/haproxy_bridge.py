@@ -56,6 +56,8 @@ HAPROXY_SERVICE = "haproxy.service"
 BRIDGE_UNIT = "pyinfra-mesos-haproxy-bridge"
 BRIDGE_SERVICE = f"{BRIDGE_UNIT}.service"
 BRIDGE_TIMER = f"{BRIDGE_UNIT}.timer"
+# The file the bridge writes and HAProxy runs (Debian's haproxy.service reads it).
+HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 
 DEFAULT_RESERVED = "22"
 DEFAULT_STATE = "/var/lib/pyinfra-mesos-haproxy-bridge/applied"
@@ -98,7 +100,7 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
                         default=_split(env.get("MARATHON_URLS", "")) or None,
                         help="Marathon base URL (repeat; env MARATHON_URLS, space separated)")
     parser.add_argument("--group", default=env.get("HAPROXY_GROUP", "*"))
-    parser.add_argument("--config", default=env.get("HAPROXY_CONFIG", "/etc/haproxy/haproxy.cfg"))
+    parser.add_argument("--config", default=env.get("HAPROXY_CONFIG", HAPROXY_CONFIG))
     parser.add_argument("--state", default=env.get("HAPROXY_BRIDGE_STATE", DEFAULT_STATE),
                         help="where the sha256 of the config HAProxy runs is recorded")
     parser.add_argument("--haproxy", default=env.get("HAPROXY_BIN", "haproxy"))

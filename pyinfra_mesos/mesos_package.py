@@ -27,6 +27,7 @@ from pyinfra_mesos.dpkg import (
     off_pin,
     package_stamp,
     pin_reached_check,
+    pinned_install_command,
 )
 from pyinfra_mesos.flags import MESOS_AGENT_CREDENTIAL_FILE, MESOS_CREDENTIALS_FILE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_DOCKER_DROPIN
@@ -34,8 +35,6 @@ from pyinfra_mesos.problems import Problem
 from pyinfra_mesos.templates import render_template
 
 FIRST_GOOD_BUILD = "1.11.0-0.7.1"
-# deb-version(7): digits first, then alphanumerics and . + ~ - (and : after an epoch). A whole
-# match, so no newline slips into the apt preference file.
 
 
 def mesos_version_problems(version: object, where: str) -> list[Problem]:
@@ -76,23 +75,19 @@ MESOS_SOURCES_FILE = "/etc/apt/sources.list.d/aventer-mesos.list"
 MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
 
 
-MESOS_PIN_PRIORITY = PIN_PRIORITY
-
-
 def mesos_move_command(package: str, version: str) -> str:
-    """Shell: apt-get install `package` at the pinned `version` (up or down: MESOS_PIN_PRIORITY),
-    then fail with one line unless it got there (dpkg.pin_reached_check: apt-get exits 0 having
-    installed nothing when its sources offer no version the pin admits)."""
-    return ("DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "
-            f"-o Dpkg::Options::=--force-confold {shlex.quote(package)} && "
-            f"{{ {pin_reached_check(package, version)}; }}")
+    """Shell: apt-get install `package` at the pinned `version`, up or down
+    (dpkg.pinned_install_command), then fail with one line unless it got there
+    (dpkg.pin_reached_check: apt-get exits 0 having installed nothing when its sources offer no
+    version the pin admits)."""
+    return f"{pinned_install_command([package])} && {{ {pin_reached_check(package, version)}; }}"
 
 
 def mesos_pin_text(data: Mapping[str, Any]) -> str:
     """MESOS_PIN_FILE's content: `mesos_package` at `mesos_version`* (templates/apt-pin.pref.j2)."""
     return render_template("apt-pin.pref.j2", task="tasks/mesos_package.py",
                            packages=[data["mesos_package"]], version=data["mesos_version"],
-                           priority=MESOS_PIN_PRIORITY)
+                           priority=PIN_PRIORITY)
 
 
 def mesos_repo_url(data: Mapping[str, Any], distro: str, codename: str) -> str:

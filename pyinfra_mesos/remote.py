@@ -267,27 +267,23 @@ class Hosts:
             return self.connections[name]
         raise RemoteError(self.unreachable.get(name, f"{name}: not connected"))
 
-    def remaining(self, cap: float = COMMAND_TIMEOUT_S) -> float:
-        """Seconds a command may still take: `cap`, or less near the run's deadline."""
-        return max(0.0, min(cap, self.deadline - time.monotonic()))
+    def _output_by(self, name: str, command: str, deadline: float, what: str) -> str:
+        """stdout of `command` on `name`, bounded by COMMAND_TIMEOUT_S and `deadline` (a
+        time.monotonic() value); RemoteError "no time left in <what>" once it has passed."""
+        left = max(0.0, min(COMMAND_TIMEOUT_S, deadline - time.monotonic()))
+        if left <= 0:
+            raise RemoteError(f"{name}: no time left in {what}")
+        return self.connection(name).check_output(command, left)
 
     def transport(self, name: str, command: str) -> str:
         """The Transport: stdout of `command` on host `name` (bounded by the run's deadline)."""
-        left = self.remaining()
-        if left <= 0:
-            raise RemoteError(f"{name}: no time left in the run")
-        return self.connection(name).check_output(command, left)
+        return self._output_by(name, command, self.deadline, "the run")
 
     def transport_until(self, deadline: float) -> Transport:
         """A Transport for one check of a longer run (`remove` waits minutes for the cluster to
         settle): each command bounded by `deadline` (a time.monotonic() value) and
         COMMAND_TIMEOUT_S, not by the run's deadline, which only bounds the connecting."""
-        def run(name: str, command: str) -> str:
-            left = max(0.0, min(COMMAND_TIMEOUT_S, deadline - time.monotonic()))
-            if left <= 0:
-                raise RemoteError(f"{name}: no time left in this check")
-            return self.connection(name).check_output(command, left)
-        return run
+        return lambda name, command: self._output_by(name, command, deadline, "this check")
 
     def close(self) -> None:
         for conn in self.connections.values():

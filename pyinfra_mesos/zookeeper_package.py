@@ -25,7 +25,13 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
-from pyinfra_mesos.dpkg import DEBIAN_VERSION, PIN_PRIORITY, off_pin, pin_reached_check
+from pyinfra_mesos.dpkg import (
+    DEBIAN_VERSION,
+    PIN_PRIORITY,
+    off_pin,
+    pin_reached_check,
+    pinned_install_command,
+)
 from pyinfra_mesos.problems import Problem
 from pyinfra_mesos.templates import render_template
 
@@ -77,8 +83,6 @@ def move_command(service: str, packages: Sequence[str], version: str) -> str:
     at a version the pin admits (dpkg.pin_admits: a prefix, any case), else 1 with one line on
     stderr. The running server is not touched."""
     unit = shlex.quote(service)
-    names = " ".join(shlex.quote(p) for p in packages)
-    return (f"systemctl mask {unit} && {{ DEBIAN_FRONTEND=noninteractive apt-get install -y "
-            f"--allow-downgrades -o Dpkg::Options::=--force-confold {names}; rc=$?; "
+    return (f"systemctl mask {unit} && {{ {pinned_install_command(packages)}; rc=$?; "
             f"systemctl unmask {unit}; [ $rc -eq 0 ] || exit $rc; "
             f"{pin_reached_check(packages[0], version)}; }}")

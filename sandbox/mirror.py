@@ -137,7 +137,8 @@ def point_release_lines(sources: list[Source], suite: str, mirror: str) -> list[
         if src.components and "main" not in src.components:
             continue
         for uri in src.uris:
-            if urlsplit(uri).scheme not in ("http", "https") or urlsplit(uri).hostname != allowed:
+            parts = urlsplit(uri)
+            if parts.scheme not in ("http", "https") or parts.hostname != allowed:
                 continue
             for name in src.suites:
                 line = f"deb {uri.rstrip('/')} {name} main"

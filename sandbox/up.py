@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,8 @@ def up(inv: SandboxInventory, st: StateFile, mode: str = sources.STANDINS) -> in
         changes += raised
         for problem in limit_problems:
             say(f"   NOTE: {problem}")
-        failed = _hosts(inv, st, golden, changes, upstream)
+        apt_lines = point_release_lines(read_sources(), config.SUITE, mirror)
+        failed = _hosts(inv, st, golden, changes, upstream, apt_lines)
     with phase("artifacts", timings):
         results = images.ensure_artifacts(st, golden, upstream)
         for what, result in results.items():
@@ -120,7 +121,7 @@ def up(inv: SandboxInventory, st: StateFile, mode: str = sources.STANDINS) -> in
 
 
 def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str],
-           upstream: bool) -> list[str]:
+           upstream: bool, apt_lines: Sequence[str] = ()) -> list[str]:
     recorded = {n: r["ip"] for n, r in st.hosts.items() if r.get("ip")}
     addresses = allocate(inv.hosts, recorded)
     everyone = {**recorded, **addresses}
@@ -129,8 +130,6 @@ def _hosts(inv: SandboxInventory, st: StateFile, golden: Path, changes: list[str
         say(f"   recorded but not in the inventory (left as they are; `down` removes them): "
             f"{', '.join(extra)}")
     pubkey = Path(st.data["ssh_key"] + ".pub").read_text()
-    mirror = find_mirror(config.SUITE)
-    apt_lines = point_release_lines(read_sources(), config.SUITE, mirror)
     booted: dict[str, dict] = {}
     for name in inv.hosts:
         rec = hosts.host_record(st, name, addresses[name], golden)

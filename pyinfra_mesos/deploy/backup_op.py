@@ -137,7 +137,12 @@ def mesos_runs(roles: Iterable[str]) -> bool:
     mesos-agent.service) runs on the current host: one SystemdStatus read per unit, made only
     when the package moves (a converged re-run pays nothing for it)."""
     units = [MESOS_UNITS[role] for role in sorted(set(roles) & set(MESOS_UNITS))]
-    return any(host.get_fact(SystemdStatus, services=[unit]).get(unit, False) for unit in units)
+    return any(unit_runs(unit) for unit in units)
+
+
+def unit_runs(unit: str) -> bool:
+    """Whether systemd `unit` runs on the current host (one SystemdStatus read)."""
+    return bool(host.get_fact(SystemdStatus, services=[unit]).get(unit, False))
 
 
 def zookeeper_upgrade_reasons() -> list[str]:
@@ -145,8 +150,7 @@ def zookeeper_upgrade_reasons() -> list[str]:
     ["<zookeeper_package> -> <zookeeper_version>"] when its unit runs (an upgrade of a running
     ensemble), else [] (a first deploy on a host whose image carried zookeeperd). One
     SystemdStatus read, made only when it moves."""
-    unit = f"{host.data.zookeeper_service}.service"
-    if not host.get_fact(SystemdStatus, services=[unit]).get(unit, False):
+    if not unit_runs(f"{host.data.zookeeper_service}.service"):
         return []
     return [f"{host.data.zookeeper_package} -> {host.data.get('zookeeper_version')}"]
 

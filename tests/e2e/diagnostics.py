@@ -20,11 +20,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pyinfra_mesos.haproxy_bridge import BRIDGE_UNIT, HAPROXY_CONFIG
+
 from .helpers import WATCHED_SERVICES
 
-BRIDGE_UNITS = ("pyinfra-mesos-haproxy-bridge",)
+BRIDGE_UNITS = (BRIDGE_UNIT,)
 JOURNAL_LINES = 20000  # per host: a 20-minute phase with the bridge every 5 s fits
-HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 ALWAYS_ENV = "PYINFRA_MESOS_E2E_JOURNALS"
 DIGEST_LINES = 60  # per host, the last ones
 

@@ -285,10 +285,9 @@ def targets(run: Any, hosts: Any) -> tuple[Target, Target]:
     # sources offer (the sandbox gives them the mirror's -security and -updates suites), and
     # the way back pins the version the bare deploy installed.
     first = hosts.topology.zookeepers[0]
-    package = shlex.quote(str(hosts.data("zookeeper_package", first)))
-    installed = hosts.run(first.name, f"dpkg-query -W -f '${{Version}}' {package}",
-                          "installed zookeeperd").strip()
-    other = other_version(hosts.run(first.name, f"apt-cache madison {package}",
+    package = str(hosts.data("zookeeper_package", first))
+    installed = installed_version(hosts, first.name, package)
+    other = other_version(hosts.run(first.name, f"apt-cache madison {shlex.quote(package)}",
                                     "zookeeperd versions apt offers"), installed)
     assert other, (f"{first.name}: apt offers no zookeeperd but {installed}, so no ZooKeeper "
                    "version move can be tested (the sandbox hosts' sources: "
@@ -303,6 +302,12 @@ def targets(run: Any, hosts: Any) -> tuple[Target, Target]:
                   (f"zookeeper_version={installed}",), old_version, tag(old_version),
                   old_image, marathon_release(old_image), installed)
     return up, down
+
+
+def installed_version(hosts: Any, name: str, package: str) -> str:
+    """The version of `package` dpkg has installed on host `name`."""
+    return hosts.run(name, f"dpkg-query -W -f '${{Version}}' {shlex.quote(package)}",
+                     f"installed {package}").strip()
 
 
 def _version_of(hosts: Any, member: Any, port: int) -> dict[str, Any]:
@@ -327,9 +332,7 @@ def observed(hosts: Any) -> tuple[dict[str, str], dict[str, dict], dict[str, str
     members = [(m, "mesos_master_port") for m in topo.masters] + \
         [(m, "mesos_agent_port") for m in topo.agents]
     for member, port_key in members:
-        dpkg[member.name] = hosts.run(
-            member.name, f"dpkg-query -W -f '${{Version}}' {shlex.quote(package)}",
-            "installed aventer-mesos").strip()
+        dpkg[member.name] = installed_version(hosts, member.name, package)
         port = int(hosts.data(port_key, member))
         reported[f"{member.name}:{port}"] = _version_of(hosts, member, port)
     for member in topo.marathons:
@@ -341,9 +344,8 @@ def observed(hosts: Any) -> tuple[dict[str, str], dict[str, dict], dict[str, str
     info = e2e.checks.probe(lambda: e2e.get_json(f"{e2e.marathon_url(hosts)}/v2/info",
                                                  credentials, 3))
     version = None if isinstance(info, Exception) else info.get("version")
-    zk_package = shlex.quote(str(hosts.data("zookeeper_package")))
-    zookeepers = {m.name: hosts.run(m.name, f"dpkg-query -W -f '${{Version}}' {zk_package}",
-                                    "installed zookeeperd").strip() for m in topo.zookeepers}
+    zk_package = str(hosts.data("zookeeper_package"))
+    zookeepers = {m.name: installed_version(hosts, m.name, zk_package) for m in topo.zookeepers}
     return dpkg, reported, images, version, zookeepers
 
 

@@ -70,6 +70,7 @@ from typing import Any
 
 import pytest
 
+from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.flags import parse_env_lines
 from tests.cluster import conftest as checks
@@ -133,8 +134,8 @@ APP_IMAGE = "pyinfra-mesos/hello-sinatra:1.0"
 APP_SERVICE_PORT = 9000
 APP_PATH = "/greet/world"
 APP_BODY = "Hello world!"
-HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
-BRIDGE_UNIT = "pyinfra-mesos-haproxy-bridge"
+HAPROXY_CONFIG = haproxy_bridge.HAPROXY_CONFIG
+BRIDGE_UNIT = haproxy_bridge.BRIDGE_UNIT
 BRIDGE_UNREACHABLE_LOG = "Marathon unreachable"
 HTTP_TIMEOUT_S = 5
 # A settled cluster answers at once; these bound waits for what follows a change.

@@ -93,7 +93,7 @@ def mask_app(app: Any, key: bytes) -> Any:
 
 def key_from_file(path: str) -> tuple[bytes, bool]:
     """(key, found): the credentials file's content without its final newline, as written by
-    marathon_files.marathon_credential_files; (b"", False) when it cannot be read."""
+    marathon_files.marathon_credential_texts; (b"", False) when it cannot be read."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pyinfra_mesos.tcp_nodelay import ssh_client_no_delay
+
 CONNECT_TIMEOUT_S = 10.0
 COMMAND_TIMEOUT_S = 10.0
 
@@ -211,6 +213,7 @@ def connect(spec: SshSpec, timeout_s: float = CONNECT_TIMEOUT_S) -> Connection:
         raise RemoteError(f"{spec.name}: cannot connect over SSH ({spec.target()}, host-key "
                           f"checking {spec.host_key_checking}): {type(exc).__name__}: "
                           f"{exc}") from exc
+    ssh_client_no_delay(client)  # a status reads many small answers (tcp_nodelay.py)
     transport = client.get_transport()
     if transport is not None:
         transport.set_keepalive(15)  # a restore keeps connections open for minutes

@@ -12,14 +12,15 @@ import os
 import click
 from pyinfra import host, inventory, state
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.operations import files
 
 from pyinfra_mesos import marathon_client
 from pyinfra_mesos.app_canonical import canonical_path
 from pyinfra_mesos.apps import apply_instance_overrides, load_apps, validate_app_dir
 from pyinfra_mesos.credentials import marathon_credentials
-from pyinfra_mesos.deploy.marathon_files import marathon_credential_files
+from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts
 from pyinfra_mesos.deploy.operations import CLIENT_PATH, marathon_app
+from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.marathon import MARATHON_CREDENTIALS_FILE, MARATHON_CURL_CONFIG
 from pyinfra_mesos.report import first_time, problems_report
@@ -58,16 +59,19 @@ if topo.marathons and host.name == topo.marathons[0].name:
                            "nothing was changed on any host")
 
     credentials = marathon_credentials(host.data.dict(), state.cwd)
-    # Two 0600 forms of one secret: curl's config (the fact) and a bare user:password
-    # (marathon_client.py); private files, so not even --diff prints them.
-    marathon_credential_files(credentials)
-
-    files.put(
-        name="Install the Marathon client used by the apps deploy",
-        src=CLIENT_SOURCE,
-        dest=CLIENT_PATH,
-        mode="0755",
-        add_deploy_dir=False,
+    # The client and two 0600 forms of one secret: curl's config (the fact) and a bare
+    # user:password (marathon_client.py). tasks/marathon.py wrote the secrets on this host
+    # already; deploy_apps.py comes here alone. One fact for all three (deploy/file_set.py);
+    # private files, so not even --diff prints them.
+    secrets = marathon_credential_texts(credentials)
+    with open(CLIENT_SOURCE, "rb") as client:
+        client_files = {CLIENT_PATH: client.read()}
+    file_set(
+        name="Install the Marathon client used by the apps deploy"
+             + (", Marathon API credentials (0600, content not shown)" if secrets else ""),
+        files={**client_files, **{dest: text.encode() for dest, text in secrets.items()}},
+        modes={CLIENT_PATH: "0755", **dict.fromkeys(secrets, "0600")},
+        directories=claim_private_directory() if secrets else None,
     )
 
     # This host's own Marathon first, then the others: whichever answers proxies to the leader.

@@ -11,6 +11,7 @@ from pyinfra.operations import apt, files
 from pyinfra_mesos.common import APT_LOCK_CONF, apt_lock_timeout_conf, hosts_entries
 from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
@@ -70,7 +71,9 @@ apt.update(
     cache_time=host.data.apt_cache_time_s,
 )
 
-apt.packages(
+# pyinfra's apt.packages reads the dpkg list per call; install_missing reads it once per host
+# (deploy/packages.py), as the other task files' installs do.
+install_missing(
     name="Install base packages",
     packages=list(host.data.base_packages),
 )

@@ -1,9 +1,9 @@
 """Docker on agents and Marathon hosts: the distribution's docker.io and its daemon.json."""
 
 from pyinfra import host, inventory
-from pyinfra.operations import apt
 
 from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.rolling import rolling_restart
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.docker import (
@@ -28,7 +28,7 @@ daemon_json = file_set(
     ).encode()},
 )
 
-apt.packages(
+install_missing(
     name="Install Docker",
     packages=[host.data.docker_package],
 )

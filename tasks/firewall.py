@@ -12,13 +12,14 @@ session confirms it survived: a second run changes nothing.
 import os
 
 from pyinfra import host, inventory, state
-from pyinfra.operations import apt, server
+from pyinfra.operations import server
 
 from pyinfra_mesos import firewall
 from pyinfra_mesos.apps import app_dir_service_ports
 from pyinfra_mesos.common import member_named
 from pyinfra_mesos.deploy import firewall_facts
 from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.floor import FIREWALL_PACKAGE
@@ -42,7 +43,7 @@ if firewall.enabled(member_named(topo, host.name)):
         raise DeployRefused(f"{exc} (looked up on {host.name})") from None
     wanted = firewall.marker(rules)
 
-    apt.packages(
+    install_missing(
         name="Install nftables",
         packages=[FIREWALL_PACKAGE],
     )

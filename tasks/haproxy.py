@@ -12,11 +12,12 @@ from pathlib import Path
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import FindInFile
-from pyinfra.operations import apt, files, server
+from pyinfra.operations import files, server
 
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.firewall import reserved_service_ports
@@ -36,7 +37,7 @@ topo = topology_from_inventory(inventory)
 bridge_urls = marathon_urls(topo.marathons)
 credentials = marathon_credentials(host.data.dict(), state.cwd)
 
-apt.packages(
+install_missing(
     name="Install HAProxy",
     packages=[host.data.haproxy_package],
 )

@@ -9,7 +9,6 @@ their content is never printed.
 """
 
 from pyinfra import host, inventory, state
-from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import member_named
@@ -25,7 +24,7 @@ from pyinfra_mesos.deploy.leader_facts import MarathonLeadership
 from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart
-from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.docker import docker_pull_command
 from pyinfra_mesos.flags import (
     MARATHON_MESOS_SECRET,
@@ -54,7 +53,7 @@ image = str(host.data.marathon_image)
 credentials = marathon_credentials(host.data.dict(), state.cwd)
 # Marathon's ZooKeeper digest ("" with zookeeper_acls off): only in MARATHON_ZK, in the env file.
 zk_credentials = zookeeper_credentials(host.data.dict(), state.cwd, "marathon", create=True)
-was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
+was_running = unit_states([SERVICE])[SERVICE].active
 
 image_id = host.get_fact(DockerImageId, image=image)
 if image_id is None:

@@ -12,7 +12,6 @@ the remaining three restart with quorum 2 (the same rolling restart, leader last
 
 from pyinfra import host, inventory, state
 from pyinfra.facts.files import Directory, FileContents
-from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import check_work_dir, member_named
@@ -27,7 +26,7 @@ from pyinfra_mesos.deploy.mesos_files import (
 from pyinfra_mesos.deploy.private_files import private_directory
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
-from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.flags import (
     MASTER_ZK_FLAG,
     MESOS_CREDENTIALS_FILE,
@@ -75,7 +74,7 @@ if plan.shrinks:
         cli_inventory_path() or "INVENTORY")
     if departed:
         raise DeployRefused(" ".join(p.format() for p in departed))
-was_running = host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE, False)
+was_running = unit_states([SERVICE])[SERVICE].active
 
 if plan.reset_replicated_log:
     server.shell(

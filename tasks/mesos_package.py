@@ -16,6 +16,7 @@ from pyinfra_mesos.deploy.apt_key import apt_key
 from pyinfra_mesos.deploy.backup_op import mesos_upgrade_reasons, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
+from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.units import units_stopped_disabled
 from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
@@ -70,7 +71,7 @@ apt.update(
     _if=any_changed(key, sources),
 )
 
-package = apt.packages(
+package = install_missing(
     name="Install aventer-mesos",
     packages=[host.data.mesos_package],
 )
@@ -88,7 +89,7 @@ if mesos_package_moves():
 
 # The package carries both units; a host runs only the ones its roles need. The first op covers
 # hosts where the package was already there at planning time, the second a fresh install whose
-# postinst may have enabled and started both.
+# postinst may have enabled and started both (planned only with that install).
 for unit, role in (("mesos-master.service", "master"), ("mesos-agent.service", "agent")):
     if role in roles:
         continue
@@ -97,9 +98,10 @@ for unit, role in (("mesos-master.service", "master"), ("mesos-agent.service", "
         name=f"{unit} stopped and disabled (host is not a {role})",
         units=[unit],
     )
-    server.shell(
-        name=f"{unit} stopped and disabled after install (host is not a {role})",
-        commands=[f"if systemctl cat {unit} >/dev/null 2>&1; then "
-                  f"systemctl disable --now {unit}; fi"],
-        _if=package.did_change,
-    )
+    if package is not None:
+        server.shell(
+            name=f"{unit} stopped and disabled after install (host is not a {role})",
+            commands=[f"if systemctl cat {unit} >/dev/null 2>&1; then "
+                      f"systemctl disable --now {unit}; fi"],
+            _if=package.did_change,
+        )

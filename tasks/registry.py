@@ -12,9 +12,10 @@
 """
 
 from pyinfra import host
-from pyinfra.operations import apt, server
+from pyinfra.operations import server
 
 from pyinfra_mesos.deploy.file_set import Dir, file_set
+from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import advertised_address
@@ -29,7 +30,7 @@ PUSH_ADDRESS = "127.0.0.1"
 
 data_dir = str(host.data.registry_data_dir)
 
-apt.packages(
+install_missing(
     name="Install docker-registry",
     packages=["docker-registry"],
 )

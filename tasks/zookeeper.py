@@ -14,10 +14,11 @@ from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade, zookeeper
 from pyinfra_mesos.deploy.deploy_facts import UnitEnabledState
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
-from pyinfra_mesos.deploy.planning_facts import planning_fact
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
-from pyinfra_mesos.deploy.zk_acl_op import zookeeper_acls
+from pyinfra_mesos.deploy.units import units_running
+from pyinfra_mesos.deploy.zk_acl_op import read_zookeeper_acls, zookeeper_acls
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
@@ -40,7 +41,7 @@ service = f"{host.data.zookeeper_service}.service"
 # until its own zoo.cfg and myid are written, it never runs that config, not even for the moment
 # a killed run could freeze (a standalone member splits the ensemble). A run killed while it is
 # masked unmasks it on the next run.
-installed = host.data.zookeeper_package in (planning_fact(host, DebPackages) or {})
+installed = host.data.zookeeper_package in (fact_until_change(host, DebPackages) or {})
 enabled_state = host.get_fact(UnitEnabledState, unit=service)
 if not installed:
     server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",
@@ -56,7 +57,7 @@ if not installed:
         name="Install ZooKeeper",
         packages=[host.data.zookeeper_package],
     )
-elif zookeeper_moves(planning_fact(host, DebPackages), host.data.zookeeper_package,
+elif zookeeper_moves(fact_until_change(host, DebPackages), host.data.zookeeper_package,
                      zookeeper_version):
     # A ZooKeeper backup on the operator's machine first when this member runs (deploy/
     # backup_op.py), then the packages with the unit masked: the running member keeps serving
@@ -102,6 +103,10 @@ if acl_member:
     zk_files[AUTH_FILE] = auth_file_content(mesos, marathon).encode()
     zk_modes[AUTH_FILE] = "0600"
     zk_dirs = claim_private_directory()
+    acl_trees = wanted_trees(data, mesos, marathon)
+    # Read now, while each host loads the deploy on its own: the ACL operation below takes this
+    # answer when this host ran nothing in between (deploy/zk_acl_op.py read_zookeeper_acls).
+    read_zookeeper_acls(acl_trees, int(host.data.zookeeper_client_port))
 zk_config = file_set(
     name="Configure the ZooKeeper ensemble (zoo.cfg"
          + (f", myid {zookeeper_id}" if myid_file else "")
@@ -174,11 +179,7 @@ else:
         name="Restart ZooKeeper new members with the ensemble's zoo.cfg, one at a time",
         _serial=True, **restart)
 
-systemd.service(
-    name="ZooKeeper running",
-    service=service,
-    running=True,
-)
+units_running(name="ZooKeeper running", units=[service])
 
 # /mesos and /marathon get the ACLs Mesos and Marathon give the nodes they create (zk_acl.py),
 # once per run from the first member (inventory order): after every member runs its zoo.cfg
@@ -190,7 +191,7 @@ systemd.service(
 if acl_member:
     zookeeper_acls(
         name="ZooKeeper ACLs on the Mesos and Marathon paths (first member)",
-        trees=wanted_trees(data, mesos, marathon),
+        trees=acl_trees,
         port=int(host.data.zookeeper_client_port),
         wait_s=int(host.data.zookeeper_restart_wait_s),
     )

@@ -59,10 +59,10 @@ from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, State, StringCommand
 from pyinfra.api.host import Host
 from pyinfra.context import ctx_state
-from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import python
 
 from pyinfra_mesos import backup
+from pyinfra_mesos.deploy.units import unit_states
 from pyinfra_mesos.topology import topology_from_inventory
 
 OPERATION = "Back up ZooKeeper to the operator's machine before the upgrade"
@@ -134,22 +134,23 @@ def plan_backup_before_upgrade(reasons: list[str]) -> None:
 
 def mesos_runs(roles: Iterable[str]) -> bool:
     """Whether a Mesos unit of `roles` ("master": mesos-master.service, "agent":
-    mesos-agent.service) runs on the current host: one SystemdStatus read per unit, made only
-    when the package moves (a converged re-run pays nothing for it)."""
+    mesos-agent.service) runs on the current host (unit_runs), asked only when the package
+    moves (a converged re-run pays nothing for it)."""
     units = [MESOS_UNITS[role] for role in sorted(set(roles) & set(MESOS_UNITS))]
     return any(unit_runs(unit) for unit in units)
 
 
 def unit_runs(unit: str) -> bool:
-    """Whether systemd `unit` runs on the current host (one SystemdStatus read)."""
-    return bool(host.get_fact(SystemdStatus, services=[unit]).get(unit, False))
+    """Whether systemd `unit` runs on the current host (units.unit_states: SystemdStatus's
+    rule, from the host's one unit read while planning)."""
+    return unit_states([unit])[unit].active
 
 
 def zookeeper_upgrade_reasons() -> list[str]:
     """For a host whose installed ZooKeeper moves (zookeeper_package.zookeeper_moves):
     ["<zookeeper_package> -> <zookeeper_version>"] when its unit runs (an upgrade of a running
     ensemble), else [] (a first deploy on a host whose image carried zookeeperd). One
-    SystemdStatus read, made only when it moves."""
+    unit_runs, asked only when it moves."""
     if not unit_runs(f"{host.data.zookeeper_service}.service"):
         return []
     return [f"{host.data.zookeeper_package} -> {host.data.get('zookeeper_version')}"]

@@ -15,7 +15,7 @@ from pyinfra.facts.deb import DebPackages
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.file_set import Dir, file_set
-from pyinfra_mesos.deploy.planning_facts import planning_fact
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
 from pyinfra_mesos.flags import env_lines, with_zk_digest
 from pyinfra_mesos.mesos_package import (
     MESOS_COMMON_ENV,
@@ -86,5 +86,5 @@ def mesos_package_moves() -> bool:
     Read by tasks/mesos_package.py (which moves it) and by the master and agent tasks (which then
     restart, as for a config change) from the same fact, so the three always agree.
     """
-    return mesos_upgrade_needed(planning_fact(host, DebPackages), host.data.mesos_package,
+    return mesos_upgrade_needed(fact_until_change(host, DebPackages), host.data.mesos_package,
                                 host.data.mesos_version)

@@ -1,36 +1,168 @@
-"""One read per host of a fact the task files consult while pyinfra plans (issue 13).
+"""A fact read once per host until one of that host's operations changes something (issue 13).
 
 pyinfra 3.10 keeps no fact cache (pyinfra/api/facts.py `get_fact` runs the command every time),
-and every read is an SSH command its single gevent process pays for in CPU. While the deploy
-file is being loaded (`StateStage.Prepare`) nothing has run on any host yet, so a fact read
-twice in that stage answers the same: the package list, for one, was read four times per
-master (ZooKeeper's install guard, and the Mesos package, master and agent tasks deciding
-whether this run moves the package). Once operations execute, facts are read fresh as pyinfra
-reads them: the memo answers only in the Prepare stage and is dropped when a new State begins.
+and every read is an SSH command its single gevent process pays for in CPU. Between two
+operations of a host that run commands, the host answers a fact the same way (what else
+changes it is no business of this deploy's): while the deploy file is loaded nothing runs at
+all, and with `pyinfra -y` the operations' own reads happen as they execute, one operation after
+the other, most of them running nothing on a converged host. So the answer is kept, per host,
+fact and arguments, for as long as the number of that host's operations that ran commands
+(pyinfra's OperationMeta.executed, set when an operation completes) stays what it was at the
+read. The package list, for one, was read six times per master; the unit states nine.
+
+A read inside an operation must come before that operation yields its first command: the count
+moves only when the operation completes. The memo is dropped with its State.
+
+With `pyinfra -y`, pyinfra runs each operation on every host before the next, so a read made
+there waits for the slowest host's read of that operation. Our operations' wrappers name the
+read they will make while the deploy file is loaded (`defer_fact`), where every host runs on its
+own; deploy.py's last line reads them all in one SSH command per host (`read_deferred`) and the
+operations then find their answers kept.
 """
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from pyinfra.api import StringCommand
 from pyinfra.api.facts import FactBase
 from pyinfra.api.host import Host
 from pyinfra.api.state import State, StateStage
 
 T = TypeVar("T")
 
-_MEMO: WeakKeyDictionary[State, dict[tuple[Any, ...], Any]] = WeakKeyDictionary()
+# State -> {(host name, fact, arguments): (executed operations at the read, answer)}
+_MEMO: WeakKeyDictionary[State, dict[tuple[Any, ...], tuple[int, Any]]] = WeakKeyDictionary()
+# State -> {host name: [(fact, arguments), ...]} named by defer_fact, not read yet
+_DEFERRED: WeakKeyDictionary[State, dict[str, list[tuple[type[FactBase[Any]], dict[str, Any]]]]] = (
+    WeakKeyDictionary())
+MARK = "@@pyinfra-mesos-fact"
 
 
-def planning_fact(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> T:
-    """`host.get_fact(fact, **kwargs)`, read once per (host, fact, arguments) while pyinfra
-    prepares; in any other stage a plain fresh read. Arguments must be hashable."""
+def _key(host: Host, fact: type[FactBase[Any]], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    return (host.name, fact, tuple(sorted(kwargs.items())))
+
+
+def executed_operations(host: Host) -> int:
+    """How many of `host`'s operations have completed having run commands (0 while pyinfra
+    prepares: none has run)."""
+    return sum(1 for data in host.state.ops.get(host, {}).values()
+               if data.operation_meta.executed)
+
+
+def fact_until_change(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> T:
+    """`host.get_fact(fact, **kwargs)`, answered again from the last read of the same (host,
+    fact, arguments) while none of `host`'s operations has run a command since; a fresh read
+    otherwise. Arguments must be hashable. Outside the Prepare and Execute stages, always
+    fresh."""
     state = host.state
-    if state.current_stage != StateStage.Prepare:
+    if state.current_stage not in (StateStage.Prepare, StateStage.Execute):
         return host.get_fact(fact, **kwargs)
     memo = _MEMO.setdefault(state, {})
-    key = (host.name, fact, tuple(sorted(kwargs.items())))
-    if key not in memo:
-        memo[key] = host.get_fact(fact, **kwargs)
-    return memo[key]
+    key = _key(host, fact, kwargs)
+    executed = executed_operations(host)
+    kept = memo.get(key)
+    if kept is None or kept[0] != executed:
+        kept = memo[key] = (executed, host.get_fact(fact, **kwargs))
+    return kept[1]
+
+
+def kept_fact(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> tuple[bool, T | None]:
+    """(True, answer) when fact_until_change would answer the same (host, fact, arguments)
+    without a read; (False, None) otherwise. Reads nothing: for an operation that takes a read
+    made earlier with other arguments (a shorter wait) only when it is still good."""
+    memo = (_MEMO.get(host.state) if host.state is not None else None) or {}
+    kept = memo.get(_key(host, fact, kwargs))
+    if kept is None or kept[0] != executed_operations(host):
+        return False, None
+    return True, kept[1]
+
+
+def defer_fact(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> None:
+    """Name a read (`fact`, hashable `kwargs`) that an operation of `host` will make through
+    fact_until_change, for read_deferred to make now in one command with the others. Only
+    while pyinfra loads the deploy (Prepare); anything else: nothing. Never required: a read
+    not made ahead is made by the operation itself."""
+    if host.state.current_stage != StateStage.Prepare:
+        return
+    pending = _DEFERRED.setdefault(host.state, {}).setdefault(host.name, [])
+    if (fact, kwargs) not in pending:
+        pending.append((fact, dict(kwargs)))
+
+
+def read_deferred(host: Host) -> int:
+    """Make `host`'s deferred reads (defer_fact) in ONE SSH command and keep each answer for
+    fact_until_change; returns how many it kept. Nothing while no operation of the host has run
+    commands is required: in Prepare none has. A read whose command fails or whose output its
+    fact refuses is not kept: the operation reads it alone, with pyinfra's own handling."""
+    state = host.state
+    todo = [(fact, kwargs) for fact, kwargs in
+            (_DEFERRED.get(state) or {}).pop(host.name, [])
+            if _key(host, fact, kwargs) not in (_MEMO.get(state) or {})]
+    if not todo or state.current_stage != StateStage.Prepare:
+        return 0
+    command, instances = deferred_command(todo)
+    status, output = host.run_shell_command(StringCommand(command))
+    if not status:
+        return 0
+    memo = _MEMO.setdefault(state, {})
+    executed = executed_operations(host)
+    kept = 0
+    for index, lines in deferred_sections(output.stdout_lines, len(todo)).items():
+        fact, kwargs = todo[index]
+        try:
+            answer = instances[index].process(lines) if lines else instances[index].default()
+        except Exception:  # noqa: BLE001 - left to the operation's own read and pyinfra's handling
+            continue
+        memo[_key(host, fact, kwargs)] = (executed, answer)
+        kept += 1
+    return kept
+
+
+def _shell(command: Any) -> str:
+    """A fact's command (str or pyinfra StringCommand) as the text its shell runs."""
+    return command.get_raw_value() if isinstance(command, StringCommand) else str(command)
+
+
+def deferred_command(reads: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]]
+                     ) -> tuple[str, list[FactBase[Any]]]:
+    """The one shell command read_deferred runs for `reads`, and the fact instances whose
+    `process` reads each section (a fact may keep state from `command` for `process`).
+    Per read: a marker line with its index, its command in a subshell (stderr dropped; behind
+    `command -v` when the fact requires a binary), then a marker line with the index and the
+    command's exit status."""
+    parts, instances = [], []
+    for index, (fact, kwargs) in enumerate(reads):
+        instance = fact()
+        instances.append(instance)
+        command = instance.command(**kwargs) if callable(instance.command) else instance.command
+        requires = (instance.requires_command(**kwargs) if callable(instance.requires_command)
+                    else instance.requires_command)
+        guard = (f"command -v {shlex.quote(_shell(requires))} >/dev/null 2>&1 && "
+                 if requires else "")
+        parts.append(f"echo '{MARK} {index}'; {guard}( {_shell(command)} ) 2>/dev/null; "
+                     f"echo \"{MARK} {index} rc=$?\"")
+    return "; ".join(parts), instances
+
+
+def deferred_sections(lines: Sequence[str], count: int) -> dict[int, list[str]]:
+    """`{read index: its output lines}` for each section of deferred_command's output that
+    ended with exit status 0 (an index below `count`)."""
+    sections: dict[int, list[str]] = {}
+    current: int | None = None
+    body: list[str] = []
+    for line in lines:
+        words = line.split()
+        if len(words) == 2 and words[0] == MARK and words[1].isdigit():
+            current, body = int(words[1]), []
+        elif (len(words) == 3 and words[0] == MARK and current is not None
+              and words[1] == str(current) and words[2].startswith("rc=")):
+            if words[2] == "rc=0" and current < count:
+                sections[current] = body
+            current = None
+        elif current is not None:
+            body.append(line)
+    return sections

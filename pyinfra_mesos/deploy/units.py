@@ -6,15 +6,28 @@ pyinfra 3's systemd.service(running=True, enabled=True) reads two facts, Systemd
 facts.py `_get_fact` runs the command on every call). `UnitStates` reads both properties of
 several units in one `systemctl show`; `units_running_enabled` starts and enables what is not,
 with pyinfra's own rules (the state values of pyinfra/facts/systemd.py) and its commands.
+
+A host's first unit-state question reads every unit the task files manage (`managed_units`) in
+that one `systemctl show`; the later ones are answered from it until one of the host's
+operations runs a command (`unit_states`, planning_facts.py): a converged master asked nine
+times, now once (issue 13).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, operation
+
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
+from pyinfra_mesos.firewall import UNIT as FIREWALL_UNIT
+from pyinfra_mesos.haproxy_bridge import BRIDGE_TIMER, HAPROXY_SERVICE
+from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
+from pyinfra_mesos.remove_plan import MARATHON_SERVICE, MASTER_SERVICE
 
 # pyinfra/facts/systemd.py: SystemdStatus.state_values and SystemdEnabled.state_values.
 ACTIVE_SUBSTATES = frozenset({"running", "waiting", "exited", "listening", "mounted"})
@@ -85,20 +98,41 @@ class UnitStates(FactBase[dict[str, UnitState]]):
         return result
 
 
+def managed_units(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every systemd unit the task files start, stop or ask about on some cluster host, by
+    name, whatever this host's roles: a unit systemd does not know costs nothing in a `systemctl
+    show` (its block reads SubState "dead", no unit file). `data`: the host's data
+    (`zookeeper_service`). A unit not listed is still answered, by a read of its own."""
+    return (FIREWALL_UNIT, DOCKER_SOCKET, DOCKER_SERVICE, f"{data['zookeeper_service']}.service",
+            MASTER_SERVICE, MESOS_AGENT_SERVICE, MARATHON_SERVICE, HAPROXY_SERVICE, BRIDGE_TIMER)
+
+
+def unit_states(units: Sequence[str]) -> dict[str, UnitState]:
+    """`{unit: UnitState}` for each of `units` on the current host (a unit systemctl did not
+    list reads inactive and disabled). Units all in `managed_units` come from the host's one
+    read of them, read again only after one of the host's operations ran a command
+    (fact_until_change); others are read on their own."""
+    managed = managed_units(host.data.dict())
+    if set(units) <= set(managed):
+        read = fact_until_change(host, UnitStates, units=managed)
+    else:
+        read = host.get_fact(UnitStates, units=tuple(units))
+    return {unit: read.get(unit, UnitState(active=False, enabled=False)) for unit in units}
+
+
 @operation()
 def units_running_enabled(units: Sequence[str]):
     """Every unit of `units` (full names, "haproxy.service") active and enabled, in order:
     first `systemctl unmask` for each one that is masked (`remove` masks an agent's units; a
     host added back gets them again), then `systemctl start` for one that is not active and
     `systemctl enable` for one that is not enabled (pyinfra's systemd.service commands). One
-    fact for all (the mask is read in the same `systemctl show`); `host.noop` otherwise.
+    read for all (unit_states; the mask is in the same `systemctl show`); `host.noop` otherwise.
     No units: `host.noop` and no fact (an operation every member plans to keep one order of
     operations, that only some act in)."""
     if not units:
         host.noop("no unit to start on this host here")
         return
-    read = host.get_fact(UnitStates, units=tuple(units))
-    states = {unit: read.get(unit, UnitState(active=False, enabled=False)) for unit in units}
+    states = unit_states(units)
     changed = False
     # Every mask goes before any start: systemd refuses to start a socket whose service is
     # still masked ("Socket service docker.service not loaded, refusing": systemd
@@ -119,20 +153,34 @@ def units_running_enabled(units: Sequence[str]):
 
 
 @operation()
+def units_running(units: Sequence[str]):
+    """Every unit of `units` (full names) active: `systemctl start` for one that is not
+    (pyinfra's systemd.service(running=True) command and state values), its enablement left to
+    the caller (ZooKeeper's unit is generated from a SysV script: tasks/zookeeper.py asks
+    `systemctl is-enabled`). One read (unit_states); `host.noop` otherwise."""
+    states = unit_states(units)
+    stopped = [unit for unit in units if not states[unit].active]
+    for unit in stopped:
+        yield StringCommand("systemctl", "start", QuoteString(unit))
+    if not stopped:
+        host.noop(f"{', '.join(units)} active")
+
+
+@operation()
 def units_stopped_disabled(units: Sequence[str]):
     """Every unit of `units` (full names) stopped and disabled, in order: `systemctl stop` for
     one that is active, then `systemctl disable` for one that is enabled (pyinfra's
     systemd.service(running=False, enabled=False) commands and state values). A unit systemctl
-    does not know (no unit file: UnitFileState empty, SubState "dead") needs nothing. One fact
-    for all (SystemdStatus and SystemdEnabled read one each per unit); `host.noop` otherwise.
-    No units: `host.noop` and no fact."""
+    does not know (no unit file: UnitFileState empty, SubState "dead") needs nothing. One read
+    (unit_states) for all (SystemdStatus and SystemdEnabled read one each per unit);
+    `host.noop` otherwise. No units: `host.noop` and no fact."""
     if not units:
         host.noop("no unit to stop on this host here")
         return
-    states = host.get_fact(UnitStates, units=tuple(units))
+    states = unit_states(units)
     changed = False
     for unit in units:
-        state = states.get(unit, UnitState(active=False, enabled=False))
+        state = states[unit]
         if state.active:
             yield StringCommand("systemctl", "stop", QuoteString(unit))
             changed = True

@@ -11,7 +11,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import FileContents
 from test_tasks_harness import fake_host, prepared
 
-from pyinfra_mesos.deploy.planning_facts import planning_fact
+from pyinfra_mesos.deploy.planning_facts import executed_operations, fact_until_change
 
 DPKG = {"dpkg -l": ["ii  zookeeper  3.8.0-11  all  centralized coordination"]}
 
@@ -35,24 +35,48 @@ def test_a_fact_is_read_once_per_host_and_arguments_while_planning(
     hosts = {"masters": [fake_host("m1", DPKG), fake_host("m2", DPKG)]}
     with prepared(hosts) as (_state, inventory):
         m1, m2 = inventory.get_host("@fake/m1"), inventory.get_host("@fake/m2")
-        first = planning_fact(m1, DebPackages)
-        assert planning_fact(m1, DebPackages) == first
+        first = fact_until_change(m1, DebPackages)
+        assert fact_until_change(m1, DebPackages) == first
         assert "zookeeper" in first
-        planning_fact(m2, DebPackages)
-        planning_fact(m1, FileContents, path="/etc/a")
-        planning_fact(m1, FileContents, path="/etc/b")
-        planning_fact(m1, FileContents, path="/etc/a")
+        fact_until_change(m2, DebPackages)
+        fact_until_change(m1, FileContents, path="/etc/a")
+        fact_until_change(m1, FileContents, path="/etc/b")
+        fact_until_change(m1, FileContents, path="/etc/a")
     reads = [(host, "dpkg" if "dpkg" in text else "/etc/a" if "/etc/a" in text else "/etc/b")
              for host, text in commands if "-release" not in text]
     assert sorted(reads) == sorted([("@fake/m1", "dpkg"), ("@fake/m2", "dpkg"),
                                     ("@fake/m1", "/etc/a"), ("@fake/m1", "/etc/b")]), reads
 
 
-def test_once_operations_execute_every_read_is_fresh(commands: list[tuple[str, str]]) -> None:
-    with prepared({"masters": [fake_host("m1", DPKG)]}) as (state, inventory):
-        m1 = inventory.get_host("@fake/m1")
-        planning_fact(m1, DebPackages)
+def test_while_executing_a_read_is_kept_until_an_operation_of_the_host_runs_commands(
+        commands: list[tuple[str, str]]) -> None:
+    """pyinfra -y runs operations' reads as they execute: an operation that ran nothing leaves
+    the host as it was, one that ran commands (OperationMeta.executed) may have changed it."""
+    from pyinfra.api.operation import OperationMeta
+    from pyinfra.api.state import StateOperationHostData
+
+    hosts = {"masters": [fake_host("m1", DPKG), fake_host("m2", DPKG)]}
+    with prepared(hosts) as (state, inventory):
+        m1, m2 = inventory.get_host("@fake/m1"), inventory.get_host("@fake/m2")
+        fact_until_change(m1, DebPackages)
+        fact_until_change(m2, DebPackages)
         state.set_stage(StateStage.Execute)
-        planning_fact(m1, DebPackages)
-        planning_fact(m1, DebPackages)
-    assert sum("dpkg" in text for _, text in commands) == 3
+        fact_until_change(m1, DebPackages)  # kept: nothing ran
+        assert sum("dpkg" in text for _, text in commands) == 2
+
+        def completed(op_hash: str, commands_run: list[str]) -> None:
+            meta = OperationMeta(op_hash, is_change=bool(commands_run))
+            meta.set_complete(True, commands_run, None)  # type: ignore[arg-type]
+            state.set_op_data_for_host(m1, op_hash, StateOperationHostData(
+                lambda: iter(()), {}, meta))  # type: ignore[arg-type]
+
+        completed("nothing", [])
+        fact_until_change(m1, DebPackages)  # an operation that ran nothing: still kept
+        assert sum("dpkg" in text for _, text in commands) == 2
+        completed("changed", ["apt-get install zookeeper"])
+        assert executed_operations(m1) == 1 and executed_operations(m2) == 0
+        fact_until_change(m1, DebPackages)  # read again: m1 ran commands
+        fact_until_change(m1, DebPackages)  # and kept from that read
+        fact_until_change(m2, DebPackages)  # m2 ran nothing
+    assert [host for host, text in commands if "dpkg" in text] == [
+        "@fake/m1", "@fake/m2", "@fake/m1"]

@@ -8,6 +8,7 @@ task files generated: their names and the shell commands they would run.
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,6 +28,7 @@ from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 from pyinfra_cli.util import exec_file
 
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
+from pyinfra_mesos.firewall import UNIT as FIREWALL_UNIT
 from pyinfra_mesos.topology import ROLE_TASKS, SETTLED_BARRIER, TASK_FILES, topology_from_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +53,25 @@ def units_answer(substates: Mapping[str, str], file_state: str = "enabled"
     return {f"--property SubState --property UnitFileState {' '.join(substates)}": lines}
 
 
+# The host's one read of every unit the deploy manages (deploy/units.py unit_states) begins with
+# the first of managed_units, the firewall's unit.
+ONE_UNIT_READ = re.compile(r"--property UnitFileState " + re.escape(FIREWALL_UNIT) + " ")
+
+
+def with_one_unit_read(responses: Mapping[Any, Any]) -> dict[Any, Any]:
+    """`responses` plus the answer of the host's one unit read: the blocks of every per-unit
+    answer a test gives (units_answer's, and SystemdStatus's `--property SubState <unit>`), in
+    the order given, so a test names only the units it cares about."""
+    lines: list[str] = []
+    for key, value in responses.items():
+        if isinstance(key, str) and "--property SubState" in key and isinstance(value, list):
+            lines += [*value, ""]
+    return {ONE_UNIT_READ: lines, **responses} if lines else dict(responses)
+
+
 def fake_host(name: str, responses: Mapping[Any, Any] | None = None,
               **data: Any) -> tuple[str, dict[str, Any]]:
-    fake_responses = {"-release": OS_RELEASE, **(responses or {})}
+    fake_responses = {"-release": OS_RELEASE, **with_one_unit_read(responses or {})}
     return (f"@fake/{name}", {"fake_delay": 0, "fake_delay_jitter": 0,
                               "fake_responses": fake_responses, **data})
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pyinfra.connectors.fake import FakeConnector
-from test_tasks_harness import fake_host, op_named, plan, units_answer
+from test_tasks_harness import ONE_UNIT_READ, fake_host, op_named, plan, units_answer
 
 AGENT_OP = "mesos-agent.service stopped and disabled (host is not a agent)"
 MASTER_OP = "mesos-master.service stopped and disabled (host is not a master)"
@@ -49,4 +49,6 @@ def test_one_systemctl_read_for_both_states(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(FakeConnector, "run_shell_command", record)
     plan(cluster("dead", "disabled"), ["tasks/mesos_package.py"])
     reads = [c for c in seen["@fake/m1"] if "systemctl show" in c]
-    assert len(reads) == 1 and "SubState --property UnitFileState mesos-agent.service" in reads[0]
+    # The host's one read of every unit the deploy manages (deploy/units.py unit_states).
+    assert len(reads) == 1 and ONE_UNIT_READ.search(reads[0]), reads
+    assert " mesos-agent.service " in reads[0]

@@ -162,6 +162,7 @@ def _acl_op(observed: dict[str, Any], executing: bool) -> list[str]:
 
     class Host:
         name, noops = "m3", list[str]()
+        state = None  # no pyinfra State: nothing kept from an earlier read (planning_facts)
 
         def get_fact(self, fact: Any, **kwargs: Any) -> dict[str, Any]:
             return observed

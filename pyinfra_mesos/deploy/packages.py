@@ -1,0 +1,37 @@
+"""apt installs planned only where a package is missing, from one dpkg list per host (issue 13).
+
+pyinfra's `apt.packages` reads the whole dpkg list (`DebPackages`, `dpkg -l`) each time it is
+called (pyinfra 3.10 operations/apt.py `packages` -> operations/util/packaging.py
+`ensure_packages`), and a master calls it five or six times: once per component. The task
+files ask here instead, while pyinfra plans: the list is read once per host (planning_facts.py),
+and `apt.packages` is called, with pyinfra's own commands and messages, only when one of the
+names is missing from it; the decision it would have taken from the same list. A converged
+host reads the list once and plans no install operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyinfra import host
+from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import apt
+
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
+
+
+def missing_packages(installed: dict[str, object] | None, names: Sequence[str]) -> list[str]:
+    """The names (plain package names, no version) in `names` that `installed` (DebPackages'
+    shape: {name: [version, ...]}, or None before dpkg exists) does not list, in order."""
+    present = installed or {}
+    return [name for name in names if name not in present]
+
+
+def install_missing(name: str, packages: Sequence[str]) -> OperationMeta | None:
+    """`apt.packages(name=name, packages=packages)` when one of `packages` is not installed on
+    the current host; None (nothing planned) when all are. Call it from a task file: pyinfra
+    orders the operation by that call's line."""
+    if not missing_packages(fact_until_change(host, DebPackages), packages):
+        return None
+    return apt.packages(name=name, packages=list(packages))

@@ -14,6 +14,8 @@ from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
+from pyinfra_mesos.deploy.planning_facts import defer_fact, read_deferred
+from pyinfra_mesos.deploy.units import UnitStates, managed_units
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.tcp_nodelay import ssh_client_no_delay
@@ -47,6 +49,9 @@ register_deploy_files([__file__, *(os.path.join(os.path.dirname(__file__), task)
                                    for task in TASK_FILES)])
 
 roles = topo.roles_of(host.name)
+if roles:
+    # Every unit the task files below ask about, in the host's one read (deploy/units.py).
+    defer_fact(host, UnitStates, units=managed_units(host.data.dict()))
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra
 # orders operations by the line numbers of the calls that made them (api/util.py
@@ -78,3 +83,7 @@ if "tasks/registry.py" in wanted:
 # Apps go through the Marathon API; tasks/apps.py picks the host it talks from.
 if roles:
     local.include("tasks/apps.py")
+
+# Every read an operation above named ahead (file sets, restarts' freshness, unit states), in
+# one SSH command for this host, while each host still runs on its own (deploy/planning_facts.py).
+read_deferred(host)

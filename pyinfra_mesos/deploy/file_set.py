@@ -25,9 +25,12 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, QuoteString, StringCommand, operation
+
+from pyinfra_mesos.deploy.planning_facts import fact_until_change, reading_ahead
 
 MISSING = "missing"
 # FileSetState's digest field for a path of `dirs` that is a directory.
@@ -143,8 +146,16 @@ def is_systemd_unit(path: str) -> bool:
     return path.startswith(SYSTEMD_UNIT_DIR)
 
 
+def file_set_read(files: Mapping[str, bytes] | None = None, *args: Any,
+                  directories: Mapping[str, Dir] | None = None, **kwargs: Any
+                  ) -> tuple[type[FileSetState], dict[str, Any]]:
+    """The one read a file_set with these arguments makes: (FileSetState, its arguments)."""
+    dirs = tuple(sorted(directories or {}))
+    return FileSetState, {"paths": tuple(sorted(files or {})), **({"dirs": dirs} if dirs else {})}
+
+
 @operation()
-def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
+def _file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
              group: str = "root", modes: Mapping[str, str] | None = None,
              directories: Mapping[str, Dir] | None = None,
              owners: Mapping[str, tuple[str, str]] | None = None):
@@ -161,7 +172,9 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     `host.noop` when nothing differs."""
     paths = tuple(sorted(files))
     dirs = dict(sorted((directories or {}).items()))
-    current = host.get_fact(FileSetState, paths=paths, **({"dirs": tuple(dirs)} if dirs else {}))
+    # Named ahead while pyinfra loads the deploy, read in one command per host (planning_facts).
+    fact, where = file_set_read(files, directories=directories)
+    current = fact_until_change(host, fact, **where)
     changed = False
     for path, spec in dirs.items():
         state = current.get(path)
@@ -203,3 +216,6 @@ def file_set(files: Mapping[str, bytes], mode: str = "0644", user: str = "root",
     if not changed:
         host.noop(f"{len(paths)} file(s)" + (f", {len(dirs)} directory(ies)" if dirs else "")
                   + " already in place")
+
+
+file_set = reading_ahead(_file_set, file_set_read)

@@ -22,8 +22,9 @@ operations then find their answers kept.
 
 from __future__ import annotations
 
+import functools
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -56,10 +57,10 @@ def executed_operations(host: Host) -> int:
 def fact_until_change(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> T:
     """`host.get_fact(fact, **kwargs)`, answered again from the last read of the same (host,
     fact, arguments) while none of `host`'s operations has run a command since; a fresh read
-    otherwise. Arguments must be hashable. Outside the Prepare and Execute stages, always
-    fresh."""
-    state = host.state
-    if state.current_stage not in (StateStage.Prepare, StateStage.Execute):
+    otherwise. Arguments must be hashable. Outside the Prepare and Execute stages, or for a
+    host without a State (a test's stand-in), always fresh."""
+    state = getattr(host, "state", None)
+    if state is None or state.current_stage not in (StateStage.Prepare, StateStage.Execute):
         return host.get_fact(fact, **kwargs)
     memo = _MEMO.setdefault(state, {})
     key = _key(host, fact, kwargs)
@@ -74,7 +75,8 @@ def kept_fact(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> tuple[bool,
     """(True, answer) when fact_until_change would answer the same (host, fact, arguments)
     without a read; (False, None) otherwise. Reads nothing: for an operation that takes a read
     made earlier with other arguments (a shorter wait) only when it is still good."""
-    memo = (_MEMO.get(host.state) if host.state is not None else None) or {}
+    state = getattr(host, "state", None)
+    memo = (_MEMO.get(state) if state is not None else None) or {}
     kept = memo.get(_key(host, fact, kwargs))
     if kept is None or kept[0] != executed_operations(host):
         return False, None
@@ -166,3 +168,21 @@ def deferred_sections(lines: Sequence[str], count: int) -> dict[int, list[str]]:
         elif current is not None:
             body.append(line)
     return sections
+
+
+def reading_ahead(op: Callable[..., Any],
+                  read: Callable[..., tuple[type[FactBase[Any]], dict[str, Any]]]
+                  ) -> Callable[..., Any]:
+    """`op` (a pyinfra operation whose body reads through fact_until_change) that, called
+    while pyinfra loads the deploy, first names that read (defer_fact): `read` takes the
+    operation's arguments and returns (fact, its arguments). pyinfra's `_inner` is kept."""
+
+    @functools.wraps(op)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from pyinfra import host
+
+        fact, fact_kwargs = read(*args, **kwargs)
+        defer_fact(host, fact, **fact_kwargs)
+        return op(*args, **kwargs)
+
+    return call

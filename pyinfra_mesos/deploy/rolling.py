@@ -39,6 +39,7 @@ from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 
 from pyinfra_mesos.deploy.leader_facts import Leadership
+from pyinfra_mesos.deploy.planning_facts import defer_fact, fact_until_change, reading_ahead
 from pyinfra_mesos.restarts import Freshness, parse_freshness, restart_and_wait_command
 
 
@@ -75,7 +76,8 @@ def _changed(meta: OperationMeta) -> bool:
 def _restart_reasons(service: str, inputs: Sequence[str], changes: Sequence[OperationMeta],
                      force: bool) -> list[str]:
     """Why `service` must restart on this host now ([]: it need not)."""
-    freshness = host.get_fact(ServiceFreshness, unit=service, paths=list(inputs))
+    fact, where = freshness_read(service=service, inputs=inputs)
+    freshness = fact_until_change(host, fact, **where)
     reasons = []
     if force:
         reasons.append("forced")
@@ -86,8 +88,14 @@ def _restart_reasons(service: str, inputs: Sequence[str], changes: Sequence[Oper
     return reasons
 
 
+def freshness_read(*args: Any, service: str, inputs: Sequence[str], **kwargs: Any
+                   ) -> tuple[type[ServiceFreshness], dict[str, Any]]:
+    """The freshness read a restart of `service` makes: (ServiceFreshness, its arguments)."""
+    return ServiceFreshness, {"unit": service, "paths": tuple(inputs)}
+
+
 @operation(is_idempotent=True)
-def rolling_restart(service: str, inputs: Sequence[str], probe: str, timeout_s: int,
+def _rolling_restart(service: str, inputs: Sequence[str], probe: str, timeout_s: int,
                     changes: Sequence[OperationMeta] = (), force: bool = False):
     """Restart `service` and wait (at most `timeout_s` seconds) until `probe`, a shell command,
     succeeds; a clear error naming the service and probe otherwise.
@@ -101,6 +109,10 @@ def rolling_restart(service: str, inputs: Sequence[str], probe: str, timeout_s: 
         host.noop(f"{service} runs with its current inputs")
         return
     yield restart_and_wait_command(service, probe, timeout_s)
+
+
+# Named ahead while pyinfra loads the deploy, read in one command per host (planning_facts).
+rolling_restart = reading_ahead(_rolling_restart, freshness_read)
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,8 @@ def leader_last_restart(name: str, members: Sequence[str], leader: LeaderQuery, 
     """
     if host.name not in members:
         raise ValueError(f"{host.name} is not one of the members {list(members)}")
+    fact, where = freshness_read(service=service, inputs=inputs)
+    defer_fact(host, fact, **where)  # read ahead with the host's others (planning_facts)
     turn = Turn()
     restart = {"service": service, "inputs": inputs, "probe": probe, "timeout_s": timeout_s,
                "changes": changes, "force": force}

@@ -80,3 +80,49 @@ def test_while_executing_a_read_is_kept_until_an_operation_of_the_host_runs_comm
         fact_until_change(m2, DebPackages)  # m2 ran nothing
     assert [host for host, text in commands if "dpkg" in text] == [
         "@fake/m1", "@fake/m2", "@fake/m1"]
+
+
+def test_deferred_command_runs_in_a_real_shell_and_each_section_parses(tmp_path: Any) -> None:
+    import subprocess
+
+    from pyinfra.facts.files import Directory
+
+    from pyinfra_mesos.deploy import planning_facts as pf
+
+    (tmp_path / "a").write_text("line one\nline two\n")
+    reads = [(FileContents, {"path": str(tmp_path / "a")}),
+             (Directory, {"path": str(tmp_path)}),
+             (FileContents, {"path": str(tmp_path / "missing")})]
+    command, facts = pf.deferred_command(reads)
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30,
+                         check=True).stdout.splitlines()
+    sections = pf.deferred_sections(out, len(reads))
+    assert facts[0].process(sections[0]) == ["line one", "line two"]
+    assert facts[1].process(sections[1])["mode"] > 0
+    # A missing file's read exits 0 with pyinfra's own "missing" answer, which its process
+    # turns into None, exactly as a read on its own does.
+    assert facts[2].process(sections[2]) is None
+
+
+def test_deferred_reads_are_made_in_one_command_and_the_operations_find_them(
+        commands: list[tuple[str, str]]) -> None:
+    from pyinfra_mesos.deploy.planning_facts import MARK, defer_fact, read_deferred
+
+    combined = [f"{MARK} 0", "ii  zookeeper  3.8.0-11  all  coordination", f"{MARK} 0 rc=0",
+                f"{MARK} 1", "hello", f"{MARK} 1 rc=0", f"{MARK} 2", f"{MARK} 2 rc=1"]
+    hosts = {"masters": [fake_host("m1", {MARK: combined})]}
+    with prepared(hosts) as (_state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        defer_fact(m1, DebPackages)
+        defer_fact(m1, FileContents, path="/etc/a")
+        defer_fact(m1, FileContents, path="/etc/b")
+        defer_fact(m1, FileContents, path="/etc/a")  # named twice, read once
+        assert read_deferred(m1) == 2
+        assert read_deferred(m1) == 0  # nothing left to read
+        before = len(commands)
+        assert "zookeeper" in fact_until_change(m1, DebPackages)
+        assert fact_until_change(m1, FileContents, path="/etc/a") == ["hello"]
+        assert len(commands) == before  # both from the one command
+        fact_until_change(m1, FileContents, path="/etc/b")  # its section failed: read alone
+        assert len(commands) == before + 1 and "/etc/b" in commands[-1][1]
+    assert sum(MARK in text for _, text in commands) == 1

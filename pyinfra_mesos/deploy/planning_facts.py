@@ -28,10 +28,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+import gevent
+from gevent import Greenlet
 from pyinfra.api import StringCommand
 from pyinfra.api.facts import FactBase
 from pyinfra.api.host import Host
 from pyinfra.api.state import State, StateStage
+from pyinfra.context import ctx_config, ctx_host
 
 T = TypeVar("T")
 
@@ -40,6 +43,8 @@ _MEMO: WeakKeyDictionary[State, dict[tuple[Any, ...], tuple[int, Any]]] = WeakKe
 # State -> {host name: [(fact, arguments), ...]} named by defer_fact, not read yet
 _DEFERRED: WeakKeyDictionary[State, dict[str, list[tuple[type[FactBase[Any]], dict[str, Any]]]]] = (
     WeakKeyDictionary())
+# State -> {key: the greenlet making that read} (read_in_background), until an answer is asked
+_PENDING: WeakKeyDictionary[State, dict[tuple[Any, ...], Greenlet]] = WeakKeyDictionary()
 MARK = "@@pyinfra-mesos-fact"
 
 
@@ -64,6 +69,7 @@ def fact_until_change(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> T:
         return host.get_fact(fact, **kwargs)
     memo = _MEMO.setdefault(state, {})
     key = _key(host, fact, kwargs)
+    _settle(state, host, key)
     executed = executed_operations(host)
     kept = memo.get(key)
     if kept is None or kept[0] != executed:
@@ -76,6 +82,8 @@ def kept_fact(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> tuple[bool,
     without a read; (False, None) otherwise. Reads nothing: for an operation that takes a read
     made earlier with other arguments (a shorter wait) only when it is still good."""
     state = getattr(host, "state", None)
+    if state is not None:
+        _settle(state, host, _key(host, fact, kwargs))
     memo = (_MEMO.get(state) if state is not None else None) or {}
     kept = memo.get(_key(host, fact, kwargs))
     if kept is None or kept[0] != executed_operations(host):
@@ -101,6 +109,8 @@ def read_deferred(host: Host) -> int:
     commands is required: in Prepare none has. A read whose command fails or whose output its
     fact refuses is not kept: the operation reads it alone, with pyinfra's own handling."""
     state = host.state
+    for key in [key for key in (_PENDING.get(state) or {}) if key[0] == host.name]:
+        _settle(state, host, key)  # the background reads end with the host's loading too
     todo = [(fact, kwargs) for fact, kwargs in
             (_DEFERRED.get(state) or {}).pop(host.name, [])
             if _key(host, fact, kwargs) not in (_MEMO.get(state) or {})]
@@ -186,3 +196,37 @@ def reading_ahead(op: Callable[..., Any],
         return op(*args, **kwargs)
 
     return call
+
+
+def read_in_background(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> None:
+    """Start the read (`fact`, hashable `kwargs`) of `host` in a greenlet of its own, on another
+    channel of the host's SSH connection, and return at once: for a slow read (a JVM's start)
+    that would otherwise hold up the rest of the host's loading. fact_until_change, kept_fact
+    and read_deferred wait for it and keep its answer; a read that failed is left to them.
+    Only while pyinfra loads the deploy (Prepare); anything else: nothing."""
+    state = host.state
+    if state.current_stage != StateStage.Prepare:
+        return
+    key = _key(host, fact, kwargs)
+    pending = _PENDING.setdefault(state, {})
+    if key in pending or key in (_MEMO.get(state) or {}):
+        return
+    config = ctx_config.get()
+
+    def read() -> Any:
+        # pyinfra's per-greenlet context, as its own loader gives each host's greenlet.
+        with ctx_config.use(config), ctx_host.use(host):
+            return host.get_fact(fact, **kwargs)
+
+    pending[key] = gevent.spawn(read)
+
+
+def _settle(state: State, host: Host, key: tuple[Any, ...]) -> None:
+    """Wait for the background read of `key` if there is one, and keep its answer (as read
+    before any operation of the host ran: it began in Prepare)."""
+    greenlet = (_PENDING.get(state) or {}).pop(key, None)
+    if greenlet is None:
+        return
+    greenlet.join()
+    if greenlet.successful():
+        _MEMO.setdefault(state, {})[key] = (0, greenlet.value)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pyinfra import host, logger, state
 from pyinfra.api import OperationError, StringCommand, operation
 
-from pyinfra_mesos.deploy.planning_facts import fact_until_change, kept_fact
+from pyinfra_mesos.deploy.planning_facts import kept_fact, read_in_background
 from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
 from pyinfra_mesos.zk_acl import AUTH_FILE, Tree, change_command, decide, fact_paths
 
@@ -25,13 +25,14 @@ PLANNING_WAIT_MS = 2000
 
 
 def read_zookeeper_acls(trees: Sequence[Tree], port: int) -> None:
-    """Read the ACLs `zookeeper_acls(trees, port, ...)` will ask for, now, with the planning
-    wait: called from a task file while pyinfra loads the deploy, where each host reads on its
-    own, not at execution, where every host waits for the slowest host's operation (a zkCli
-    run is the slowest read of a converged master, about 0.7 s)."""
+    """Start reading the ACLs `zookeeper_acls(trees, port, ...)` will ask for, with the
+    planning wait, in the background (planning_facts.read_in_background): called from a task
+    file while pyinfra loads the deploy. A zkCli run (a JVM's start, 0.6-1.5 s) is the slowest
+    read of a converged master: at execution every host would wait for it, and in line it
+    would hold up the rest of its host's loading."""
     if trees:
-        fact_until_change(host, ZookeeperAcls, paths=tuple(fact_paths(trees)), port=int(port),
-                          wait_ms=PLANNING_WAIT_MS)
+        read_in_background(host, ZookeeperAcls, paths=tuple(fact_paths(trees)), port=int(port),
+                           wait_ms=PLANNING_WAIT_MS)
 
 
 @operation(is_idempotent=True)

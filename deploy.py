@@ -15,7 +15,7 @@ from pyinfra.operations import server
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
 from pyinfra_mesos.deploy.planning_facts import defer_fact, read_deferred
-from pyinfra_mesos.deploy.units import UnitStates, managed_units
+from pyinfra_mesos.deploy.units import unit_read
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.tcp_nodelay import ssh_client_no_delay
@@ -51,7 +51,8 @@ register_deploy_files([__file__, *(os.path.join(os.path.dirname(__file__), task)
 roles = topo.roles_of(host.name)
 if roles:
     # Every unit the task files below ask about, in the host's one read (deploy/units.py).
-    defer_fact(host, UnitStates, units=managed_units(host.data.dict()))
+    unit_fact, unit_fact_arguments = unit_read(host.data.dict())
+    defer_fact(host, unit_fact, **unit_fact_arguments)
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra
 # orders operations by the line numbers of the calls that made them (api/util.py

@@ -67,14 +67,13 @@ def fact_until_change(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> T:
     state = getattr(host, "state", None)
     if state is None or state.current_stage not in (StateStage.Prepare, StateStage.Execute):
         return host.get_fact(fact, **kwargs)
-    memo = _MEMO.setdefault(state, {})
-    key = _key(host, fact, kwargs)
-    _settle(state, host, key)
+    found, answer = kept_fact(host, fact, **kwargs)
+    if found:
+        return answer  # type: ignore[return-value]  # found: the answer kept for this read
     executed = executed_operations(host)
-    kept = memo.get(key)
-    if kept is None or kept[0] != executed:
-        kept = memo[key] = (executed, host.get_fact(fact, **kwargs))
-    return kept[1]
+    answer = host.get_fact(fact, **kwargs)
+    _MEMO.setdefault(state, {})[_key(host, fact, kwargs)] = (executed, answer)
+    return answer
 
 
 def kept_fact(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> tuple[bool, T | None]:
@@ -82,10 +81,11 @@ def kept_fact(host: Host, fact: type[FactBase[T]], **kwargs: Any) -> tuple[bool,
     without a read; (False, None) otherwise. Reads nothing: for an operation that takes a read
     made earlier with other arguments (a shorter wait) only when it is still good."""
     state = getattr(host, "state", None)
-    if state is not None:
-        _settle(state, host, _key(host, fact, kwargs))
-    memo = (_MEMO.get(state) if state is not None else None) or {}
-    kept = memo.get(_key(host, fact, kwargs))
+    if state is None:
+        return False, None
+    key = _key(host, fact, kwargs)
+    _settle(state, host, key)
+    kept = (_MEMO.get(state) or {}).get(key)
     if kept is None or kept[0] != executed_operations(host):
         return False, None
     return True, kept[1]
@@ -204,6 +204,10 @@ def read_in_background(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> 
     that would otherwise hold up the rest of the host's loading. fact_until_change, kept_fact
     and read_deferred wait for it and keep its answer; a read that failed is left to them.
     Only while pyinfra loads the deploy (Prepare); anything else: nothing."""
+    if not isinstance(host, Host):
+        # pyinfra's `host` proxy, as a task file has it: the greenlet needs the Host itself
+        # (ctx_host.use of the proxy would make it forward to itself without end).
+        host = ctx_host.get()
     state = host.state
     if state.current_stage != StateStage.Prepare:
         return

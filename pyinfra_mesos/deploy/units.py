@@ -107,14 +107,20 @@ def managed_units(data: Mapping[str, Any]) -> tuple[str, ...]:
             MASTER_SERVICE, MESOS_AGENT_SERVICE, MARATHON_SERVICE, HAPROXY_SERVICE, BRIDGE_TIMER)
 
 
+def unit_read(data: Mapping[str, Any]) -> tuple[type[UnitStates], dict[str, Any]]:
+    """The host's one read of every unit it manages (host data `data`): (UnitStates, its
+    arguments), for unit_states and for deploy.py, which names it ahead (planning_facts)."""
+    return UnitStates, {"units": managed_units(data)}
+
+
 def unit_states(units: Sequence[str]) -> dict[str, UnitState]:
     """`{unit: UnitState}` for each of `units` on the current host (a unit systemctl did not
     list reads inactive and disabled). Units all in `managed_units` come from the host's one
     read of them, read again only after one of the host's operations ran a command
     (fact_until_change); others are read on their own."""
-    managed = managed_units(host.data.dict())
-    if set(units) <= set(managed):
-        read = fact_until_change(host, UnitStates, units=managed)
+    fact, where = unit_read(host.data.dict())
+    if set(units) <= set(where["units"]):
+        read = fact_until_change(host, fact, **where)
     else:
         read = host.get_fact(UnitStates, units=tuple(units))
     return {unit: read.get(unit, UnitState(active=False, enabled=False)) for unit in units}
@@ -157,7 +163,11 @@ def units_running(units: Sequence[str]):
     """Every unit of `units` (full names) active: `systemctl start` for one that is not
     (pyinfra's systemd.service(running=True) command and state values), its enablement left to
     the caller (ZooKeeper's unit is generated from a SysV script: tasks/zookeeper.py asks
-    `systemctl is-enabled`). One read (unit_states); `host.noop` otherwise."""
+    `systemctl is-enabled`). One read (unit_states); `host.noop` otherwise. No units:
+    `host.noop` and no fact."""
+    if not units:
+        host.noop("no unit to start on this host here")
+        return
     states = unit_states(units)
     stopped = [unit for unit in units if not states[unit].active]
     for unit in stopped:

@@ -12,6 +12,7 @@ ensemble for real, waiting for it to serve at most `wait_s` seconds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pyinfra import host, logger, state
 from pyinfra.api import OperationError, StringCommand, operation
@@ -31,8 +32,13 @@ def read_zookeeper_acls(trees: Sequence[Tree], port: int) -> None:
     read of a converged master: at execution every host would wait for it, and in line it
     would hold up the rest of its host's loading."""
     if trees:
-        read_in_background(host, ZookeeperAcls, paths=tuple(fact_paths(trees)), port=int(port),
-                           wait_ms=PLANNING_WAIT_MS)
+        read_in_background(host, ZookeeperAcls, **acl_read(trees, port))
+
+
+def acl_read(trees: Sequence[Tree], port: int) -> dict[str, Any]:
+    """ZookeeperAcls' arguments for `trees` on 127.0.0.1:`port` with the planning wait: the
+    early read's and the one the operation first looks for."""
+    return {"paths": tuple(fact_paths(trees)), "port": int(port), "wait_ms": PLANNING_WAIT_MS}
 
 
 @operation(is_idempotent=True)
@@ -51,15 +57,16 @@ def zookeeper_acls(trees: Sequence[Tree], port: int, wait_s: int):
     if not trees:
         host.noop("ZooKeeper ACLs are off")
         return
-    where = {"paths": tuple(fact_paths(trees)), "port": int(port)}
+    where = acl_read(trees, port)
     # The read tasks/zookeeper.py made while pyinfra loaded the deploy (read_zookeeper_acls),
     # while this host has run nothing since and it had an authenticated answer; else a read of
     # its own.
-    found, observed = kept_fact(host, ZookeeperAcls, **where, wait_ms=PLANNING_WAIT_MS)
+    found, observed = kept_fact(host, ZookeeperAcls, **where)
     if not (found and observed and observed.get("reachable")
             and observed.get("authenticated", True)):
-        wait_ms = int(wait_s) * 1000 if state.is_executing else PLANNING_WAIT_MS
-        observed = host.get_fact(ZookeeperAcls, **where, wait_ms=wait_ms)
+        if state.is_executing:
+            where["wait_ms"] = int(wait_s) * 1000
+        observed = host.get_fact(ZookeeperAcls, **where)
     if not observed.get("reachable"):
         if state.is_executing:
             raise OperationError(

@@ -142,3 +142,21 @@ def test_a_background_read_is_waited_for_and_kept(commands: list[tuple[str, str]
         assert kept_fact(m1, FileContents, path="/etc/a")[0]
     assert sum("dpkg" in text for _, text in commands) == 1
     assert sum("/etc/a" in text for _, text in commands) == 1
+
+
+def test_a_background_read_started_through_the_host_proxy_succeeds(
+        commands: list[tuple[str, str]]) -> None:
+    # A task file passes pyinfra's `host` proxy: the read's greenlet must get the Host itself
+    # (with the proxy, it recursed without end and every deploy printed the traceback).
+    import pyinfra
+    from pyinfra.context import ctx_host
+
+    from pyinfra_mesos.deploy.planning_facts import kept_fact, read_in_background
+
+    with prepared({"masters": [fake_host("m1", DPKG)]}) as (_state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        with ctx_host.use(m1):
+            read_in_background(pyinfra.host, DebPackages)
+        found, answer = kept_fact(m1, DebPackages)  # waits for it; reads nothing itself
+        assert found and "zookeeper" in answer
+    assert sum("dpkg" in text for _, text in commands) == 1

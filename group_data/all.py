@@ -72,6 +72,13 @@ zookeeper_marathon_credentials = ""
 
 # -- Docker: the distribution's docker.io --------------------------------------------------------
 docker_package = "docker.io"
+# "": the distribution's docker.io, left where it is. A Debian version (or its prefix) pins it
+# with an apt preference; a change moves it on each host, then Docker restarts one host at a
+# time, each agent's Marathon tasks moved to the other agents first (deploy/drained_restart.py).
+docker_version = ""
+# The bound on each of those moves: a task killed, launched elsewhere, healthy, behind every
+# load balancer.
+docker_drain_wait_s = 300
 # Registries the daemons trust over plain HTTP, and pull-through mirrors for Docker Hub names.
 # The optional `registry` group adds its own host to both.
 docker_insecure_registries: list[str] = []

@@ -9,7 +9,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from pyinfra_mesos.dpkg import package_stamp
+from pyinfra_mesos.dpkg import optional_pin_problem, optional_pin_text, package_stamp
+from pyinfra_mesos.problems import Problem
 from pyinfra_mesos.topology import Topology
 
 DOCKER_DAEMON_JSON = "/etc/docker/daemon.json"
@@ -17,6 +18,8 @@ DOCKER_DAEMON_JSON = "/etc/docker/daemon.json"
 # (docker.service Requires= it, so a masked socket keeps the daemon from starting too).
 DOCKER_SERVICE = "docker.service"
 DOCKER_SOCKET = "docker.socket"
+# docker_version's apt preference (written by tasks/common.py, before Docker's first install).
+DOCKER_PIN_FILE = "/etc/apt/preferences.d/pyinfra-mesos-docker"
 
 
 def docker_daemon_config(data: Mapping[str, Any], topo: Topology) -> dict[str, list[str]]:
@@ -46,3 +49,17 @@ def docker_pull_command(image: str, key: str) -> str:
     message = shlex.quote(f"cannot pull {image} ({key}): check the name, and that this host "
                           "reaches its registry or mirror")
     return f"docker pull -q {quoted} >/dev/null || {{ echo {message} >&2; exit 1; }}"
+
+
+def docker_pin_text(data: Mapping[str, Any]) -> str:
+    """DOCKER_PIN_FILE's content: `docker_package` at `docker_version`*, or a comment alone
+    when docker_version is "" (dpkg.optional_pin_text)."""
+    return optional_pin_text([str(data["docker_package"])], str(data.get("docker_version") or ""),
+                             "docker_version", "tasks/common.py")
+
+
+def docker_version_problems(version: object, where: str) -> list[Problem]:
+    """Problems with a `docker_version` value (one line each); [] when usable
+    (dpkg.optional_pin_problem: "" or a Debian version or its prefix)."""
+    message = optional_pin_problem(version, "20.10.24+dfsg1-1+deb12u1")
+    return [Problem("error", where, "docker_version", message)] if message else []

@@ -1,7 +1,7 @@
 """Debian packages: what dates an installed one, and whether one is off its pinned version.
 
-A leaf (no package imports), read by every component's inputs (zookeeper, mesos_package,
-docker) and pins (mesos_package, zookeeper_package).
+Read by every component's inputs (zookeeper, mesos_package, docker) and pins
+(mesos_package, zookeeper_package, docker).
 """
 
 from __future__ import annotations
@@ -64,3 +64,34 @@ def pin_reached_check(package: str, version: str) -> str:
     return (f"case \"$(dpkg-query -W -f '${{Version}}' {shlex.quote(package)} | "
             f"tr '[:upper:]' '[:lower:]')\" in {shlex.quote(version.lower())}*) exit 0;; esac; "
             f"echo {shlex.quote(missed)} >&2; exit 1")
+
+
+def pinned_move_command(package: str, version: str) -> str:
+    """Shell: apt-get install `package` at the pinned `version`, up or down
+    (pinned_install_command), then fail with one line unless it got there (pin_reached_check)."""
+    return f"{pinned_install_command([package])} && {{ {pin_reached_check(package, version)}; }}"
+
+
+def optional_pin_problem(version: object, example: str) -> str | None:
+    """What is wrong with an optional version pin's value (`zookeeper_version`,
+    `docker_version`); None when usable. "" means no pin (the distribution's own version, as
+    installed); otherwise a Debian version or its prefix (deb-version(7)), as in
+    `Pin: version <value>*`. `example` is a real version for the message."""
+    if version == "":
+        return None
+    if not isinstance(version, str) or not DEBIAN_VERSION.fullmatch(version):
+        return (f"{version!r} is not a Debian version such as {example!r} (deb-version(7)), "
+                "nor '' for the distribution's own")
+    return None
+
+
+def optional_pin_text(packages: Sequence[str], version: str, key: str, task: str) -> str:
+    """An apt preferences file holding `packages` at `version`* (templates/apt-pin.pref.j2),
+    or for "" a comment alone naming `key` (apt reads a file without a stanza as no pin)."""
+    from pyinfra_mesos.templates import render_template
+
+    if not version:
+        return (f"# Managed by pyinfra-mesos ({task}): {key} is empty, so "
+                f"{' '.join(packages)} is not pinned.\n")
+    return render_template("apt-pin.pref.j2", task=task, packages=packages, version=version,
+                           priority=PIN_PRIORITY)

@@ -19,6 +19,11 @@ from typing import Any
 from pyinfra_mesos.problems import Problem, error
 from pyinfra_mesos.topology import Member, Topology
 
+# Answers of a Marathon that cannot serve now: 502 when it knows no leader or cannot reach it
+# (d2iq-archive/marathon v1.10.26 api/LeaderProxyFilter.scala), 503 while it starts, 0 when curl
+# got no answer at all. The request is then asked of another Marathon host.
+NO_LEADER_STATUSES = frozenset({0, 502, 503})
+
 _SERVER = re.compile(r"^\s*server\s+\S+\s+\[?([^\]\s]+?)\]?:(\d+)\b")
 _BIND = re.compile(r"^\s*bind\s+\S*:(\d+)\b")
 
@@ -68,6 +73,21 @@ def schedule_with(current: Mapping[str, Any], machine: Mapping[str, str],
     windows.append({"machine_ids": [dict(machine)],
                     "unavailability": {"start": {"nanoseconds": int(start_ns)}}})
     return {"windows": windows}
+
+
+def schedule_without(current: Mapping[str, Any],
+                     machine: Mapping[str, str]) -> dict[str, Any] | None:
+    """The schedule to POST: `current` without `machine` (a window left with no machine goes,
+    as Mesos refuses an empty one); None when `machine` is in no window (nothing to post)."""
+    windows: list[dict[str, Any]] = []
+    found = False
+    for window in current.get("windows") or []:
+        ids = [dict(m) for m in window.get("machine_ids") or []]
+        kept = [m for m in ids if not same_machine(m, machine)]
+        found = found or len(kept) != len(ids)
+        if kept:
+            windows.append(dict(window, machine_ids=kept))
+    return {"windows": windows} if found else None
 
 
 def machine_down(status: Mapping[str, Any], machine: Mapping[str, str]) -> bool:
@@ -136,10 +156,12 @@ def task_ready(task: Mapping[str, Any], app: Mapping[str, Any]) -> bool:
 
 
 def replaced(app: Mapping[str, Any] | None, moved: Move, drained: Iterable[str],
-             address_of: Mapping[str, str], lb_configs: Mapping[str, str | None]) -> str | None:
-    """None when `moved` is replaced: the app has its `instances` tasks ready, none on the
-    drained agent and none of them `moved`, and every load balancer's config routes each of
-    its service ports to exactly those tasks. Otherwise what is still missing (one line).
+             address_of: Mapping[str, str], lb_configs: Mapping[str, str | None],
+             pending: Iterable[str] = ()) -> str | None:
+    """None when `moved` is replaced: the app has its `instances` tasks ready, none of them
+    `moved` and none on the drained agent but the `pending` ones (task ids there still to be
+    moved, one at a time after this one), and every load balancer's config routes each of its
+    service ports to exactly those tasks. Otherwise what is still missing (one line).
 
     `drained`: the drained agent's names and address; `address_of`: task host -> IP as the
     bridge resolves it (names of the inventory; an IP maps to itself); `lb_configs`: load
@@ -147,13 +169,17 @@ def replaced(app: Mapping[str, Any] | None, moved: Move, drained: Iterable[str],
     if app is None:
         return f"{moved.app_id} is gone from Marathon"
     gone = set(drained)
+    waiting = set(pending)
     tasks = list(app.get("tasks") or [])
     if any(t.get("id") == moved.task_id for t in tasks):
         return f"{moved.task_id} is still running"
-    ready = [t for t in tasks if task_ready(t, app) and str(t.get("host")) not in gone]
+    ready = [t for t in tasks if task_ready(t, app)
+             and (str(t.get("host")) not in gone or str(t.get("id")) in waiting)]
     wanted = int(app.get("instances") or 0)
     if len(ready) < wanted:
-        return f"{moved.app_id}: {len(ready)} of {wanted} instances ready off the drained agent"
+        counted = (f" (and the {len(waiting)} there still to move)" if waiting else "")
+        return (f"{moved.app_id}: {len(ready)} of {wanted} instances ready off the drained "
+                f"agent{counted}")
     drained_ips = {address_of.get(h, h) for h in gone}
     for lb, config in sorted(lb_configs.items()):
         if config is None:
@@ -163,14 +189,14 @@ def replaced(app: Mapping[str, Any] | None, moved: Move, drained: Iterable[str],
             routed = servers.get(port)
             if routed is None:
                 return f"load balancer {lb}: no listener on service port {port}"
-            stale = sorted(s for s in routed if s.rpartition(":")[0] in drained_ips)
-            if stale:
-                return f"load balancer {lb}: port {port} still routes to {stale[0]}"
             wanted_servers = {f"{address_of.get(str(t['host']), str(t['host']))}:"
                               f"{int(t['ports'][index])}" for t in ready
                               if len(t.get("ports") or []) > index}
+            stale = sorted(s for s in routed - wanted_servers
+                           if s.rpartition(":")[0] in drained_ips)
+            if stale:
+                return f"load balancer {lb}: port {port} still routes to {stale[0]}"
             missing = sorted(wanted_servers - routed)
             if missing:
                 return f"load balancer {lb}: port {port} does not route to {missing[0]} yet"
     return None
-

@@ -26,8 +26,6 @@ from pyinfra_mesos.dpkg import (
     PIN_PRIORITY,
     off_pin,
     package_stamp,
-    pin_reached_check,
-    pinned_install_command,
 )
 from pyinfra_mesos.flags import MESOS_AGENT_CREDENTIAL_FILE, MESOS_CREDENTIALS_FILE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_DOCKER_DROPIN
@@ -73,14 +71,6 @@ MESOS_SOURCES_FILE = "/etc/apt/sources.list.d/aventer-mesos.list"
 
 
 MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
-
-
-def mesos_move_command(package: str, version: str) -> str:
-    """Shell: apt-get install `package` at the pinned `version`, up or down
-    (dpkg.pinned_install_command), then fail with one line unless it got there
-    (dpkg.pin_reached_check: apt-get exits 0 having installed nothing when its sources offer no
-    version the pin admits)."""
-    return f"{pinned_install_command([package])} && {{ {pin_reached_check(package, version)}; }}"
 
 
 def mesos_pin_text(data: Mapping[str, Any]) -> str:

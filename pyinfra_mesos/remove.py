@@ -233,7 +233,7 @@ def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int
     """Steps of an agent's removal (module docstring); Failed or RemoteError on a step that
     could not be done."""
     started = time.monotonic()
-    cluster, hosts = drain_cmd._cluster(topo)
+    cluster, hosts = drain_cmd.open_cluster(topo)
     try:
         others = drain_cmd.other_agents(cluster, agent)
         down = drain_cmd.machine_is_down(cluster, agent)

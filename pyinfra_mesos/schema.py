@@ -18,6 +18,7 @@ from typing import Any
 
 from pyinfra_mesos import flag_lists
 from pyinfra_mesos.agent_data import check_attributes, check_resources, parse_ranges
+from pyinfra_mesos.docker import docker_version_problems
 from pyinfra_mesos.firewall import check_operator_network
 from pyinfra_mesos.flags import zk_digest_problem
 from pyinfra_mesos.mesos_package import mesos_version_problems
@@ -48,6 +49,12 @@ from pyinfra_mesos.zookeeper_package import zookeeper_version_problems
 def zookeeper_pin(value: Any) -> Iterator[tuple[str, str]]:
     """"" or a Debian version (zookeeper_package.zookeeper_version_problems)."""
     for problem in zookeeper_version_problems(value, ""):
+        yield "", problem.message
+
+
+def docker_pin(value: Any) -> Iterator[tuple[str, str]]:
+    """"" or a Debian version (docker.docker_version_problems)."""
+    for problem in docker_version_problems(value, ""):
         yield "", problem.message
 
 
@@ -200,10 +207,12 @@ SCHEMA: dict[str, Checker] = {
     "zookeeper_marathon_credentials": _zookeeper_credentials,
     "zookeeper_admin_port": port,
     "docker_package": debian_package,
+    "docker_version": docker_pin,
     "docker_insecure_registries": list_of(text(_REGISTRY, "host:port")),
     "docker_registry_mirrors": list_of(http_url),
     # Read by tasks/docker.py (default 60) though group_data/all.py does not list it.
     "docker_restart_wait_s": integer(1, DAY_S, "s"),
+    "docker_drain_wait_s": integer(1, DAY_S, "s"),
     "mesos_package": debian_package,
     "mesos_version": aventer_mesos_pin,
     "mesos_apt_repo_urls": mapping_of(word, _apt_repo_url,

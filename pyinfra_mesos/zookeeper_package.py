@@ -26,14 +26,13 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 
 from pyinfra_mesos.dpkg import (
-    DEBIAN_VERSION,
-    PIN_PRIORITY,
     off_pin,
+    optional_pin_problem,
+    optional_pin_text,
     pin_reached_check,
     pinned_install_command,
 )
 from pyinfra_mesos.problems import Problem
-from pyinfra_mesos.templates import render_template
 
 ZOOKEEPER_PIN_FILE = "/etc/apt/preferences.d/pyinfra-mesos-zookeeper"
 # What zookeeperd pulls in at the same version (see above); zookeeperd itself comes first.
@@ -46,28 +45,16 @@ def zookeeper_packages(server_package: str) -> list[str]:
 
 
 def zookeeper_pin_text(packages: Sequence[str], version: str) -> str:
-    """ZOOKEEPER_PIN_FILE's content: `packages` at `version`* (templates/apt-pin.pref.j2), or
-    for "" a comment alone (apt reads a preferences file without a stanza as no pin)."""
-    if not version:
-        return ("# Managed by pyinfra-mesos (tasks/common.py): zookeeper_version is empty, so "
-                "ZooKeeper is not pinned.\n")
-    return render_template("apt-pin.pref.j2", task="tasks/common.py", packages=packages,
-                           version=version, priority=PIN_PRIORITY)
+    """ZOOKEEPER_PIN_FILE's content: `packages` at `version`*, or for "" a comment alone
+    (dpkg.optional_pin_text)."""
+    return optional_pin_text(packages, version, "zookeeper_version", "tasks/common.py")
 
 
 def zookeeper_version_problems(version: object, where: str) -> list[Problem]:
-    """Problems with a `zookeeper_version` value (one line each); [] when usable.
-
-    "" means no pin (the distribution's own version, as installed); otherwise a Debian version
-    or its prefix (deb-version(7)), as in `Pin: version <value>*`.
-    """
-    if version == "":
-        return []
-    if not isinstance(version, str) or not DEBIAN_VERSION.fullmatch(version):
-        return [Problem("error", where, "zookeeper_version",
-                        f"{version!r} is not a Debian version such as '3.8.0-11+deb12u2' "
-                        "(deb-version(7)), nor '' for the distribution's own")]
-    return []
+    """Problems with a `zookeeper_version` value (one line each); [] when usable
+    (dpkg.optional_pin_problem: "" or a Debian version or its prefix)."""
+    message = optional_pin_problem(version, "3.8.0-11+deb12u2")
+    return [Problem("error", where, "zookeeper_version", message)] if message else []
 
 
 def zookeeper_moves(installed: Mapping[str, Iterable[str]], server_package: str,

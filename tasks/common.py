@@ -13,8 +13,9 @@ from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.docker import DOCKER_PIN_FILE, docker_pin_text
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import topology_from_inventory
+from pyinfra_mesos.topology import DOCKER_ROLES, topology_from_inventory
 from pyinfra_mesos.zookeeper_package import (
     ZOOKEEPER_PIN_FILE,
     zookeeper_packages,
@@ -29,9 +30,9 @@ topo = topology_from_inventory(inventory)
 # makes, once per host and early, the 0700 home of every private file (deploy/private_files.py):
 # the task files that write private files claim it too (so each runs alone), and after this
 # one their claims plan nothing on this host.
-# A ZooKeeper member's apt pin (zookeeper_package.py) is apt configuration too, in the same set:
-# written before the first install reads it, and no second fact on a converged host. An empty
-# zookeeper_version writes a pin file that pins nothing.
+# A ZooKeeper member's and a Docker host's apt pins (zookeeper_package.py, docker.py) are apt
+# configuration too, in the same set: written before the first install reads them, and no second
+# fact on a converged host. An empty version writes a pin file that pins nothing.
 apt_files = {APT_LOCK_CONF: apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s)).encode()}
 pin_name = ""
 if "zookeeper" in topo.roles_of(host.name):
@@ -40,6 +41,10 @@ if "zookeeper" in topo.roles_of(host.name):
         zookeeper_packages(host.data.zookeeper_package), zookeeper_version).encode()
     pin_name = (f", ZooKeeper pinned to {zookeeper_version}" if zookeeper_version
                 else ", no ZooKeeper pin")
+# docker_version's likewise, on every host tasks/docker.py installs Docker on (not named: pyinfra
+# shows one name per operation, the first host's).
+if DOCKER_ROLES & set(topo.roles_of(host.name)):
+    apt_files[DOCKER_PIN_FILE] = docker_pin_text(host.data.dict()).encode()
 file_set(
     name=f"apt waits for the dpkg lock (bounded){pin_name}; the private files' directory (0700)",
     files=apt_files,

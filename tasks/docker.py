@@ -1,11 +1,18 @@
 """Docker on agents and Marathon hosts: the distribution's docker.io and its daemon.json."""
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import server
 
+from pyinfra_mesos.common import member_named
+from pyinfra_mesos.credentials import marathon_credentials
+from pyinfra_mesos.deploy.drained_restart import drained_restart
 from pyinfra_mesos.deploy.file_set import file_set
+from pyinfra_mesos.deploy.marathon_files import marathon_leader_query
 from pyinfra_mesos.deploy.packages import install_missing
-from pyinfra_mesos.deploy.rolling import rolling_restart
-from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.deploy.rolling import leader_last_restart
+from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.docker import (
     DOCKER_DAEMON_JSON,
     DOCKER_SERVICE,
@@ -13,10 +20,14 @@ from pyinfra_mesos.docker import (
     docker_daemon_config,
     docker_inputs,
 )
+from pyinfra_mesos.dpkg import off_pin, pinned_move_command
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
+roles = topo.roles_of(host.name)
+member = member_named(topo, host.name)
+was_running = unit_states([DOCKER_SERVICE])[DOCKER_SERVICE].active
 
 # Written before the package is installed, so dockerd starts with it the first time (no
 # restart of a fresh Docker: what a package starts must already have its config).
@@ -28,10 +39,21 @@ daemon_json = file_set(
     ).encode()},
 )
 
-install_missing(
+installed = install_missing(
     name="Install Docker",
     packages=[host.data.docker_package],
 )
+
+# docker_version's pin was written by tasks/common.py. A changed pin moves the package here;
+# Debian's docker.io does not restart a running daemon on a move (deploy/drained_restart.py),
+# so the restart below, which the package's new dpkg stamp calls for, is the only one.
+docker_version = str(host.data.get("docker_version") or "")
+if installed is None and docker_version and off_pin(
+        fact_until_change(host, DebPackages) or {}, host.data.docker_package, docker_version):
+    server.shell(
+        name=f"Move Docker to the pinned {docker_version} (the daemon restarts below)",
+        commands=[pinned_move_command(host.data.docker_package, docker_version)],
+    )
 
 # The socket with the daemon (docker.service requires it), in the same fact: a host that
 # `remove` took out has both masked, and the inventory listing it again unmasks them here.
@@ -40,14 +62,32 @@ units_running_enabled(
     units=[DOCKER_SOCKET, DOCKER_SERVICE],
 )
 
-# A later daemon.json change (or a package upgrade) makes a running Docker stale. A Docker
-# restart stops the containers on that host: one host at a time, each answering before the next.
-rolling_restart(
-    name="Restart Docker (daemon.json or package newer than the daemon), one host at a time",
-    service=DOCKER_SERVICE,
-    inputs=docker_inputs(host.data.dict()),
-    probe="docker info >/dev/null 2>&1",
-    timeout_s=int(host.data.get("docker_restart_wait_s", 60)),
-    changes=[daemon_json],
-    _serial=True,
-)
+# A later daemon.json change or a package move makes a running Docker stale. A Docker restart
+# stops the containers on that host, so hosts go one at a time, each answering before the next.
+# On an agent, its Marathon tasks move to the other agents first (deploy/drained_restart.py). On
+# a Marathon host it restarts Marathon (marathon.service Requires= Docker): the Marathon leader's
+# last, as for Marathon's own restart (deploy/rolling.py leader_last_restart).
+restart = {
+    "service": DOCKER_SERVICE,
+    "inputs": docker_inputs(host.data.dict()),
+    "probe": "docker info >/dev/null 2>&1",
+    "timeout_s": int(host.data.get("docker_restart_wait_s", 60)),
+    # Counted only where Docker runs: a Docker that starts in this run reads the new file.
+    "changes": [daemon_json] if was_running else [],
+}
+NAME = "Restart Docker (daemon.json or package newer than the daemon)"
+if "agent" in roles:
+    drained_restart(
+        name=f"{NAME}, one host at a time, its tasks moved off first",
+        drain_wait_s=int(host.data.docker_drain_wait_s),
+        _serial=True,
+        **restart,
+    )
+else:
+    leader_last_restart(
+        name=f"{NAME} on Marathon hosts",
+        members=[m.name for m in topo.marathons if "agent" not in topo.roles_of(m.name)],
+        leader=marathon_leader_query(f"{member.ip}:{int(host.data.marathon_http_port)}",
+                                     marathon_credentials(host.data.dict(), state.cwd)),
+        **restart,
+    )

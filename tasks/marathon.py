@@ -20,10 +20,9 @@ from pyinfra_mesos.credentials import (
 from pyinfra_mesos.deploy.backup_op import marathon_image_changes, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.deploy_facts import DockerImageId
 from pyinfra_mesos.deploy.file_set import file_set
-from pyinfra_mesos.deploy.leader_facts import MarathonLeadership
-from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts
+from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts, marathon_leader_query
 from pyinfra_mesos.deploy.private_files import claim_private_directory
-from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart
+from pyinfra_mesos.deploy.rolling import leader_last_restart
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.docker import docker_pull_command
 from pyinfra_mesos.flags import (
@@ -115,9 +114,7 @@ curl_config = MARATHON_CURL_CONFIG if credentials else ""
 leader_last_restart(
     name="Restart Marathon (unit, image or env newer than the container)",
     members=[m.name for m in topo.marathons],
-    leader=LeaderQuery(MarathonLeadership,
-                       {"address": f"{member.ip}:{port}", "curl_config": curl_config},
-                       "Marathon leader"),
+    leader=marathon_leader_query(f"{member.ip}:{port}", credentials),
     service=SERVICE,
     inputs=marathon_inputs(host.data.dict()),
     probe=http_probe(f"http://{member.ip}:{port}/ping", curl_config),

@@ -18,13 +18,13 @@ from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
 from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.units import units_stopped_disabled
+from pyinfra_mesos.dpkg import pinned_move_command
 from pyinfra_mesos.mesos_package import (
     MESOS_KEYRING,
     MESOS_PIN_FILE,
     MESOS_SOURCES_FILE,
     key_check_command,
     mesos_apt_line,
-    mesos_move_command,
     mesos_pin_text,
     normalise_fingerprint,
 )
@@ -84,7 +84,7 @@ if mesos_package_moves():
     # The pin above selects the version; 1001 lets apt go down as well as up.
     server.shell(
         name=f"Move aventer-mesos to the pinned {host.data.mesos_version}",
-        commands=[mesos_move_command(host.data.mesos_package, host.data.mesos_version)],
+        commands=[pinned_move_command(host.data.mesos_package, host.data.mesos_version)],
     )
 
 # The package carries both units; a host runs only the ones its roles need. The first op covers

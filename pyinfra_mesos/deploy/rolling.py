@@ -73,7 +73,7 @@ def _changed(meta: OperationMeta) -> bool:
     return meta.did_change() if meta.is_complete() else meta.will_change
 
 
-def _restart_reasons(service: str, inputs: Sequence[str], changes: Sequence[OperationMeta],
+def restart_reasons(service: str, inputs: Sequence[str], changes: Sequence[OperationMeta],
                      force: bool) -> list[str]:
     """Why `service` must restart on this host now ([]: it need not)."""
     fact, where = freshness_read(service=service, inputs=inputs)
@@ -105,7 +105,7 @@ def _rolling_restart(service: str, inputs: Sequence[str], probe: str, timeout_s:
     inputs) will change something. `host.noop` otherwise. Pass `_serial=True` for one host at
     a time.
     """
-    if not _restart_reasons(service, inputs, changes, force):
+    if not restart_reasons(service, inputs, changes, force):
         host.noop(f"{service} runs with its current inputs")
         return
     yield restart_and_wait_command(service, probe, timeout_s)
@@ -143,7 +143,7 @@ def restart_in_turn(service: str, inputs: Sequence[str], probe: str, timeout_s: 
         host.noop(f"{service}: {member}'s turn")
         return
     turn.waited = ""
-    if not _restart_reasons(service, inputs, changes, force):
+    if not restart_reasons(service, inputs, changes, force):
         host.noop(f"{service} runs with its current inputs")
         return
     leadership = host.get_fact(leader.fact, **leader.arguments)
@@ -170,7 +170,7 @@ def restart_leader_last(service: str, inputs: Sequence[str], probe: str, timeout
     if not turn.waited:
         host.noop(f"{service}: nothing waited for the last turn")
         return
-    if not _restart_reasons(service, inputs, changes, force):
+    if not restart_reasons(service, inputs, changes, force):
         host.noop(f"{service} runs with its current inputs")
         return
     yield restart_and_wait_command(service, probe, timeout_s)

@@ -31,7 +31,8 @@ run in this order (each test's name carries its number):
 10. backup, /marathon deleted, restore: the app comes back; checks; zero-change re-run
 11. a deploy SIGKILLed between the masters' config write and their restart: the checks catch
    the drift, the re-run restarts them, the next run changes nothing
-12. (phase_upgrade.py) rolling upgrade and downgrade under load
+12. (phase_upgrade.py) rolling upgrade and downgrade under load; 12b. (phase_docker_restart.py)
+   Docker restarted on every Docker host by a deploy under load, each agent drained first
 13. (phase_shrink.py) shrink masters 5 -> 3 under load: the newest cut off for good (its veth
    down, as 8c), `remove` the two newest with `--dead` for it, their lines deleted, the
    deploy refused without mesos_allow_master_removal, then the quorum lowered with it
@@ -101,6 +102,7 @@ from .helpers import (
     sandbox_name,
     utc_clock,
 )
+from .phase_docker_restart import phase_docker_restart
 from .phase_drain import phase_drain
 from .phase_readd_agent import phase_readd_agent
 from .phase_remove_agent import phase_remove_agent
@@ -1945,6 +1947,13 @@ def test_12_upgrade_and_downgrade(e2e_run: E2ERun) -> None:
     phase 11's data, so its change is not undone)."""
     with phase(e2e_run, "upgrade and downgrade"):
         phase_upgrade(e2e_run, base_data=(INTERRUPT_DATA,))
+
+
+def test_12b_docker_restarted_under_load(e2e_run: E2ERun) -> None:
+    """12b. Docker restarted on every Docker host by a deploy (daemon.json changed, then back),
+    each agent's tasks moved off first, under load (with phase 11's data, as 12)."""
+    with phase(e2e_run, "Docker restarted under load"):
+        phase_docker_restart(e2e_run, base_data=(INTERRUPT_DATA,))
 
 
 def test_13_shrink_masters(e2e_run: E2ERun) -> None:

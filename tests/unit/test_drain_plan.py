@@ -113,6 +113,28 @@ def test_replaced_only_when_ready_elsewhere_and_routed_by_every_lb() -> None:
     assert why(without_checks, {"a2": good}) is None
 
 
+def test_a_second_task_on_the_drained_agent_keeps_serving_until_its_own_turn() -> None:
+    # Both instances on a1: the first move is done once its replacement serves beside the
+    # second, which still runs (and is still routed) on a1 until its own move.
+    move = plan.Move("/web", "w.1", (10000,))
+    drained, address_of = {"a1", A1}, {"a1": A1, "a2": A2, A1: A1, A2: A2}
+    second, new = task("w.2", A1, 31002), task("w.9", A2, 31005)
+    both = cfg((A1, 31002), (A2, 31005))
+    assert plan.replaced(app(second, new), move, drained, address_of, {"a2": both},
+                         pending=["w.2"]) is None
+    # Without it pending (the old rule), the second task would hold the first move for good.
+    assert plan.replaced(app(second, new), move, drained, address_of, {"a2": both}) == (
+        "/web: 1 of 2 instances ready off the drained agent")
+    assert plan.replaced(app(second), move, drained, address_of, {"a2": both},
+                         pending=["w.2"]) == (
+        "/web: 1 of 2 instances ready off the drained agent (and the 1 there still to move)")
+    # The moved task's own server must leave the config; the pending one's stays.
+    stale = cfg((A1, 31001), (A1, 31002), (A2, 31005))
+    assert plan.replaced(app(second, new), move, drained, address_of, {"a2": stale},
+                         pending=["w.2"]) == (
+        f"load balancer a2: port 10000 still routes to {A1}:31001")
+
+
 def test_other_active_agents_from_master_state() -> None:
     state = {"slaves": [{"hostname": A1, "pid": f"slave(1)@{A1}:5051", "active": True},
                         {"hostname": A2, "pid": f"slave(1)@{A2}:5051", "active": False},

@@ -160,7 +160,7 @@ def inventory(tmp_path: Path) -> Path:
 
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeCluster,
         *extra: str) -> int:
-    monkeypatch.setattr(drain_cmd, "_cluster", lambda topo: (fake, Closed(fake.log)))
+    monkeypatch.setattr(drain_cmd, "open_cluster", lambda topo: (fake, Closed(fake.log)))
     monkeypatch.setattr(drain_cmd, "drain_machine",
                         lambda cluster, topo, agent, wait_s, started: fake.log.append(
                             f"drain {agent.name} {wait_s:g}"))
@@ -286,7 +286,7 @@ def test_drain_machine_schedules_moves_each_task_then_brings_the_machine_down(
 def test_undrain_leaves_a_masked_agent_to_the_deploy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     fake = FakeCluster(active=["10.0.1.11"], down=["10.0.1.13"])
-    monkeypatch.setattr(drain_cmd, "_cluster", lambda topo: (fake, Closed(fake.log)))
+    monkeypatch.setattr(drain_cmd, "open_cluster", lambda topo: (fake, Closed(fake.log)))
     assert main(["undrain", str(inventory(tmp_path)), "a3"]) == 0
     assert fake.log == ["mesos POST /master/machine/up", "closed"]
     assert "a3: mesos-agent is masked (`remove` took the host out): run the deploy" in \

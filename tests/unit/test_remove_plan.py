@@ -607,7 +607,7 @@ def test_dead_not_among_the_hosts_or_on_an_agent_is_a_usage_error_before_connect
         raise AssertionError("connected")
 
     monkeypatch.setattr(remove_cmd, "open_hosts", no_connection)
-    monkeypatch.setattr(remove_cmd.drain_cmd, "_cluster", no_connection)
+    monkeypatch.setattr(remove_cmd.drain_cmd, "open_cluster", no_connection)
     assert main(["remove", str(inv), *argv, "--yes"]) == 2
     [out] = capsys.readouterr().out.splitlines()
     assert out.startswith(f"error: {inv}: {line}")

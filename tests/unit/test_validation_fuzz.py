@@ -40,7 +40,7 @@ VALID = {
     ("mesos_authentication", "true"),
     ("marathon_http_credentials", '""'), ("zookeeper_acls", "true"),
     ("zookeeper_mesos_credentials", '""'), ("zookeeper_marathon_credentials", '""'),
-    ("zookeeper_version", '""'),
+    ("zookeeper_version", '""'), ("docker_version", '""'),
     ("marathon_java_opts", '""'), ("marathon_java_opts", '"a;b $(id) `id` | & > <"'),
     ("marathon_java_opts", '"../../etc"'), ("marathon_env", "{}"),
     ("apps_dir", '"a;b $(id) `id` | & > <"'), ("apps_dir", '"../../etc"'),

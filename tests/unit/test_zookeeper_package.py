@@ -175,14 +175,14 @@ def test_a_fresh_host_installs_at_the_pin_without_a_move() -> None:
 
 def test_the_mesos_move_checks_the_pin_the_same_way(tmp_path) -> None:
     """aventer-mesos's move (tasks/mesos_package.py) shares dpkg.pin_reached_check."""
-    from pyinfra_mesos.mesos_package import mesos_move_command
+    from pyinfra_mesos.dpkg import pinned_move_command
 
     def run(installed: str, apt_rc: int = 0) -> tuple[int, str]:
         for name, rc, out in (("apt-get", apt_rc, ""), ("dpkg-query", 0, installed)):
             tool = tmp_path / name
             tool.write_text(f"#!/bin/sh\nprintf %s '{out}'\nexit {rc}\n")
             tool.chmod(0o755)
-        result = subprocess.run(["sh", "-c", mesos_move_command("aventer-mesos", "1.11.0-0.8.0")],
+        result = subprocess.run(["sh", "-c", pinned_move_command("aventer-mesos", "1.11.0-0.8.0")],
                                 env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True,
                                 text=True, check=False)
         return result.returncode, result.stderr

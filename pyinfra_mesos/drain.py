@@ -26,7 +26,7 @@ import argparse
 import json
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyinfra_mesos import drain_plan as plan
@@ -186,12 +186,21 @@ def confirmed(prompt: str) -> bool:
 def _wait(what: str, probe: Callable[[], str | None], limit_s: float) -> None:
     """Poll `probe` (None: done; else what is missing) every second, for `limit_s`."""
     deadline = time.monotonic() + limit_s
-    missing = probe()
+
+    def ask() -> str | None:
+        # A request that failed (a Marathon restarting, a master electing) is one more round
+        # of waiting, not the end: the bound still holds.
+        try:
+            return probe()
+        except (Failed, RemoteError) as exc:
+            return str(exc)
+
+    missing = ask()
     while missing is not None:
         if time.monotonic() > deadline:
             raise Failed(f"{what}: not done after {limit_s:g} s: {missing}")
         time.sleep(1.0)
-        missing = probe()
+        missing = ask()
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Topology, Member] | int:
@@ -206,8 +215,11 @@ def _prepare(args: argparse.Namespace) -> tuple[Topology, Member] | int:
     return topo, next(m for m in topo.agents if m.name == args.host)
 
 
-def open_cluster(topo: Topology) -> tuple[Cluster, Hosts]:
-    hosts = open_hosts(topo, time.monotonic() + 30.0)
+def open_cluster(topo: Topology, members: Sequence[Member] | None = None
+                 ) -> tuple[Cluster, Hosts]:
+    """drain's SSH glue over every cluster host (or `members` only); Failed naming the first
+    host that cannot be reached (connections closed)."""
+    hosts = open_hosts(topo, time.monotonic() + 30.0, members)
     if hosts.unreachable:
         name, reason = sorted(hosts.unreachable.items())[0]
         hosts.close()
@@ -215,26 +227,33 @@ def open_cluster(topo: Topology) -> tuple[Cluster, Hosts]:
     return Cluster(topo, hosts, marathon_auth(topo)), hosts
 
 
+def maintenance_status(cluster: Cluster) -> dict[str, Any]:
+    """GET /master/maintenance/status (a ClusterStatus: draining and down machines)."""
+    status, reply = cluster.mesos("GET", "/master/maintenance/status")
+    if status != 200:
+        raise Failed(f"mesos: GET /master/maintenance/status answered {status}: {reply}")
+    return reply if isinstance(reply, dict) else {}
+
+
 def other_agents(cluster: Cluster, agent: Member) -> list[str]:
-    """The other agents active in Mesos (GET /master/state); Failed when there is none (its
-    tasks would have nowhere to run) or the master does not answer."""
+    """The other agents active in Mesos (GET /master/state) whose machine is in no maintenance
+    (a DRAINING agent stays active, but Marathon places nothing there); Failed when there is
+    none (its tasks would have nowhere to run) or the master does not answer."""
     status, state = cluster.mesos("GET", "/master/state")
     if status != 200 or not isinstance(state, dict):
         raise Failed(f"mesos: GET /master/state answered {status}")
-    others = plan.other_active_agents(state, agent.ip)
+    others = plan.other_active_agents(state, agent.ip,
+                                      plan.machines_in_maintenance(maintenance_status(cluster)))
     if not others:
-        raise Failed(f"{agent.name}: no other agent is active in Mesos: its tasks would "
-                     "have nowhere to run")
+        raise Failed(f"{agent.name}: no other agent is active in Mesos and out of "
+                     "maintenance: its tasks would have nowhere to run")
     return others
 
 
 def machine_is_down(cluster: Cluster, agent: Member) -> bool:
     """Whether the agent's machine is DOWN in Mesos maintenance (GET /master/maintenance/status;
     drain_plan.machine_down)."""
-    status, reply = cluster.mesos("GET", "/master/maintenance/status")
-    if status != 200:
-        raise Failed(f"mesos: GET /master/maintenance/status answered {status}: {reply}")
-    return plan.machine_down(reply if isinstance(reply, dict) else {}, plan.machine_id(agent))
+    return plan.machine_down(maintenance_status(cluster), plan.machine_id(agent))
 
 
 def move_tasks_off(cluster: Cluster, topo: Topology, agent: Member, wait_s: float,
@@ -247,6 +266,7 @@ def move_tasks_off(cluster: Cluster, topo: Topology, agent: Member, wait_s: floa
     address_of = {m.name: m.ip for m in topo.all_members} | {m.ip: m.ip for m in topo.all_members}
     others = other_agents(cluster, agent)
     _say(f"{agent.name}: an agent of the inventory, {len(others)} other agent(s) active", started)
+    cluster.apps()  # Marathon answers before anything is scheduled (Failed otherwise)
     machine = plan.machine_id(agent)
     status, current = cluster.mesos("GET", "/master/maintenance/schedule")
     if status != 200:

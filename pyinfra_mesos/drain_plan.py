@@ -103,10 +103,22 @@ def masked(is_enabled: str) -> bool:
     return bool(lines) and lines[-1].strip() in ("masked", "masked-runtime")
 
 
-def other_active_agents(master_state: Mapping[str, Any], address: str) -> list[str]:
-    """Hostnames of the active agents that are not at `address` (from /master/state)."""
+def machines_in_maintenance(status: Mapping[str, Any]) -> set[str]:
+    """The IPs of the machines a ClusterStatus (GET /master/maintenance/status) lists as
+    draining or down."""
+    machines = [*(m.get("id") for m in status.get("draining_machines") or []
+                  if isinstance(m, Mapping)),
+                *(status.get("down_machines") or [])]
+    return {str(m.get("ip")) for m in machines if isinstance(m, Mapping) and m.get("ip")}
+
+
+def other_active_agents(master_state: Mapping[str, Any], address: str,
+                        unavailable: Iterable[str] = ()) -> list[str]:
+    """Hostnames of the active agents that are not at `address` nor at an address of
+    `unavailable` (machines in maintenance), from /master/state."""
+    skip = {address, *unavailable}
     return [str(s.get("hostname")) for s in master_state.get("slaves") or []
-            if s.get("active") and _host_of_pid(str(s.get("pid") or "")) != address]
+            if s.get("active") and _host_of_pid(str(s.get("pid") or "")) not in skip]
 
 
 def _host_of_pid(pid: str) -> str:
@@ -177,7 +189,8 @@ def replaced(app: Mapping[str, Any] | None, moved: Move, drained: Iterable[str],
              and (str(t.get("host")) not in gone or str(t.get("id")) in waiting)]
     wanted = int(app.get("instances") or 0)
     if len(ready) < wanted:
-        counted = (f" (and the {len(waiting)} there still to move)" if waiting else "")
+        still = sum(1 for t in tasks if str(t.get("id")) in waiting)
+        counted = f" (and the {still} there still to move)" if still else ""
         return (f"{moved.app_id}: {len(ready)} of {wanted} instances ready off the drained "
                 f"agent{counted}")
     drained_ips = {address_of.get(h, h) for h in gone}

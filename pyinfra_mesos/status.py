@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pyinfra_mesos.credentials import marathon_credentials
@@ -33,7 +34,7 @@ from pyinfra_mesos.remote import Hosts, ssh_spec, user_ssh_config
 from pyinfra_mesos.status_collect import collect
 from pyinfra_mesos.status_model import build_status
 from pyinfra_mesos.status_render import render_json, render_table
-from pyinfra_mesos.topology import Topology, topology_from_inventory
+from pyinfra_mesos.topology import Member, Topology, topology_from_inventory
 from pyinfra_mesos.validation import validate
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_INCOMPLETE = 0, 1, 2
@@ -89,9 +90,11 @@ def marathon_auth(topo: Topology) -> bool:
     return bool(marathon_credentials(data, project_root()))
 
 
-def open_hosts(topo: Topology, deadline: float) -> Hosts:
-    """SSH connections to every cluster host, opened in parallel."""
-    specs = [ssh_spec(m.name, m.data, user_ssh_config(m.name)) for m in topo.all_members]
+def open_hosts(topo: Topology, deadline: float,
+               members: Sequence[Member] | None = None) -> Hosts:
+    """SSH connections to every cluster host (or to `members` only), opened in parallel."""
+    chosen = topo.all_members if members is None else members
+    specs = [ssh_spec(m.name, m.data, user_ssh_config(m.name)) for m in chosen]
     hosts = Hosts(specs, deadline)
     hosts.open()
     return hosts

@@ -21,6 +21,8 @@ from pyinfra_mesos.docker import (
     docker_inputs,
 )
 from pyinfra_mesos.dpkg import off_pin, pinned_move_command
+from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
+from pyinfra_mesos.restarts import http_probe
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -48,9 +50,10 @@ installed = install_missing(
 # Debian's docker.io does not restart a running daemon on a move (deploy/drained_restart.py),
 # so the restart below, which the package's new dpkg stamp calls for, is the only one.
 docker_version = str(host.data.get("docker_version") or "")
+move = None
 if installed is None and docker_version and off_pin(
         fact_until_change(host, DebPackages) or {}, host.data.docker_package, docker_version):
-    server.shell(
+    move = server.shell(
         name=f"Move Docker to the pinned {docker_version} (the daemon restarts below)",
         commands=[pinned_move_command(host.data.docker_package, docker_version)],
     )
@@ -65,15 +68,24 @@ units_running_enabled(
 # A later daemon.json change or a package move makes a running Docker stale. A Docker restart
 # stops the containers on that host, so hosts go one at a time, each answering before the next.
 # On an agent, its Marathon tasks move to the other agents first (deploy/drained_restart.py). On
-# a Marathon host it restarts Marathon (marathon.service Requires= Docker): the Marathon leader's
-# last, as for Marathon's own restart (deploy/rolling.py leader_last_restart).
+# a Marathon host it restarts Marathon (marathon.service Requires= Docker), so the host answers
+# when Marathon answers /ping again; a Marathon host that is no agent restarts in its turn, the
+# Marathon leader's last, as for Marathon's own restart (deploy/rolling.py leader_last_restart).
+probe = "docker info >/dev/null 2>&1"
+timeout_s = int(host.data.get("docker_restart_wait_s", 60))
+marathon_address = f"{member.ip}:{int(host.data.marathon_http_port)}"
+marathon_secret = marathon_credentials(host.data.dict(), state.cwd)
+if "marathon" in roles:
+    probe += " && " + http_probe(f"http://{marathon_address}/ping",
+                                 MARATHON_CURL_CONFIG if marathon_secret else "")
+    timeout_s += int(host.data.marathon_restart_wait_s)
 restart = {
     "service": DOCKER_SERVICE,
     "inputs": docker_inputs(host.data.dict()),
-    "probe": "docker info >/dev/null 2>&1",
-    "timeout_s": int(host.data.get("docker_restart_wait_s", 60)),
+    "probe": probe,
+    "timeout_s": timeout_s,
     # Counted only where Docker runs: a Docker that starts in this run reads the new file.
-    "changes": [daemon_json] if was_running else [],
+    "changes": [meta for meta in (daemon_json, move) if meta is not None] if was_running else [],
 }
 NAME = "Restart Docker (daemon.json or package newer than the daemon)"
 if "agent" in roles:
@@ -87,7 +99,6 @@ else:
     leader_last_restart(
         name=f"{NAME} on Marathon hosts",
         members=[m.name for m in topo.marathons if "agent" not in topo.roles_of(m.name)],
-        leader=marathon_leader_query(f"{member.ip}:{int(host.data.marathon_http_port)}",
-                                     marathon_credentials(host.data.dict(), state.cwd)),
+        leader=marathon_leader_query(marathon_address, marathon_secret),
         **restart,
     )

@@ -5,25 +5,28 @@ Mesos docker executor follows its `docker run` and ends the task when that ends,
 1.11.0 src/docker/executor.cpp), and Debian's docker.io moves its package without restarting
 the daemon (its postinst only `start`s the units, its prerm stops them only on `remove`:
 docker.io 20.10.24+dfsg1-1+deb12u1+b6 maintainer scripts), so the restart that follows a
-daemon.json change or a package move is this deploy's own. On an agent whose Docker runs
-containers, the restart is wrapped in `drain.move_tasks_off` (the machine scheduled for
-maintenance, DRAINING: Marathon declines its offers; each Marathon task killed, launched again
-elsewhere and waited for until it runs healthy behind every load balancer) and, once Docker
-answers again, `drain.back_in_service` (the machine out of the schedule, UP). The agent itself
-keeps running and registered throughout: its unit only Wants= Docker.
+daemon.json change or a package move is this deploy's own. On an agent whose Docker runs Mesos
+containers (named `mesos-...`), the restart is wrapped in `drain.move_tasks_off` (Marathon asked
+first, then the machine scheduled for maintenance, DRAINING: Marathon declines its offers; each
+Marathon task killed, launched again elsewhere and waited for until it runs healthy behind every
+load balancer) and, once Docker answers again, `drain.back_in_service` (the machine out of the
+schedule, UP). The agent itself keeps running and registered throughout: its unit only Wants=
+Docker. A `docker ps` that fails counts as containers running: the tasks are moved first.
 
-An agent with no container running restarts at once (nothing to move: a first deploy, or a
+An agent with no Mesos container restarts at once (nothing to move: a first deploy, or a
 cluster whose Marathon never ran). So does the only agent of the inventory, whose tasks would
 have nowhere to go: with a warning that its tasks stop for the restart.
 
 Hosts go one at a time (`_serial=True`), as for rolling_restart. Before it schedules the
 machine, the agent gets a marker file (DRAIN_MARKER); the machine goes back in service, and the
 marker goes, once Docker answers again. A drain that cannot be done (Mesos or Marathon not
-answering, a replacement not healthy within `drain_wait_s`) fails the operation with one line
-before Docker is touched, the machine staying scheduled so no task lands there. A run stopped
-anywhere between the marker and its removal leaves the marker: the next run restarts Docker if
-it is still stale (draining again: a machine already scheduled is kept as it is) and in any case
-takes the machine out of the schedule. The marker is read with the host's other reads.
+answering, a replacement not healthy within `drain_wait_s`, no other agent out of maintenance)
+fails the operation with one line, Docker untouched: the machine is taken out of the schedule
+again (when Mesos answers) and the run stops after this operation (pyinfra's FAIL_PERCENT 0);
+no other agent of the run is drained after it. A run stopped between the marker and its removal
+leaves the marker: the next run restarts Docker if it is still stale (draining again: a machine
+already scheduled is kept as it is) and, once that went well or Docker needed nothing, takes
+the machine out of the schedule. The marker is read with the host's other reads.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import shlex
 import time
 from collections.abc import Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pyinfra import host, logger
 from pyinfra.api import FactBase, FunctionCommand, operation
@@ -50,8 +54,14 @@ from pyinfra_mesos.topology import Member, Topology, topology_from_inventory
 # On the agent while its machine is (or may be) scheduled by this deploy: a run stopped before
 # the machine went back in service leaves it, and the next run finishes the job.
 DRAIN_MARKER = "/var/lib/pyinfra-mesos/docker-drain-pending"
-# One number: how many containers run (the agent's tasks are containers).
-RUNNING_CONTAINERS = "docker ps -q 2>/dev/null | wc -l"
+# One number: how many Mesos containers run (the Mesos docker containerizer names its containers
+# "mesos-<id>": apache/mesos 1.11.0 src/slave/containerizer/docker.cpp DOCKER_NAME_PREFIX);
+# "failed" when docker cannot say.
+MESOS_CONTAINERS = ("ids=$(docker ps -q --filter name=mesos- 2>/dev/null) || "
+                    "{ echo failed; exit 0; }; "
+                    '[ -z "$ids" ] && echo 0 || echo "$ids" | wc -l')
+# State -> the agent whose drain failed in this run: no later agent is drained after it.
+_FAILED: WeakKeyDictionary[State, str] = WeakKeyDictionary()
 
 
 def _agent(state: State, host: Host) -> tuple[Topology, Member]:
@@ -64,32 +74,75 @@ def _fail(host: Host, message: str) -> bool:
     return False
 
 
+def _on_agent(topo: Topology, agent: Member, command: str) -> str:
+    """`command`'s output on the agent, over a connection to that host alone."""
+    cluster, hosts = drain.open_cluster(topo, [agent])
+    try:
+        return cluster.sh(agent.name, command)
+    finally:
+        hosts.close()
+
+
+def mesos_containers(output: str) -> int | None:
+    """MESOS_CONTAINERS' answer: how many run, None when docker could not say."""
+    text = output.strip()
+    return int(text) if text.isdigit() else None
+
+
 def tasks_off(state: State, host: Host, wait_s: float) -> bool:
     """FunctionCommand: move the Marathon tasks off this agent before its Docker restarts
     (drain.move_tasks_off, each replacement waited for `wait_s` seconds at most). True when
-    Docker may restart now; False, with one line logged, when it may not."""
+    Docker may restart now; False, with one line logged, when it may not (the run then stops
+    after this operation, module docstring)."""
     topo, agent = _agent(state, host)
+    if state in _FAILED:
+        return _fail(host, f"Docker not restarted: the drain of {_FAILED[state]} failed "
+                           "earlier in this run")
+    try:
+        running = mesos_containers(_on_agent(topo, agent, MESOS_CONTAINERS))
+    except (drain.Failed, RemoteError) as exc:
+        return _stop(state, host, f"Docker not restarted: {exc}")
+    if running == 0:
+        host.log("no Mesos container runs here: Docker restarts undrained")
+        return True
+    if len(topo.agents) < 2:
+        logger.warning(f"{host.print_prefix}the only agent: its Mesos containers stop while "
+                       "Docker restarts (nowhere to move them)")
+        return True
     try:
         cluster, hosts = drain.open_cluster(topo)
     except (drain.Failed, RemoteError) as exc:
-        return _fail(host, f"Docker not restarted: {exc}")
+        return _stop(state, host, f"Docker not restarted: {exc}")
+    marker = shlex.quote(DRAIN_MARKER)
     try:
-        running = int(cluster.sh(agent.name, RUNNING_CONTAINERS).strip() or 0)
-        if running == 0:
-            host.log("no container runs here: Docker restarts undrained")
-            return True
-        if len(topo.agents) < 2:
-            logger.warning(f"{host.print_prefix}the only agent: its {running} container(s) "
-                           "stop while Docker restarts (nowhere to move them)")
-            return True
-        marker = shlex.quote(DRAIN_MARKER)
         cluster.sh(agent.name, f"mkdir -p $(dirname {marker}) && touch {marker}")
         drain.move_tasks_off(cluster, topo, agent, wait_s, time.monotonic())
         return True
     except (drain.Failed, RemoteError) as exc:
-        return _fail(host, f"Docker not restarted: its tasks could not be moved: {exc}")
+        undone = _end_window(cluster, agent, marker)
+        return _stop(state, host, f"Docker not restarted: its tasks could not be moved: {exc}"
+                                  f"{undone}")
     finally:
         hosts.close()
+
+
+def _end_window(cluster: drain.Cluster, agent: Member, marker: str) -> str:
+    """After a failed drain (Docker untouched): the machine out of the schedule and the marker
+    gone; "" when done, else what is left (the marker stays for the next run)."""
+    try:
+        drain.back_in_service(cluster, agent)
+        cluster.sh(agent.name, f"rm -f {marker}")
+        return ""
+    except (drain.Failed, RemoteError) as exc:
+        return f"; the machine may still be scheduled for maintenance ({exc}): the next run ends it"
+
+
+def _stop(state: State, host: Host, message: str) -> bool:
+    """A failed drain: this host's operation fails with `message`, no later agent is drained
+    in this run, and the run stops after this operation."""
+    _FAILED.setdefault(state, host.name)
+    state.config.FAIL_PERCENT = 0
+    return _fail(host, message)
 
 
 def back_in(state: State, host: Host) -> bool:
@@ -97,17 +150,17 @@ def back_in(state: State, host: Host) -> bool:
     maintenance schedule (drain.back_in_service), then remove the marker. True when done or
     nothing to do; False, with one line logged, when Mesos did not take it."""
     topo, agent = _agent(state, host)
+    marker = shlex.quote(DRAIN_MARKER)
     try:
+        if not _on_agent(topo, agent, f"[ -e {marker} ] && echo pending; true").strip():
+            return True
         cluster, hosts = drain.open_cluster(topo)
     except (drain.Failed, RemoteError) as exc:
         return _fail(host, f"still scheduled for maintenance: {exc}")
-    marker = shlex.quote(DRAIN_MARKER)
     try:
-        if cluster.sh(agent.name, f"[ -e {marker} ] && echo pending; true").strip():
-            if drain.back_in_service(cluster, agent):
-                host.log("out of the maintenance schedule (UP): Marathon "
-                         "may place tasks here again")
-            cluster.sh(agent.name, f"rm -f {marker}")
+        if drain.back_in_service(cluster, agent):
+            host.log("out of the maintenance schedule (UP): Marathon may place tasks here again")
+        cluster.sh(agent.name, f"rm -f {marker}")
         return True
     except (drain.Failed, RemoteError) as exc:
         return _fail(host, f"still scheduled for maintenance: {exc}")

@@ -141,6 +141,12 @@ def test_other_active_agents_from_master_state() -> None:
                         {"hostname": A3, "pid": f"slave(1)@{A3}:5051", "active": True}]}
     assert plan.other_active_agents(state, A1) == [A3]
     assert plan.other_active_agents({"slaves": state["slaves"][:2]}, A1) == []
+    # A machine in maintenance (DRAINING: still active in Mesos) is no place to move tasks to.
+    status = {"draining_machines": [{"id": {"hostname": A3, "ip": A3}}],
+              "down_machines": [{"hostname": A2, "ip": A2}]}
+    assert plan.machines_in_maintenance(status) == {A2, A3}
+    assert plan.machines_in_maintenance({}) == set()
+    assert plan.other_active_agents(state, A1, plan.machines_in_maintenance(status)) == []
 
 
 def test_drain_cli_refuses_a_host_that_is_no_agent(capsys: Any, tmp_path: Path) -> None:

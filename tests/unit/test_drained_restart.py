@@ -53,7 +53,7 @@ def test_a_stale_agent_docker_is_drained_restarted_and_put_back_in_that_order() 
     assert op.global_arguments["_serial"] is True
     assert len(op.commands) == 3
     first, restart, last = op.commands
-    assert first == last == "FunctionCommand:"
+    assert (first, last) == ("FunctionCommand:tasks_off", "FunctionCommand:back_in")
     assert restart.startswith("systemctl restart docker.service && ")
 
 
@@ -63,7 +63,7 @@ def test_a_current_docker_costs_nothing_and_a_left_marker_only_puts_the_machine_
     # A run stopped after the drain left the marker: the next one ends the window, no restart.
     op = op_named(plan(cluster({**FRESH, **IN_PLACE, **MARKER}), ["tasks/docker.py"])["a1"],
                   RESTART)
-    assert op.commands == ["FunctionCommand:"]
+    assert op.commands == ["FunctionCommand:back_in"]
 
 
 def test_a_marathon_host_restarts_docker_without_a_drain_in_its_turn_unless_it_leads() -> None:
@@ -151,65 +151,92 @@ class FakeHosts:
         self.closed = True
 
 
-def _with_cluster(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any]
-                  ) -> tuple[FakeHosts, list[str]]:
+def _with_cluster(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any],
+                  move_fails: str = "") -> FakeHosts:
+    """drain's SSH glue and steps faked: every command and step in `hosts.log`, in order."""
     hosts = FakeHosts(answers)
-    steps: list[str] = []
 
-    def open_cluster(topo: Any) -> tuple[drain.Cluster, FakeHosts]:
+    def open_cluster(topo: Any, members: Any = None) -> tuple[drain.Cluster, FakeHosts]:
         return drain.Cluster(topo, hosts, False), hosts  # type: ignore[arg-type]
 
+    def move_tasks_off(cluster: Any, topo: Any, agent: Any, wait_s: float,
+                       started: float) -> None:
+        hosts.log.append(f"moved off {agent.name} ({wait_s:g} s)")
+        if move_fails:
+            raise drain.Failed(move_fails)
+
+    def back_in_service(cluster: Any, agent: Any) -> bool:
+        hosts.log.append(f"back {agent.name}")
+        return True
+
     monkeypatch.setattr(drain, "open_cluster", open_cluster)
-    monkeypatch.setattr(drain, "move_tasks_off",
-                        lambda cluster, topo, agent, wait_s, started: steps.append(
-                            f"moved off {agent.name} ({wait_s:g} s)"))
-    monkeypatch.setattr(drain, "back_in_service",
-                        lambda cluster, agent: steps.append(f"back {agent.name}") or True)
-    return hosts, steps
+    monkeypatch.setattr(drain, "move_tasks_off", move_tasks_off)
+    monkeypatch.setattr(drain, "back_in_service", back_in_service)
+    return hosts
 
 
-def _call(function: Any, *args: Any) -> bool:
+def _call(function: Any, *args: Any, agents: tuple[str, ...] = ("a1",)) -> list[bool]:
+    """`function(state, host, *args)` for each of `agents` in turn, in one State."""
     with prepared(cluster()) as (state, inventory):
-        a1 = inventory.get_host("@fake/a1")
-        with ctx_host.use(a1):
-            return bool(function(state, a1, *args))
+        results = []
+        for name in agents:
+            agent = inventory.get_host(f"@fake/{name}")
+            with ctx_host.use(agent):
+                results.append(bool(function(state, agent, *args)))
+        return results
 
 
-def test_tasks_off_drains_only_an_agent_with_containers_and_marks_it_first(
+def steps(hosts: FakeHosts) -> list[str]:
+    return [line for line in hosts.log if "docker ps" not in line]
+
+
+def test_tasks_off_marks_the_agent_before_it_drains_and_only_with_mesos_containers(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    hosts, steps = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "2\n", "")}})
-    assert _call(dr.tasks_off, 7.0) is True
-    assert steps == ["moved off @fake/a1 (7 s)"]
-    assert any("touch" in line and dr.DRAIN_MARKER in line for line in hosts.log)
+    hosts = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "2\n", "")}})
+    assert _call(dr.tasks_off, 7.0) == [True]
+    touch = f"@fake/a1: mkdir -p $(dirname {dr.DRAIN_MARKER}) && touch {dr.DRAIN_MARKER}"
+    assert steps(hosts) == [touch, "moved off @fake/a1 (7 s)"]
     assert hosts.closed
-    hosts, steps = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "0\n", "")}})
-    assert _call(dr.tasks_off, 7.0) is True
-    assert steps == [] and not any("touch" in line for line in hosts.log)
+    hosts = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "0\n", "")}})
+    assert _call(dr.tasks_off, 7.0) == [True]
+    assert steps(hosts) == []
+    # docker cannot say: the tasks are moved first all the same.
+    hosts = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "failed\n", "")}})
+    assert _call(dr.tasks_off, 7.0) == [True]
+    assert steps(hosts) == [touch, "moved off @fake/a1 (7 s)"]
+    assert dr.mesos_containers("3\n") == 3 and dr.mesos_containers("failed") is None
 
 
-def test_tasks_off_refuses_the_restart_with_one_line_when_the_drain_fails(
+def test_a_failed_drain_ends_its_window_stops_the_run_and_drains_no_other_agent(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    hosts, _ = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "1\n", "")}})
-
-    def refused(*args: Any) -> None:
-        raise drain.Failed("marathon: no Marathon answered: m1: GET /v2/apps answered 502")
-
-    monkeypatch.setattr(drain, "move_tasks_off", refused)
-    assert _call(dr.tasks_off, 7.0) is False
+    hosts = _with_cluster(monkeypatch, {"@fake/a1": {"docker ps": (0, "1\n", "")},
+                                        "@fake/a2": {"docker ps": (0, "1\n", "")}},
+                          move_fails="marathon: no Marathon answered: m1: GET /v2/apps "
+                                     "answered 502")
+    with prepared(cluster()) as (state, inventory):
+        results = []
+        for name in ("a1", "a2"):
+            agent = inventory.get_host(f"@fake/{name}")
+            with ctx_host.use(agent):
+                results.append(dr.tasks_off(state, agent, 7.0))
+        assert state.config.FAIL_PERCENT == 0
+    assert results == [False, False]
+    assert steps(hosts)[1:] == ["moved off @fake/a1 (7 s)", "back @fake/a1",
+                                f"@fake/a1: rm -f {dr.DRAIN_MARKER}"]
     assert "error: @fake/a1: Docker not restarted: its tasks could not be moved: marathon: no " \
            "Marathon answered" in caplog.text
-    assert hosts.closed
+    assert "error: @fake/a2: Docker not restarted: the drain of @fake/a1 failed earlier" \
+           in caplog.text
 
 
 def test_back_in_acts_only_on_the_marker_and_removes_it_after(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    hosts, steps = _with_cluster(monkeypatch, {"@fake/a1": {"[ -e": (0, "pending\n", "")}})
-    assert _call(dr.back_in) is True
-    assert steps == ["back @fake/a1"]
-    assert hosts.log[-1] == f"@fake/a1: rm -f {dr.DRAIN_MARKER}"
-    hosts, steps = _with_cluster(monkeypatch, {"@fake/a1": {"[ -e": (0, "\n", "")}})
-    assert _call(dr.back_in) is True
-    assert steps == [] and not any("rm -f" in line for line in hosts.log)
+    hosts = _with_cluster(monkeypatch, {"@fake/a1": {"[ -e": (0, "pending\n", "")}})
+    assert _call(dr.back_in) == [True]
+    assert steps(hosts)[-2:] == ["back @fake/a1", f"@fake/a1: rm -f {dr.DRAIN_MARKER}"]
+    hosts = _with_cluster(monkeypatch, {"@fake/a1": {"[ -e": (0, "\n", "")}})
+    assert _call(dr.back_in) == [True]
+    assert not any("rm -f" in line or "back" in line for line in hosts.log)
 
 
 def test_marathon_requests_pass_over_a_marathon_without_a_leader() -> None:

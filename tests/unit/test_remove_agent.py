@@ -173,8 +173,10 @@ def test_an_agent_not_down_is_drained_then_stopped_and_left_down(
     fake = FakeCluster(active=["10.0.1.11", "10.0.1.12", "10.0.1.13"], down=[])
     code = run(tmp_path, monkeypatch, fake, "--yes", "--wait", "7")
     assert code == 0
+    # The status twice: other agents must be out of maintenance, and is a3 DOWN already.
     assert fake.log == ["mesos GET /master/state", "mesos GET /master/maintenance/status",
-                        "drain a3 7", "stop a3", "closed"]
+                        "mesos GET /master/maintenance/status", "drain a3 7", "stop a3",
+                        "closed"]
     out = capsys.readouterr().out
     assert "a3: stopping its HAProxy; clients move to the remaining load balancer(s): a1, a2" \
         in out
@@ -202,10 +204,11 @@ def test_no_other_active_agent_changes_nothing(
     fake = FakeCluster(active=["10.0.1.13"], down=[])
     code = run(tmp_path, monkeypatch, fake, "--yes")
     assert code == 1
-    assert fake.log == ["mesos GET /master/state", "closed"]
+    assert fake.log == ["mesos GET /master/state", "mesos GET /master/maintenance/status",
+                        "closed"]
     assert capsys.readouterr().out.splitlines() == [
-        f"error: {tmp_path / 'inv.py'}: a3: no other agent is active in Mesos: its tasks "
-        "would have nowhere to run"]
+        f"error: {tmp_path / 'inv.py'}: a3: no other agent is active in Mesos and out of "
+        "maintenance: its tasks would have nowhere to run"]
 
 
 class Unreachable:
@@ -220,7 +223,8 @@ class Unreachable:
 
 def test_an_unreachable_agent_is_named_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    monkeypatch.setattr(drain_cmd, "open_hosts", lambda topo, deadline: Unreachable("a3"))
+    monkeypatch.setattr(drain_cmd, "open_hosts",
+                        lambda topo, deadline, members=None: Unreachable("a3"))
     assert main(["remove", str(inventory(tmp_path)), "a3", "--yes"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         f"error: {tmp_path / 'inv.py'}: a3: unreachable over SSH: cannot connect over SSH"]
@@ -276,7 +280,8 @@ def test_drain_machine_schedules_moves_each_task_then_brings_the_machine_down(
     topo = cluster()
     agent = next(m for m in topo.agents if m.name == "a3")
     drain_cmd.drain_machine(fake, topo, agent, 5.0, 0.0)  # type: ignore[arg-type]
-    assert fake.log == ["mesos GET /master/state", "mesos GET /master/maintenance/schedule",
+    assert fake.log == ["mesos GET /master/state", "mesos GET /master/maintenance/status",
+                        "mesos GET /master/maintenance/schedule",
                         "mesos POST /master/maintenance/schedule",
                         "marathon DELETE /v2/apps/web/tasks/web.1?scale=false",
                         "mesos POST /master/machine/down"]

@@ -101,8 +101,10 @@ def _command_text(command: Any) -> str:
         return command.get_masked_value()
     if isinstance(command, str):
         return command
-    # File uploads and functions: name them so a test can still see them.
-    return type(command).__name__ + ":" + str(getattr(command, "dest", ""))
+    # File uploads and functions: name them so a test can still see them (and their order).
+    function = getattr(command, "function", None)
+    detail = getattr(function, "__name__", None) or str(getattr(command, "dest", ""))
+    return type(command).__name__ + ":" + detail
 
 
 # Task file -> the roles whose hosts deploy.py includes it for (None: every cluster host), from

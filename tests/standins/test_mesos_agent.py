@@ -59,7 +59,10 @@ def test_agent_registers_and_follows_failover(
     # Only the leader answers; m2 sends the client there.
     status, _, headers = get_full(f"http://127.0.0.1:{m2}/master/slaves")
     assert (status, headers["Location"]) == (307, f"//127.0.0.1:{m1}/master/slaves")
-    assert (tmp_path / "agent/meta/slaves/latest/slave.info").exists()
+    # The agent checkpoints its SlaveInfo once the master's registration reply arrives, so
+    # after the master lists it (as real Mesos: master adds, replies; the agent then writes).
+    wait_for("the agent's checkpointed slave.info",
+             lambda: (tmp_path / "agent/meta/slaves/latest/slave.info").exists(), 10)
     assert "STAND-IN" in agent.output()
 
     procs[0].stop()  # the leader goes away; the agent re-registers with the new one

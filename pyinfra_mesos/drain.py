@@ -235,25 +235,28 @@ def maintenance_status(cluster: Cluster) -> dict[str, Any]:
     return reply if isinstance(reply, dict) else {}
 
 
-def other_agents(cluster: Cluster, agent: Member) -> list[str]:
+def other_agents(cluster: Cluster, agent: Member,
+                 maintenance: dict[str, Any] | None = None) -> list[str]:
     """The other agents active in Mesos (GET /master/state) whose machine is in no maintenance
-    (a DRAINING agent stays active, but Marathon places nothing there); Failed when there is
-    none (its tasks would have nowhere to run) or the master does not answer."""
+    (a DRAINING agent stays active, but Marathon places nothing there); `maintenance` is
+    maintenance_status's answer when the caller has it (else it is asked here). Failed when
+    there is none (its tasks would have nowhere to run) or the master does not answer."""
     status, state = cluster.mesos("GET", "/master/state")
     if status != 200 or not isinstance(state, dict):
         raise Failed(f"mesos: GET /master/state answered {status}")
-    others = plan.other_active_agents(state, agent.ip,
-                                      plan.machines_in_maintenance(maintenance_status(cluster)))
+    if maintenance is None:
+        maintenance = maintenance_status(cluster)
+    others = plan.other_active_agents(state, agent.ip, plan.machines_in_maintenance(maintenance))
     if not others:
         raise Failed(f"{agent.name}: no other agent is active in Mesos and out of "
                      "maintenance: its tasks would have nowhere to run")
     return others
 
 
-def machine_is_down(cluster: Cluster, agent: Member) -> bool:
-    """Whether the agent's machine is DOWN in Mesos maintenance (GET /master/maintenance/status;
+def machine_is_down(maintenance: dict[str, Any], agent: Member) -> bool:
+    """Whether the agent's machine is DOWN in `maintenance` (maintenance_status's answer;
     drain_plan.machine_down)."""
-    return plan.machine_down(maintenance_status(cluster), plan.machine_id(agent))
+    return plan.machine_down(maintenance, plan.machine_id(agent))
 
 
 def move_tasks_off(cluster: Cluster, topo: Topology, agent: Member, wait_s: float,

@@ -235,8 +235,10 @@ def remove_agent(args: argparse.Namespace, topo: Topology, agent: Member) -> int
     started = time.monotonic()
     cluster, hosts = drain_cmd.open_cluster(topo)
     try:
-        others = drain_cmd.other_agents(cluster, agent)
-        down = drain_cmd.machine_is_down(cluster, agent)
+        # One maintenance read serves both: the agents out of maintenance, and this one's state.
+        maintenance = drain_cmd.maintenance_status(cluster)
+        others = drain_cmd.other_agents(cluster, agent, maintenance)
+        down = drain_cmd.machine_is_down(maintenance, agent)
         balancers = plan.remaining_load_balancers(topo, agent.name)
         _say(f"checked: {agent.name} is an agent of the inventory, {len(others)} other agent(s) "
              f"active in Mesos, machine {'DOWN' if down else 'up'}", started)

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from sandbox import config
+from sandbox.docker_repack import second_docker_build
 from sandbox.golden import golden_key
 from sandbox.proc import CommandFailed, ok, run, say
 from sandbox.services import docker_env
@@ -114,14 +115,17 @@ def build_push(st: StateFile, key: str, image: str, context: Path, dockerfile: s
 
 
 def ensure_mesos_repo(st: StateFile) -> str:
-    """Run the stand-in's repo builder into www/mesos; 'built', 'unchanged' or 'missing'."""
+    """Run the stand-in's repo builder into www/mesos, with the second docker.io in it
+    (sandbox/docker_repack.py); 'built', 'unchanged' or 'missing'."""
     if not (MESOS_STANDIN / "build_repo.py").is_file():
         return "missing"
-    out = config.state_dir(st.data["sandbox"]) / "www" / "mesos"
-    digest = tree_hash(MESOS_STANDIN)
+    state_dir = config.state_dir(st.data["sandbox"])
+    out = state_dir / "www" / "mesos"
+    docker_deb = second_docker_build(state_dir / "docker-repack")
+    digest = tree_hash(MESOS_STANDIN, extra=docker_deb.name)
     if st.artifacts.get("mesos_repo", {}).get("hash") == digest and (out / "repo.json").is_file():
         return "unchanged"
-    run([sys.executable, "-m", "tests.standins.mesos.build_repo", str(out)],
+    run([sys.executable, "-m", "tests.standins.mesos.build_repo", str(out), str(docker_deb)],
         timeout=600, cwd=str(REPO_ROOT))
     info = json.loads((out / "repo.json").read_text())
     if not (out / "key.asc").is_file():

@@ -119,19 +119,26 @@ def tasks_off(state: State, host: Host, wait_s: float) -> bool:
         drain.move_tasks_off(cluster, topo, agent, wait_s, time.monotonic())
         return True
     except (drain.Failed, RemoteError) as exc:
-        undone = _end_window(cluster, agent, marker)
+        undone = _end_window(cluster, agent)
         return _stop(state, host, f"Docker not restarted: its tasks could not be moved: {exc}"
                                   f"{undone}")
     finally:
         hosts.close()
 
 
-def _end_window(cluster: drain.Cluster, agent: Member, marker: str) -> str:
-    """After a failed drain (Docker untouched): the machine out of the schedule and the marker
-    gone; "" when done, else what is left (the marker stays for the next run)."""
+def _window_closed(cluster: drain.Cluster, agent: Member) -> bool:
+    """The agent's machine out of the maintenance schedule (drain.back_in_service: True when it
+    was in), then DRAIN_MARKER gone. Raises drain.Failed or RemoteError, the marker kept."""
+    was_in = drain.back_in_service(cluster, agent)
+    cluster.sh(agent.name, f"rm -f {shlex.quote(DRAIN_MARKER)}")
+    return was_in
+
+
+def _end_window(cluster: drain.Cluster, agent: Member) -> str:
+    """After a failed drain (Docker untouched): _window_closed; "" when done, else what is
+    left (the marker stays for the next run)."""
     try:
-        drain.back_in_service(cluster, agent)
-        cluster.sh(agent.name, f"rm -f {marker}")
+        _window_closed(cluster, agent)
         return ""
     except (drain.Failed, RemoteError) as exc:
         return f"; the machine may still be scheduled for maintenance ({exc}): the next run ends it"
@@ -158,9 +165,8 @@ def back_in(state: State, host: Host) -> bool:
     except (drain.Failed, RemoteError) as exc:
         return _fail(host, f"still scheduled for maintenance: {exc}")
     try:
-        if drain.back_in_service(cluster, agent):
+        if _window_closed(cluster, agent):
             host.log("out of the maintenance schedule (UP): Marathon may place tasks here again")
-        cluster.sh(agent.name, f"rm -f {marker}")
         return True
     except (drain.Failed, RemoteError) as exc:
         return _fail(host, f"still scheduled for maintenance: {exc}")

@@ -47,14 +47,13 @@ def phase_drain(run: Any) -> None:
     from tests.e2e.helpers import app_scale_problem
     from tests.e2e.test_sandbox_e2e import (
         PYTHON,
-        SETTLE_TIMEOUT_S,
         Hosts,
         app_containers,
-        deploy_apps,
         load_monitor,
         marathon_app,
         require_success,
         run_logged,
+        scale_app,
         wait_until,
     )
 
@@ -62,9 +61,7 @@ def phase_drain(run: Any) -> None:
         agents = hosts.topology.agents
         assert len(agents) >= 2, "draining an agent needs at least two"
         victim = agents[-1]
-        deploy_apps("drain-apps-spread", run, len(agents))
-        wait_until(lambda: app_scale_problem(marathon_app(hosts), len(agents)),
-                   SETTLE_TIMEOUT_S, f"scaling to {len(agents)} instances")
+        scale_app("drain-apps-spread", run, hosts, len(agents))
         by_agent = app_containers(hosts)
         assert by_agent.get(victim.name), f"no instance on {victim.name} to drain: {by_agent}"
         monitor = load_monitor(hosts)
@@ -111,6 +108,4 @@ def phase_drain(run: Any) -> None:
                                                            f"{victim.name} back in Mesos")
         status = _mesos_get(hosts, "/master/maintenance/status")
         assert status == {}, f"maintenance left after undrain: {json.dumps(status)}"
-        deploy_apps("drain-apps-scale-1", run, 1)
-        wait_until(lambda: app_scale_problem(marathon_app(hosts), 1), SETTLE_TIMEOUT_S,
-                   "scaling back to 1 instance")
+        scale_app("drain-apps-scale-1", run, hosts, 1)

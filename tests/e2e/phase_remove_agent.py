@@ -83,24 +83,21 @@ def ruleset_problem(name: str, text: str, gone: Any, kept: Any) -> str | None:
 
 
 def phase_remove_agent(run: Any, base_data: Sequence[str] = ()) -> None:
-    from tests.e2e.helpers import app_scale_problem
     from tests.e2e.test_sandbox_e2e import (
         DEPLOY_TIMEOUT_S,
         PYINFRA,
         PYTHON,
-        SETTLE_TIMEOUT_S,
         Hosts,
         _topology,
         all_lbs_answer,
         app_containers,
         cluster_checks,
-        deploy_apps,
         load_monitor,
         marathon_app,
         require_no_changes,
         require_success,
         run_logged,
-        wait_until,
+        scale_app,
     )
 
     with Hosts(run.inventory) as hosts:
@@ -113,9 +110,7 @@ def phase_remove_agent(run: Any, base_data: Sequence[str] = ()) -> None:
         staying_lbs = [m for m in topo.load_balancers if m.name != gone.name]
         assert staying_lbs, f"removing {gone.name} would leave no load balancer"
         units = agent_units(topo, gone.name)
-        deploy_apps("14-apps-spread", run, len(agents))
-        wait_until(lambda: app_scale_problem(marathon_app(hosts), len(agents)),
-                   SETTLE_TIMEOUT_S, f"scaling to {len(agents)} instances")
+        scale_app("14-apps-spread", run, hosts, len(agents))
         on_gone = app_containers(hosts).get(gone.name, 0)
         monitor = load_monitor(hosts, staying_lbs)
     try:
@@ -171,9 +166,7 @@ def phase_remove_agent(run: Any, base_data: Sequence[str] = ()) -> None:
         hosts_of = sorted(str(t["host"]) for t in app.get("tasks") or [])
         assert gone.ip not in hosts_of and gone.name not in hosts_of, hosts_of
         # One instance again before the deploy, which sets the apps' own count (1) itself.
-        deploy_apps("14-apps-scale-1", run, 1)
-        wait_until(lambda: app_scale_problem(marathon_app(hosts), 1), SETTLE_TIMEOUT_S,
-                   "scaling back to 1 instance")
+        scale_app("14-apps-scale-1", run, hosts, 1)
 
     run.inventory.write_text(remove_host_lines(run.inventory.read_text(), [gone.name]))
     run.removed_agent = gone.name  # phase 15 adds it back

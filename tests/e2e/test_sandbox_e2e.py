@@ -32,7 +32,8 @@ run in this order (each test's name carries its number):
 11. a deploy SIGKILLed between the masters' config write and their restart: the checks catch
    the drift, the re-run restarts them, the next run changes nothing
 12. (phase_upgrade.py) rolling upgrade and downgrade under load; 12b. (phase_docker_restart.py)
-   Docker restarted on every Docker host by a deploy under load, each agent drained first
+   docker.io moved to a second build and back by deploys under load, Docker restarted on every
+   Docker host, each agent drained first
 13. (phase_shrink.py) shrink masters 5 -> 3 under load: the newest cut off for good (its veth
    down, as 8c), `remove` the two newest with `--dead` for it, their lines deleted, the
    deploy refused without mesos_allow_master_removal, then the quorum lowered with it
@@ -589,6 +590,14 @@ def deploy_apps(step: str, run: E2ERun, instances: int, timing: str | None = Non
         run.timings[timing] = result.seconds
     require_success(timing or step, result)
     return result
+
+
+def scale_app(step: str, run: E2ERun, hosts: Hosts, instances: int) -> None:
+    """deploy_apps at `instances`, then wait (SETTLE_TIMEOUT_S) until the app runs that many,
+    all healthy."""
+    deploy_apps(step, run, instances)
+    wait_until(lambda: app_scale_problem(marathon_app(hosts), instances), SETTLE_TIMEOUT_S,
+               f"{step}: scaling to {instances} instance(s)")
 
 
 def require_no_changes(step: str, result: StepResult) -> None:
@@ -1366,9 +1375,7 @@ def phase_agent_lost(run: E2ERun) -> None:
     with Hosts(run.inventory) as hosts:
         agents = hosts.topology.agents
         assert len(agents) >= 2, "losing an agent needs at least two"
-        deploy_apps("8c-apps-spread", run, len(agents))
-        wait_until(lambda: app_scale_problem(marathon_app(hosts), len(agents)),
-                   SETTLE_TIMEOUT_S, f"scaling to {len(agents)} instances")
+        scale_app("8c-apps-spread", run, hosts, len(agents))
         want = marathon_task_addresses(marathon_app(hosts))
         lb_bound = 2 * bridge_interval_s(hosts) + BRIDGE_SLACK_S
 
@@ -1426,9 +1433,7 @@ def phase_agent_lost(run: E2ERun) -> None:
         wait_until(lambda: app_scale_problem(marathon_app(hosts), len(agents)),
                    FAULT_RECOVERY_TIMEOUT_S, "the app after the agent came back")
         all_lbs_answer(hosts, 2 * len(agents), "after the agent came back")
-        deploy_apps("8c-apps-scale-1", run, 1)
-        wait_until(lambda: app_scale_problem(marathon_app(hosts), 1), SETTLE_TIMEOUT_S,
-                   "scaling back to 1 instance")
+        scale_app("8c-apps-scale-1", run, hosts, 1)
 
 
 # -- Phase 9: grow the masters 3 -> 5 -------------------------------------------------------------
@@ -1950,9 +1955,10 @@ def test_12_upgrade_and_downgrade(e2e_run: E2ERun) -> None:
 
 
 def test_12b_docker_restarted_under_load(e2e_run: E2ERun) -> None:
-    """12b. Docker restarted on every Docker host by a deploy (daemon.json changed, then back),
-    each agent's tasks moved off first, under load (with phase 11's data, as 12)."""
-    with phase(e2e_run, "Docker restarted under load"):
+    """12b. docker.io moved to the sandbox's second build and back by deploys (daemon.json
+    changed and back with it), Docker restarted on every Docker host, each agent's tasks moved
+    off first, under load (with phase 11's data, as 12)."""
+    with phase(e2e_run, "Docker moved and restarted under load"):
         phase_docker_restart(e2e_run, base_data=(INTERRUPT_DATA,))
 
 

@@ -158,3 +158,38 @@ def test_real_apt_rejects_a_wrong_key(served: str, tmp_path: Path) -> None:
     update = _apt(tmp_path, served, WRONG_KEY, "apt-get", "update")
     assert update.returncode != 0
     assert "NO_PUBKEY" in update.stderr or "not signed" in update.stderr
+
+
+def _extra_deb(tmp: Path, version: str) -> Path:
+    """A small amd64 .deb, as the sandbox's second docker.io is (sandbox/docker_repack.py)."""
+    root = tmp / f"extra-{version}"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN/control").write_text(
+        f"Package: standin-extra\nVersion: {version}\nArchitecture: amd64\n"
+        "Maintainer: test <test@example.invalid>\nDescription: an extra package\n")
+    deb = tmp / f"standin-extra_{version}_amd64.deb"
+    subprocess.run(["dpkg-deb", "--build", str(root), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+def test_an_extra_deb_is_served_for_its_architecture_and_leaves_when_dropped(
+        tmp_path: Path) -> None:
+    out = tmp_path / "repo"
+    deb = _extra_deb(tmp_path, "1.0~standin1-1")
+    try:
+        assert build_repo.build(out, (deb,)) is True
+        amd64 = (out / "dists/bookworm/main/binary-amd64/Packages").read_text()
+        every = (out / "dists/bookworm/main/binary-all/Packages").read_text()
+        # binary-amd64 lists both packages, binary-all the Architecture: all one only.
+        assert "Package: standin-extra" in amd64 and "Package: aventer-mesos" in amd64
+        assert "standin-extra" not in every and "Package: aventer-mesos" in every
+        assert f"Filename: {build_repo.EXTRA_POOL}/{deb.name}" in amd64
+        info = json.loads((out / "repo.json").read_text())
+        assert info["extra"] == {deb.name: "1.0~standin1-1"}
+        assert build_repo.build(out, (deb,)) is False  # unchanged inputs: nothing rebuilt
+        assert build_repo.build(out) is True  # dropped: out of the pool and the index
+        assert not list((out / build_repo.EXTRA_POOL).glob("*.deb"))
+        assert "standin-extra" not in (out / "dists/bookworm/main/binary-amd64/Packages"
+                                       ).read_text()
+    finally:
+        build_repo.stop_gpg_agent(out.parent / "gnupg")

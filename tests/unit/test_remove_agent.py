@@ -173,10 +173,10 @@ def test_an_agent_not_down_is_drained_then_stopped_and_left_down(
     fake = FakeCluster(active=["10.0.1.11", "10.0.1.12", "10.0.1.13"], down=[])
     code = run(tmp_path, monkeypatch, fake, "--yes", "--wait", "7")
     assert code == 0
-    # The status twice: other agents must be out of maintenance, and is a3 DOWN already.
-    assert fake.log == ["mesos GET /master/state", "mesos GET /master/maintenance/status",
-                        "mesos GET /master/maintenance/status", "drain a3 7", "stop a3",
-                        "closed"]
+    # The status once, for both questions: are the other agents out of maintenance, and is
+    # a3 DOWN already.
+    assert fake.log == ["mesos GET /master/maintenance/status", "mesos GET /master/state",
+                        "drain a3 7", "stop a3", "closed"]
     out = capsys.readouterr().out
     assert "a3: stopping its HAProxy; clients move to the remaining load balancer(s): a1, a2" \
         in out
@@ -204,7 +204,7 @@ def test_no_other_active_agent_changes_nothing(
     fake = FakeCluster(active=["10.0.1.13"], down=[])
     code = run(tmp_path, monkeypatch, fake, "--yes")
     assert code == 1
-    assert fake.log == ["mesos GET /master/state", "mesos GET /master/maintenance/status",
+    assert fake.log == ["mesos GET /master/maintenance/status", "mesos GET /master/state",
                         "closed"]
     assert capsys.readouterr().out.splitlines() == [
         f"error: {tmp_path / 'inv.py'}: a3: no other agent is active in Mesos and out of "

@@ -1,9 +1,10 @@
 """Build the aventer-mesos STAND-IN .debs and a signed apt repository (CONTRACTS.md).
 
-    python -m tests.standins.mesos.build_repo OUT_DIR
+    python -m tests.standins.mesos.build_repo OUT_DIR [EXTRA_DEB ...]
 
 OUT_DIR gets pool/main/a/aventer-mesos/*.deb (one per entry of BUILDS: the pinned default and a
-second build to upgrade to and downgrade from), dists/bookworm/{InRelease,Release,Release.gpg},
+second build to upgrade to and downgrade from), each EXTRA_DEB in pool/main/extra/ (the sandbox's
+second docker.io: sandbox/docker_repack.py), dists/bookworm/{InRelease,Release,Release.gpg},
 dists/bookworm/main/binary-{all,amd64}/Packages[.gz], key.asc and repo.json; the signing key lives
 in OUT_DIR/../gnupg. A second run with unchanged sources changes nothing (same key, same files).
 
@@ -73,6 +74,7 @@ ARCHES = ("all", "amd64")
 SOURCE_DATE_EPOCH = 1600000000  # fixed mtimes: the same sources give a byte-identical .deb
 DEB_NAME = DEFAULT.deb_name
 POOL = Path("pool") / COMPONENT / "a" / PACKAGE
+EXTRA_POOL = Path("pool") / COMPONENT / "extra"  # other packages' .debs, copied as given
 KEY_NAME = "pyinfra-mesos stand-in apt repository (test sandbox only)"
 BUILD_RECORD = "usr/lib/mesos-standin/mesos_standin/build.json"
 
@@ -222,12 +224,23 @@ def sorted_stanzas(packages: bytes) -> bytes:
     return b"".join(s + b"\n\n" for s in sorted(stanzas, key=filename))
 
 
+def for_arch(packages: bytes, arch: str) -> bytes:
+    """The stanzas of `packages` that binary-`arch` lists: Debian's binary-amd64 lists its
+    `Architecture: all` packages too, binary-all only those."""
+    if arch != "all":
+        return packages
+    stanzas = [s for s in packages.split(b"\n\n") if s.strip()]
+    return b"".join(s + b"\n\n" for s in stanzas if b"\nArchitecture: all\n" in s + b"\n")
+
+
 def build_indexes(out: Path) -> None:
-    packages = sorted_stanzas(run(["apt-ftparchive", "packages", str(POOL)], cwd=out).stdout)
+    pool = Path("pool")
+    packages = sorted_stanzas(run(["apt-ftparchive", "packages", str(pool)], cwd=out).stdout)
     for arch in ARCHES:
         d = out / "dists" / SUITE / COMPONENT / f"binary-{arch}"
-        write_if_changed(d / "Packages", packages)
-        write_if_changed(d / "Packages.gz", gzip.compress(packages, mtime=0))
+        listed = for_arch(packages, arch)
+        write_if_changed(d / "Packages", listed)
+        write_if_changed(d / "Packages.gz", gzip.compress(listed, mtime=0))
     opts = {
         "Origin": "pyinfra-mesos-standin", "Label": "aventer-mesos STAND-IN",
         "Suite": SUITE, "Codename": SUITE, "Components": COMPONENT,
@@ -250,15 +263,22 @@ def sign(out: Path, gnupg: Path, fpr: str) -> None:
         str(dist / "Release"))  # fmt: skip
 
 
-def build(out: Path) -> bool:
-    """Build or refresh the repository; returns False when everything was up to date."""
+def file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def build(out: Path, extra_debs: tuple[Path, ...] = ()) -> bool:
+    """Build or refresh the repository, with `extra_debs` (.deb files) in EXTRA_POOL; returns
+    False when everything was up to date."""
     out = out.resolve()
     gnupg = out.parent / "gnupg"
-    digest = inputs_digest()
+    digest = inputs_digest() + "".join(f" {deb.name}:{file_digest(deb)}" for deb in extra_debs)
     stamp = out / ".standin-inputs"
     fpr = ensure_key(gnupg)
     outputs = [
         *(out / POOL / build.deb_name for build in BUILDS),
+        *(out / EXTRA_POOL / deb.name for deb in extra_debs),
         out / "dists" / SUITE / "InRelease",
         out / "dists" / SUITE / "Release.gpg",
         out / "key.asc",
@@ -271,17 +291,26 @@ def build(out: Path) -> bool:
     for build in BUILDS:
         build_deb(package_files(build), out / POOL / build.deb_name, build)
     wanted = {build.deb_name for build in BUILDS}
-    for old in (out / POOL).glob("*.deb"):
+    for deb in extra_debs:
+        (out / EXTRA_POOL).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(deb, out / EXTRA_POOL / deb.name)
+    wanted |= {deb.name for deb in extra_debs}
+    for old in [*(out / POOL).glob("*.deb"), *(out / EXTRA_POOL).glob("*.deb")]:
         if old.name not in wanted:
             old.unlink()  # a build no longer listed leaves the pool and the index
     build_indexes(out)
     sign(out, gnupg, fpr)
     write_if_changed(out / "key.asc", gpg(gnupg, "--armor", "--export", fpr).stdout)
     repo = {"suite": SUITE, "component": COMPONENT, "package": PACKAGE, "version": VERSION,
-            "versions": [build.version for build in BUILDS], "fingerprint": fpr}  # fmt: skip
+            "versions": [build.version for build in BUILDS], "fingerprint": fpr,
+            "extra": {deb.name: deb_version(deb) for deb in extra_debs}}  # fmt: skip
     write_if_changed(out / "repo.json", (json.dumps(repo, indent=2) + "\n").encode())
     stamp.write_text(stamp_text)
     return True
+
+
+def deb_version(deb: Path) -> str:
+    return run(["dpkg-deb", "-f", str(deb), "Version"]).stdout.decode().strip()
 
 
 def stop_gpg_agent(gnupg: Path) -> None:
@@ -291,18 +320,19 @@ def stop_gpg_agent(gnupg: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tests.standins.mesos.build_repo OUT_DIR", file=sys.stderr)
+    if not argv:
+        print("usage: python -m tests.standins.mesos.build_repo OUT_DIR [EXTRA_DEB ...]",
+              file=sys.stderr)
         return 2
-    out = Path(argv[0])
+    out, extra = Path(argv[0]), tuple(Path(arg).resolve() for arg in argv[1:])
     try:
-        changed = build(out)
+        changed = build(out, extra)
     except subprocess.CalledProcessError as exc:
         print(f"build_repo: {' '.join(exc.cmd)} failed:\n{exc.stderr.decode()}", file=sys.stderr)
         return 1
     finally:
         stop_gpg_agent(out.resolve().parent / "gnupg")
-    versions = ", ".join(build.version for build in BUILDS)
+    versions = ", ".join([*(build.version for build in BUILDS), *(deb.name for deb in extra)])
     state = "built" if changed else "up to date"
     print(f"{state}: {out.resolve()} (STAND-IN {PACKAGE} {versions})")
     return 0

@@ -14,8 +14,8 @@ from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
-from pyinfra_mesos.deploy.planning_facts import defer_fact, read_deferred
-from pyinfra_mesos.deploy.units import unit_read
+from pyinfra_mesos.deploy.planning_facts import read_deferred, read_together
+from pyinfra_mesos.deploy.planning_reads import planning_reads
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.tcp_nodelay import ssh_client_no_delay
@@ -49,10 +49,10 @@ register_deploy_files([__file__, *(os.path.join(os.path.dirname(__file__), task)
                                    for task in TASK_FILES)])
 
 roles = topo.roles_of(host.name)
-if roles:
-    # Every unit the task files below ask about, in the host's one read (deploy/units.py).
-    unit_fact, unit_fact_arguments = unit_read(host.data.dict())
-    defer_fact(host, unit_fact, **unit_fact_arguments)
+# Every read the task files below make while they load (the hosts block, packages, units, the
+# files each component decides from), in ONE command for this host before they run: they then
+# answer from it instead of waiting for a round trip each (deploy/planning_reads.py).
+read_together(host, planning_reads(host.data.dict(), topo, host.name))
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra
 # orders operations by the line numbers of the calls that made them (api/util.py

@@ -5,13 +5,14 @@ The host's own hostname is left alone; the cluster uses addresses (`ip`) everywh
 """
 
 from pyinfra import host, inventory
-from pyinfra.facts.files import Block
 from pyinfra.operations import apt, files
 
 from pyinfra_mesos.common import APT_LOCK_CONF, apt_lock_timeout_conf, hosts_entries
 from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.packages import install_missing
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import HOSTS_FILE, HOSTS_MARKER, hosts_block
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.docker import DOCKER_PIN_FILE, docker_pin_text
 from pyinfra_mesos.templates import render_template
@@ -58,16 +59,16 @@ dpkg_configure_pending(
     timeout_s=int(host.data.apt_lock_timeout_s),
 )
 
-# The managed block is read once, here: files.block reads it twice more (pyinfra 3.10
+# The managed block is read once, here (in the host's first command: deploy/planning_reads.py):
+# files.block reads it twice more (pyinfra 3.10
 # operations/files.py `block`), so it is planned only when the block differs, with pyinfra's
 # own test (the lines between the markers equal the content's lines).
-HOSTS_MARKER = "# {mark} pyinfra-mesos cluster members"
-hosts_block = render_template("hosts-block.j2", entries=hosts_entries(topo)).rstrip("\n")
-if host.get_fact(Block, path="/etc/hosts", marker=HOSTS_MARKER) != hosts_block.split("\n"):
+hosts_content = render_template("hosts-block.j2", entries=hosts_entries(topo)).rstrip("\n")
+if read_kept(host, hosts_block()) != hosts_content.split("\n"):
     files.block(
         name="List every cluster member in /etc/hosts",
-        path="/etc/hosts",
-        content=hosts_block,
+        path=HOSTS_FILE,
+        content=hosts_content,
         marker=HOSTS_MARKER,
     )
 

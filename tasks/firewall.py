@@ -20,6 +20,8 @@ from pyinfra_mesos.common import member_named
 from pyinfra_mesos.deploy import firewall_facts
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.packages import install_missing
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import firewall_loaded
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.floor import FIREWALL_PACKAGE
@@ -64,7 +66,7 @@ if firewall.enabled(member_named(topo, host.name)):
     )
 
     # Read before anything changes: the marker of the table the kernel holds now.
-    if host.get_fact(firewall_facts.LoadedMarker) != wanted:
+    if read_kept(host, firewall_loaded()) != wanted:
         server.shell(
             name="Load the firewall (nft -c, arm a rollback, load, confirm over SSH)",
             commands=firewall.apply_commands(),

@@ -18,9 +18,10 @@ from pyinfra_mesos.credentials import (
     zookeeper_credentials,
 )
 from pyinfra_mesos.deploy.backup_op import marathon_image_changes, plan_backup_before_upgrade
-from pyinfra_mesos.deploy.deploy_facts import DockerImageId
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts, marathon_leader_query
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import marathon_image
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import leader_last_restart
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
@@ -54,7 +55,7 @@ credentials = marathon_credentials(host.data.dict(), state.cwd)
 zk_credentials = zookeeper_credentials(host.data.dict(), state.cwd, "marathon", create=True)
 was_running = unit_states([SERVICE])[SERVICE].active
 
-image_id = host.get_fact(DockerImageId, image=image)
+image_id = read_kept(host, marathon_image(host.data.dict()))
 if image_id is None:
     server.shell(name=f"Pull the Marathon image {image}",
                  commands=[docker_pull_command(image, "marathon_image")])

@@ -7,7 +7,6 @@ and then removes only that link.
 """
 
 from pyinfra import host, inventory, state
-from pyinfra.facts.files import Directory, FileContents, Link
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import check_work_dir, member_named
@@ -17,6 +16,8 @@ from pyinfra_mesos.deploy.mesos_files import (
     mesos_role_files,
     mesos_zk_credentials,
 )
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import agent_checkpoint, agent_env, cgroup_hierarchy
 from pyinfra_mesos.deploy.private_files import private_directory
 from pyinfra_mesos.deploy.rolling import rolling_restart
 from pyinfra_mesos.deploy.units import units_running_enabled
@@ -25,7 +26,6 @@ from pyinfra_mesos.flags import (
     AGENT_ZK_FLAG,
     MESOS_AGENT_CREDENTIAL_FILE,
     MESOS_AGENT_PRINCIPAL,
-    SYSTEMD_CGROUP_HIERARCHY,
     agent_flags,
     mesos_agent_credential_json,
     parse_env_lines,
@@ -48,7 +48,7 @@ topo = topology_from_inventory(inventory)
 # cgroup v2 hosts (Debian 11+, Ubuntu 22.04+) have no v1 systemd hierarchy: systemd support off.
 flags = agent_flags(
     member_named(topo, host.name), topo,
-    systemd_cgroup_hierarchy=bool(host.get_fact(Directory, path=SYSTEMD_CGROUP_HIERARCHY)))
+    systemd_cgroup_hierarchy=bool(read_kept(host, cgroup_hierarchy())))
 work_dir = flags["work_dir"]
 check_work_dir(host.name, "mesos_agent_work_dir", work_dir)
 
@@ -56,8 +56,8 @@ checkpoint = f"{work_dir.rstrip('/')}/meta/slaves/latest"
 remove_checkpoint = check_agent_checkpoint(
     host.name,
     agent_info_changes(
-        parse_env_lines(host.get_fact(FileContents, path=MESOS_AGENT_ENV), "MESOS"), flags),
-    checkpoint_exists=host.get_fact(Link, path=checkpoint) is not None,
+        parse_env_lines(read_kept(host, agent_env()), "MESOS"), flags),
+    checkpoint_exists=read_kept(host, agent_checkpoint(work_dir)) is not None,
     allow_reset=bool(host.data.mesos_allow_agent_checkpoint_reset),
 )
 

@@ -11,7 +11,6 @@ the remaining three restart with quorum 2 (the same rolling restart, leader last
 """
 
 from pyinfra import host, inventory, state
-from pyinfra.facts.files import Directory, FileContents
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import check_work_dir, member_named
@@ -23,6 +22,8 @@ from pyinfra_mesos.deploy.mesos_files import (
     mesos_role_files,
     mesos_zk_credentials,
 )
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import master_env, replicated_log
 from pyinfra_mesos.deploy.private_files import private_directory
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
@@ -54,9 +55,9 @@ check_work_dir(host.name, "mesos_master_work_dir", work_dir)
 
 plan = plan_quorum_change(
     host.name,
-    current_flags=parse_env_lines(host.get_fact(FileContents, path=MESOS_MASTER_ENV), "MESOS"),
+    current_flags=parse_env_lines(read_kept(host, master_env()), "MESOS"),
     master_count=len(topo.masters),
-    replicated_log_exists=bool(host.get_fact(Directory, path=f"{work_dir}/replicated_log")),
+    replicated_log_exists=bool(read_kept(host, replicated_log(work_dir))),
     allow_reset=bool(host.data.mesos_allow_replicated_log_reset),
     allow_removal=bool(host.data.mesos_allow_master_removal),
 )

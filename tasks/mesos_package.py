@@ -8,15 +8,16 @@ the next run downloads it again) before apt ever reads it.
 
 from pyinfra import host, inventory
 from pyinfra.api.util import get_template
-from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, server
 from pyinfra.operations.util import any_changed
 
+from pyinfra_mesos.deploy import planning_reads
 from pyinfra_mesos.deploy.apt_key import apt_key
 from pyinfra_mesos.deploy.backup_op import mesos_upgrade_reasons, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
 from pyinfra_mesos.deploy.packages import install_missing
+from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.units import units_stopped_disabled
 from pyinfra_mesos.dpkg import pinned_move_command
 from pyinfra_mesos.mesos_package import (
@@ -33,7 +34,7 @@ from pyinfra_mesos.topology import topology_from_inventory
 
 topo = topology_from_inventory(inventory)
 roles = topo.roles_of(host.name)
-distribution = host.get_fact(LinuxDistribution)
+distribution = read_kept(host, planning_reads.distribution())
 codename = distribution["release_meta"].get("VERSION_CODENAME", "")
 key_url = host.data.mesos_apt_key_url
 expected_fingerprint = normalise_fingerprint(host.data.mesos_apt_key_fingerprint)

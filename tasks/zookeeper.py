@@ -6,15 +6,14 @@ The data directory's contents are never touched beyond myid.
 from pyinfra import host, inventory, state
 from pyinfra.api.host import Host
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import FileContents, Link
 from pyinfra.operations import apt, server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade, zookeeper_upgrade_reasons
-from pyinfra_mesos.deploy.deploy_facts import UnitEnabledState
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
-from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.deploy.planning_facts import fact_until_change, read_kept
+from pyinfra_mesos.deploy.planning_reads import zookeeper_config, zookeeper_enabled, zookeeper_myid
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.deploy.units import units_running
@@ -42,7 +41,7 @@ service = f"{host.data.zookeeper_service}.service"
 # a killed run could freeze (a standalone member splits the ensemble). A run killed while it is
 # masked unmasks it on the next run.
 installed = host.data.zookeeper_package in (fact_until_change(host, DebPackages) or {})
-enabled_state = host.get_fact(UnitEnabledState, unit=service)
+enabled_state = read_kept(host, zookeeper_enabled(data))
 if not installed:
     server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",
                  commands=[f"systemctl mask {service}"])
@@ -76,7 +75,7 @@ acl_member = bool(data.get("zookeeper_acls", True) and topo.zookeepers
 # Debian links <dataDir>/myid to /etc/zookeeper/conf/myid: write the link's target so the
 # package's layout stays intact.
 myid_path = f"{host.data.zookeeper_data_dir}/myid"
-myid_file = myid_target(myid_path, host.get_fact(Link, path=myid_path))
+myid_file = myid_target(myid_path, read_kept(host, zookeeper_myid(data)))
 myid_first_run = None
 if not myid_file:
     # First run: the package is installed by this same run, after planning, so the link (if
@@ -143,7 +142,7 @@ if enabled_state != "enabled":
 
 def server_lines(member: Host) -> list[str]:
     """The server.N lines of a member's zoo.cfg as it is now ([] before it joined an ensemble)."""
-    return [line for line in member.get_fact(FileContents, path=zoo_cfg_path) or []
+    return [line for line in read_kept(member, zookeeper_config(member.data.dict())) or []
             if line.startswith("server.")]
 
 

@@ -18,6 +18,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 from pyinfra.operations import files
 
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
 from pyinfra_mesos.value_checks import is_digits
 
 
@@ -77,7 +78,7 @@ def key_is_current(key: KeyState | None, expected_fingerprint: str, now: float) 
 def apt_key(src: str, dest: str, expected_fingerprint: str = "", mode: str = "0644"):
     """Ensure `dest` holds a current key from `src` (URL). `expected_fingerprint` is normalised
     upper-case hex or empty (no fingerprint check). One fact when the key is current."""
-    key = host.get_fact(AptKeyState, path=dest)
+    key = fact_until_change(host, AptKeyState, path=dest)  # made ahead (planning_reads.py)
     if key_is_current(key, expected_fingerprint, time.time()):
         host.noop(f"{dest} is current")
         return

@@ -62,6 +62,7 @@ from pyinfra.context import ctx_state
 from pyinfra.operations import python
 
 from pyinfra_mesos import backup
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
 from pyinfra_mesos.deploy.units import unit_states
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -114,8 +115,8 @@ def marathon_image_changes(running: bool, wanted: str | None) -> bool:
     trip), so only the container's image id is read here, and only when Marathon runs."""
     if not running:
         return False
-    current = host.get_fact(DockerContainerImageId,
-                            container=str(host.data.marathon_container_name))
+    current = fact_until_change(host, DockerContainerImageId,
+                                container=str(host.data.marathon_container_name))
     return current is not None and current != wanted
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from pyinfra import host
 from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 
+from pyinfra_mesos.deploy.planning_facts import fact_until_change
+
 UPDATES_DIR = "/var/lib/dpkg/updates"
 _MARK_UPDATES = "pending-updates"
 _MARK_AUDIT = "audit:"
@@ -73,7 +75,11 @@ def dpkg_configure_pending(timeout_s: int = 300):
 
     + timeout_s: how long to retry while another dpkg holds the lock (seconds)
     """
-    unfinished = host.get_fact(DpkgInterrupted)
+    # Made ahead with the host's planning reads (deploy/planning_reads.py), and kept only while
+    # no operation of this host has run a command before this one (else read again here).
+    # Read that early, an apt run of the host's own (unattended-upgrades) can show as
+    # unfinished: `dpkg --configure -a` then waits for its lock and finds nothing to do.
+    unfinished = fact_until_change(host, DpkgInterrupted)
     if not unfinished:
         host.noop("dpkg has nothing unfinished")
         return

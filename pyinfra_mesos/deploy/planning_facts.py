@@ -31,6 +31,7 @@ from weakref import WeakKeyDictionary
 import gevent
 from gevent import Greenlet
 from pyinfra.api import StringCommand
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
 from pyinfra.api.facts import FactBase
 from pyinfra.api.host import Host
 from pyinfra.api.state import State, StateStage
@@ -103,21 +104,62 @@ def defer_fact(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> None:
         pending.append((fact, dict(kwargs)))
 
 
+def read_together(host: Host, reads: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]]
+                  ) -> int:
+    """Make `reads` ((fact, hashable arguments) each) of `host` now, in ONE SSH command, and
+    keep each answer for fact_until_change; returns how many it kept. For the reads a host's
+    loading will make (deploy/planning_reads.py): they then cost one round trip, not one each.
+    Only while pyinfra loads the deploy (Prepare); anything else: nothing. A read already kept
+    is not made again; a read whose command fails or whose output its fact refuses is not
+    kept (its caller reads it alone, with pyinfra's own handling)."""
+    state = host.state
+    if state.current_stage != StateStage.Prepare:
+        return 0
+    memo = _MEMO.get(state) or {}
+    todo = [(fact, dict(kwargs)) for fact, kwargs in reads
+            if _key(host, fact, kwargs) not in memo]
+    return _read_together(host, todo)
+
+
+def read_kept(host: Host, read: tuple[type[FactBase[T]], dict[str, Any]]) -> T:
+    """fact_until_change for `read` ((fact, arguments), as deploy/planning_reads.py names it)."""
+    fact, kwargs = read
+    return fact_until_change(host, fact, **kwargs)
+
+
 def read_deferred(host: Host) -> int:
     """Make `host`'s deferred reads (defer_fact) in ONE SSH command and keep each answer for
     fact_until_change; returns how many it kept. Nothing while no operation of the host has run
     commands is required: in Prepare none has. A read whose command fails or whose output its
     fact refuses is not kept: the operation reads it alone, with pyinfra's own handling."""
     state = host.state
-    for key in [key for key in (_PENDING.get(state) or {}) if key[0] == host.name]:
-        _settle(state, host, key)  # the background reads end with the host's loading too
+    background = [key for key in (_PENDING.get(state) or {}) if key[0] == host.name]
     todo = [(fact, kwargs) for fact, kwargs in
             (_DEFERRED.get(state) or {}).pop(host.name, [])
-            if _key(host, fact, kwargs) not in (_MEMO.get(state) or {})]
-    if not todo or state.current_stage != StateStage.Prepare:
+            if _key(host, fact, kwargs) not in (_MEMO.get(state) or {})
+            and _key(host, fact, kwargs) not in background]
+    kept = _read_together(host, todo) if state.current_stage == StateStage.Prepare else 0
+    # The background reads end with the host's loading too: after this host's own command,
+    # which need not wait for them (the ZooKeeper ACL read starts a JVM: about a second).
+    for key in background:
+        _settle(state, host, key)
+    return kept
+
+
+def _read_together(host: Host, todo: list[tuple[type[FactBase[Any]], dict[str, Any]]]) -> int:
+    """The one command of read_deferred and read_together for `todo`; how many answers it
+    kept."""
+    if not todo:
         return 0
+    state = host.state
     command, instances = deferred_command(todo)
-    status, output = host.run_shell_command(StringCommand(command))
+    # As pyinfra's own fact read (api/facts.py `_get_fact`): the host's connector arguments
+    # (`_sudo`, `_su_user`, ...) from its data. Without them a deploy that connects as a user
+    # and uses sudo would read root's files as that user and keep "missing" for them.
+    arguments, _ = pop_global_arguments(state, host, {})
+    connector = {key: value for key, value in arguments.items()
+                 if key in CONNECTOR_ARGUMENT_KEYS}
+    status, output = host.run_shell_command(StringCommand(command), **connector)
     if not status:
         return 0
     memo = _MEMO.setdefault(state, {})

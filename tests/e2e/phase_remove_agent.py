@@ -43,7 +43,7 @@ def names_address(text: str, address: str) -> bool:
     return re.search(rf"(?<![\d.]){re.escape(address)}(?![\d])", text) is not None
 
 
-HOSTS_BEGIN = "# BEGIN pyinfra-mesos cluster members"  # tasks/common.py's HOSTS_MARKER
+HOSTS_BEGIN = "# BEGIN pyinfra-mesos cluster members"  # deploy/planning_reads.py's HOSTS_MARKER
 HOSTS_END = "# END pyinfra-mesos cluster members"
 
 

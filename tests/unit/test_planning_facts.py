@@ -160,3 +160,56 @@ def test_a_background_read_started_through_the_host_proxy_succeeds(
         found, answer = kept_fact(m1, DebPackages)  # waits for it; reads nothing itself
         assert found and "zookeeper" in answer
     assert sum("dpkg" in text for _, text in commands) == 1
+
+
+def test_reads_together_are_one_command_and_kept_for_read_kept(
+        commands: list[tuple[str, str]]) -> None:
+    from pyinfra_mesos.deploy.planning_facts import MARK, read_kept, read_together
+
+    combined = [f"{MARK} 0", "ii  zookeeper  3.8.0-11  all  coordination", f"{MARK} 0 rc=0",
+                f"{MARK} 1", "hello", f"{MARK} 1 rc=0", f"{MARK} 2", f"{MARK} 2 rc=1"]
+    hosts = {"masters": [fake_host("m1", {MARK: combined})]}
+    reads = [(DebPackages, {}), (FileContents, {"path": "/etc/a"}),
+             (FileContents, {"path": "/etc/b"})]
+    with prepared(hosts) as (state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        assert read_together(m1, reads) == 2
+        before = len(commands)
+        assert "zookeeper" in read_kept(m1, (DebPackages, {}))
+        assert read_kept(m1, (FileContents, {"path": "/etc/a"})) == ["hello"]
+        assert len(commands) == before  # both from the one command
+        # Kept reads are not made again; the failed one is, alone, by its caller.
+        assert read_together(m1, reads[:2]) == 0 and len(commands) == before
+        read_kept(m1, (FileContents, {"path": "/etc/b"}))
+        assert len(commands) == before + 1 and "/etc/b" in commands[-1][1]
+        # Only while pyinfra loads the deploy.
+        state.current_stage = StateStage.Execute
+        assert read_together(m1, [(FileContents, {"path": "/etc/c"})]) == 0
+    assert sum(MARK in text for _, text in commands) == 1
+
+
+def test_reads_together_run_with_the_hosts_sudo_as_pyinfras_own_reads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host that connects as a user and sets `_sudo` reads root's files with sudo: the one
+    command of read_together / read_deferred too, or it would keep "missing" for them."""
+    from pyinfra_mesos.deploy.planning_facts import MARK, read_together
+
+    seen: list[dict[str, Any]] = []
+    original = FakeConnector.run_shell_command
+
+    def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(FakeConnector, "run_shell_command", record)
+    combined = [f"{MARK} 0", "hello", f"{MARK} 0 rc=0"]
+    hosts = {"masters": [fake_host("m1", {MARK: combined}, _sudo=True, _sudo_user="root")]}
+    with prepared(hosts) as (_state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        assert read_together(m1, [(FileContents, {"path": "/etc/default/mesos-master"})]) == 1
+        own = fact_until_change(m1, FileContents, path="/etc/other")  # pyinfra's own read
+    assert own is None or isinstance(own, list)
+    ours, theirs = seen[-2], seen[-1]
+    assert ours.get("_sudo") is True and ours.get("_sudo_user") == "root"
+    assert {k: ours.get(k) for k in ("_sudo", "_sudo_user")} == {
+        k: theirs.get(k) for k in ("_sudo", "_sudo_user")}

@@ -1,8 +1,10 @@
 """What a host must at least install and pull for its roles: the deploy's own package set.
 
 One place for the per-role package list, so the benchmark's floor (sandbox/bench/) and the
-deploy's tasks cannot drift apart. The order is the order deploy.py includes the tasks:
-common (base_packages), docker, zookeeper, mesos_package, haproxy, registry.
+deploy's tasks cannot drift apart: tasks/common.py installs all but aventer-mesos in one
+transaction (first_install.py), tasks/mesos_package.py that one. The order is the order of the
+components in deploy.py (common's base_packages, firewall, docker, zookeeper, haproxy, registry)
+and aventer-mesos last.
 
 Shapes: ``roles`` is a set of topology role names (pyinfra_mesos/topology.py ``roles_of``:
 master, agent, zookeeper, marathon, load_balancer, registry); ``data`` is a host's merged pyinfra
@@ -25,6 +27,8 @@ from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
 
 # tasks/registry.py installs Debian's registry under this name (no group_data key for it).
 REGISTRY_PACKAGE = "docker-registry"
+# Debian's unit for it (tasks/registry.py configures it; first_install.py holds it until then).
+REGISTRY_SERVICE = "docker-registry.service"
 FIREWALL_PACKAGE = "nftables"
 
 
@@ -54,12 +58,13 @@ def packages_for(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
         wanted.append(str(data["docker_package"]))
     if "zookeeper" in roles:
         wanted.append(str(data["zookeeper_package"]))
-    if needs_mesos_repo(roles):
-        wanted.append(str(data["mesos_package"]))
     if "load_balancer" in roles:
         wanted.append(str(data["haproxy_package"]))
     if "registry" in roles:
         wanted.append(REGISTRY_PACKAGE)
+    if needs_mesos_repo(roles):
+        # Last: tasks/mesos_package.py installs it once its repository is set up.
+        wanted.append(str(data["mesos_package"]))
     return list(dict.fromkeys(wanted))
 
 
@@ -100,5 +105,5 @@ def mesos_repo_files(data: Mapping[str, Any], distro: str, codename: str) -> dic
     }
 
 
-__all__ = ["MESOS_KEYRING", "REGISTRY_PACKAGE", "app_images", "images_for", "mesos_repo_files",
-           "needs_mesos_repo", "packages_for", "runs_docker"]
+__all__ = ["MESOS_KEYRING", "REGISTRY_PACKAGE", "REGISTRY_SERVICE", "app_images", "images_for",
+           "mesos_repo_files", "needs_mesos_repo", "packages_for", "runs_docker"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from sandbox import config, hosts, network, services
 from sandbox.limits import restore_limits
@@ -12,9 +14,12 @@ from sandbox.mounts import mounts_under, umount
 from sandbox.proc import phase, say, stop
 from sandbox.state import StateFile
 
-# Hosts running containers take 12-18 s to power off (dockerd waits for them).
+# Hosts running containers take 12-18 s to power off (dockerd waits for them); a master's
+# Marathon leaves at once even when ZooKeeper stops beside it (docs/REAL-CONTRACTS.md).
 HOST_STOP_S = 45
 SERVICE_STOP_S = 20
+# Host trees removed at once: the removal waits on the filesystem more than on the CPU.
+REMOVE_WORKERS = 4
 # Kept across `down` so the next `up` is fast: built artifacts, the ssh key, the mirror.
 KEEP = ("version", "sandbox", "artifacts", "ssh_key", "mesos_repo")
 
@@ -25,14 +30,16 @@ def down(st: StateFile, purge: bool = False) -> int:
     with phase("hosts", timings):
         procs = [r["proc"] for r in st.hosts.values() if isinstance(r.get("proc"), dict)]
         stop(procs, HOST_STOP_S, "host ")
-        for name in list(st.hosts):
-            rec = st.hosts[name]
-            hosts.remove_cgroups(rec)
-            gone = network.delete_host_net(rec) + hosts.remove_root(rec)
-            say(f"   {name}: {', '.join(gone) if gone else 'nothing left to remove'}")
-            removed += gone
-            del st.hosts[name]
-            st.save()
+        # Each host's tree is its own (root, Docker's layers): removed side by side, the state
+        # file written from here only, in the recorded order.
+        names = list(st.hosts)
+        with ThreadPoolExecutor(max_workers=REMOVE_WORKERS) as pool:
+            results = pool.map(_remove_host, [st.hosts[name] for name in names])
+            for name, gone in zip(names, results, strict=True):
+                say(f"   {name}: {', '.join(gone) if gone else 'nothing left to remove'}")
+                removed += gone
+                del st.hosts[name]
+                st.save()
     with phase("services and bridge", timings):
         stop(services.service_records(st), SERVICE_STOP_S, "service ")
         st.services.clear()
@@ -63,6 +70,12 @@ def down(st: StateFile, purge: bool = False) -> int:
     say("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     say(f"down: removed {len(removed)} things" if removed else "down: nothing was running")
     return 0
+
+
+def _remove_host(rec: dict[str, Any]) -> list[str]:
+    """A stopped host's cgroups, network and tree; what was removed, as `down` prints it."""
+    hosts.remove_cgroups(rec)
+    return network.delete_host_net(rec) + hosts.remove_root(rec)
 
 
 def _rmdir_empty_tree(top: str) -> None:

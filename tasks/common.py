@@ -1,5 +1,5 @@
 """Every cluster host: apt waits for its lock, names of all members in /etc/hosts, fresh apt
-lists, base packages.
+lists, then every package its roles need but aventer-mesos, in one transaction.
 
 The host's own hostname is left alone; the cluster uses addresses (`ip`) everywhere it matters.
 """
@@ -10,11 +10,12 @@ from pyinfra.operations import apt, files
 from pyinfra_mesos.common import APT_LOCK_CONF, apt_lock_timeout_conf, hosts_entries
 from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.deploy.file_set import file_set
-from pyinfra_mesos.deploy.packages import install_missing
+from pyinfra_mesos.deploy.packages import install_holding
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import HOSTS_FILE, HOSTS_MARKER, hosts_block
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.docker import DOCKER_PIN_FILE, docker_pin_text
+from pyinfra_mesos.first_install import first_transaction
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import DOCKER_ROLES, topology_from_inventory
 from pyinfra_mesos.zookeeper_package import (
@@ -77,9 +78,12 @@ apt.update(
     cache_time=host.data.apt_cache_time_s,
 )
 
-# pyinfra's apt.packages reads the dpkg list per call; install_missing reads it once per host
-# (deploy/packages.py), as the other task files' installs do.
-install_missing(
-    name="Install base packages",
-    packages=list(host.data.base_packages),
+# Every package of this host's roles in ONE apt transaction, aventer-mesos aside (its repository
+# comes later, tasks/mesos_package.py): hosts then install side by side instead of each waiting
+# for every other host's install of each component. The services they bring stay masked until
+# their task files below have written their config and start them (first_install.py says why);
+# planned only where a package is missing, from the dpkg list read once (deploy/packages.py).
+install_holding(
+    name="Install this host's packages, one apt transaction (their services held until configured)",
+    packages=first_transaction(topo.roles_of(host.name), host.data.dict()),
 )

@@ -9,7 +9,6 @@ from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy.drained_restart import drained_restart
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.marathon_files import marathon_leader_query
-from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.planning_facts import fact_until_change
 from pyinfra_mesos.deploy.rolling import leader_last_restart
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
@@ -31,9 +30,10 @@ roles = topo.roles_of(host.name)
 member = member_named(topo, host.name)
 was_running = unit_states([DOCKER_SERVICE])[DOCKER_SERVICE].active
 
-# Written before the package is installed, so dockerd starts with it the first time (no
-# restart of a fresh Docker: what a package starts must already have its config).
-# One fact on a converged host instead of files.template's three (deploy/file_set.py).
+# tasks/common.py installed the package with docker.socket and docker.service masked, so
+# dockerd first starts below, with this file (no restart of a fresh Docker: what a package
+# starts must already have its config). One fact on a converged host instead of
+# files.template's three (deploy/file_set.py).
 daemon_json = file_set(
     name="Configure Docker registries (daemon.json)",
     files={DOCKER_DAEMON_JSON: render_template(
@@ -41,25 +41,22 @@ daemon_json = file_set(
     ).encode()},
 )
 
-installed = install_missing(
-    name="Install Docker",
-    packages=[host.data.docker_package],
-)
-
 # docker_version's pin was written by tasks/common.py. A changed pin moves the package here;
 # Debian's docker.io does not restart a running daemon on a move (deploy/drained_restart.py),
 # so the restart below, which the package's new dpkg stamp calls for, is the only one.
 docker_version = str(host.data.get("docker_version") or "")
 move = None
-if installed is None and docker_version and off_pin(
-        fact_until_change(host, DebPackages) or {}, host.data.docker_package, docker_version):
+installed = fact_until_change(host, DebPackages) or {}
+if host.data.docker_package in installed and docker_version and off_pin(
+        installed, host.data.docker_package, docker_version):
     move = server.shell(
         name=f"Move Docker to the pinned {docker_version} (the daemon restarts below)",
         commands=[pinned_move_command(host.data.docker_package, docker_version)],
     )
 
-# The socket with the daemon (docker.service requires it), in the same fact: a host that
-# `remove` took out has both masked, and the inventory listing it again unmasks them here.
+# The socket with the daemon (docker.service requires it), in the same fact: both are masked
+# after a fresh install (tasks/common.py) or on a host that `remove` took out and the inventory
+# lists again; they are unmasked here.
 units_running_enabled(
     name="Docker enabled and running",
     units=[DOCKER_SOCKET, DOCKER_SERVICE],

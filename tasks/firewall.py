@@ -19,12 +19,10 @@ from pyinfra_mesos.apps import app_dir_service_ports
 from pyinfra_mesos.common import member_named
 from pyinfra_mesos.deploy import firewall_facts
 from pyinfra_mesos.deploy.file_set import file_set
-from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import firewall_loaded
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.units import units_running_enabled
-from pyinfra_mesos.floor import FIREWALL_PACKAGE
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -45,11 +43,7 @@ if firewall.enabled(member_named(topo, host.name)):
         raise DeployRefused(f"{exc} (looked up on {host.name})") from None
     wanted = firewall.marker(rules)
 
-    install_missing(
-        name="Install nftables",
-        packages=[FIREWALL_PACKAGE],
-    )
-
+    # nftables came with this host's other packages (tasks/common.py, first_install.py).
     # The rules and the unit that loads them at boot: one fact for both (deploy/file_set.py); the
     # set reloads systemd when the unit's content changes. Nothing restarts on a rules change: the
     # load below follows the kernel's marker, not the file.

@@ -16,7 +16,6 @@ from pyinfra.operations import files, server
 from pyinfra_mesos import haproxy_bridge
 from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy.file_set import file_set
-from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import bridge_config
 from pyinfra_mesos.deploy.private_files import claim_private_directory
@@ -37,11 +36,8 @@ topo = topology_from_inventory(inventory)
 bridge_urls = marathon_urls(topo.marathons)
 credentials = marathon_credentials(host.data.dict(), state.cwd)
 
-install_missing(
-    name="Install HAProxy",
-    packages=[host.data.haproxy_package],
-)
-
+# tasks/common.py installed HAProxy with its unit masked: it first starts below, with this
+# deploy's config (first_install.py).
 # Planning-time read: a file the bridge wrote carries its marker; anything else (Debian's
 # default, nothing yet) gets the base config, which is what the bridge renders for no apps.
 bridge_owns_config = bool(read_kept(host, bridge_config()))

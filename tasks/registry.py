@@ -15,13 +15,13 @@ from pyinfra import host
 from pyinfra.operations import server
 
 from pyinfra_mesos.deploy.file_set import Dir, file_set
-from pyinfra_mesos.deploy.packages import install_missing
 from pyinfra_mesos.deploy.units import units_running_enabled
+from pyinfra_mesos.floor import REGISTRY_SERVICE
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import advertised_address
 
 CONFIG = "/etc/docker/registry/config.yml"  # the path Debian's unit serves
-SERVICE = "docker-registry.service"
+SERVICE = REGISTRY_SERVICE
 PUSH_CONFIG = "/etc/docker/registry/push.yml"
 PUSH_SERVICE = "docker-registry-push.service"
 PUSH_UNIT = f"/etc/systemd/system/{PUSH_SERVICE}"
@@ -30,10 +30,8 @@ PUSH_ADDRESS = "127.0.0.1"
 
 data_dir = str(host.data.registry_data_dir)
 
-install_missing(
-    name="Install docker-registry",
-    packages=["docker-registry"],
-)
+# tasks/common.py installed docker-registry with its unit masked, before the host firewall was
+# loaded: it first starts below, on the cluster address only (first_install.py).
 
 # Each instance's files are one set (one fact, deploy/file_set.py), so each restarts after its own
 # inputs only; the push unit's set reloads systemd itself when the unit changes. The storage

@@ -6,7 +6,7 @@ The data directory's contents are never touched beyond myid.
 from pyinfra import host, inventory, state
 from pyinfra.api.host import Host
 from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import apt, server, systemd
+from pyinfra.operations import server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade, zookeeper_upgrade_reasons
@@ -36,28 +36,19 @@ data = host.data.dict()
 zookeeper_id = int(host.data.zookeeper_id)
 service = f"{host.data.zookeeper_service}.service"
 
-# Debian's package starts ZooKeeper on install with its example (standalone) config. Masked
-# until its own zoo.cfg and myid are written, it never runs that config, not even for the moment
-# a killed run could freeze (a standalone member splits the ensemble). A run killed while it is
+# Debian's package starts ZooKeeper on install with its example (standalone) config.
+# tasks/common.py installs it with the unit masked (first_install.py), so it never runs that
+# config, not even for the moment a killed run could freeze (a standalone member splits the
+# ensemble); it is unmasked below once zoo.cfg and myid are written. A run killed while it is
 # masked unmasks it on the next run.
 installed = host.data.zookeeper_package in (fact_until_change(host, DebPackages) or {})
 enabled_state = read_kept(host, zookeeper_enabled(data))
-if not installed:
-    server.shell(name="Keep ZooKeeper from starting before it is configured (mask)",
-                 commands=[f"systemctl mask {service}"])
 
-# zookeeper_version's pin was written by tasks/common.py (before this install reads it).
+# zookeeper_version's pin was written by tasks/common.py (before the install read it).
 zookeeper_version = str(host.data.get("zookeeper_version") or "")
 
-if not installed:
-    # Planned only when the package is missing (what apt.packages would decide from the same
-    # dpkg list): a converged host pays no second read of it.
-    apt.packages(
-        name="Install ZooKeeper",
-        packages=[host.data.zookeeper_package],
-    )
-elif zookeeper_moves(fact_until_change(host, DebPackages), host.data.zookeeper_package,
-                     zookeeper_version):
+if installed and zookeeper_moves(fact_until_change(host, DebPackages),
+                                 host.data.zookeeper_package, zookeeper_version):
     # A ZooKeeper backup on the operator's machine first when this member runs (deploy/
     # backup_op.py), then the packages with the unit masked: the running member keeps serving
     # until its turn in the rolling restart below, which the packages' new dpkg stamps call for.

@@ -7,6 +7,10 @@ files ask here instead, while pyinfra plans: the list is read once per host (pla
 and `apt.packages` is called, with pyinfra's own commands and messages, only when one of the
 names is missing from it; the decision it would have taken from the same list. A converged
 host reads the list once and plans no install operation.
+
+tasks/common.py installs a host's whole package set this way, in one transaction, with the
+services of the packages it adds held (masked) until their components configure them
+(`install_holding`, pyinfra_mesos/first_install.py says why).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyinfra import host
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt
 
 from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.first_install import units_to_hold
 
 
 def missing_packages(installed: dict[str, object] | None, names: Sequence[str]) -> list[str]:
@@ -35,3 +41,24 @@ def install_missing(name: str, packages: Sequence[str]) -> OperationMeta | None:
     if not missing_packages(fact_until_change(host, DebPackages), packages):
         return None
     return apt.packages(name=name, packages=list(packages))
+
+
+@operation()
+def packages_held(packages: Sequence[str], held_units: Sequence[str]):
+    """`systemctl mask` each of `held_units` (full unit names; a unit whose package is not
+    installed yet can be masked), then pyinfra's own `apt.packages(packages=packages)`. The
+    mask outlives the package's postinst (first_install.py says why)."""
+    for unit in held_units:
+        yield StringCommand("systemctl", "mask", QuoteString(unit))
+    yield from apt.packages._inner(packages=list(packages))
+
+
+def install_holding(name: str, packages: Sequence[str]) -> OperationMeta | None:
+    """One operation that installs every one of `packages` missing from the current host's dpkg
+    list, each missing package's units masked first (first_install.units_to_hold, from the
+    host's data); None (nothing planned) when none is missing. Call it from a task file."""
+    missing = missing_packages(fact_until_change(host, DebPackages), packages)
+    if not missing:
+        return None
+    return packages_held(name=name, packages=missing,
+                         held_units=units_to_hold(missing, host.data.dict()))

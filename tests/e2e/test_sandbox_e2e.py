@@ -908,11 +908,12 @@ def phase_scale_out(run: E2ERun) -> None:
                                                str(run.inventory)], SANDBOX_UP_TIMEOUT_S)
     run.timings["sandbox up (+1 agent)"] = result.seconds
     require_success("sandbox up (+1 agent)", result)
-    # The first scale-out run is killed while the new agent's apt installs Docker: its apt-get
-    # and dpkg die on the closed channel (or are still running). The re-run must finish it.
+    # The first scale-out run is killed while the new agent's apt installs its packages (Docker,
+    # HAProxy: tasks/common.py's one transaction, their units masked): its apt-get and dpkg die
+    # on the closed channel (or are still running). The re-run must finish it and unmask them.
     killed = run_killed_at("5-deploy-killed-during-apt", [
         PYINFRA, "-y", str(run.inventory), "deploy.py"],
-        "Starting operation: tasks/docker.py | Install Docker", DEPLOY_TIMEOUT_S,
+        "Starting operation: tasks/common.py | Install this host's packages", DEPLOY_TIMEOUT_S,
         delay_s=KILL_DURING_APT_DELAY_S)
     with Hosts(run.inventory) as hosts:
         left = hosts.run(new_agent, "dpkg --audit | head -3; pgrep -a 'apt-get|dpkg' | head -3"
@@ -1750,7 +1751,7 @@ INTERRUPT_AFTER = "mesos-master enabled and running"
 INTERRUPT_WAIT_S = 900.0
 # tasks/mesos_master.py's rolling restart of running masters (one turn each, then the leader).
 MASTER_RESTART_OP = "Restart running masters with the new config"
-# Phase 5: seconds after the new agent's Docker install started (downloads and unpacks run).
+# Phase 5: seconds after the new agent's package install started (downloads and unpacks run).
 KILL_DURING_APT_DELAY_S = 8.0
 
 

@@ -51,7 +51,7 @@ def test_packages_per_role_follow_the_deploy_order():
     assert floor.packages_for({"master", "zookeeper", "marathon"}, DATA) == [
         *BASE, "docker.io", "zookeeperd", "aventer-mesos"]
     assert floor.packages_for({"agent", "load_balancer"}, DATA) == [
-        *BASE, "docker.io", "aventer-mesos", "haproxy"]
+        *BASE, "docker.io", "haproxy", "aventer-mesos"]
     assert floor.packages_for({"registry"}, DATA) == [*BASE, "docker-registry"]
     assert floor.packages_for({"load_balancer"}, DATA) == [*BASE, "haproxy"]
 
@@ -118,8 +118,8 @@ def test_a_master_plan_writes_daemon_json_and_the_mesos_repo_before_apt():
     plan_ = plan_for({"master", "zookeeper", "marathon", "registry"},
                      docker_insecure_registries=["198.51.100.1:5000"],
                      mesos_apt_key_url="http://198.51.100.1:8081/mesos/key.asc")
-    assert plan_.packages == (*BASE, "docker.io", "zookeeperd", "aventer-mesos",
-                              "docker-registry")
+    assert plan_.packages == (*BASE, "docker.io", "zookeeperd", "docker-registry",
+                              "aventer-mesos")
     assert plan_.images == (DATA["marathon_image"],)
     daemon = json.loads(plan_.files["/etc/docker/daemon.json"])
     assert daemon["insecure-registries"] == ["198.51.100.1:5000", "10.0.0.11:5000"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 from test_tasks_harness import fake_host, plan
 
 from pyinfra_mesos.deploy.packages import missing_packages
+from pyinfra_mesos.first_install import first_transaction, held_units, units_to_hold
+from pyinfra_mesos.floor import packages_for
 
+INSTALL = "Install this host's packages, one apt transaction"
+DATA = {"base_packages": ["curl"], "firewall_enabled": True, "docker_package": "docker.io",
+        "zookeeper_package": "zookeeperd", "zookeeper_service": "zk-custom",
+        "mesos_package": "aventer-mesos", "haproxy_package": "haproxy"}
 DPKG_HAPROXY = {"dpkg -l": ["ii  haproxy  2.6.12-1+deb12u1  amd64  fast and reliable"]}
 
 
@@ -18,11 +24,42 @@ def test_missing_packages_keeps_the_order_and_reads_none_as_nothing_installed() 
 
 
 def test_an_installed_package_plans_no_install_and_a_missing_one_plans_apt_get() -> None:
-    hosts = {"agents": [fake_host("a1", DPKG_HAPROXY, ip="10.0.0.21"),
-                        fake_host("a2", {}, ip="10.0.0.22")],
+    """tasks/common.py: one install for what the dpkg list lacks, only that, its units masked
+    first; a host with everything plans none."""
+    everything = {"dpkg -l": [f"ii  {name}  1.0  amd64  x" for name in (
+        "ca-certificates", "curl", "gnupg", "python3", "nftables", "docker.io", "haproxy")]}
+    hosts = {"agents": [fake_host("a1", everything, ip="10.0.0.21"),
+                        fake_host("a2", DPKG_HAPROXY, ip="10.0.0.22")],
              "masters": [fake_host("m1", {}, ip="10.0.0.11", zookeeper_id=1)]}
-    planned = plan(hosts, ["tasks/haproxy.py"])
-    assert not [op for op in planned["a1"] if op.name == "Install HAProxy"]
-    install = [op for op in planned["a2"] if op.name == "Install HAProxy"]
-    assert len(install) == 1 and any("apt-get" in c and "haproxy" in c
-                                     for c in install[0].commands), install
+    planned = plan(hosts, ["tasks/common.py"])
+    assert not [op for op in planned["a1"] if op.name.startswith(INSTALL)]
+    install = [op for op in planned["a2"] if op.name.startswith(INSTALL)]
+    assert len(install) == 1, install
+    commands = install[0].commands
+    # haproxy is there: neither installed again nor masked (a running HAProxy stays up).
+    assert commands[:2] == ["systemctl mask docker.socket", "systemctl mask docker.service"]
+    assert len(commands) == 3 and "apt-get" in commands[2], commands
+    assert " docker.io" in commands[2] and " curl" in commands[2]
+    assert " haproxy" not in commands[2] and "aventer-mesos" not in commands[2]
+
+
+def test_the_first_transaction_is_the_floor_but_aventer_mesos() -> None:
+    data = {**DATA, "firewall_enabled": True}
+    assert first_transaction({"master", "zookeeper", "marathon", "registry"}, data) == [
+        "curl", "nftables", "docker.io", "zookeeperd", "docker-registry"]
+    assert packages_for({"agent", "load_balancer"}, data)[-2:] == ["haproxy", "aventer-mesos"]
+    assert first_transaction({"agent", "load_balancer"}, data) == [
+        "curl", "nftables", "docker.io", "haproxy"]
+    assert first_transaction(set(), data) == []
+    assert first_transaction({"agent"}, {**data, "firewall_enabled": False}) == [
+        "curl", "docker.io"]
+
+
+def test_each_service_a_package_brings_is_held_and_nothing_else() -> None:
+    assert units_to_hold(["curl", "zookeeperd", "docker.io", "docker-registry", "haproxy"],
+                         DATA) == ["zk-custom.service", "docker.socket", "docker.service",
+                                   "docker-registry.service", "haproxy.service"]
+    assert units_to_hold(["curl", "nftables", "python3"], DATA) == []
+    # Every package the first transaction can hold names a unit the task files start.
+    assert set(held_units(DATA)) <= set(first_transaction(
+        {"master", "zookeeper", "marathon", "registry", "agent", "load_balancer"}, DATA))

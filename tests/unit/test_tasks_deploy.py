@@ -14,6 +14,8 @@ from test_tasks_harness import ROOT, condition_after, fake_host, op_named, plan,
 
 from pyinfra_mesos.deploy.refused import DeployRefused
 
+# tasks/common.py's one apt transaction (pyinfra_mesos/first_install.py).
+INSTALL = "Install this host's packages, one apt transaction"
 ALL_TASKS = ["tasks/common.py", "tasks/docker.py", "tasks/zookeeper.py",
              "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/marathon.py",
              "tasks/mesos_agent.py"]
@@ -63,8 +65,8 @@ def names(ops):
 def test_fresh_master_runs_every_component_in_order():
     ops = plan(cluster(), ALL_TASKS)["m1"]
     order = names(ops)
-    for earlier, later in [("Install base packages", "Install Docker"),
-                           ("Install ZooKeeper", "Configure the ZooKeeper ensemble"),
+    for earlier, later in [(INSTALL, "Configure Docker registries (daemon.json)"),
+                           (INSTALL, "Configure the ZooKeeper ensemble"),
                            ("Download the aventer-mesos apt key", "Install aventer-mesos"),
                            ("Configure mesos-master", "mesos-master enabled and running"),
                            ("Install marathon.service", "Marathon enabled and running")]:
@@ -73,6 +75,17 @@ def test_fresh_master_runs_every_component_in_order():
         assert first < second, (earlier, later)
     assert not any(n.startswith("Configure mesos-agent") for n in order)
     assert "(quorum 2 of 3)" in op_named(ops, "Configure mesos-master").name
+    # One apt transaction for every package but aventer-mesos (its repository comes later), the
+    # units of what it adds masked before it.
+    install = op_named(ops, INSTALL).commands
+    assert install[:3] == ["systemctl mask docker.socket", "systemctl mask docker.service",
+                           "systemctl mask zookeeper.service"], install
+    assert len(install) == 4 and "apt-get" in install[3], install
+    assert all(f" {name}" in install[3] for name in ("curl", "docker.io", "zookeeperd"))
+    assert "aventer-mesos" not in install[3]
+    assert [n for n in order if "apt-get" in " ".join(op_named(ops, n).commands)
+            and "install" in " ".join(op_named(ops, n).commands)] == [
+        n for n in order if n.startswith((INSTALL, "Install aventer-mesos"))]
     # A master is not an agent: the package's agent unit is kept off.
     assert any("mesos-agent.service stopped and disabled" in n for n in order)
 
@@ -80,8 +93,14 @@ def test_fresh_master_runs_every_component_in_order():
 def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
     ops = plan(cluster(1), ALL_TASKS)["a1"]
     order = names(ops)
-    assert "Install Docker" in order and "Install aventer-mesos" in order
-    assert not any(n.startswith(("Install ZooKeeper", "Configure mesos-master",
+    assert "Install aventer-mesos" in order
+    install = op_named(ops, INSTALL).commands
+    # Agents are load balancers too (group_data): HAProxy's unit is held with Docker's.
+    assert install[:3] == ["systemctl mask docker.socket", "systemctl mask docker.service",
+                           "systemctl mask haproxy.service"]
+    assert " docker.io" in install[3] and " haproxy" in install[3], install
+    assert "zookeeper" not in " ".join(install), install
+    assert not any(n.startswith(("Configure the ZooKeeper", "Configure mesos-master",
                                  "Install marathon.service")) for n in order)
     env = op_named(ops, "Configure mesos-agent")
     # Private from its first moment (extra flags may carry credentials).
@@ -459,10 +478,13 @@ def test_apt_waits_for_the_dpkg_lock_before_any_apt_operation():
 
 
 def test_a_fresh_zookeeper_is_masked_until_configured_so_it_never_runs_the_example_config():
-    order = names(plan(cluster(3), ["tasks/zookeeper.py"])["m1"])
-    mask = order.index("Keep ZooKeeper from starting before it is configured (mask)")
+    ops = plan(cluster(3), ["tasks/common.py", "tasks/zookeeper.py"])["m1"]
+    order = names(ops)
+    install = next(op for op in ops if op.name.startswith(INSTALL))
+    mask = install.commands.index("systemctl mask zookeeper.service")
+    assert mask < next(i for i, c in enumerate(install.commands) if "zookeeperd" in c)
     unmask = order.index("Let ZooKeeper start, now configured (unmask)")
-    assert mask < order.index("Install ZooKeeper") < order.index(
+    assert order.index(install.name) < order.index(
         "Configure the ZooKeeper ensemble (zoo.cfg)") < unmask < order.index("ZooKeeper running")
 
 
@@ -471,15 +493,20 @@ def test_a_zookeeper_left_masked_by_a_killed_run_is_unmasked_and_nothing_else():
                  "systemctl is-enabled": ["masked"]}
     order = names(plan(cluster(3, master_responses=installed), ["tasks/zookeeper.py"])["m1"])
     assert "Let ZooKeeper start, now configured (unmask)" in order
-    assert not any(n.startswith("Keep ZooKeeper from starting") for n in order)
+    ops = plan(cluster(3, master_responses=installed), ["tasks/common.py"])["m1"]
+    assert not any("systemctl mask zookeeper.service" in op.commands for op in ops)
     converged = {**installed, "systemctl is-enabled": ["enabled"]}
     order = names(plan(cluster(3, master_responses=converged), ["tasks/zookeeper.py"])["m1"])
     assert not any("mask" in n for n in order)
 
 
-def test_docker_is_configured_before_its_package_starts_it():
-    order = names(plan(cluster(1), ["tasks/docker.py"])["a1"])
-    assert order.index("Configure Docker registries (daemon.json)") < order.index("Install Docker")
+def test_docker_is_configured_before_it_first_starts():
+    ops = plan(cluster(1), ["tasks/common.py", "tasks/docker.py"])["a1"]
+    order = names(ops)
+    install = next(op for op in ops if op.name.startswith(INSTALL))
+    assert install.commands[:2] == ["systemctl mask docker.socket", "systemctl mask docker.service"]
+    assert order.index(install.name) < order.index(
+        "Configure Docker registries (daemon.json)") < order.index("Docker enabled and running")
 
 
 def test_mesos_secrets_reach_each_host_only_as_private_files():

@@ -169,7 +169,8 @@ def test_a_fresh_host_installs_at_the_pin_without_a_move() -> None:
     names = [op.name for op in ops]
     assert f"Pin: version {U1}*" in pin_upload(ops)
     pin = next(i for i, n in enumerate(names) if n.startswith("apt waits for the dpkg lock"))
-    assert pin < names.index("Install ZooKeeper")
+    install = next(i for i, n in enumerate(names) if n.startswith("Install this host's packages"))
+    assert pin < install and "zookeeperd" in " ".join(ops[install].commands)
     assert not any(n.startswith("Move ZooKeeper") for n in names)
 
 

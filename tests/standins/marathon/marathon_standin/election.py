@@ -22,10 +22,13 @@ from collections.abc import Callable
 
 from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import KazooException, NoAuthError, NoNodeError
+from kazoo.handlers.threading import KazooTimeoutError
 
 from .zk import ZkUrl
 
 log = logging.getLogger("marathon.election")
+# Leaving the election on shutdown: how long the latch node's delete may hold it up.
+STOP_DELETE_WAIT_S = 2.0
 LATCH = "-latch-"  # Curator LeaderLatch LOCK_NAME "latch-" behind the protection prefix
 
 
@@ -55,12 +58,18 @@ class Election:
         self._thread.start()
 
     def stop(self) -> None:
+        """Leave the election. Curator's LeaderLatch.close() deletes the latch node in the
+        background and does not wait for it (`delete().guaranteed().inBackground()`): with
+        ZooKeeper unreachable, Marathon still shuts down, and the ephemeral node goes with its
+        session. So the delete here is tried only while connected, and waited for at most
+        STOP_DELETE_WAIT_S (a plain kazoo delete would wait for a reconnection forever)."""
         self._stop.set()
         self._thread.join(timeout=5)
-        if self.my_node:
+        if self.my_node and self.client.state == KazooState.CONNECTED:
             try:
-                self.client.delete(f"{self.dir}/{self.my_node}")
-            except (KazooException, NoNodeError):
+                self.client.delete_async(f"{self.dir}/{self.my_node}").get(
+                    timeout=STOP_DELETE_WAIT_S)
+            except (KazooException, NoNodeError, KazooTimeoutError):
                 pass
 
     def abdicate(self) -> None:

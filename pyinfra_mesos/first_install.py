@@ -1,0 +1,56 @@
+"""A host's packages in one apt transaction, with every service they bring held until configured.
+
+Installing component by component makes each host wait for every other host's install before
+its next one (pyinfra runs an operation on every host before the next): the agents sat idle
+through the masters' ZooKeeper install. So tasks/common.py installs, in one transaction per
+host, every package of the host's roles that the distribution's own lists already offer. Only
+aventer-mesos waits for its repository (tasks/mesos_package.py).
+
+A package installed that early must not start its service with the package's default config
+(ZooKeeper's example config is standalone: a member running it splits the ensemble) nor before
+the host firewall is loaded (docker-registry listens on every address). So the units of each
+package not yet installed are masked first; each component's task file unmasks and starts them
+once its files are written (deploy/units.py `units_running_enabled`, tasks/zookeeper.py).
+Debian's maintainer scripts leave such a mask alone: `deb-systemd-helper unmask` removes only
+masks it made itself, and `deb-systemd-invoke` does not start a unit that is not enabled
+(init-system-helpers, script/deb-systemd-helper and script/deb-systemd-invoke).
+
+Shapes: ``roles`` are topology role names, ``data`` a host's merged pyinfra data (group_data/
+all.py keys), as for floor.packages_for. No host is touched here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
+from pyinfra_mesos.floor import REGISTRY_PACKAGE, REGISTRY_SERVICE, packages_for
+from pyinfra_mesos.haproxy_bridge import HAPROXY_SERVICE
+
+
+def first_transaction(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
+    """The packages of floor.packages_for(roles, data) except aventer-mesos (`mesos_package`),
+    which comes from its own repository after it is set up, in the same order. KeyError names a
+    group_data key missing from ``data``."""
+    mesos = str(data["mesos_package"])
+    return [name for name in packages_for(roles, data) if name != mesos]
+
+
+def held_units(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``{package: (unit, ...)}``: the units each package's postinst would start, which stay
+    masked from before its install until the component's task file starts them. Docker's socket
+    with its service (the socket would start dockerd on first use, before daemon.json)."""
+    return {
+        str(data["docker_package"]): (DOCKER_SOCKET, DOCKER_SERVICE),
+        str(data["zookeeper_package"]): (f"{data['zookeeper_service']}.service",),
+        str(data["haproxy_package"]): (HAPROXY_SERVICE,),
+        REGISTRY_PACKAGE: (REGISTRY_SERVICE,),
+    }
+
+
+def units_to_hold(missing: Iterable[str], data: Mapping[str, Any]) -> list[str]:
+    """The units to mask before installing the packages ``missing`` (names not installed yet),
+    in package order, each once."""
+    holds = held_units(data)
+    return list(dict.fromkeys(unit for name in missing for unit in holds.get(name, ())))

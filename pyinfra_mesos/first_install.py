@@ -27,6 +27,7 @@ from typing import Any
 from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
 from pyinfra_mesos.floor import REGISTRY_PACKAGE, REGISTRY_SERVICE, packages_for
 from pyinfra_mesos.haproxy_bridge import HAPROXY_SERVICE
+from pyinfra_mesos.topology import DOCKER_ROLES
 
 
 def first_transaction(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
@@ -37,20 +38,27 @@ def first_transaction(roles: Iterable[str], data: Mapping[str, Any]) -> list[str
     return [name for name in packages_for(roles, data) if name != mesos]
 
 
-def held_units(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """``{package: (unit, ...)}``: the units each package's postinst would start, which stay
-    masked from before its install until the component's task file starts them. Docker's socket
-    with its service (the socket would start dockerd on first use, before daemon.json)."""
+def held_units(data: Mapping[str, Any]) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
+    """``{package: ((unit, ...), roles)}``: the units each package's postinst would start, and
+    the roles whose task file configures and starts them (topology.ROLE_TASKS). A host with
+    one of those roles keeps them masked from before the install until that task file runs;
+    on any other host (the package named in `base_packages`, say) nothing would unmask them,
+    so they are not held. Docker's socket with its service (the socket would start dockerd on
+    first use, before daemon.json)."""
     return {
-        str(data["docker_package"]): (DOCKER_SOCKET, DOCKER_SERVICE),
-        str(data["zookeeper_package"]): (f"{data['zookeeper_service']}.service",),
-        str(data["haproxy_package"]): (HAPROXY_SERVICE,),
-        REGISTRY_PACKAGE: (REGISTRY_SERVICE,),
+        str(data["docker_package"]): ((DOCKER_SOCKET, DOCKER_SERVICE), frozenset(DOCKER_ROLES)),
+        str(data["zookeeper_package"]): ((f"{data['zookeeper_service']}.service",),
+                                         frozenset({"zookeeper"})),
+        str(data["haproxy_package"]): ((HAPROXY_SERVICE,), frozenset({"load_balancer"})),
+        REGISTRY_PACKAGE: ((REGISTRY_SERVICE,), frozenset({"registry"})),
     }
 
 
-def units_to_hold(missing: Iterable[str], data: Mapping[str, Any]) -> list[str]:
-    """The units to mask before installing the packages ``missing`` (names not installed yet),
-    in package order, each once."""
+def units_to_hold(missing: Iterable[str], data: Mapping[str, Any],
+                  roles: Iterable[str]) -> list[str]:
+    """The units to mask before installing the packages ``missing`` (names not installed yet)
+    on a host with ``roles``, in package order, each once."""
     holds = held_units(data)
-    return list(dict.fromkeys(unit for name in missing for unit in holds.get(name, ())))
+    roles = set(roles)
+    return list(dict.fromkeys(unit for name in missing if name in holds
+                              and holds[name][1] & roles for unit in holds[name][0]))

@@ -325,22 +325,40 @@ def program_flags(program: str, member: Member, topo: Topology,
     key: KeyError); validation refuses such data first."""
     tab = table(program)
     inputs = Inputs(member, topo, facts or {})
-    data = member.data
     flags: dict[str, str] = {}
     for row in tab.rows:
-        if row.when is not None and not data.get(row.when, True):
-            continue
-        if isinstance(row.source, str):
-            value = data[row.source]
-        else:
-            value = row.source.value(inputs)
-            if value is None:
-                continue
-        flags[row.flag] = flag_value(value)
-    for name, value in (data.get(tab.user_key) or {}).items():
+        value = _row_value(row, inputs)
+        if value is not None:
+            flags[row.flag] = value
+    for name, value in (member.data.get(tab.user_key) or {}).items():
         if name not in tab.not_from_user:
             flags[str(name)] = flag_value(value)
     return flags
+
+
+def program_flag(program: str, flag: str, member: Member, topo: Topology,
+                 facts: Mapping[str, Any] | None = None) -> str | None:
+    """`program_flags(program, member, topo, facts).get(flag)`, computed alone: the same row
+    and the same operator's dict, without the other rows' work (a planning read needs the work
+    dir only). Raises as program_flags does."""
+    tab = table(program)
+    user = member.data.get(tab.user_key) or {}
+    if flag in user and flag not in tab.not_from_user:
+        return flag_value(user[flag])
+    row = tab.row(flag)
+    return None if row is None else _row_value(row, Inputs(member, topo, facts or {}))
+
+
+def _row_value(row: Row, inputs: Inputs) -> str | None:
+    """A row's flag value for `inputs` (flag_value), or None when its `when` key is off or its
+    computed value is None."""
+    data = inputs.member.data
+    if row.when is not None and not data.get(row.when, True):
+        return None
+    if isinstance(row.source, str):
+        return flag_value(data[row.source])
+    value = row.source.value(inputs)
+    return None if value is None else flag_value(value)
 
 
 def computed_flags(program: str) -> dict[str, str]:

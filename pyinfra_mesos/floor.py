@@ -25,10 +25,13 @@ from pyinfra_mesos.mesos_package import (
 )
 from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
 
-# tasks/registry.py installs Debian's registry under this name (no group_data key for it).
+# Debian's registry, installed under this name by tasks/common.py and configured by
+# tasks/registry.py (no group_data key for it).
 REGISTRY_PACKAGE = "docker-registry"
 # Debian's unit for it (tasks/registry.py configures it; first_install.py holds it until then).
 REGISTRY_SERVICE = "docker-registry.service"
+# This deploy's second, writable instance (tasks/registry.py).
+REGISTRY_PUSH_SERVICE = "docker-registry-push.service"
 FIREWALL_PACKAGE = "nftables"
 
 
@@ -53,7 +56,7 @@ def packages_for(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
         return []
     wanted: list[str] = list(data["base_packages"])
     if data["firewall_enabled"] is True:
-        wanted.append(FIREWALL_PACKAGE)  # tasks/firewall.py, right after the base packages
+        wanted.append(FIREWALL_PACKAGE)  # tasks/firewall.py loads its rules
     if runs_docker(roles):
         wanted.append(str(data["docker_package"]))
     if "zookeeper" in roles:
@@ -105,5 +108,6 @@ def mesos_repo_files(data: Mapping[str, Any], distro: str, codename: str) -> dic
     }
 
 
-__all__ = ["MESOS_KEYRING", "REGISTRY_PACKAGE", "REGISTRY_SERVICE", "app_images", "images_for",
+__all__ = ["MESOS_KEYRING", "REGISTRY_PACKAGE", "REGISTRY_PUSH_SERVICE", "REGISTRY_SERVICE",
+           "app_images", "images_for",
            "mesos_repo_files", "needs_mesos_repo", "packages_for", "runs_docker"]

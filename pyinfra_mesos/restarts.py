@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pyinfra_mesos.docker import docker_inputs
@@ -84,8 +85,22 @@ class Freshness:
                     and self.started < newest[1])
 
 
+def systemd_utc_timestamp(text: str) -> float:
+    """Seconds since the epoch (microseconds kept) of a timestamp systemctl prints with
+    `--timestamp=us+utc`: `<weekday> YYYY-MM-DD HH:MM:SS.uuuuuu UTC` (systemd
+    src/basic/time-util.c `format_timestamp_style`). The weekday is not read. ValueError for
+    anything else."""
+    _weekday, _, rest = text.strip().partition(" ")
+    if not rest.endswith(" UTC"):
+        raise ValueError(f"not a UTC timestamp: {text!r}")
+    moment = datetime.strptime(rest.removesuffix(" UTC"), "%Y-%m-%d %H:%M:%S.%f")
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
 def parse_freshness(lines: Sequence[str]) -> Freshness:
-    """Parse ServiceFreshness output: `state=<ActiveState>`, `started=<epoch.ns>`,
+    """Parse ServiceFreshness output: systemctl's `ActiveState=<state>` and
+    `ActiveEnterTimestamp=<us+utc timestamp>` (`systemctl show --timestamp=us+utc`, e.g. `Wed
+    2026-12-02 06:00:42.208123 UTC`; empty before the unit ever started), then
     `input=<epoch.ns> <path>` lines (missing inputs are simply absent)."""
     active = False
     started: float | None = None
@@ -93,10 +108,10 @@ def parse_freshness(lines: Sequence[str]) -> Freshness:
     for line in lines:
         key, _, value = line.strip().partition("=")
         try:
-            if key == "state":
+            if key == "ActiveState":
                 active = value == "active"
-            elif key == "started" and value:
-                started = float(value)
+            elif key == "ActiveEnterTimestamp" and value:
+                started = systemd_utc_timestamp(value)
             elif key == "input":
                 stamp, _, path = value.partition(" ")
                 inputs[path] = float(stamp)

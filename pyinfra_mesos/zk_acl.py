@@ -440,3 +440,10 @@ def change_command(plan: Plan, trees: Sequence[Tree], where: str, port: int, wai
         "[ -z \"$sets\" ] && exit 0; "
         + _run_checked("\"$sets\"", cli, auth, port) + "true"
     )
+
+
+def acl_member(data: Mapping[str, Any], zookeepers: Sequence[Any], name: str) -> bool:
+    """Whether host `name` sets the ACLs: the first member of the ensemble (`zookeepers`,
+    topology order; each has a `.name`), unless `zookeeper_acls` is off in its `data`. That
+    member also holds the digests (AUTH_FILE) the change needs."""
+    return bool(data.get("zookeeper_acls", True) and zookeepers and name == zookeepers[0].name)

@@ -12,7 +12,12 @@ from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.packages import install_holding
 from pyinfra_mesos.deploy.planning_facts import read_kept
-from pyinfra_mesos.deploy.planning_reads import HOSTS_FILE, HOSTS_MARKER, hosts_block
+from pyinfra_mesos.deploy.planning_reads import (
+    HOSTS_FILE,
+    HOSTS_MARKER,
+    apt_lists_age,
+    hosts_block,
+)
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.docker import DOCKER_PIN_FILE, docker_pin_text
 from pyinfra_mesos.first_install import first_transaction
@@ -73,17 +78,25 @@ if read_kept(host, hosts_block()) != hosts_content.split("\n"):
         marker=HOSTS_MARKER,
     )
 
-apt.update(
-    name="Refresh apt lists (skipped when newer than apt_cache_time_s)",
-    cache_time=host.data.apt_cache_time_s,
-)
+# Planned only when the lists are older than apt_cache_time_s (or never refreshed): the age is
+# one of the host's planning reads, so a converged host pays none of apt.update's own two reads
+# (pyinfra 3.10 operations/apt.py `update`), which decide the same from the same stamp.
+cache_time_s = int(host.data.apt_cache_time_s)
+lists_age_s = read_kept(host, apt_lists_age())
+if not cache_time_s or lists_age_s is None or lists_age_s >= cache_time_s:
+    apt.update(
+        name="Refresh apt lists (skipped when newer than apt_cache_time_s)",
+        cache_time=cache_time_s,
+    )
 
 # Every package of this host's roles in ONE apt transaction, aventer-mesos aside (its repository
 # comes later, tasks/mesos_package.py): hosts then install side by side instead of each waiting
 # for every other host's install of each component. The services they bring stay masked until
 # their task files below have written their config and start them (first_install.py says why);
 # planned only where a package is missing, from the dpkg list read once (deploy/packages.py).
+roles = topo.roles_of(host.name)
 install_holding(
     name="Install this host's packages, one apt transaction (their services held until configured)",
-    packages=first_transaction(topo.roles_of(host.name), host.data.dict()),
+    packages=first_transaction(roles, host.data.dict()),
+    roles=roles,
 )

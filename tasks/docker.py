@@ -1,7 +1,6 @@
 """Docker on agents and Marathon hosts: the distribution's docker.io and its daemon.json."""
 
 from pyinfra import host, inventory, state
-from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import member_named
@@ -9,7 +8,8 @@ from pyinfra_mesos.credentials import marathon_credentials
 from pyinfra_mesos.deploy.drained_restart import drained_restart
 from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.marathon_files import marathon_leader_query
-from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import packages
 from pyinfra_mesos.deploy.rolling import leader_last_restart
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.docker import (
@@ -46,7 +46,7 @@ daemon_json = file_set(
 # so the restart below, which the package's new dpkg stamp calls for, is the only one.
 docker_version = str(host.data.get("docker_version") or "")
 move = None
-installed = fact_until_change(host, DebPackages) or {}
+installed = read_kept(host, packages()) or {}
 if host.data.docker_package in installed and docker_version and off_pin(
         installed, host.data.docker_package, docker_version):
     move = server.shell(

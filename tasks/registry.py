@@ -16,14 +16,14 @@ from pyinfra.operations import server
 
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.units import units_running_enabled
-from pyinfra_mesos.floor import REGISTRY_SERVICE
+from pyinfra_mesos.floor import REGISTRY_PUSH_SERVICE, REGISTRY_SERVICE
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import advertised_address
 
 CONFIG = "/etc/docker/registry/config.yml"  # the path Debian's unit serves
 SERVICE = REGISTRY_SERVICE
 PUSH_CONFIG = "/etc/docker/registry/push.yml"
-PUSH_SERVICE = "docker-registry-push.service"
+PUSH_SERVICE = REGISTRY_PUSH_SERVICE
 PUSH_UNIT = f"/etc/systemd/system/{PUSH_SERVICE}"
 # The writable instance is reachable from this host only.
 PUSH_ADDRESS = "127.0.0.1"

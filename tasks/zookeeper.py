@@ -5,22 +5,26 @@ The data directory's contents are never touched beyond myid.
 
 from pyinfra import host, inventory, state
 from pyinfra.api.host import Host
-from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import server, systemd
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.backup_op import plan_backup_before_upgrade, zookeeper_upgrade_reasons
 from pyinfra_mesos.deploy.file_set import Dir, file_set
 from pyinfra_mesos.deploy.leader_facts import ZookeeperLeadership
-from pyinfra_mesos.deploy.planning_facts import fact_until_change, read_kept
-from pyinfra_mesos.deploy.planning_reads import zookeeper_config, zookeeper_enabled, zookeeper_myid
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import (
+    packages,
+    zookeeper_config,
+    zookeeper_enabled,
+    zookeeper_myid,
+)
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
 from pyinfra_mesos.deploy.units import units_running
 from pyinfra_mesos.deploy.zk_acl_op import read_zookeeper_acls, zookeeper_acls
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import topology_from_inventory
-from pyinfra_mesos.zk_acl import AUTH_FILE, auth_file_content, wanted_trees
+from pyinfra_mesos.zk_acl import AUTH_FILE, acl_member, auth_file_content, wanted_trees
 from pyinfra_mesos.zookeeper import (
     myid_target,
     zookeeper_inputs,
@@ -41,13 +45,13 @@ service = f"{host.data.zookeeper_service}.service"
 # config, not even for the moment a killed run could freeze (a standalone member splits the
 # ensemble); it is unmasked below once zoo.cfg and myid are written. A run killed while it is
 # masked unmasks it on the next run.
-installed = host.data.zookeeper_package in (fact_until_change(host, DebPackages) or {})
+installed = host.data.zookeeper_package in (read_kept(host, packages()) or {})
 enabled_state = read_kept(host, zookeeper_enabled(data))
 
 # zookeeper_version's pin was written by tasks/common.py (before the install read it).
 zookeeper_version = str(host.data.get("zookeeper_version") or "")
 
-if installed and zookeeper_moves(fact_until_change(host, DebPackages),
+if installed and zookeeper_moves(read_kept(host, packages()),
                                  host.data.zookeeper_package, zookeeper_version):
     # A ZooKeeper backup on the operator's machine first when this member runs (deploy/
     # backup_op.py), then the packages with the unit masked: the running member keeps serving
@@ -60,13 +64,13 @@ if installed and zookeeper_moves(fact_until_change(host, DebPackages),
     )
 
 # The first member also holds the digests that set the ACLs (below): root's only, in the same set.
-acl_member = bool(data.get("zookeeper_acls", True) and topo.zookeepers
-                  and host.name == topo.zookeepers[0].name)
+sets_acls = acl_member(data, topo.zookeepers, host.name)
 
 # Debian links <dataDir>/myid to /etc/zookeeper/conf/myid: write the link's target so the
 # package's layout stays intact.
-myid_path = f"{host.data.zookeeper_data_dir}/myid"
-myid_file = myid_target(myid_path, read_kept(host, zookeeper_myid(data)))
+myid_read = zookeeper_myid(data)
+myid_path = myid_read[1]["path"]
+myid_file = myid_target(myid_path, read_kept(host, myid_read))
 myid_first_run = None
 if not myid_file:
     # First run: the package is installed by this same run, after planning, so the link (if
@@ -79,7 +83,7 @@ if not myid_file:
 
 # zoo.cfg and myid (and the ACL digests on the first member) are one set: one fact on a
 # converged host instead of files.put's and files.template's three each (deploy/file_set.py).
-zoo_cfg_path = f"{host.data.zookeeper_conf_dir}/zoo.cfg"
+zoo_cfg_path = zookeeper_config(data)[1]["path"]
 zk_files = {zoo_cfg_path: render_template(
     "zoo.cfg.j2", settings=zookeeper_settings(data),
     servers=zookeeper_servers(data, topo)).encode()}
@@ -87,20 +91,21 @@ zk_modes: dict[str, str] = {}
 zk_dirs: dict[str, Dir] = {}
 if myid_file:
     zk_files[myid_file] = f"{zookeeper_id}\n".encode()
-if acl_member:
+if sets_acls:
     mesos = zookeeper_credentials(data, state.cwd, "mesos", create=True)
     marathon = zookeeper_credentials(data, state.cwd, "marathon", create=True)
     zk_files[AUTH_FILE] = auth_file_content(mesos, marathon).encode()
     zk_modes[AUTH_FILE] = "0600"
     zk_dirs = claim_private_directory()
     acl_trees = wanted_trees(data, mesos, marathon)
-    # Read now, while each host loads the deploy on its own: the ACL operation below takes this
-    # answer when this host ran nothing in between (deploy/zk_acl_op.py read_zookeeper_acls).
+    # Read while each host loads the deploy on its own (deploy.py started it already, before
+    # the planning reads: deploy/zk_acl_op.py start_acl_read); the ACL operation below takes
+    # this answer when this host ran nothing in between.
     read_zookeeper_acls(acl_trees, int(host.data.zookeeper_client_port))
 zk_config = file_set(
     name="Configure the ZooKeeper ensemble (zoo.cfg"
          + (f", myid {zookeeper_id}" if myid_file else "")
-         + (", the digests for setting the ACLs (0600, content not shown)" if acl_member else "")
+         + (", the digests for setting the ACLs (0600, content not shown)" if sets_acls else "")
          + ")",
     files=zk_files,
     modes=zk_modes,
@@ -178,7 +183,7 @@ units_running(name="ZooKeeper running", units=[service])
 # nodes of a cluster deployed before ACLs are closed. Reading the ACLs needs the digests
 # (ZooKeeper 3.8 hides digest ids from non-ADMIN clients): they are in a root-only file there,
 # written by the set above.
-if acl_member:
+if sets_acls:
     zookeeper_acls(
         name="ZooKeeper ACLs on the Mesos and Marathon paths (first member)",
         trees=acl_trees,

@@ -56,13 +56,14 @@ from weakref import WeakKeyDictionary
 import click
 from gevent.event import AsyncResult
 from pyinfra import host
-from pyinfra.api import FactBase, QuoteString, State, StringCommand
+from pyinfra.api import State
 from pyinfra.api.host import Host
 from pyinfra.context import ctx_state
 from pyinfra.operations import python
 
 from pyinfra_mesos import backup
-from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import marathon_container
 from pyinfra_mesos.deploy.units import unit_states
 from pyinfra_mesos.topology import topology_from_inventory
 
@@ -87,22 +88,6 @@ class BackupRun:
 _RUNS: WeakKeyDictionary[State, BackupRun] = WeakKeyDictionary()
 
 
-class DockerContainerImageId(FactBase[str | None]):
-    """The image id (`sha256:...`) a Docker container was created from, or None when there is
-    no such container (or no Docker): `docker container inspect`'s `.Image`."""
-
-    def command(self, container: str) -> StringCommand:
-        return StringCommand(
-            "command -v docker >/dev/null && docker container inspect --format '{{.Image}}'",
-            QuoteString(container), "2>/dev/null || true")
-
-    def process(self, output: list[str]) -> str | None:
-        for line in output:
-            if line.strip().startswith("sha256:"):
-                return line.strip()
-        return None
-
-
 def backup_run(state: State) -> BackupRun:
     return _RUNS.setdefault(state, BackupRun())
 
@@ -115,8 +100,8 @@ def marathon_image_changes(running: bool, wanted: str | None) -> bool:
     trip), so only the container's image id is read here, and only when Marathon runs."""
     if not running:
         return False
-    current = fact_until_change(host, DockerContainerImageId,
-                                container=str(host.data.marathon_container_name))
+    # Made ahead with the host's planning reads (deploy/planning_reads.py).
+    current = read_kept(host, marathon_container(host.data.dict()))
     return current is not None and current != wanted
 
 

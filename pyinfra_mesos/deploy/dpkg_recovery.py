@@ -8,7 +8,7 @@ with packages unpacked but not configured. Every later `apt-get install` then re
 journal entries in /var/lib/dpkg/updates/ (dpkg(1), FILES), and packages `dpkg --audit` lists
 as half-installed, unpacked or half-configured.
 
-`DpkgInterrupted` reads both in one round trip; `dpkg_configure_pending` runs
+`DpkgInterrupted` (deploy_facts.py) reads both in one round trip; `dpkg_configure_pending` runs
 `dpkg --configure -a` only then (`host.noop` otherwise), retrying while another dpkg still holds
 the lock (a killed run's apt-get may still be finishing), bounded by `timeout_s`.
 """
@@ -16,45 +16,10 @@ the lock (a killed run's apt-get may still be finishing), bounded by `timeout_s`
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import FactBase, QuoteString, StringCommand, operation
+from pyinfra.api import QuoteString, StringCommand, operation
 
-from pyinfra_mesos.deploy.planning_facts import fact_until_change
-
-UPDATES_DIR = "/var/lib/dpkg/updates"
-_MARK_UPDATES = "pending-updates"
-_MARK_AUDIT = "audit:"
-
-
-class DpkgInterrupted(FactBase[list[str]]):
-    """What dpkg left unfinished: `[]` when nothing; else `"pending-updates"` (journal entries
-    in /var/lib/dpkg/updates/) and/or one `"audit: <line>"` per line `dpkg --audit` printed."""
-
-    def requires_command(self, *args: object, **kwargs: object) -> str:
-        return "dpkg"
-
-    @staticmethod
-    def default() -> list[str]:
-        return []
-
-    def command(self) -> str:
-        return (f"if [ -n \"$(ls -A {UPDATES_DIR} 2>/dev/null)\" ]; then "
-                f"echo {_MARK_UPDATES}; fi; dpkg --audit 2>/dev/null | sed 's/^/{_MARK_AUDIT} /'"
-                "; true")
-
-    def process(self, output: list[str]) -> list[str]:
-        return parse_dpkg_interrupted(output)
-
-
-def parse_dpkg_interrupted(output: list[str]) -> list[str]:
-    """The fact's lines that say something is unfinished (blank audit lines dropped)."""
-    found = []
-    for line in output:
-        text = line.strip()
-        if text == _MARK_UPDATES:
-            found.append(text)
-        elif text.startswith(_MARK_AUDIT) and text[len(_MARK_AUDIT):].strip():
-            found.append(text)
-    return found
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import dpkg_unfinished
 
 
 def configure_pending_command(timeout_s: int, interval_s: int = 2) -> StringCommand:
@@ -79,7 +44,7 @@ def dpkg_configure_pending(timeout_s: int = 300):
     # no operation of this host has run a command before this one (else read again here).
     # Read that early, an apt run of the host's own (unattended-upgrades) can show as
     # unfinished: `dpkg --configure -a` then waits for its lock and finds nothing to do.
-    unfinished = fact_until_change(host, DpkgInterrupted)
+    unfinished = read_kept(host, dpkg_unfinished())
     if not unfinished:
         host.noop("dpkg has nothing unfinished")
         return

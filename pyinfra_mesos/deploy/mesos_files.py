@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from pyinfra import host
-from pyinfra.facts.deb import DebPackages
 
 from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.file_set import Dir, file_set
-from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.deploy.planning_facts import read_kept
+from pyinfra_mesos.deploy.planning_reads import packages
 from pyinfra_mesos.flags import env_lines, with_zk_digest
 from pyinfra_mesos.mesos_package import (
     MESOS_COMMON_ENV,
@@ -86,5 +86,5 @@ def mesos_package_moves() -> bool:
     Read by tasks/mesos_package.py (which moves it) and by the master and agent tasks (which then
     restart, as for a config change) from the same fact, so the three always agree.
     """
-    return mesos_upgrade_needed(fact_until_change(host, DebPackages), host.data.mesos_package,
+    return mesos_upgrade_needed(read_kept(host, packages()), host.data.mesos_package,
                                 host.data.mesos_version)

@@ -15,15 +15,15 @@ services of the packages it adds held (masked) until their components configure 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import apt
 
-from pyinfra_mesos.deploy.planning_facts import fact_until_change
+from pyinfra_mesos.deploy import planning_reads
+from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.first_install import units_to_hold
 
 
@@ -38,7 +38,7 @@ def install_missing(name: str, packages: Sequence[str]) -> OperationMeta | None:
     """`apt.packages(name=name, packages=packages)` when one of `packages` is not installed on
     the current host; None (nothing planned) when all are. Call it from a task file: pyinfra
     orders the operation by that call's line."""
-    if not missing_packages(fact_until_change(host, DebPackages), packages):
+    if not missing_packages(read_kept(host, planning_reads.packages()), packages):
         return None
     return apt.packages(name=name, packages=list(packages))
 
@@ -53,12 +53,14 @@ def packages_held(packages: Sequence[str], held_units: Sequence[str]):
     yield from apt.packages._inner(packages=list(packages))
 
 
-def install_holding(name: str, packages: Sequence[str]) -> OperationMeta | None:
+def install_holding(name: str, packages: Sequence[str], roles: Iterable[str]
+                    ) -> OperationMeta | None:
     """One operation that installs every one of `packages` missing from the current host's dpkg
-    list, each missing package's units masked first (first_install.units_to_hold, from the
-    host's data); None (nothing planned) when none is missing. Call it from a task file."""
-    missing = missing_packages(fact_until_change(host, DebPackages), packages)
+    list, the units of each missing package that a task file of the host's `roles` will start
+    masked first (first_install.units_to_hold); None (nothing planned) when none is missing.
+    Call it from a task file."""
+    missing = missing_packages(read_kept(host, planning_reads.packages()), packages)
     if not missing:
         return None
     return packages_held(name=name, packages=missing,
-                         held_units=units_to_hold(missing, host.data.dict()))
+                         held_units=units_to_hold(missing, host.data.dict(), roles))

@@ -115,10 +115,7 @@ def read_together(host: Host, reads: Sequence[tuple[type[FactBase[Any]], dict[st
     state = host.state
     if state.current_stage != StateStage.Prepare:
         return 0
-    memo = _MEMO.get(state) or {}
-    todo = [(fact, dict(kwargs)) for fact, kwargs in reads
-            if _key(host, fact, kwargs) not in memo]
-    return _read_together(host, todo)
+    return _read_together(host, _not_kept(host, reads))
 
 
 def read_kept(host: Host, read: tuple[type[FactBase[T]], dict[str, Any]]) -> T:
@@ -134,16 +131,23 @@ def read_deferred(host: Host) -> int:
     fact refuses is not kept: the operation reads it alone, with pyinfra's own handling."""
     state = host.state
     background = [key for key in (_PENDING.get(state) or {}) if key[0] == host.name]
-    todo = [(fact, kwargs) for fact, kwargs in
-            (_DEFERRED.get(state) or {}).pop(host.name, [])
-            if _key(host, fact, kwargs) not in (_MEMO.get(state) or {})
-            and _key(host, fact, kwargs) not in background]
+    todo = _not_kept(host, (_DEFERRED.get(state) or {}).pop(host.name, []), background)
     kept = _read_together(host, todo) if state.current_stage == StateStage.Prepare else 0
     # The background reads end with the host's loading too: after this host's own command,
     # which need not wait for them (the ZooKeeper ACL read starts a JVM: about a second).
     for key in background:
         _settle(state, host, key)
     return kept
+
+
+def _not_kept(host: Host, reads: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]],
+              also: Sequence[tuple[Any, ...]] = ()) -> list[tuple[type[FactBase[Any]],
+                                                                  dict[str, Any]]]:
+    """The reads of `reads` whose answer `host` does not keep yet, nor a key of `also` names (a
+    read already under way), in order."""
+    memo = _MEMO.get(host.state) or {}
+    return [(fact, dict(kwargs)) for fact, kwargs in reads
+            if _key(host, fact, kwargs) not in memo and _key(host, fact, kwargs) not in also]
 
 
 def _read_together(host: Host, todo: list[tuple[type[FactBase[Any]], dict[str, Any]]]) -> int:

@@ -28,14 +28,17 @@ from pyinfra.facts.server import LinuxDistribution
 
 from pyinfra_mesos.common import member_named
 from pyinfra_mesos.deploy.apt_key import AptKeyState
-from pyinfra_mesos.deploy.backup_op import DockerContainerImageId
-from pyinfra_mesos.deploy.deploy_facts import DockerImageId, UnitEnabledState
-from pyinfra_mesos.deploy.dpkg_recovery import DpkgInterrupted
+from pyinfra_mesos.deploy.deploy_facts import (
+    AptListsAge,
+    DockerContainerImageId,
+    DockerImageId,
+    DpkgInterrupted,
+    UnitEnabledState,
+)
 from pyinfra_mesos.deploy.firewall_facts import LoadedMarker
 from pyinfra_mesos.deploy.units import unit_read
 from pyinfra_mesos.firewall import enabled as firewall_enabled
-from pyinfra_mesos.flag_tables import SYSTEMD_CGROUP_HIERARCHY
-from pyinfra_mesos.flags import agent_flags, master_flags
+from pyinfra_mesos.flag_tables import SYSTEMD_CGROUP_HIERARCHY, program_flag
 from pyinfra_mesos.haproxy_bridge import HAPROXY_CONFIG
 from pyinfra_mesos.haproxy_render import MARKER
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_ENV
@@ -55,6 +58,11 @@ BRIDGE_CONFIG_MARK = MARKER.removeprefix("# ").split(" from ", 1)[0]
 def hosts_block() -> Read:
     """The managed block of /etc/hosts (tasks/common.py)."""
     return Block, {"path": HOSTS_FILE, "marker": HOSTS_MARKER}
+
+
+def apt_lists_age() -> Read:
+    """Seconds since apt's lists were refreshed (tasks/common.py: apt_cache_time_s)."""
+    return AptListsAge, {}
 
 
 def packages() -> Read:
@@ -144,7 +152,7 @@ def planning_reads(data: Mapping[str, Any], topo: Topology, name: str) -> list[R
     if not roles:
         return []
     member = member_named(topo, name)
-    reads = [dpkg_unfinished(), hosts_block(), packages(), unit_read(data)]
+    reads = [dpkg_unfinished(), hosts_block(), apt_lists_age(), packages(), unit_read(data)]
     if firewall_enabled(member):
         reads.append(firewall_loaded())
     if "zookeeper" in roles:
@@ -152,13 +160,14 @@ def planning_reads(data: Mapping[str, Any], topo: Topology, name: str) -> list[R
     if roles & {"master", "agent"}:
         reads += [distribution(), mesos_key()]
     if "master" in roles:
-        reads += [master_env(), replicated_log(master_flags(member, topo)["work_dir"])]
+        reads += [master_env(), replicated_log(program_flag("master", "work_dir", member, topo)
+                                               or "")]
     if "marathon" in roles:
         reads += [marathon_image(data), marathon_container(data)]
     if "agent" in roles:
         # The work dir does not depend on the cgroup hierarchy (only the systemd flags do).
         reads += [cgroup_hierarchy(), agent_env(),
-                  agent_checkpoint(agent_flags(member, topo)["work_dir"])]
+                  agent_checkpoint(program_flag("agent", "work_dir", member, topo) or "")]
     if "load_balancer" in roles:
         reads.append(bridge_config())
     return reads

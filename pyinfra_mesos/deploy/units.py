@@ -25,6 +25,7 @@ from pyinfra.api import FactBase, QuoteString, StringCommand, operation
 from pyinfra_mesos.deploy.planning_facts import fact_until_change
 from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
 from pyinfra_mesos.firewall import UNIT as FIREWALL_UNIT
+from pyinfra_mesos.floor import REGISTRY_PUSH_SERVICE, REGISTRY_SERVICE
 from pyinfra_mesos.haproxy_bridge import BRIDGE_TIMER, HAPROXY_SERVICE
 from pyinfra_mesos.mesos_agent import MESOS_AGENT_SERVICE
 from pyinfra_mesos.remove_plan import MARATHON_SERVICE, MASTER_SERVICE
@@ -104,7 +105,8 @@ def managed_units(data: Mapping[str, Any]) -> tuple[str, ...]:
     show` (its block reads SubState "dead", no unit file). `data`: the host's data
     (`zookeeper_service`). A unit not listed is still answered, by a read of its own."""
     return (FIREWALL_UNIT, DOCKER_SOCKET, DOCKER_SERVICE, f"{data['zookeeper_service']}.service",
-            MASTER_SERVICE, MESOS_AGENT_SERVICE, MARATHON_SERVICE, HAPROXY_SERVICE, BRIDGE_TIMER)
+            MASTER_SERVICE, MESOS_AGENT_SERVICE, MARATHON_SERVICE, HAPROXY_SERVICE, BRIDGE_TIMER,
+            REGISTRY_SERVICE, REGISTRY_PUSH_SERVICE)
 
 
 def unit_read(data: Mapping[str, Any]) -> tuple[type[UnitStates], dict[str, Any]]:

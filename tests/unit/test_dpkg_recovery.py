@@ -12,11 +12,8 @@ from pathlib import Path
 
 from test_tasks_harness import fake_host, op_named, plan
 
-from pyinfra_mesos.deploy.dpkg_recovery import (
-    DpkgInterrupted,
-    configure_pending_command,
-    parse_dpkg_interrupted,
-)
+from pyinfra_mesos.deploy.deploy_facts import DpkgInterrupted, parse_dpkg_interrupted
+from pyinfra_mesos.deploy.dpkg_recovery import configure_pending_command
 
 OP = "Finish what an interrupted dpkg left (dpkg --configure -a)"
 # `dpkg --audit` on Debian 12 after a SIGPIPE'd install (captured form; the fact prefixes it).

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pyinfra.context import ctx_host
 from test_tasks_haproxy_registry import file_set_in_place
-from test_tasks_harness import fake_host, group_defaults, op_named, plan, prepared
+from test_tasks_harness import fake_host, group_defaults, op_named, plan, prepared, started
 
 from pyinfra_mesos import drain, drain_plan
 from pyinfra_mesos.deploy import drained_restart as dr
@@ -25,9 +25,9 @@ from pyinfra_mesos.schema import check_value
 from pyinfra_mesos.templates import render_template
 
 # ServiceFreshness answers (deploy/rolling.py): Docker running since t=100, daemon.json newer.
-STALE = {"ActiveEnterTimestamp": ["state=active", "started=100.5",
+STALE = {"ActiveEnterTimestamp": ["ActiveState=active", started(100.5),
                                   "input=200.25 /etc/docker/daemon.json"]}
-FRESH = {"ActiveEnterTimestamp": ["state=active", "started=300.0",
+FRESH = {"ActiveEnterTimestamp": ["ActiveState=active", started(300),
                                   "input=200.25 /etc/docker/daemon.json"]}
 # daemon.json already holds what the deploy writes (no registry group: no registries).
 IN_PLACE = file_set_in_place({DOCKER_DAEMON_JSON: render_template(

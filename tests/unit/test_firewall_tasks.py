@@ -100,7 +100,7 @@ def _converged(name: str) -> dict[str | re.Pattern[str], list[str]]:
         f"nft list table inet {firewall.TABLE}": ["table inet pyinfra_mesos {",
                                                   f'\tcomment "{firewall.marker(rules)}"', "}"],
         # file_set.FileSetState: both files hold their content, 0644 root:root.
-        re.compile(rf"^for f in {re.escape(firewall.RULES_FILE)} "): [
+        re.compile(rf"^set --; for f in {re.escape(firewall.RULES_FILE)} "): [
             f"{hashlib.sha256(text.encode()).hexdigest()} 644 root root {firewall.RULES_FILE}",
             f"{hashlib.sha256(unit.encode()).hexdigest()} 644 root root {UNIT_PATH}"],
         "dpkg -l": ["ii  nftables 1.0.6-2+deb12u2 amd64 nftables"],

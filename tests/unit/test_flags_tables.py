@@ -11,6 +11,7 @@ from pyinfra_mesos.flag_tables import (
     Computed,
     computed_flags,
     flag_source,
+    program_flag,
     program_flags,
     table,
 )
@@ -129,6 +130,26 @@ def test_when_key_off_leaves_its_rows_out_and_none_leaves_a_row_out() -> None:
     no_v1 = program_flags("agent", topo.agents[0], topo,
                           {flag_tables.FACT_SYSTEMD_CGROUP_HIERARCHY: False})
     assert no_v1["systemd_enable_support"] == "false"
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"mesos_authentication": False},
+    {"mesos_master_flags": {"cluster": "x", "max_agent_ping_timeouts": 5},
+     "mesos_agent_flags": {"systemd_enable_support": "true"},
+     "marathon_flags": {"http_credentials": "a:b", "disable_ha": ""}},
+])
+def test_one_flag_alone_is_the_flag_of_the_whole_set(extra: dict) -> None:
+    topo = _topo(**extra)
+    for program, member in (("master", topo.masters[0]), ("agent", topo.agents[0]),
+                            ("marathon", topo.masters[0])):
+        for facts in ({}, {flag_tables.FACT_SYSTEMD_CGROUP_HIERARCHY: False}):
+            flags = program_flags(program, member, topo, facts)
+            names = {r.flag for r in table(program).rows} | set(flags) | {"http_credentials",
+                                                                          "no_such_flag"}
+            for name in names:
+                assert program_flag(program, name, member, topo, facts) == flags.get(name), (
+                    program, name, facts)
 
 
 def test_marathon_never_takes_http_credentials_from_its_flag_dict() -> None:

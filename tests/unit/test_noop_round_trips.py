@@ -65,6 +65,12 @@ BRIDGE_OP = "Install the Marathon -> HAProxy bridge"
 CEILINGS = {"m1": (49, 46), "m2": (42, 40), "a1": (29, 35)}
 
 
+def file_set_read(first: str) -> re.Pattern[str]:
+    """The fake answer's key for deploy/file_set.py's read whose first path is `first`
+    (regex-escaped)."""
+    return re.compile(rf"^set --; for f in {first} ")
+
+
 def cluster(agent_responses: dict[Any, Any] | None = None,
             master_responses: dict[Any, Any] | None = None) -> dict[str, list[Any]]:
     masters = [fake_host(f"m{i}", master_responses, ip=f"10.0.0.{10 + i}", zookeeper_id=i)
@@ -140,7 +146,7 @@ def test_a_converged_bridge_is_one_fact_and_no_command(
     lines = [*set_answer(files, frozenset({"/etc/pyinfra-mesos/marathon-credentials"})),
              "directory 700 root root /etc/pyinfra-mesos"]
     fact_commands.clear()
-    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"],
+    ops = plan(cluster({file_set_read(first): lines}), ["tasks/haproxy.py"],
                data)["a1"]
     assert op_named(ops, BRIDGE_OP).commands == []
     assert sum(1 for c in fact_commands["a1"] if sorted(BRIDGE)[0] in c) == 1
@@ -164,7 +170,7 @@ def test_file_set_uploads_only_what_differs_and_fixes_only_a_wrong_mode() -> Non
     lines[changed] = f"{'0' * 64} 644 root root {paths[0]}"  # changed content
     lines[loosened] = lines[loosened].replace(" 644 ", " 666 ")  # same content, loosened
     first = re.escape(sorted(files)[0])
-    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}), ["tasks/haproxy.py"])["a1"]
+    ops = plan(cluster({file_set_read(first): lines}), ["tasks/haproxy.py"])["a1"]
     assert op_named(ops, BRIDGE_OP).commands == [
         f"FileUploadCommand:{paths[0]}",
         f"chown root:root {paths[0]} && chmod 0644 {paths[0]}",
@@ -186,7 +192,7 @@ def test_a_converged_mesos_role_is_one_fact_and_no_command(
               (("/etc/mesos", 755), ("/var/lib/mesos/agent", 750), ("/var/log/mesos", 755))]
     first = re.escape(sorted(fresh.uploads)[0])
     fact_commands.clear()
-    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}),
+    ops = plan(cluster({file_set_read(first): lines}),
                ["tasks/mesos_agent.py"], data)["a1"]
     assert op_named(ops, "Configure mesos-agent").commands == []
     # The set is read by one command naming all of it (the harness plans without pyinfra's
@@ -195,7 +201,7 @@ def test_a_converged_mesos_role_is_one_fact_and_no_command(
     # checkpoint guard's read of the env's flags are other questions).
     reads = [c for c in fact_commands["a1"] if "/etc/mesos/zk" in c
              and "ActiveEnterTimestamp" not in c]
-    assert len(set(reads)) == 1 and reads[0].startswith("for f in"), reads
+    assert len(set(reads)) == 1 and reads[0].startswith("set --; for f in"), reads
     assert all(p in reads[0] for p in [*fresh.uploads, "/var/lib/mesos/agent"])
 
 
@@ -210,7 +216,7 @@ def test_a_role_set_fixes_only_a_loosened_directory_and_fills_a_missing_secret_p
               "directory 777 root root /var/lib/mesos/agent",
               "directory 755 root root /var/log/mesos"]
     first = re.escape(sorted(fresh.uploads)[0])
-    ops = plan(cluster({re.compile(rf"^for f in {first} "): lines}),
+    ops = plan(cluster({file_set_read(first): lines}),
                ["tasks/mesos_agent.py"])["a1"]
     assert op_named(ops, "Configure mesos-agent").commands == [
         "chmod 0750 /var/lib/mesos/agent",
@@ -246,7 +252,7 @@ def test_a_converged_marathon_is_one_set_read_and_no_command(
     # Created nobody's and private before it is filled; a new unit reloads systemd.
     assert f"install -m 0400 -o nobody -g nogroup /dev/null {NOBODY}" in fresh.commands
     assert fresh.commands[-1] == "systemctl daemon-reload"
-    answer = {re.compile(rf"^for f in {re.escape(sorted(files)[0])} "): marathon_lines(files)}
+    answer = {file_set_read(re.escape(sorted(files)[0])): marathon_lines(files)}
     fact_commands.clear()
     ops = plan(cluster(master_responses=answer), ["tasks/marathon.py"], data)["m1"]
     assert op_named(ops, MARATHON_SET).commands == []
@@ -259,7 +265,7 @@ def test_a_secret_of_another_owner_is_given_back_to_its_owner_only(tmp_path: Pat
     data = {"marathon_http_credentials": "ops:pw-1", "credentials_dir": str(tmp_path)}
     fresh = op_named(plan(cluster(), ["tasks/marathon.py"], data)["m1"], MARATHON_SET)
     files = {path: text.encode() for path, text in fresh.uploads.items()}
-    answer = {re.compile(rf"^for f in {re.escape(sorted(files)[0])} "):
+    answer = {file_set_read(re.escape(sorted(files)[0])):
               marathon_lines(files, secret_owner="root root")}
     ops = plan(cluster(master_responses=answer), ["tasks/marathon.py"], data)["m1"]
     assert op_named(ops, MARATHON_SET).commands == [

@@ -71,7 +71,7 @@ def converged_member() -> dict[Any, Any]:
         MYID_LINK: ["user=root group=root mode=lrwxrwxrwx atime=1 mtime=1 ctime=1 size=24 "
                     f"'{MYID_LINK}' -> '{MYID}'"],
         f"cat {ZOO_CFG}": zoo_cfg.decode().splitlines(),
-        re.compile(rf"^for f in {re.escape(MYID)} "): [
+        re.compile(rf"^set --; for f in {re.escape(MYID)} "): [
             f"{hashlib.sha256(b'2' + bytes([10])).hexdigest()} 644 root root {MYID}",
             f"{hashlib.sha256(zoo_cfg).hexdigest()} 644 root root {ZOO_CFG}"],
         "--property SubState zookeeper.service": ["Id=zookeeper.service", "SubState=running"],

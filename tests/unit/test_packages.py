@@ -56,10 +56,27 @@ def test_the_first_transaction_is_the_floor_but_aventer_mesos() -> None:
 
 
 def test_each_service_a_package_brings_is_held_and_nothing_else() -> None:
+    every_role = {"master", "zookeeper", "marathon", "registry", "agent", "load_balancer"}
     assert units_to_hold(["curl", "zookeeperd", "docker.io", "docker-registry", "haproxy"],
-                         DATA) == ["zk-custom.service", "docker.socket", "docker.service",
-                                   "docker-registry.service", "haproxy.service"]
-    assert units_to_hold(["curl", "nftables", "python3"], DATA) == []
+                         DATA, every_role) == ["zk-custom.service", "docker.socket",
+                                               "docker.service", "docker-registry.service",
+                                               "haproxy.service"]
+    assert units_to_hold(["curl", "nftables", "python3"], DATA, every_role) == []
+    # A package the host's roles do not configure (named in base_packages, say) is installed
+    # as Debian starts it: no task file of this host would unmask it.
+    assert units_to_hold(["docker.io", "haproxy", "zookeeperd"], DATA, {"load_balancer"}) == [
+        "haproxy.service"]
+    assert units_to_hold(["docker.io"], DATA, {"marathon"}) == ["docker.socket",
+                                                               "docker.service"]
     # Every package the first transaction can hold names a unit the task files start.
-    assert set(held_units(DATA)) <= set(first_transaction(
-        {"master", "zookeeper", "marathon", "registry", "agent", "load_balancer"}, DATA))
+    assert set(held_units(DATA)) <= set(first_transaction(every_role, DATA))
+
+
+def test_a_role_package_in_base_packages_is_not_held_on_a_host_without_the_role() -> None:
+    hosts = {"agents": [fake_host("a1", {}, ip="10.0.0.21",
+                                  base_packages=["curl", "zookeeperd"])],
+             "masters": [fake_host("m1", {}, ip="10.0.0.11", zookeeper_id=1)]}
+    install = [op for op in plan(hosts, ["tasks/common.py"])["a1"]
+               if op.name.startswith(INSTALL)]
+    assert len(install) == 1 and " zookeeperd" in install[0].commands[-1]
+    assert "systemctl mask zookeeper.service" not in install[0].commands

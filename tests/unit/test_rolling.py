@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_tasks_harness import fake_host, op_named, plan
+from test_tasks_harness import fake_host, op_named, plan, started
 
 from pyinfra_mesos.restarts import Freshness, parse_freshness
 
@@ -14,7 +14,7 @@ RUNNING = {"systemctl show --all --property Id --property SubState mesos-master.
 
 
 def test_parse_freshness_reads_state_start_and_inputs() -> None:
-    fresh = parse_freshness(["state=active", "started=1700000000.250000000",
+    fresh = parse_freshness(["ActiveState=active", started(1700000000.25),
                              "input=1700000001.5 /etc/a b", "input=junk /x", "noise"])
     assert fresh == Freshness(True, 1700000000.25, {"/etc/a b": 1700000001.5})
     assert fresh.stale and fresh.newest_input == ("/etc/a b", 1700000001.5)
@@ -40,7 +40,8 @@ def masters(responses: dict) -> dict:
 
 def test_an_interrupted_run_is_finished_a_master_older_than_its_files_restarts() -> None:
     stale = {**RUNNING,
-             "ActiveEnterTimestamp": ["state=active", "started=100", f"input=200 {MASTER_ENV}"]}
+             "ActiveEnterTimestamp": ["ActiveState=active", started(100),
+                                      f"input=200 {MASTER_ENV}"]}
     ops = plan(masters(stale), ["tasks/mesos_master.py"])["m1"]
     restart = op_named(ops, "Restart running masters")
     assert restart.global_arguments["_serial"] is True
@@ -49,7 +50,7 @@ def test_an_interrupted_run_is_finished_a_master_older_than_its_files_restarts()
 
 
 def test_a_service_newer_than_its_files_with_nothing_written_is_left_alone() -> None:
-    assert _run_inner(["state=active", "started=300", "input=200 /a"], changes=[]) == []
+    assert _run_inner(["ActiveState=active", started(300), "input=200 /a"], changes=[]) == []
 
 
 def _run_inner(freshness_lines: list[str], changes: list) -> list[str]:
@@ -89,9 +90,9 @@ class _Changed:
 
 def test_at_execution_only_staleness_counts_a_change_already_restarted_is_not_redone() -> None:
     # The file changed in this run, but the service was (re)started after it was written.
-    assert _run_inner(["state=active", "started=300", "input=200 /a"], [_Changed()]) == []
+    assert _run_inner(["ActiveState=active", started(300), "input=200 /a"], [_Changed()]) == []
     # The file changed and the service still runs the old one.
-    out = _run_inner(["state=active", "started=100", "input=200 /a"], [_Changed()])
+    out = _run_inner(["ActiveState=active", started(100), "input=200 /a"], [_Changed()])
     assert out and out[0].startswith("systemctl restart x.service")
 
 
@@ -126,3 +127,24 @@ def test_the_freshness_command_runs_for_real_against_this_machine(tmp_path) -> N
     fresh = parse_freshness(out.stdout.splitlines())
     assert not fresh.active and list(fresh.inputs) == [str(newer)]
     assert abs(fresh.inputs[str(newer)] - newer.stat().st_mtime) < 0.001
+
+
+def test_systemctl_us_utc_timestamps_read_as_epoch_seconds_with_microseconds() -> None:
+    from datetime import UTC, datetime
+
+    from pyinfra_mesos.restarts import systemd_utc_timestamp
+
+    expected = datetime(2026, 12, 2, 6, 0, 42, 208123, tzinfo=UTC).timestamp()
+    assert systemd_utc_timestamp("Wed 2026-12-02 06:00:42.208123 UTC") == expected
+    for bad in ("", "2026-12-02 06:00:42.208123", "Wed 2026-12-02 06:00:42 UTC",
+                "Wed 2026-12-02 06:00:42.208123 CET"):
+        with pytest.raises(ValueError):
+            systemd_utc_timestamp(bad)
+    # systemctl show's own lines (the fact's output): active, started then, one input.
+    fresh = parse_freshness(["ActiveState=active",
+                             started(1796191242.208123),
+                             f"input={expected + 1:.9f} /etc/default/mesos"])
+    assert fresh.active and fresh.started == expected
+    assert fresh.inputs == {"/etc/default/mesos": pytest.approx(expected + 1)}
+    never = parse_freshness(["ActiveState=inactive", "ActiveEnterTimestamp="])
+    assert not never.active and never.started is None

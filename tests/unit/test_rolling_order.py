@@ -19,13 +19,13 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.connectors.util import CommandOutput, OutputLine
 from pyinfra.context import ctx_host
 from pyinfra_cli.util import exec_file
-from test_tasks_harness import ROOT, fake_host, plan, prepared
+from test_tasks_harness import ROOT, fake_host, plan, prepared, started
 
 from pyinfra_mesos.topology import topology_from_inventory
 
 MASTER = "mesos-master.service"
-STALE = ["state=active", "started=100", "input=200 /etc/default/mesos-master"]
-FRESH = ["state=active", "started=300", "input=200 /etc/default/mesos-master"]
+STALE = ["ActiveState=active", started(100), "input=200 /etc/default/mesos-master"]
+FRESH = ["ActiveState=active", started(300), "input=200 /etc/default/mesos-master"]
 RUNNING = {"systemctl show --all --property Id --property SubState mesos-master.service":
            ["Id=mesos-master.service", "SubState=running"],
            "cat /etc/default/mesos-master": ["MESOS_QUORUM=2"]}
@@ -91,7 +91,7 @@ def test_zookeeper_followers_first_the_leader_last() -> None:
             for name in ("leader", "follower")}
     hosts = [fake_host(f"m{i}", {"cat /etc/zookeeper/conf/zoo.cfg": formed,
                                  "systemctl is-enabled": ["enabled"],
-                                 "ActiveEnterTimestamp": ["state=active", "started=100",
+                                 "ActiveEnterTimestamp": ["ActiveState=active", started(100),
                                                           "input=200 /etc/zookeeper/conf/zoo.cfg"],
                                  "echo srvr >&3 && cat": srvr["leader" if i == 2 else "follower"]},
                        ip=f"10.0.0.1{i}", zookeeper_id=i) for i in (1, 2, 3)]
@@ -104,7 +104,7 @@ def test_zookeeper_followers_first_the_leader_last() -> None:
 
 def test_marathon_non_leaders_first_the_leader_last() -> None:
     leader = ['{"leader":"10.0.0.12:8080"}', "@@pyinfra-mesos-http 200  0"]
-    hosts = [fake_host(f"m{i}", {"ActiveEnterTimestamp": ["state=active", "started=100",
+    hosts = [fake_host(f"m{i}", {"ActiveEnterTimestamp": ["ActiveState=active", started(100),
                                                           "input=200 /etc/default/marathon"],
                                  "/v2/leader": leader},
                        ip=f"10.0.0.1{i}", zookeeper_id=i) for i in (1, 2, 3)]

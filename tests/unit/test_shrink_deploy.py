@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from test_rolling_order import redirect_to, restart_order
-from test_tasks_harness import fake_host, op_named, plan
+from test_tasks_harness import fake_host, op_named, plan, started
 
 from pyinfra_mesos.deploy.refused import DeployRefused
 
@@ -27,7 +27,7 @@ BEFORE = {
     "/var/lib/mesos/master/replicated_log": [
         "user=root group=root mode=drwxr-x--- atime=1 mtime=1 ctime=1 size=4096 "
         "'/var/lib/mesos/master/replicated_log'"],
-    "ActiveEnterTimestamp": ["state=active", "started=100",
+    "ActiveEnterTimestamp": ["ActiveState=active", started(100),
                              "input=200 /etc/default/mesos-master"],
     "/redirect": redirect_to("10.0.0.12:5050"),
 }
@@ -100,7 +100,7 @@ def test_zookeeper_shrinks_to_the_3_server_list_followers_first_leader_last() ->
             for name in ("leader", "follower")}
     hosts = [fake_host(f"m{i}", {"cat /etc/zookeeper/conf/zoo.cfg": five,
                                  "systemctl is-enabled": ["enabled"],
-                                 "ActiveEnterTimestamp": ["state=active", "started=100",
+                                 "ActiveEnterTimestamp": ["ActiveState=active", started(100),
                                                           "input=200 /etc/zookeeper/conf/zoo.cfg"],
                                  "echo srvr >&3 && cat": srvr["leader" if i == 3 else "follower"]},
                        ip=f"10.0.0.1{i}", zookeeper_id=i) for i in (1, 2, 3)]

@@ -10,7 +10,7 @@ import re
 import pytest
 from pyinfra.context import ctx_host
 from pyinfra_cli.util import exec_file
-from test_tasks_harness import ROOT, condition_after, fake_host, op_named, plan, prepared
+from test_tasks_harness import ROOT, condition_after, fake_host, op_named, plan, prepared, started
 
 from pyinfra_mesos.deploy.refused import DeployRefused
 
@@ -112,10 +112,10 @@ def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
 
 
 # ServiceFreshness answers (pyinfra_mesos/deploy/rolling.py): running since t=100, an input newer.
-STALE = {"ActiveEnterTimestamp": ["state=active", "started=100.5",
+STALE = {"ActiveEnterTimestamp": ["ActiveState=active", started(100.5),
                                   "input=90.0 /etc/default/mesos",
                                   "input=200.25 /etc/default/mesos-master"]}
-FRESH = {"ActiveEnterTimestamp": ["state=active", "started=300.0",
+FRESH = {"ActiveEnterTimestamp": ["ActiveState=active", started(300),
                                   "input=200.25 /etc/default/mesos-master"]}
 
 
@@ -526,3 +526,21 @@ def test_mesos_secrets_reach_each_host_only_as_private_files():
     for ops in planned.values():
         for op in ops:
             assert not any('"secret"' in c for c in op.commands), op.name
+
+
+def test_apt_lists_are_refreshed_only_when_older_than_apt_cache_time_s():
+    """The lists' age is one of the host's planning reads (AptListsAge): fresh lists plan no
+    refresh at all, so a converged host makes none of apt.update's own reads."""
+    refresh = "Refresh apt lists (skipped when newer than apt_cache_time_s)"
+    for answer, planned in ((["mtime=1000", "now=1100"], False),
+                            (["mtime=1000", "now=999999"], True),
+                            (["now=1100"], True)):  # never refreshed: no stamp
+        ops = plan(cluster(1, agent_responses={"date +now=%s": answer}),
+                   ["tasks/common.py"])["a1"]
+        assert (refresh in names(ops)) is planned, answer
+    stale = plan(cluster(1, agent_responses={"date +now=%s": ["mtime=1000", "now=999999"]},
+                         apt_cache_time_s=0), ["tasks/common.py"])["a1"]
+    assert op_named(stale, refresh).commands[0] == "apt-get update"
+    always = plan(cluster(1, agent_responses={"date +now=%s": ["mtime=1000", "now=1001"]},
+                          apt_cache_time_s=0), ["tasks/common.py"])["a1"]
+    assert refresh in names(always)

@@ -87,7 +87,7 @@ def file_in_place(path: str, content: bytes, mode: str = "-rw-r--r--") -> dict[A
 def file_set_in_place(files: dict[str, bytes], mode: str = "644") -> dict[Any, Any]:
     """The one answer of file_set.FileSetState for a set whose files all hold their content."""
     first = re.escape(sorted(files)[0])
-    return {re.compile(rf"^for f in {first} "): [
+    return {re.compile(rf"^set --; for f in {first} "): [
         f"{hashlib.sha256(content).hexdigest()} {mode} root root {path}"
         for path, content in sorted(files.items())]}
 
@@ -131,7 +131,7 @@ def converged_registry(ip: str) -> dict[Any, Any]:
                          data_dir=REGISTRY_DIR)
     return {
         "dpkg -l": ["ii  docker-registry  2.8.2+ds1-1+b5  amd64  Docker toolset"],
-        re.compile(rf"^for f in {re.escape(REGISTRY_CFG)} "): [
+        re.compile(rf"^set --; for f in {re.escape(REGISTRY_CFG)} "): [
             f"{hashlib.sha256(config).hexdigest()} 644 root root {REGISTRY_CFG}",
             f"directory 750 docker-registry docker-registry {REGISTRY_DIR}"],
         **file_set_in_place({PUSH_CFG: push_config, PUSH_UNIT: push_unit}),

@@ -217,3 +217,12 @@ def condition_after(op: PlannedOp, *, upstream_changed: bool) -> bool:
         meta._success = None
         meta.set_complete(True, ["changed"] if upstream_changed else [], CommandOutput([]))
     return condition()
+
+
+def started(epoch: float) -> str:
+    """ServiceFreshness's systemctl line for a unit that became active at `epoch` (seconds):
+    `systemctl show --timestamp=us+utc -p ActiveEnterTimestamp`'s own form."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return "ActiveEnterTimestamp=" + moment.strftime("%a %Y-%m-%d %H:%M:%S.%f UTC")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pyinfra.context import ctx_host
 from pyinfra_cli.util import exec_file
-from test_tasks_harness import ROOT, fake_host, prepared
+from test_tasks_harness import ROOT, fake_host, prepared, started
 
 import pyinfra_mesos.validation
 
@@ -37,7 +37,7 @@ def cluster(masters: int, leader: int) -> dict[str, list[tuple[str, dict[str, An
     """`masters` running masters (Mesos and Marathon leader: m<leader>) and 2 agents, all on
     aventer-mesos OLD, every service started after its files (fresh)."""
     installed = {"dpkg -l": [f"ii  aventer-mesos  {OLD}  all  Apache Mesos"]}
-    fresh = {"ActiveEnterTimestamp": ["state=active", "started=300", "input=200 /etc/x"]}
+    fresh = {"ActiveEnterTimestamp": ["ActiveState=active", started(300), "input=200 /etc/x"]}
     master = {**installed, **running("mesos-master.service"), **running("marathon.service"),
               "cat /etc/default/mesos-master": [f"MESOS_QUORUM={masters // 2 + 1}"],
               "/redirect": ["", f"@@pyinfra-mesos-http 307 http://10.0.0.1{leader}:5050/ 0"],

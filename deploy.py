@@ -16,7 +16,6 @@ from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
 from pyinfra_mesos.deploy.planning_facts import read_deferred, read_together
 from pyinfra_mesos.deploy.planning_reads import planning_reads
-from pyinfra_mesos.deploy.zk_acl_op import start_acl_read
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.tcp_nodelay import ssh_client_no_delay
@@ -53,9 +52,6 @@ roles = topo.roles_of(host.name)
 # Every read the task files below make while they load (the hosts block, packages, units, the
 # files each component decides from), in ONE command for this host before they run: they then
 # answer from it instead of waiting for a round trip each (deploy/planning_reads.py).
-# The slowest read of all (ZooKeeper's ACLs: a JVM's start, on the first member only) starts
-# first, on a channel of its own, so it runs beside the planning reads (deploy/zk_acl_op.py).
-start_acl_read(host.data.dict(), topo, state.cwd)
 read_together(host, planning_reads(host.data.dict(), topo, host.name))
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra

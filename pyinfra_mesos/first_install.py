@@ -3,8 +3,8 @@
 Installing component by component makes each host wait for every other host's install before
 its next one (pyinfra runs an operation on every host before the next): the agents sat idle
 through the masters' ZooKeeper install. So tasks/common.py installs, in one transaction per
-host, every package of the host's roles that the distribution's own lists already offer. Only
-aventer-mesos waits for its repository (tasks/mesos_package.py).
+host, every package of the host's roles (floor.packages_for), aventer-mesos with the others:
+its key, sources line and pin are written before the one refresh of the lists (apt_lists.py).
 
 A package installed that early must not start its service with the package's default config
 (ZooKeeper's example config is standalone: a member running it splits the ensemble) nor before
@@ -25,17 +25,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyinfra_mesos.docker import DOCKER_SERVICE, DOCKER_SOCKET
-from pyinfra_mesos.floor import REGISTRY_PACKAGE, REGISTRY_SERVICE, packages_for
+from pyinfra_mesos.floor import REGISTRY_PACKAGE, REGISTRY_SERVICE
 from pyinfra_mesos.haproxy_bridge import HAPROXY_SERVICE
 from pyinfra_mesos.topology import DOCKER_ROLES
-
-
-def first_transaction(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
-    """The packages of floor.packages_for(roles, data) except aventer-mesos (`mesos_package`),
-    which comes from its own repository after it is set up, in the same order. KeyError names a
-    group_data key missing from ``data``."""
-    mesos = str(data["mesos_package"])
-    return [name for name in packages_for(roles, data) if name != mesos]
 
 
 def held_units(data: Mapping[str, Any]) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
@@ -44,7 +36,8 @@ def held_units(data: Mapping[str, Any]) -> dict[str, tuple[tuple[str, ...], froz
     one of those roles keeps them masked from before the install until that task file runs;
     on any other host (the package named in `base_packages`, say) nothing would unmask them,
     so they are not held. Docker's socket with its service (the socket would start dockerd on
-    first use, before daemon.json)."""
+    first use, before daemon.json). aventer-mesos is not listed: it ships no maintainer
+    scripts and starts nothing (docs/REAL-CONTRACTS.md)."""
     return {
         str(data["docker_package"]): ((DOCKER_SOCKET, DOCKER_SERVICE), frozenset(DOCKER_ROLES)),
         str(data["zookeeper_package"]): ((f"{data['zookeeper_service']}.service",),

@@ -1,10 +1,9 @@
 """What a host must at least install and pull for its roles: the deploy's own package set.
 
 One place for the per-role package list, so the benchmark's floor (sandbox/bench/) and the
-deploy's tasks cannot drift apart: tasks/common.py installs all but aventer-mesos in one
-transaction (first_install.py), tasks/mesos_package.py that one. The order is the order of the
-components in deploy.py (common's base_packages, firewall, docker, zookeeper, haproxy, registry)
-and aventer-mesos last.
+deploy's tasks cannot drift apart: tasks/common.py installs them all in one transaction
+(first_install.py). The order is the order of the components in deploy.py (common's
+base_packages, firewall, docker, zookeeper, haproxy, registry) and aventer-mesos last.
 
 Shapes: ``roles`` is a set of topology role names (pyinfra_mesos/topology.py ``roles_of``:
 master, agent, zookeeper, marathon, load_balancer, registry); ``data`` is a host's merged pyinfra
@@ -16,13 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pyinfra_mesos.mesos_package import (
-    MESOS_KEYRING,
-    MESOS_PIN_FILE,
-    MESOS_SOURCES_FILE,
-    mesos_apt_line,
-    mesos_pin_text,
-)
+from pyinfra_mesos.mesos_package import MESOS_KEYRING, mesos_repo_files
 from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
 
 # Debian's registry, installed under this name by tasks/common.py and configured by
@@ -66,7 +59,7 @@ def packages_for(roles: Iterable[str], data: Mapping[str, Any]) -> list[str]:
     if "registry" in roles:
         wanted.append(REGISTRY_PACKAGE)
     if needs_mesos_repo(roles):
-        # Last: tasks/mesos_package.py installs it once its repository is set up.
+        # From its own repository, which tasks/common.py sets up before the refresh.
         wanted.append(str(data["mesos_package"]))
     return list(dict.fromkeys(wanted))
 
@@ -95,17 +88,6 @@ def images_for(roles: Iterable[str], data: Mapping[str, Any],
     if "agent" in roles:
         images.extend(apps_images)
     return list(dict.fromkeys(images))
-
-
-def mesos_repo_files(data: Mapping[str, Any], distro: str, codename: str) -> dict[str, str]:
-    """``{path: content}`` of the aventer-mesos sources line and pin, as tasks/mesos_package.py
-    writes them (same functions and template). The key itself is downloaded from
-    ``mesos_apt_key_url`` to ``MESOS_KEYRING``. DeployRefused for a distribution without a
-    repository URL."""
-    return {
-        MESOS_SOURCES_FILE: mesos_apt_line(data, distro, codename) + "\n",
-        MESOS_PIN_FILE: mesos_pin_text(data),
-    }
 
 
 __all__ = ["MESOS_KEYRING", "REGISTRY_PACKAGE", "REGISTRY_PUSH_SERVICE", "REGISTRY_SERVICE",

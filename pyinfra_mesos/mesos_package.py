@@ -72,10 +72,14 @@ MESOS_SOURCES_FILE = "/etc/apt/sources.list.d/aventer-mesos.list"
 
 MESOS_PIN_FILE = "/etc/apt/preferences.d/aventer-mesos"
 
+# What the key's download (pyinfra's files.download runs curl; https needs the CA bundle) and
+# its check (key_check_command: gpg) need on the host before aventer-mesos' repository is set up.
+MESOS_KEY_TOOLS = ("ca-certificates", "curl", "gnupg")
+
 
 def mesos_pin_text(data: Mapping[str, Any]) -> str:
     """MESOS_PIN_FILE's content: `mesos_package` at `mesos_version`* (templates/apt-pin.pref.j2)."""
-    return render_template("apt-pin.pref.j2", task="tasks/mesos_package.py",
+    return render_template("apt-pin.pref.j2", task="tasks/common.py",
                            packages=[data["mesos_package"]], version=data["mesos_version"],
                            priority=PIN_PRIORITY)
 
@@ -93,6 +97,18 @@ def mesos_apt_line(data: Mapping[str, Any], distro: str, codename: str) -> str:
     url = mesos_repo_url(data, distro, codename)
     return (f"deb [signed-by={MESOS_KEYRING}] {url} {codename} "
             f"{data['mesos_apt_repo_component']}")
+
+
+def mesos_repo_files(data: Mapping[str, Any], distro: str, codename: str) -> dict[str, str]:
+    """``{path: content}`` of the aventer-mesos sources line (templates/aventer-mesos.list.j2)
+    and pin, as tasks/common.py writes them and the benchmark's floor too. The key itself is
+    downloaded from ``mesos_apt_key_url`` to ``MESOS_KEYRING``. DeployRefused for a
+    distribution without a repository URL."""
+    return {
+        MESOS_SOURCES_FILE: render_template("aventer-mesos.list.j2",
+                                            apt_line=mesos_apt_line(data, distro, codename)),
+        MESOS_PIN_FILE: mesos_pin_text(data),
+    }
 
 
 def normalise_fingerprint(fingerprint: str | None) -> str:

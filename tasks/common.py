@@ -1,26 +1,30 @@
-"""Every cluster host: apt waits for its lock, names of all members in /etc/hosts, fresh apt
-lists, then every package its roles need but aventer-mesos, in one transaction.
+"""Every cluster host: apt waits for its lock, names of all members in /etc/hosts, on masters
+and agents the aventer-mesos key and repository, the apt lists refreshed once, then every
+package its roles need in one transaction.
 
 The host's own hostname is left alone; the cluster uses addresses (`ip`) everywhere it matters.
 """
 
 from pyinfra import host, inventory
-from pyinfra.operations import apt, files
+from pyinfra.operations import files, server
 
 from pyinfra_mesos.common import APT_LOCK_CONF, apt_lock_timeout_conf, hosts_entries
+from pyinfra_mesos.deploy import planning_reads
+from pyinfra_mesos.deploy.apt_key import apt_key
 from pyinfra_mesos.deploy.dpkg_recovery import dpkg_configure_pending
 from pyinfra_mesos.deploy.file_set import file_set
-from pyinfra_mesos.deploy.packages import install_holding
+from pyinfra_mesos.deploy.packages import install_holding, lists_refreshed, missing_packages
 from pyinfra_mesos.deploy.planning_facts import read_kept
-from pyinfra_mesos.deploy.planning_reads import (
-    HOSTS_FILE,
-    HOSTS_MARKER,
-    apt_lists_age,
-    hosts_block,
-)
+from pyinfra_mesos.deploy.planning_reads import HOSTS_FILE, HOSTS_MARKER, hosts_block, packages
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.docker import DOCKER_PIN_FILE, docker_pin_text
-from pyinfra_mesos.first_install import first_transaction
+from pyinfra_mesos.floor import mesos_repo_files, needs_mesos_repo, packages_for
+from pyinfra_mesos.mesos_package import (
+    MESOS_KEY_TOOLS,
+    MESOS_KEYRING,
+    key_check_command,
+    normalise_fingerprint,
+)
 from pyinfra_mesos.templates import render_template
 from pyinfra_mesos.topology import DOCKER_ROLES, topology_from_inventory
 from pyinfra_mesos.zookeeper_package import (
@@ -30,6 +34,8 @@ from pyinfra_mesos.zookeeper_package import (
 )
 
 topo = topology_from_inventory(inventory)
+roles = topo.roles_of(host.name)
+cache_time_s = int(host.data.apt_cache_time_s)
 
 # A run killed during an apt operation leaves apt-get or dpkg running on the host; the next run
 # then waits for the dpkg lock (bounded) instead of failing at once (apt >= 1.9.11, apt.conf(5)).
@@ -42,7 +48,7 @@ topo = topology_from_inventory(inventory)
 # fact on a converged host. An empty version writes a pin file that pins nothing.
 apt_files = {APT_LOCK_CONF: apt_lock_timeout_conf(int(host.data.apt_lock_timeout_s)).encode()}
 pin_name = ""
-if "zookeeper" in topo.roles_of(host.name):
+if "zookeeper" in roles:
     zookeeper_version = str(host.data.get("zookeeper_version") or "")
     apt_files[ZOOKEEPER_PIN_FILE] = zookeeper_pin_text(
         zookeeper_packages(host.data.zookeeper_package), zookeeper_version).encode()
@@ -50,7 +56,7 @@ if "zookeeper" in topo.roles_of(host.name):
                 else ", no ZooKeeper pin")
 # docker_version's likewise, on every host tasks/docker.py installs Docker on (not named: pyinfra
 # shows one name per operation, the first host's).
-if DOCKER_ROLES & set(topo.roles_of(host.name)):
+if DOCKER_ROLES & set(roles):
     apt_files[DOCKER_PIN_FILE] = docker_pin_text(host.data.dict()).encode()
 file_set(
     name=f"apt waits for the dpkg lock (bounded){pin_name}; the private files' directory (0700)",
@@ -78,25 +84,67 @@ if read_kept(host, hosts_block()) != hosts_content.split("\n"):
         marker=HOSTS_MARKER,
     )
 
-# Planned only when the lists are older than apt_cache_time_s (or never refreshed): the age is
-# one of the host's planning reads, so a converged host pays none of apt.update's own two reads
-# (pyinfra 3.10 operations/apt.py `update`), which decide the same from the same stamp.
-cache_time_s = int(host.data.apt_cache_time_s)
-lists_age_s = read_kept(host, apt_lists_age())
-if not cache_time_s or lists_age_s is None or lists_age_s >= cache_time_s:
-    apt.update(
-        name="Refresh apt lists (skipped when newer than apt_cache_time_s)",
-        cache_time=cache_time_s,
+# Masters and agents: AVENTER's aventer-mesos from its signed apt repository, set up before the
+# one refresh below so that it joins the host's one install. The key, the sources line and the
+# pin are files: a converged host downloads nothing. A key that has expired, or whose
+# fingerprint differs from mesos_apt_key_fingerprint, is downloaded again and then refused with
+# one line (and removed, so the next run downloads it again) before apt ever reads it.
+key_tools: list[str] = []
+if needs_mesos_repo(roles):
+    # The download (curl) and the check (gpg, ca-certificates for https) need these; a host
+    # without them gets them first, in a transaction of their own (a second refresh follows).
+    key_tools = missing_packages(read_kept(host, packages()), MESOS_KEY_TOOLS)
+    if key_tools:
+        lists_refreshed(
+            name="Refresh apt lists (for the tools the aventer-mesos key needs)",
+            roles=sorted(roles), cache_time_s=cache_time_s,
+        )
+        install_holding(
+            name=f"Install what the aventer-mesos key needs ({', '.join(MESOS_KEY_TOOLS)})",
+            packages=key_tools, roles=roles,
+        )
+    distribution = read_kept(host, planning_reads.distribution())
+    key_url = host.data.mesos_apt_key_url
+    expected_fingerprint = normalise_fingerprint(host.data.mesos_apt_key_fingerprint)
+    # One fact on a converged host (deploy/apt_key.py): fingerprint and expiry read together.
+    key = apt_key(
+        name="Download the aventer-mesos apt key",
+        src=key_url,
+        dest=MESOS_KEYRING,
+        expected_fingerprint=expected_fingerprint,
+    )
+    server.shell(
+        name="Check the aventer-mesos apt key (expiry, fingerprint)",
+        commands=[key_check_command(key_url, expected_fingerprint)],
+        _if=key.did_change,
+    )
+    # The sources line and the pin are one set of files read by one fact (deploy/file_set.py).
+    file_set(
+        name=f"Add the aventer-mesos apt repository, pinned to {host.data.mesos_version}",
+        files={path: content.encode() for path, content in mesos_repo_files(
+            host.data.dict(), distribution["name"],
+            distribution["release_meta"].get("VERSION_CODENAME", "")).items()},
     )
 
-# Every package of this host's roles in ONE apt transaction, aventer-mesos aside (its repository
-# comes later, tasks/mesos_package.py): hosts then install side by side instead of each waiting
-# for every other host's install of each component. The services they bring stay masked until
-# their task files below have written their config and start them (first_install.py says why);
-# planned only where a package is missing, from the dpkg list read once (deploy/packages.py).
-roles = topo.roles_of(host.name)
+# Once per host, after every apt input above (the pins, the key, the sources line): refreshed
+# when the lists are older than apt_cache_time_s, never refreshed, or older than one of those
+# inputs, a killed run's too (pyinfra_mesos/apt_lists.py). Read with the host's planning reads,
+# and again at execution only after an operation above wrote something: a converged host pays
+# no round trip here, nor apt.update's own two reads.
+lists_refreshed(
+    name="Refresh apt lists (older than apt_cache_time_s or than this host's apt sources, key "
+         "and pins)",
+    roles=sorted(roles), cache_time_s=cache_time_s,
+)
+
+# Every package of this host's roles in ONE apt transaction (but the key's tools when they
+# came first), aventer-mesos with the others:
+# hosts then install side by side instead of each waiting for every other host's install of
+# each component. The services they bring stay masked until their task files below have
+# written their config and start them (first_install.py says why); planned only where a
+# package is missing, from the dpkg list read once (deploy/packages.py).
 install_holding(
     name="Install this host's packages, one apt transaction (their services held until configured)",
-    packages=first_transaction(roles, host.data.dict()),
+    packages=[name for name in packages_for(roles, host.data.dict()) if name not in key_tools],
     roles=roles,
 )

@@ -98,9 +98,10 @@ if sets_acls:
     zk_modes[AUTH_FILE] = "0600"
     zk_dirs = claim_private_directory()
     acl_trees = wanted_trees(data, mesos, marathon)
-    # Read while each host loads the deploy on its own (deploy.py started it already, before
-    # the planning reads: deploy/zk_acl_op.py start_acl_read); the ACL operation below takes
-    # this answer when this host ran nothing in between.
+    # Read now, in the background, while each host loads the deploy on its own: the ACL
+    # operation below takes this answer when this host ran nothing in between. (Started
+    # earlier, before the planning reads, it gained nothing measured: its JVM then competes
+    # with them for the operator machine's and the host's CPU.)
     read_zookeeper_acls(acl_trees, int(host.data.zookeeper_client_port))
 zk_config = file_set(
     name="Configure the ZooKeeper ensemble (zoo.cfg"

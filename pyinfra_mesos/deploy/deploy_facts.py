@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
+from pyinfra_mesos.apt_lists import ListsState, lists_state
+
 
 class UnitEnabledState(FactBase[str]):
     """`systemctl is-enabled UNIT` ("enabled", "disabled", ... or "" when unknown).
@@ -89,22 +91,39 @@ class DockerContainerImageId(FactBase[str | None]):
         return None
 
 
-# Touched by Debian's apt after every successful `apt-get update` (its 15update-stamp hook) and
-# by pyinfra's apt.update(cache_time=...): pyinfra 3.10 operations/apt.py APT_UPDATE_FILENAME.
+# Touched by pyinfra's apt.update(cache_time=...) (pyinfra 3.10 operations/apt.py
+# APT_UPDATE_FILENAME), by Ubuntu's update-notifier hook, and by deploy/packages.py
+# `lists_refreshed` after its `apt-get update`: Debian's apt itself leaves it alone.
 APT_UPDATE_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 
 
-class AptListsAge(FactBase[int | None]):
-    """Seconds since apt's lists were last refreshed (APT_UPDATE_STAMP's mtime against the
-    host's clock), None when the stamp is missing. pyinfra's apt.update(cache_time) reads the
-    same two values as two facts (File, Date), each a round trip as the operation runs."""
+class AptListsState(FactBase[ListsState]):
+    """How old apt's lists are, and which of `paths` (apt inputs: apt_lists.lists_inputs)
+    were modified at or after their last refresh (apt_lists.ListsState). One command: the
+    stamp's and the inputs' modification times (missing ones left out) and the host's clock.
+    pyinfra's apt.update(cache_time) reads the stamp and the clock as two facts, each a round
+    trip as the operation runs."""
 
-    def command(self) -> str:
-        return (f"if [ -f {APT_UPDATE_STAMP} ]; then stat -c mtime=%Y {APT_UPDATE_STAMP}; fi; "
-                "date +now=%s")
+    def command(self, paths: tuple[str, ...] = ()) -> StringCommand:
+        return StringCommand(
+            "date +now=%s; stat -c 'mtime=%Y %n'", QuoteString(APT_UPDATE_STAMP),
+            *(QuoteString(path) for path in paths), "2>/dev/null || true")
 
-    def process(self, output: list[str]) -> int | None:
-        values = dict(line.strip().partition("=")[::2] for line in output if "=" in line)
-        if not values.get("mtime", "").isdigit() or not values.get("now", "").isdigit():
-            return None
-        return int(values["now"]) - int(values["mtime"])
+    def process(self, output: list[str]) -> ListsState:
+        now = 0
+        mtimes: dict[str, int] = {}
+        for line in output:
+            key, _, value = line.strip().partition("=")
+            if key == "now" and value.isdigit():
+                now = int(value)
+            elif key == "mtime":
+                mtime, _, path = value.partition(" ")
+                if mtime.isdigit() and path:
+                    mtimes[path] = int(mtime)
+        stamp = mtimes.pop(APT_UPDATE_STAMP, None)
+        if not now:
+            stamp = None  # no clock read: treat the lists as never refreshed
+        return lists_state(stamp, now, mtimes)
+
+    def default(self) -> ListsState:
+        return ListsState(None)  # no output at all: as never refreshed

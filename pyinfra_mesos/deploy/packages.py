@@ -10,7 +10,8 @@ host reads the list once and plans no install operation.
 
 tasks/common.py installs a host's whole package set this way, in one transaction, with the
 services of the packages it adds held (masked) until their components configure them
-(`install_holding`, pyinfra_mesos/first_install.py says why).
+(`install_holding`, pyinfra_mesos/first_install.py says why), after one refresh of the lists
+that follows every apt input it wrote (`lists_refreshed`, pyinfra_mesos/apt_lists.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import apt
 
+from pyinfra_mesos.apt_lists import refresh_reason
 from pyinfra_mesos.deploy import planning_reads
+from pyinfra_mesos.deploy.deploy_facts import APT_UPDATE_STAMP
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.first_install import units_to_hold
 
@@ -34,13 +37,21 @@ def missing_packages(installed: dict[str, object] | None, names: Sequence[str]) 
     return [name for name in names if name not in present]
 
 
-def install_missing(name: str, packages: Sequence[str]) -> OperationMeta | None:
-    """`apt.packages(name=name, packages=packages)` when one of `packages` is not installed on
-    the current host; None (nothing planned) when all are. Call it from a task file: pyinfra
-    orders the operation by that call's line."""
-    if not missing_packages(read_kept(host, planning_reads.packages()), packages):
-        return None
-    return apt.packages(name=name, packages=list(packages))
+@operation()
+def lists_refreshed(roles: Sequence[str], cache_time_s: int):
+    """`apt-get update` (pyinfra's apt.update command), then the update stamp touched, when the
+    current host's lists need it (apt_lists.refresh_reason: older than `cache_time_s` seconds,
+    never refreshed, or older than one of the apt inputs of a host with `roles`);
+    `host.noop` otherwise. The read is the host's planning read (planning_reads.apt_lists),
+    made again only after one of the host's operations ran a command: after this run wrote an
+    input, the new modification time asks for the refresh. The stamp is touched here because
+    Debian's apt does not (deploy_facts.APT_UPDATE_STAMP)."""
+    reason = refresh_reason(read_kept(host, planning_reads.apt_lists(roles)), cache_time_s)
+    if reason is None:
+        host.noop("apt lists are newer than apt_cache_time_s and than their inputs")
+        return
+    yield from apt.update._inner()
+    yield StringCommand("touch", QuoteString(APT_UPDATE_STAMP))
 
 
 @operation()

@@ -18,7 +18,7 @@ They stay good until one of the host's operations runs a command, as every kept 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyinfra.api.facts import FactBase
@@ -26,10 +26,11 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Block, Directory, FileContents, FindInFile, Link
 from pyinfra.facts.server import LinuxDistribution
 
+from pyinfra_mesos.apt_lists import lists_inputs
 from pyinfra_mesos.common import member_named
 from pyinfra_mesos.deploy.apt_key import AptKeyState
 from pyinfra_mesos.deploy.deploy_facts import (
-    AptListsAge,
+    AptListsState,
     DockerContainerImageId,
     DockerImageId,
     DpkgInterrupted,
@@ -60,9 +61,10 @@ def hosts_block() -> Read:
     return Block, {"path": HOSTS_FILE, "marker": HOSTS_MARKER}
 
 
-def apt_lists_age() -> Read:
-    """Seconds since apt's lists were refreshed (tasks/common.py: apt_cache_time_s)."""
-    return AptListsAge, {}
+def apt_lists(roles: Iterable[str]) -> Read:
+    """The apt lists' age and the inputs of a host with `roles` newer than them
+    (tasks/common.py, deploy/packages.py `lists_refreshed`: apt_lists.py)."""
+    return AptListsState, {"paths": lists_inputs(roles)}
 
 
 def packages() -> Read:
@@ -96,12 +98,12 @@ def zookeeper_config(data: Mapping[str, Any]) -> Read:
 
 
 def distribution() -> Read:
-    """/etc/*-release (tasks/mesos_package.py: the apt line's codename)."""
+    """/etc/*-release (tasks/common.py: the aventer-mesos apt line's codename)."""
     return LinuxDistribution, {}
 
 
 def mesos_key() -> Read:
-    """The aventer-mesos apt key in place (tasks/mesos_package.py, deploy/apt_key.py)."""
+    """The aventer-mesos apt key in place (tasks/common.py, deploy/apt_key.py)."""
     return AptKeyState, {"path": MESOS_KEYRING}
 
 
@@ -152,7 +154,7 @@ def planning_reads(data: Mapping[str, Any], topo: Topology, name: str) -> list[R
     if not roles:
         return []
     member = member_named(topo, name)
-    reads = [dpkg_unfinished(), hosts_block(), apt_lists_age(), packages(), unit_read(data)]
+    reads = [dpkg_unfinished(), hosts_block(), apt_lists(roles), packages(), unit_read(data)]
     if firewall_enabled(member):
         reads.append(firewall_loaded())
     if "zookeeper" in roles:

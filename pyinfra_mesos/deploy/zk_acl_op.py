@@ -11,25 +11,15 @@ ensemble for real, waiting for it to serve at most `wait_s` seconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pyinfra import host, logger, state
 from pyinfra.api import OperationError, StringCommand, operation
 
-from pyinfra_mesos.credentials import zookeeper_credentials
 from pyinfra_mesos.deploy.planning_facts import kept_fact, read_in_background
 from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
-from pyinfra_mesos.topology import Topology
-from pyinfra_mesos.zk_acl import (
-    AUTH_FILE,
-    Tree,
-    acl_member,
-    change_command,
-    decide,
-    fact_paths,
-    wanted_trees,
-)
+from pyinfra_mesos.zk_acl import AUTH_FILE, Tree, change_command, decide, fact_paths
 
 # While planning, a ZooKeeper that does not answer at once is not waited for.
 PLANNING_WAIT_MS = 2000
@@ -45,22 +35,9 @@ def read_zookeeper_acls(trees: Sequence[Tree], port: int) -> None:
         read_in_background(host, ZookeeperAcls, **acl_read(trees, port))
 
 
-def start_acl_read(data: Mapping[str, Any], topo: Topology, cwd: str) -> None:
-    """On the ACL member (zk_acl.acl_member; `data`: its host data, `cwd`: the operator's
-    project, where the credentials live), start the read read_zookeeper_acls starts, for the
-    trees tasks/zookeeper.py will want: called by deploy.py before the host's planning reads,
-    so the JVM starts while those run and no later operation waits for it (the task file's own
-    call then finds it under way). Elsewhere: nothing."""
-    if not acl_member(data, topo.zookeepers, host.name):
-        return
-    trees = wanted_trees(data, zookeeper_credentials(data, cwd, "mesos", create=True),
-                         zookeeper_credentials(data, cwd, "marathon", create=True))
-    read_zookeeper_acls(trees, int(data["zookeeper_client_port"]))
-
-
 def acl_read(trees: Sequence[Tree], port: int) -> dict[str, Any]:
     """ZookeeperAcls' arguments for `trees` on 127.0.0.1:`port` with the planning wait: the
-    early read's and the one the operation first looks for."""
+    background read's and the one the operation first looks for."""
     return {"paths": tuple(fact_paths(trees)), "port": int(port), "wait_ms": PLANNING_WAIT_MS}
 
 

@@ -123,7 +123,7 @@ def test_a_master_plan_writes_daemon_json_and_the_mesos_repo_before_apt():
     assert plan_.images == (DATA["marathon_image"],)
     daemon = json.loads(plan_.files["/etc/docker/daemon.json"])
     assert daemon["insecure-registries"] == ["198.51.100.1:5000", "10.0.0.11:5000"]
-    assert plan_.files[MESOS_SOURCES_FILE].startswith(
+    assert plan_.files[MESOS_SOURCES_FILE].splitlines()[1].startswith(
         f"deb [signed-by={MESOS_KEYRING}] http://rpm.aventer.biz/Debian/ bookworm main")
     assert f"Pin: version {DATA['mesos_version']}*" in plan_.files[MESOS_PIN_FILE]
     assert plan_.key_url == "http://198.51.100.1:8081/mesos/key.asc"

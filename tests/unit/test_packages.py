@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from test_tasks_harness import fake_host, plan
+from test_tasks_harness import fake_host, group_defaults, plan
 
 from pyinfra_mesos.deploy.packages import missing_packages
-from pyinfra_mesos.first_install import first_transaction, held_units, units_to_hold
+from pyinfra_mesos.first_install import held_units, units_to_hold
 from pyinfra_mesos.floor import packages_for
 
 INSTALL = "Install this host's packages, one apt transaction"
@@ -27,7 +27,8 @@ def test_an_installed_package_plans_no_install_and_a_missing_one_plans_apt_get()
     """tasks/common.py: one install for what the dpkg list lacks, only that, its units masked
     first; a host with everything plans none."""
     everything = {"dpkg -l": [f"ii  {name}  1.0  amd64  x" for name in (
-        "ca-certificates", "curl", "gnupg", "python3", "nftables", "docker.io", "haproxy")]}
+        "ca-certificates", "curl", "gnupg", "python3", "nftables", "docker.io", "haproxy",
+        "aventer-mesos")]}
     hosts = {"agents": [fake_host("a1", everything, ip="10.0.0.21"),
                         fake_host("a2", DPKG_HAPROXY, ip="10.0.0.22")],
              "masters": [fake_host("m1", {}, ip="10.0.0.11", zookeeper_id=1)]}
@@ -39,20 +40,29 @@ def test_an_installed_package_plans_no_install_and_a_missing_one_plans_apt_get()
     # haproxy is there: neither installed again nor masked (a running HAProxy stays up).
     assert commands[:2] == ["systemctl mask docker.socket", "systemctl mask docker.service"]
     assert len(commands) == 3 and "apt-get" in commands[2], commands
-    assert " docker.io" in commands[2] and " curl" in commands[2]
-    assert " haproxy" not in commands[2] and "aventer-mesos" not in commands[2]
+    # a2 lacks the aventer-mesos key's tools: they came first, in their own transaction.
+    assert " docker.io" in commands[2] and " curl" not in commands[2]
+    tools = [op for op in planned["a2"] if op.name.startswith("Install what the aventer-mesos")]
+    assert len(tools) == 1 and tools[0].commands[-1].endswith(
+        " ca-certificates curl gnupg"), tools
+    # aventer-mesos joins the one transaction: its repository is set up before the refresh.
+    assert " haproxy" not in commands[2] and commands[2].endswith(" aventer-mesos"), commands
 
 
-def test_the_first_transaction_is_the_floor_but_aventer_mesos() -> None:
-    data = {**DATA, "firewall_enabled": True}
-    assert first_transaction({"master", "zookeeper", "marathon", "registry"}, data) == [
-        "curl", "nftables", "docker.io", "zookeeperd", "docker-registry"]
-    assert packages_for({"agent", "load_balancer"}, data)[-2:] == ["haproxy", "aventer-mesos"]
-    assert first_transaction({"agent", "load_balancer"}, data) == [
-        "curl", "nftables", "docker.io", "haproxy"]
-    assert first_transaction(set(), data) == []
-    assert first_transaction({"agent"}, {**data, "firewall_enabled": False}) == [
-        "curl", "docker.io"]
+def test_the_one_transaction_is_the_floor_aventer_mesos_last() -> None:
+    """A fresh master installs exactly floor.packages_for its roles (the benchmark's floor),
+    aventer-mesos with the others in one apt-get; on a host without the aventer-mesos key's
+    tools (this fake host has no dpkg list) those come first, and only there."""
+    wanted = packages_for({"master", "zookeeper", "marathon"}, group_defaults())
+    assert wanted[-1] == "aventer-mesos"
+    tools = {"dpkg -l": [f"ii  {name}  1.0  amd64  x"
+                         for name in ("ca-certificates", "curl", "gnupg")]}
+    for answers, transactions in (({}, [wanted[:3], wanted[3:]]),
+                                  (tools, [wanted[3:]])):
+        hosts = {"masters": [fake_host("m1", answers, ip="10.0.0.11", zookeeper_id=1)]}
+        ops = plan(hosts, ["tasks/common.py"])["m1"]
+        apt_get = [c for op in ops for c in op.commands if "apt-get" in c and " install " in c]
+        assert [c.split(" install ", 1)[1].split() for c in apt_get] == transactions, apt_get
 
 
 def test_each_service_a_package_brings_is_held_and_nothing_else() -> None:
@@ -69,7 +79,7 @@ def test_each_service_a_package_brings_is_held_and_nothing_else() -> None:
     assert units_to_hold(["docker.io"], DATA, {"marathon"}) == ["docker.socket",
                                                                "docker.service"]
     # Every package the first transaction can hold names a unit the task files start.
-    assert set(held_units(DATA)) <= set(first_transaction(every_role, DATA))
+    assert set(held_units(DATA)) <= set(packages_for(every_role, DATA))
 
 
 def test_a_role_package_in_base_packages_is_not_held_on_a_host_without_the_role() -> None:

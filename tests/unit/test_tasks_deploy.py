@@ -15,6 +15,9 @@ from test_tasks_harness import ROOT, condition_after, fake_host, op_named, plan,
 from pyinfra_mesos.deploy.refused import DeployRefused
 
 # tasks/common.py's one apt transaction (pyinfra_mesos/first_install.py).
+REFRESH = ("Refresh apt lists (older than apt_cache_time_s or than this host's apt sources, "
+           "key and pins)")
+KEY_TOOLS = "Install what the aventer-mesos key needs"
 INSTALL = "Install this host's packages, one apt transaction"
 ALL_TASKS = ["tasks/common.py", "tasks/docker.py", "tasks/zookeeper.py",
              "tasks/mesos_package.py", "tasks/mesos_master.py", "tasks/marathon.py",
@@ -67,7 +70,10 @@ def test_fresh_master_runs_every_component_in_order():
     order = names(ops)
     for earlier, later in [(INSTALL, "Configure Docker registries (daemon.json)"),
                            (INSTALL, "Configure the ZooKeeper ensemble"),
-                           ("Download the aventer-mesos apt key", "Install aventer-mesos"),
+                           ("Download the aventer-mesos apt key", "Check the aventer-mesos"),
+                           ("Check the aventer-mesos", "Add the aventer-mesos apt repository"),
+                           ("Add the aventer-mesos apt repository", REFRESH),
+                           (REFRESH, INSTALL),
                            ("Configure mesos-master", "mesos-master enabled and running"),
                            ("Install marathon.service", "Marathon enabled and running")]:
         first = next(i for i, n in enumerate(order) if n.startswith(earlier))
@@ -75,17 +81,21 @@ def test_fresh_master_runs_every_component_in_order():
         assert first < second, (earlier, later)
     assert not any(n.startswith("Configure mesos-agent") for n in order)
     assert "(quorum 2 of 3)" in op_named(ops, "Configure mesos-master").name
-    # One apt transaction for every package but aventer-mesos (its repository comes later), the
-    # units of what it adds masked before it.
+    # One apt transaction for every package, aventer-mesos too (its repository is set up before
+    # the one refresh), the units of what it adds masked before it. This fake host has no
+    # dpkg list: the key's tools come first, in a transaction of their own.
     install = op_named(ops, INSTALL).commands
     assert install[:3] == ["systemctl mask docker.socket", "systemctl mask docker.service",
                            "systemctl mask zookeeper.service"], install
     assert len(install) == 4 and "apt-get" in install[3], install
-    assert all(f" {name}" in install[3] for name in ("curl", "docker.io", "zookeeperd"))
-    assert "aventer-mesos" not in install[3]
+    assert all(f" {name}" in install[3] for name in ("docker.io", "zookeeperd",
+                                                       "aventer-mesos"))
+    assert " curl" not in install[3] and " curl" in op_named(ops, KEY_TOOLS).commands[-1]
     assert [n for n in order if "apt-get" in " ".join(op_named(ops, n).commands)
             and "install" in " ".join(op_named(ops, n).commands)] == [
-        n for n in order if n.startswith((INSTALL, "Install aventer-mesos"))]
+        n for n in order if n.startswith((KEY_TOOLS, INSTALL))]
+    assert [n for n in order if n.startswith("Refresh apt lists")] == [
+        "Refresh apt lists (for the tools the aventer-mesos key needs)", REFRESH]
     # A master is not an agent: the package's agent unit is kept off.
     assert any("mesos-agent.service stopped and disabled" in n for n in order)
 
@@ -93,8 +103,8 @@ def test_fresh_master_runs_every_component_in_order():
 def test_fresh_agent_gets_docker_mesos_agent_and_no_master_or_zookeeper():
     ops = plan(cluster(1), ALL_TASKS)["a1"]
     order = names(ops)
-    assert "Install aventer-mesos" in order
     install = op_named(ops, INSTALL).commands
+    assert install[-1].endswith(" aventer-mesos"), install
     # Agents are load balancers too (group_data): HAProxy's unit is held with Docker's.
     assert install[:3] == ["systemctl mask docker.socket", "systemctl mask docker.service",
                            "systemctl mask haproxy.service"]
@@ -235,18 +245,23 @@ def test_zookeeper_myid_is_written_through_debians_symlink():
     assert restart.global_arguments["_serial"] is True
 
 
-def test_apt_update_for_the_mesos_repo_only_runs_when_its_files_changed():
-    ops = plan(cluster(1), ["tasks/mesos_package.py"],
+def test_the_mesos_key_is_checked_after_a_download_and_its_repository_set_up_before_the_refresh():
+    ops = plan(cluster(1), ["tasks/common.py"],
                data={"mesos_apt_key_fingerprint": "AAAA BBBB"})["m1"]
-    update = op_named(ops, "Refresh apt lists (aventer-mesos repository changed)")
     check = op_named(ops, "Check the aventer-mesos apt key (expiry, fingerprint)")
     assert "AAAABBBB" in check.commands[0]
-    # Each runs when what it depends on (the key, the sources line, the pin) changed, only then.
-    for op in (update, check):
-        assert condition_after(op, upstream_changed=True) is True, op.name
-        assert condition_after(op, upstream_changed=False) is False, op.name
+    # Runs when the key was downloaded, only then.
+    assert condition_after(check, upstream_changed=True) is True
+    assert condition_after(check, upstream_changed=False) is False
     sources = op_named(ops, "Add the aventer-mesos apt repository")
     assert "FileUploadCommand:/etc/apt/sources.list.d/aventer-mesos.list" in sources.commands
+    assert "# Managed by pyinfra-mesos (tasks/common.py).\ndeb [signed-by=" in sources.uploads[
+        "/etc/apt/sources.list.d/aventer-mesos.list"]
+    order = names(ops)
+    assert order.index(sources.name) < order.index(REFRESH) < order.index(
+        op_named(ops, INSTALL).name)
+    # The refresh decides from the lists' age and its inputs' times, not from an `_if`.
+    assert not op_named(ops, REFRESH).global_arguments["_if"]
 
 
 def test_marathon_env_is_private_and_secrets_stay_out_of_operation_names():
@@ -473,8 +488,7 @@ def test_apt_waits_for_the_dpkg_lock_before_any_apt_operation():
     conf = op_named(ops, "apt waits for the dpkg lock")
     assert conf.uploads["/etc/apt/apt.conf.d/50pyinfra-mesos-lock-timeout"].endswith(
         'DPkg::Lock::Timeout "300";\n')
-    assert order.index(conf.name) < order.index(
-        "Refresh apt lists (skipped when newer than apt_cache_time_s)")
+    assert order.index(conf.name) < order.index(REFRESH)
 
 
 def test_a_fresh_zookeeper_is_masked_until_configured_so_it_never_runs_the_example_config():
@@ -528,19 +542,35 @@ def test_mesos_secrets_reach_each_host_only_as_private_files():
             assert not any('"secret"' in c for c in op.commands), op.name
 
 
-def test_apt_lists_are_refreshed_only_when_older_than_apt_cache_time_s():
-    """The lists' age is one of the host's planning reads (AptListsAge): fresh lists plan no
-    refresh at all, so a converged host makes none of apt.update's own reads."""
-    refresh = "Refresh apt lists (skipped when newer than apt_cache_time_s)"
-    for answer, planned in ((["mtime=1000", "now=1100"], False),
-                            (["mtime=1000", "now=999999"], True),
-                            (["now=1100"], True)):  # never refreshed: no stamp
+def lists_answer(now: int, stamp: int | None, **inputs: int) -> list[str]:
+    """AptListsState's output: the clock, the stamp's and the inputs' modification times."""
+    lines = [f"now={now}"]
+    if stamp is not None:
+        lines.append(f"mtime={stamp} /var/lib/apt/periodic/update-success-stamp")
+    return lines + [f"mtime={mtime} {INPUT_PATHS[name]}" for name, mtime in inputs.items()]
+
+
+INPUT_PATHS = {"sources": "/etc/apt/sources.list.d/aventer-mesos.list",
+               "docker_pin": "/etc/apt/preferences.d/pyinfra-mesos-docker"}
+
+
+def test_apt_lists_are_refreshed_when_older_than_apt_cache_time_s_or_than_an_input():
+    """The lists' age and their inputs' times are one of the host's planning reads
+    (AptListsState): fresh lists newer than every input run nothing, so a converged host makes
+    none of apt.update's own reads; lists older than the sources line (a killed run wrote it
+    and stopped) or the Docker pin are refreshed, and the stamp touched."""
+    for answer, refreshed in ((lists_answer(1100, 1000, sources=900, docker_pin=950), False),
+                              (lists_answer(999999, 1000, sources=900), True),
+                              (lists_answer(1100, None), True),  # never refreshed
+                              (lists_answer(1100, 1000, sources=1000), True),  # same second
+                              (lists_answer(1100, 1000, sources=1050), True),
+                              (lists_answer(1100, 1000, docker_pin=1001), True),
+                              ([], True)):  # nothing read: as never refreshed
         ops = plan(cluster(1, agent_responses={"date +now=%s": answer}),
                    ["tasks/common.py"])["a1"]
-        assert (refresh in names(ops)) is planned, answer
-    stale = plan(cluster(1, agent_responses={"date +now=%s": ["mtime=1000", "now=999999"]},
-                         apt_cache_time_s=0), ["tasks/common.py"])["a1"]
-    assert op_named(stale, refresh).commands[0] == "apt-get update"
-    always = plan(cluster(1, agent_responses={"date +now=%s": ["mtime=1000", "now=1001"]},
+        commands = op_named(ops, REFRESH).commands
+        assert commands == (["apt-get update", "touch /var/lib/apt/periodic/update-success-stamp"]
+                            if refreshed else []), answer
+    always = plan(cluster(1, agent_responses={"date +now=%s": lists_answer(1001, 1000)},
                           apt_cache_time_s=0), ["tasks/common.py"])["a1"]
-    assert refresh in names(always)
+    assert op_named(always, REFRESH).commands[0] == "apt-get update"

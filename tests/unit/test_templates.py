@@ -109,7 +109,7 @@ def test_apt_source_and_pin():
     assert debian.endswith("/Debian/ bookworm main")
     assert mesos_apt_line(DEFAULTS, "Ubuntu", "noble").endswith("/Ubuntu/noble noble main")
     pin = mesos_pin_text({"mesos_package": "aventer-mesos", "mesos_version": "1.11.0"})
-    assert pin == ("# Managed by pyinfra-mesos (tasks/mesos_package.py): keep aventer-mesos at "
+    assert pin == ("# Managed by pyinfra-mesos (tasks/common.py): keep aventer-mesos at "
                    "1.11.0.\nPackage: aventer-mesos\nPin: version 1.11.0*\nPin-Priority: 1001\n")
 
 

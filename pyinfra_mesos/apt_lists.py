@@ -1,0 +1,74 @@
+"""When a host's apt lists need a refresh: once per deploy, after this deploy's apt inputs.
+
+tasks/common.py writes a host's apt configuration (the aventer-mesos key and sources line, the
+version pins) and only then refreshes the lists, once, before the host's one install
+transaction (first_install.py). The lists are refreshed when they are older than
+``apt_cache_time_s`` (pyinfra's apt.update(cache_time) rule), never refreshed, or older than one
+of these inputs: a changed sources line or key needs fresh lists before apt can install from it,
+and a changed pin asks for a version the old lists may not know. The rule reads modification
+times, not this run's changes, so a run killed between writing an input and the refresh leaves
+lists that the next run still finds older than their input, and refreshes.
+
+Shapes: ``roles`` are topology role names; times are whole seconds (``stat -c %Y``). No host is
+touched here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pyinfra_mesos.docker import DOCKER_PIN_FILE
+from pyinfra_mesos.mesos_package import MESOS_KEYRING, MESOS_PIN_FILE, MESOS_SOURCES_FILE
+from pyinfra_mesos.topology import DOCKER_ROLES, MESOS_ROLES
+from pyinfra_mesos.zookeeper_package import ZOOKEEPER_PIN_FILE
+
+
+@dataclass(frozen=True)
+class ListsState:
+    """``age_s``: seconds since the lists were last refreshed (the update stamp's modification
+    time against the host's clock), None when never refreshed (no stamp). ``newer_inputs``: the
+    paths of the inputs asked about that exist and were modified at or after the stamp (the
+    same second counts: the lists may predate the input by less than a second)."""
+
+    age_s: int | None
+    newer_inputs: tuple[str, ...] = ()
+
+
+def lists_inputs(roles: Iterable[str]) -> tuple[str, ...]:
+    """The apt configuration files tasks/common.py writes on a host with ``roles`` whose change
+    asks for fresh lists: the ZooKeeper pin (zookeeper), the Docker pin (agents and Marathon
+    hosts), the aventer-mesos key, sources line and pin (masters and agents); () for no role."""
+    roles = set(roles)
+    paths: list[str] = []
+    if "zookeeper" in roles:
+        paths.append(ZOOKEEPER_PIN_FILE)
+    if roles & DOCKER_ROLES:
+        paths.append(DOCKER_PIN_FILE)
+    if roles & MESOS_ROLES:
+        paths += [MESOS_KEYRING, MESOS_SOURCES_FILE, MESOS_PIN_FILE]
+    return tuple(paths)
+
+
+def refresh_reason(lists: ListsState, cache_time_s: int) -> str | None:
+    """Why the lists need `apt-get update` now, in words for the operator; None when they do
+    not. ``cache_time_s`` 0 refreshes on every run (apt_cache_time_s, as pyinfra's apt.update
+    treats a cache_time of 0)."""
+    if lists.age_s is None:
+        return "never refreshed"
+    if lists.newer_inputs:
+        return f"older than {', '.join(lists.newer_inputs)}"
+    if not cache_time_s:
+        return "apt_cache_time_s is 0"
+    if lists.age_s >= cache_time_s:
+        return f"refreshed {lists.age_s} s ago, apt_cache_time_s is {cache_time_s}"
+    return None
+
+
+def lists_state(stamp_mtime: int | None, now: int, input_mtimes: dict[str, int]) -> ListsState:
+    """ListsState from the stamp's modification time (None: no stamp), the host's clock and
+    ``{path: modification time}`` of the inputs that exist (all in seconds since the epoch)."""
+    if stamp_mtime is None:
+        return ListsState(None, tuple(input_mtimes))
+    return ListsState(now - stamp_mtime,
+                      tuple(path for path, mtime in input_mtimes.items() if mtime >= stamp_mtime))

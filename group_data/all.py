@@ -16,7 +16,8 @@ backup_before_upgrade = True
 
 # -- Base packages every cluster host gets -----------------------------------------------------
 base_packages = ["ca-certificates", "curl", "gnupg", "python3"]
-# `apt update` runs at most this often (seconds); a re-run within it changes nothing.
+# `apt update` runs at most this often (seconds), and after this deploy changed an apt source, key
+# or pin (pyinfra_mesos/apt_lists.py); a re-run within it changes nothing.
 apt_cache_time_s = 3600
 # How long apt waits for the dpkg lock another apt-get holds (a killed run's leftover) (seconds).
 apt_lock_timeout_s = 300

@@ -1,4 +1,4 @@
-"""When a host's apt lists need a refresh: once per deploy, after this deploy's apt inputs.
+"""When a host's apt lists need a refresh: once per run, after this deploy's apt inputs.
 
 tasks/common.py writes a host's apt configuration (the aventer-mesos key and sources line, the
 version pins) and only then refreshes the lists, once, before the host's one install
@@ -7,10 +7,14 @@ transaction (first_install.py). The lists are refreshed when they are older than
 of these inputs: a changed sources line or key needs fresh lists before apt can install from it,
 and a changed pin asks for a version the old lists may not know. The rule reads modification
 times, not this run's changes, so a run killed between writing an input and the refresh leaves
-lists that the next run still finds older than their input, and refreshes.
+lists that the next run still finds older than their input, and refreshes. A refresh counts
+only when every source was fetched (`apt-get update --error-on=any`): otherwise apt exits 0
+with lists that lack the repository, and the stamp would hide that for apt_cache_time_s.
 
-Shapes: ``roles`` are topology role names; times are whole seconds (``stat -c %Y``). No host is
-touched here.
+A host without the aventer-mesos key's tools (mesos_package.MESOS_KEY_TOOLS) refreshes twice
+in its first run: once to install those, once after the repository is set up.
+
+Shapes: ``roles`` are topology role names; ages are whole seconds. No host is touched here.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from pyinfra_mesos.zookeeper_package import ZOOKEEPER_PIN_FILE
 class ListsState:
     """``age_s``: seconds since the lists were last refreshed (the update stamp's modification
     time against the host's clock), None when never refreshed (no stamp). ``newer_inputs``: the
-    paths of the inputs asked about that exist and were modified at or after the stamp (the
-    same second counts: the lists may predate the input by less than a second)."""
+    paths of the inputs asked about that exist and were modified after the stamp (compared at
+    the file system's full resolution: deploy_facts.AptListsState)."""
 
     age_s: int | None
     newer_inputs: tuple[str, ...] = ()
@@ -64,11 +68,3 @@ def refresh_reason(lists: ListsState, cache_time_s: int) -> str | None:
         return f"refreshed {lists.age_s} s ago, apt_cache_time_s is {cache_time_s}"
     return None
 
-
-def lists_state(stamp_mtime: int | None, now: int, input_mtimes: dict[str, int]) -> ListsState:
-    """ListsState from the stamp's modification time (None: no stamp), the host's clock and
-    ``{path: modification time}`` of the inputs that exist (all in seconds since the epoch)."""
-    if stamp_mtime is None:
-        return ListsState(None, tuple(input_mtimes))
-    return ListsState(now - stamp_mtime,
-                      tuple(path for path, mtime in input_mtimes.items() if mtime >= stamp_mtime))

@@ -1,4 +1,5 @@
-"""The Mesos package (tasks/mesos_package.py) and the files both Mesos roles share.
+"""The Mesos package (set up and installed by tasks/common.py, moved by tasks/mesos_package.py)
+and the files both Mesos roles share.
 
 The apt repository, its key check and the pin; which versions may be pinned; whether an
 installed package must move to the pin; /etc/default/mesos and /etc/mesos/zk, and what a
@@ -115,30 +116,38 @@ def normalise_fingerprint(fingerprint: str | None) -> str:
     return (fingerprint or "").replace(" ", "").upper()
 
 
-def key_check_command(url: str, expected: str, keyring: str = MESOS_KEYRING) -> str:
-    """Shell check run right after a fresh key download: refuses (and removes, so the next run
-    downloads again) a key whose primary key has expired, or whose fingerprint differs from
-    `expected` when one is set; one line naming the URL, the key and the data key to fix.
+def key_check_command(url: str, expected: str, keyring: str = MESOS_KEYRING,
+                      sources: str = MESOS_SOURCES_FILE) -> str:
+    """Shell check run right after a fresh key download: refuses a file that holds no key (a
+    proxy's error page), a key whose primary key has expired, or one whose fingerprint differs
+    from `expected` when one is set; one line naming the URL, the key and the data key to fix.
+    A refused key is removed, so the next run downloads it again, and so is the `sources` line
+    that names it, so that no `apt-get update` on the host (the operator's, unattended
+    upgrades) fails on a repository without its key meanwhile; the next run writes it again.
 
     apt would otherwise fail later, halfway through the run, with EXPKEYSIG or NO_PUBKEY. The
-    expiry is field 7 of the `pub` record of `gpg --with-colons` (gnupg doc/DETAILS).
+    expiry is field 7 of the `pub` record of `gpg --with-colons`, the fingerprint field 10 of
+    the first `fpr` record (gnupg doc/DETAILS).
     """
     want = normalise_fingerprint(expected)
     quoted = shlex.quote(keyring)
+    refuse = f"rm -f {quoted} {shlex.quote(sources)}; "
     listing = f"gpg --show-keys --with-colons {quoted} 2>/dev/null"
+    fingerprint = (f"got=$({listing} | awk -F: '$1==\"fpr\"{{print $10; exit}}'); "
+                   f'if [ -z "$got" ]; then {refuse}'
+                   f'echo "the aventer-mesos apt key from {url} holds no OpenPGP key; refusing '
+                   'it (set mesos_apt_key_url to the key)" >&2; exit 1; fi')
+    if want:
+        fingerprint += (f'; if [ "$got" != "{want}" ]; then {refuse}'
+                        f'echo "the aventer-mesos apt key from {url} has fingerprint $got, '
+                        f'expected {want} (mesos_apt_key_fingerprint); refusing it" >&2; '
+                        "exit 1; fi")
     expiry = (f"exp=$({listing} | awk -F: '$1==\"pub\"{{print $7; exit}}'); "
               'if [ -n "$exp" ] && [ "$exp" -le "$(date +%s)" ]; then '
-              f"rm -f {quoted}; "
+              f"{refuse}"
               f'echo "the aventer-mesos apt key from {url} expired on '
               '$(date -u -d @$exp +%Y-%m-%d); refusing it (set mesos_apt_key_url to a current '
               'key)" >&2; exit 1; fi')
-    if not want:
-        return expiry
-    fingerprint = (f"got=$({listing} | awk -F: '$1==\"fpr\"{{print $10; exit}}'); "
-                   f'if [ "$got" != "{want}" ]; then rm -f {quoted}; '
-                   f'echo "the aventer-mesos apt key from {url} has fingerprint '
-                   f'${{got:-none}}, expected {want} (mesos_apt_key_fingerprint); refusing it" '
-                   ">&2; exit 1; fi")
     return f"{fingerprint}; {expiry}"
 
 

@@ -1,6 +1,6 @@
 """Every cluster host: apt waits for its lock, names of all members in /etc/hosts, on masters
 and agents the aventer-mesos key and repository, the apt lists refreshed once, then every
-package its roles need in one transaction.
+package its roles need in one transaction (a host without the key's tools gets those first).
 
 The host's own hostname is left alone; the cluster uses addresses (`ip`) everywhere it matters.
 """

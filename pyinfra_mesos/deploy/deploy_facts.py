@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
 
-from pyinfra_mesos.apt_lists import ListsState, lists_state
+from pyinfra_mesos.apt_lists import ListsState
 
 
 class UnitEnabledState(FactBase[str]):
@@ -99,31 +99,34 @@ APT_UPDATE_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 
 class AptListsState(FactBase[ListsState]):
     """How old apt's lists are, and which of `paths` (apt inputs: apt_lists.lists_inputs)
-    were modified at or after their last refresh (apt_lists.ListsState). One command: the
-    stamp's and the inputs' modification times (missing ones left out) and the host's clock.
-    pyinfra's apt.update(cache_time) reads the stamp and the clock as two facts, each a round
-    trip as the operation runs."""
+    were modified after their last refresh (apt_lists.ListsState). One command: the host's
+    clock, the stamp's modification time (whole seconds, for the age) and, when the stamp
+    exists, `find -newer`'s answer for the inputs, which compares the full timestamps (an
+    input written in the same second as a later refresh is older, not newer). Missing inputs
+    are left out. pyinfra's apt.update(cache_time) reads the stamp and the clock as two facts,
+    each a round trip as the operation runs."""
 
     def command(self, paths: tuple[str, ...] = ()) -> StringCommand:
-        return StringCommand(
-            "date +now=%s; stat -c 'mtime=%Y %n'", QuoteString(APT_UPDATE_STAMP),
-            *(QuoteString(path) for path in paths), "2>/dev/null || true")
+        stamp = QuoteString(APT_UPDATE_STAMP)
+        newer = (["&& find", *(QuoteString(path) for path in paths),
+                  "-maxdepth 0 -newer", stamp, "-printf 'newer=%p\\n'"] if paths else [])
+        return StringCommand("date +now=%s; { stat -c mtime=%Y", stamp, *newer,
+                             "; } 2>/dev/null; true")
 
     def process(self, output: list[str]) -> ListsState:
-        now = 0
-        mtimes: dict[str, int] = {}
+        now = stamp = 0
+        newer: list[str] = []
         for line in output:
             key, _, value = line.strip().partition("=")
             if key == "now" and value.isdigit():
                 now = int(value)
-            elif key == "mtime":
-                mtime, _, path = value.partition(" ")
-                if mtime.isdigit() and path:
-                    mtimes[path] = int(mtime)
-        stamp = mtimes.pop(APT_UPDATE_STAMP, None)
-        if not now:
-            stamp = None  # no clock read: treat the lists as never refreshed
-        return lists_state(stamp, now, mtimes)
+            elif key == "mtime" and value.isdigit():
+                stamp = int(value)
+            elif key == "newer" and value:
+                newer.append(value)
+        if not now or not stamp:
+            return ListsState(None)  # never refreshed (or no clock read): refresh
+        return ListsState(now - stamp, tuple(newer))
 
     def default(self) -> ListsState:
         return ListsState(None)  # no output at all: as never refreshed

@@ -39,7 +39,7 @@ def missing_packages(installed: dict[str, object] | None, names: Sequence[str]) 
 
 @operation()
 def lists_refreshed(roles: Sequence[str], cache_time_s: int):
-    """`apt-get update` (pyinfra's apt.update command), then the update stamp touched, when the
+    """`apt-get update --error-on=any`, then the update stamp touched, when the
     current host's lists need it (apt_lists.refresh_reason: older than `cache_time_s` seconds,
     never refreshed, or older than one of the apt inputs of a host with `roles`);
     `host.noop` otherwise. The read is the host's planning read (planning_reads.apt_lists),
@@ -50,7 +50,9 @@ def lists_refreshed(roles: Sequence[str], cache_time_s: int):
     if reason is None:
         host.noop("apt lists are newer than apt_cache_time_s and than their inputs")
         return
-    yield from apt.update._inner()
+    # A source that failed to download fails the operation (apt >= 2.1.16): with apt's default,
+    # exit 0, the stamp would mark lists that lack it as fresh.
+    yield StringCommand("apt-get", "update", "--error-on=any")
     yield StringCommand("touch", QuoteString(APT_UPDATE_STAMP))
 
 

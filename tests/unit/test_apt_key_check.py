@@ -35,10 +35,17 @@ def make_key(home: Path, out: Path, *, faked_time: str | None, expire: str) -> s
     return fingerprint
 
 
+def sources_of(keyring: Path) -> Path:
+    return keyring.parent / "aventer-mesos.list"
+
+
 def run_check(keyring: Path, expected: str) -> subprocess.CompletedProcess[str]:
+    """The check on `keyring`, its sources line (written first) beside it."""
     env = {**os.environ, "GNUPGHOME": str(keyring.parent / "check-home")}
     (keyring.parent / "check-home").mkdir(mode=0o700, exist_ok=True)
-    return subprocess.run(["sh", "-c", key_check_command(URL, expected, str(keyring))],
+    sources_of(keyring).write_text(f"deb [signed-by={keyring}] https://repo.example.org/ x main\n")
+    return subprocess.run(["sh", "-c", key_check_command(URL, expected, str(keyring),
+                                                         str(sources_of(keyring)))],
                           capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -56,7 +63,8 @@ def test_an_expired_key_is_refused_with_one_line_and_removed(tmp_path: Path, gpg
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "expired on 2020-12-3" in lines[0], result.stderr
     assert URL in lines[0] and "mesos_apt_key_url" in lines[0]
-    assert not keyring.exists()
+    # The sources line goes with it: no apt-get update on the host fails on a keyless repository.
+    assert not keyring.exists() and not sources_of(keyring).exists()
 
 
 def test_a_current_key_with_the_right_fingerprint_passes(tmp_path: Path, gpg: None) -> None:
@@ -64,7 +72,7 @@ def test_a_current_key_with_the_right_fingerprint_passes(tmp_path: Path, gpg: No
     fingerprint = make_key(tmp_path / "home", keyring, faked_time=None, expire="2y")
     assert run_check(keyring, fingerprint).returncode == 0
     assert run_check(keyring, "").returncode == 0
-    assert keyring.exists()
+    assert keyring.exists() and sources_of(keyring).exists()
 
 
 def test_a_key_with_another_fingerprint_is_refused(tmp_path: Path, gpg: None) -> None:
@@ -73,4 +81,17 @@ def test_a_key_with_another_fingerprint_is_refused(tmp_path: Path, gpg: None) ->
     result = run_check(keyring, "AAAA" * 10)
     assert result.returncode == 1 and "mesos_apt_key_fingerprint" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert not keyring.exists()
+    assert not keyring.exists() and not sources_of(keyring).exists()
+
+
+@pytest.mark.parametrize("expected", ["", "AAAA" * 10])
+def test_a_file_that_holds_no_key_is_refused_with_or_without_a_fingerprint(
+        tmp_path: Path, gpg: None, expected: str) -> None:
+    """A proxy's error page saved as the key: refused even when no fingerprint is set."""
+    keyring = tmp_path / "key.asc"
+    keyring.write_text("<html>502 Bad Gateway</html>\n")
+    result = run_check(keyring, expected)
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "holds no OpenPGP key" in lines[0] and URL in lines[0]
+    assert not keyring.exists() and not sources_of(keyring).exists()

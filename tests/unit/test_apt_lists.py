@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from test_tasks_harness import fake_host, plan
 
-from pyinfra_mesos.apt_lists import ListsState, lists_inputs, lists_state, refresh_reason
+from pyinfra_mesos.apt_lists import ListsState, lists_inputs, refresh_reason
 from pyinfra_mesos.deploy.deploy_facts import APT_UPDATE_STAMP, AptListsState
 
 KEY_TOOLS = "Install what the aventer-mesos key needs"
@@ -38,40 +39,38 @@ def test_refresh_reasons() -> None:
     assert refresh_reason(ListsState(3599), 3600) is None
 
 
-def test_an_input_of_the_same_second_as_the_stamp_counts_as_newer() -> None:
-    assert lists_state(1000, 1100, {"a": 999, "b": 1000, "c": 1001}) == ListsState(100,
-                                                                                   ("b", "c"))
-    # No stamp: never refreshed, every existing input newer.
-    assert lists_state(None, 1100, {"a": 5}) == ListsState(None, ("a",))
-
-
-def run_fact(tmp_path: Path, stamp: Path, paths: tuple[str, ...]) -> ListsState:
-    """AptListsState's command run for real here, its stamp moved to `stamp` (and named back
-    in the output)."""
+def run_fact(stamp: Path, paths: tuple[str, ...]) -> ListsState:
+    """AptListsState's command run for real here, its stamp moved to `stamp`."""
     command = AptListsState().command(paths).get_raw_value().replace(APT_UPDATE_STAMP,
                                                                     str(stamp))
     out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True,
                          timeout=10)
-    return AptListsState().process(out.stdout.replace(str(stamp), APT_UPDATE_STAMP).splitlines())
+    assert out.stderr == ""
+    return AptListsState().process(out.stdout.splitlines())
 
 
 def test_the_fact_reads_the_stamp_and_the_inputs_in_one_command(tmp_path: Path) -> None:
     stamp = tmp_path / "update-success-stamp"
-    sources = tmp_path / "aventer mesos.list"  # a space survives the parsing
+    sources = tmp_path / "aventer mesos.list"  # a space survives the quoting and the parsing
     pin = tmp_path / "pin"
+    same_second = tmp_path / "same-second"
     missing = str(tmp_path / "missing")
-    sources.write_text("deb x\n")
-    pin.write_text("Package: x\n")
-    never = run_fact(tmp_path, stamp, (str(sources), missing))
-    assert never == ListsState(None, (str(sources),))
-    stamp.write_text("")
-    os.utime(stamp, (2_000_000_000, 2_000_000_000))
-    os.utime(sources, (1_000_000_000, 1_000_000_000))
-    os.utime(pin, (2_000_000_000, 2_000_000_000))
-    lists = run_fact(tmp_path, stamp, (str(sources), str(pin), missing))
+    for path in (sources, pin, same_second, stamp):
+        path.write_text("x\n")
+    assert run_fact(tmp_path / "none", (str(sources), missing)) == ListsState(None)
+    now = int(time.time())
+    os.utime(stamp, ns=(now * 10**9 + 500_000_000,) * 2)
+    os.utime(sources, ns=((now - 100) * 10**9,) * 2)
+    os.utime(pin, ns=((now + 1) * 10**9,) * 2)
+    # Written earlier in the second the stamp was touched: older, at full resolution (a whole-
+    # second comparison would refresh again on the next run, which must change nothing).
+    os.utime(same_second, ns=(now * 10**9 + 100_000_000,) * 2)
+    lists = run_fact(stamp, (str(sources), str(pin), str(same_second), missing))
     assert lists.newer_inputs == (str(pin),)
-    assert lists.age_s is not None and lists.age_s < 0  # the stamp lies in the future here
+    assert lists.age_s is not None and 0 <= lists.age_s <= 5
+    assert run_fact(stamp, ()) == ListsState(lists.age_s)
     assert AptListsState().process([]) == ListsState(None)
+    assert AptListsState().process(["now=100"]) == ListsState(None)
 
 
 def test_a_host_with_the_key_tools_gets_one_refresh_and_one_install() -> None:
@@ -85,8 +84,48 @@ def test_a_host_with_the_key_tools_gets_one_refresh_and_one_install() -> None:
     names = [op.name for op in planned["m1"]]
     assert not any(name.startswith((KEY_TOOLS, FIRST_REFRESH)) for name in names)
     assert sum(1 for name in names if name.startswith("Refresh apt lists")) == 1
+    installs = [c for op in planned["m1"] for c in op.commands
+                if "apt-get" in c and " install " in c]
+    assert len(installs) == 1 and installs[0].endswith(" aventer-mesos"), installs
     # A host without them gets them first, after a refresh of their own.
     bare = [op.name for op in planned["a1"]]
     assert bare.index(FIRST_REFRESH) < next(i for i, n in enumerate(bare)
                                             if n.startswith(KEY_TOOLS)) < bare.index(
         "Download the aventer-mesos apt key")
+
+
+def test_an_input_written_during_the_run_asks_for_the_refresh_planning_did_not_see() -> None:
+    """A converged master whose mesos_version changed: at planning its lists are fresh and
+    newer than every input, so the refresh plans nothing; once the apt files' operation has
+    run (it rewrote the pin), the refresh reads the times again and refreshes."""
+    from pyinfra.api.operation import OperationMeta
+    from pyinfra.api.state import StateOperationHostData, StateStage
+    from pyinfra.context import ctx_host
+    from pyinfra_cli.util import exec_file
+    from test_tasks_harness import ROOT, prepared
+
+    fresh = ["now=2000", "mtime=1990"]
+    answers = {"date +now=%s": fresh}
+    hosts = {"masters": [fake_host("m1", answers, ip="10.0.0.11", zookeeper_id=1)]}
+    with prepared(hosts) as (state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        with ctx_host.use(m1):
+            exec_file(str(ROOT / "tasks/common.py"))
+        by_name = {name.split(" | ", 1)[-1]: op_hash for op_hash in m1.op_hash_order
+                   for name in state.get_op_meta(op_hash).names}
+        refresh = next(h for n, h in by_name.items() if n.startswith("Refresh apt lists (older"))
+        pins = next(h for n, h in by_name.items() if n.startswith("Add the aventer-mesos"))
+        with ctx_host.use(m1):
+            assert list(state.get_op_data_for_host(m1, refresh).command_generator()) == []
+        state.set_stage(StateStage.Execute)
+        m1.connector.data["fake_responses"]["date +now=%s"] = [
+            "now=2001", "mtime=1990", "newer=/etc/apt/preferences.d/aventer-mesos"]
+        meta = OperationMeta(pins, is_change=True)
+        meta.set_complete(True, ["upload the pin"], None)  # type: ignore[arg-type]
+        state.set_op_data_for_host(m1, pins, StateOperationHostData(
+            lambda: iter(()), {}, meta))  # type: ignore[arg-type]
+        with ctx_host.use(m1):
+            commands = [str(c) for c in state.get_op_data_for_host(m1, refresh)
+                        .command_generator()]
+    assert commands == ["apt-get update --error-on=any",
+                        "touch /var/lib/apt/periodic/update-success-stamp"]

@@ -20,7 +20,8 @@ if str(PROJECT_ROOT) not in sys.path:  # `sandbox` and `tests.*` live at the pro
 from sandbox.bench.optimes import parse_operation_times  # noqa: E402
 from sandbox.bench.streamed import run_streamed  # noqa: E402
 
-REFRESH = "tasks/common.py | Refresh apt lists (skipped when newer than apt_cache_time_s)"
+REFRESH = ("tasks/common.py | Refresh apt lists (older than apt_cache_time_s or than this host's "
+           "apt sources, key and pins)")
 RESTART = "tasks/docker.py | Restart Docker (daemon.json changed), one host at a time"
 RECORDED = f"""\
 --> Connecting to hosts...
@@ -87,8 +88,7 @@ def test_each_operation_lasts_until_the_next_one_starts_and_the_last_until_the_r
     assert timings.planning_s == 3.0
     got = [(op.name, op.seconds, op.serial, op.hosts) for op in timings.operations]
     assert got == [
-        ("tasks/common.py | Refresh apt lists (skipped when newer than apt_cache_time_s)",
-         6.0, False, 5),
+        (REFRESH, 6.0, False, 5),
         ("tasks/common.py | Install base packages", 0.9, False, 5),
         ("tasks/docker.py | Restart Docker (daemon.json changed), one host at a time",
          14.0, True, 5),

@@ -154,7 +154,7 @@ def test_a_converged_bridge_is_one_fact_and_no_command(
 
 def test_a_current_mesos_key_is_one_fact_and_no_download(
         fact_commands: dict[str, list[str]]) -> None:
-    current = {"gpg --show-keys": ["present", "pub:0", "fpr:ABCD"]}
+    current = {"gpg --show-keys": ["present", "gpg", "pub:0", "fpr:ABCD"]}
     ops = plan(cluster(current, current), ["tasks/common.py"],
                data={"mesos_apt_key_fingerprint": "abcd"})["a1"]
     assert op_named(ops, "Download the aventer-mesos apt key").commands == []

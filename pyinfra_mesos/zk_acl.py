@@ -147,8 +147,10 @@ def _auth(auth_file: str) -> str:
 
 
 def read_lines(paths: Sequence[str]) -> str:
-    """zkCli stdin lines reading `paths`: `stat`, `getAcl` and the `version` marker each."""
-    return "".join(f"stat {p}\ngetAcl {p}\nversion\n" for p in paths)
+    """zkCli stdin lines reading `paths`: `stat`, `getAcl` and the `version` marker each, then
+    `quit`: zkCli 3.8 left at the end of its input takes about 200 ms longer to exit (measured on
+    a sandbox member: 600 ms against 400 ms a run), and this read runs on every deploy."""
+    return "".join(f"stat {p}\ngetAcl {p}\nversion\n" for p in paths) + "quit\n"
 
 
 def fact_command(paths: Sequence[str], port: int, wait_ms: int, auth_file: str = AUTH_FILE,

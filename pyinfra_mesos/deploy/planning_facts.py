@@ -128,16 +128,16 @@ def read_deferred(host: Host) -> int:
     """Make `host`'s deferred reads (defer_fact) in ONE SSH command and keep each answer for
     fact_until_change; returns how many it kept. Nothing while no operation of the host has run
     commands is required: in Prepare none has. A read whose command fails or whose output its
-    fact refuses is not kept: the operation reads it alone, with pyinfra's own handling."""
+    fact refuses is not kept: the operation reads it alone, with pyinfra's own handling.
+    A background read of the host (read_in_background) is not made again here, nor waited
+    for: the operation that asks for it waits (kept_fact). The host's loading then ends
+    without the ZooKeeper ACL read's JVM (about a second on the first member), which ran
+    last of every host's loading and held the whole run's start; the operation that takes its
+    answer comes a score of operations later."""
     state = host.state
     background = [key for key in (_PENDING.get(state) or {}) if key[0] == host.name]
     todo = _not_kept(host, (_DEFERRED.get(state) or {}).pop(host.name, []), background)
-    kept = _read_together(host, todo) if state.current_stage == StateStage.Prepare else 0
-    # The background reads end with the host's loading too: after this host's own command,
-    # which need not wait for them (the ZooKeeper ACL read starts a JVM: about a second).
-    for key in background:
-        _settle(state, host, key)
-    return kept
+    return _read_together(host, todo) if state.current_stage == StateStage.Prepare else 0
 
 
 def _not_kept(host: Host, reads: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]],

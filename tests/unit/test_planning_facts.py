@@ -129,17 +129,26 @@ def test_deferred_reads_are_made_in_one_command_and_the_operations_find_them(
 
 
 def test_a_background_read_is_waited_for_and_kept(commands: list[tuple[str, str]]) -> None:
-    from pyinfra_mesos.deploy.planning_facts import kept_fact, read_deferred, read_in_background
+    from pyinfra_mesos.deploy.planning_facts import (
+        _PENDING,
+        defer_fact,
+        kept_fact,
+        read_deferred,
+        read_in_background,
+    )
 
-    with prepared({"masters": [fake_host("m1", DPKG)]}) as (_state, inventory):
+    with prepared({"masters": [fake_host("m1", DPKG)]}) as (state, inventory):
         m1 = inventory.get_host("@fake/m1")
         read_in_background(m1, DebPackages)
         read_in_background(m1, DebPackages)  # already under way: not started twice
         assert "zookeeper" in fact_until_change(m1, DebPackages)  # waits, then keeps it
         assert kept_fact(m1, DebPackages)[0]
         read_in_background(m1, FileContents, path="/etc/a")
-        read_deferred(m1)  # the end of the host's loading waits for it too
-        assert kept_fact(m1, FileContents, path="/etc/a")[0]
+        defer_fact(m1, FileContents, path="/etc/a")
+        read_deferred(m1)  # neither made again in the host's batch nor waited for here
+        assert sum("/etc/a" in text for _, text in commands) <= 1
+        assert [key[1] for key in _PENDING[state] if key[0] == m1.name] == [FileContents]
+        assert kept_fact(m1, FileContents, path="/etc/a")[0]  # the asking read waits for it
     assert sum("dpkg" in text for _, text in commands) == 1
     assert sum("/etc/a" in text for _, text in commands) == 1
 

@@ -1,4 +1,4 @@
-"""When a host's apt lists need a refresh: once per run, after this deploy's apt inputs.
+"""When a host's apt lists need a refresh: after this deploy's apt inputs, and how strictly.
 
 tasks/common.py writes a host's apt configuration (the aventer-mesos key and sources line, the
 version pins) and only then refreshes the lists, once, before the host's one install
@@ -10,6 +10,10 @@ times, not this run's changes, so a run killed between writing an input and the 
 lists that the next run still finds older than their input, and refreshes. A refresh counts
 only when every source was fetched (`apt-get update --error-on=any`): otherwise apt exits 0
 with lists that lack the repository, and the stamp would hide that for apt_cache_time_s.
+Lists that must follow an input, or were never refreshed, fail the host when a source fails
+(`refresh_must_succeed`); lists that are only old keep their stamp and the run goes on with
+them, with a warning: an unrelated source down for a moment (the operator's own repository, a
+mirror) does not stop a deploy that needs nothing new, and the next run tries again.
 
 A host without the aventer-mesos key's tools (mesos_package.MESOS_KEY_TOOLS) refreshes twice
 in its first run: once to install those, once after the repository is set up.
@@ -52,6 +56,12 @@ def lists_inputs(roles: Iterable[str]) -> tuple[str, ...]:
     if roles & MESOS_ROLES:
         paths += [MESOS_KEYRING, MESOS_SOURCES_FILE, MESOS_PIN_FILE]
     return tuple(paths)
+
+
+def refresh_must_succeed(lists: ListsState) -> bool:
+    """Whether a refresh that fails to fetch a source must fail the host: the lists were never
+    refreshed, or are older than one of their inputs (a new sources line, key or pin)."""
+    return lists.age_s is None or bool(lists.newer_inputs)
 
 
 def refresh_reason(lists: ListsState, cache_time_s: int) -> str | None:

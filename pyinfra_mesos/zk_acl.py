@@ -315,9 +315,10 @@ def _awk_string(text: str) -> str:
 def sweep_program(trees: Sequence[Tree], where: str) -> str:
     """The awk program that judges every swept node on the host.
 
-    Input: one `zkacl:node <path>` line per node, then zkCli's stdout for read_lines of those
-    nodes (the fact's format); or zkCli's output for change_lines, where `ls -R` stops with
-    `Insufficient permission : <path>` at a node it may not read. Output: `setAcl <path> <acl>`
+    Input: one `zkacl:node <path>` line per node, then zkCli's stdout for `stat`, `getAcl` and
+    `version` of each of those nodes (read_lines' format, the fact's); or zkCli's output for
+    change_lines, where `ls -R` stops with `Insufficient permission : <path>` at a node it may
+    not read. Output: `setAcl <path> <acl>`
     for each node whose ACL differs (ACLs compare as sets; zkCli prints each entry once), or
     the clear line of problem_parts, once per tree, for a node closed with other credentials
     (or refused); an `error:` line when zkCli stopped before the last node. A node gone since
@@ -412,7 +413,8 @@ def change_command(plan: Plan, trees: Sequence[Tree], where: str, port: int, wai
     """The shell command that makes the change on the host, in one SSH command.
 
     zkCli run 1 (change_lines): create and set the fixed nodes, then list each swept tree.
-    When a swept tree holds more than its base, run 2 reads every listed node (read_lines),
+    When a swept tree holds more than its base, run 2 reads every listed node (read_lines'
+    lines, made on the host by awk),
     sweep_program judges them, and run 3 sets each that differs. Exits 1 with zkCli's error
     lines, or the clear line of a node closed with other credentials, on stderr (nothing is
     set in a sweep that finds one); prints nothing on success. A fresh cluster (bases missing)

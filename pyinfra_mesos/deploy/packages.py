@@ -23,7 +23,7 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import apt
 
-from pyinfra_mesos.apt_lists import refresh_reason
+from pyinfra_mesos.apt_lists import refresh_must_succeed, refresh_reason
 from pyinfra_mesos.deploy import planning_reads
 from pyinfra_mesos.deploy.deploy_facts import APT_UPDATE_STAMP
 from pyinfra_mesos.deploy.planning_facts import read_kept
@@ -39,21 +39,28 @@ def missing_packages(installed: dict[str, object] | None, names: Sequence[str]) 
 
 @operation()
 def lists_refreshed(roles: Sequence[str], cache_time_s: int):
-    """`apt-get update --error-on=any`, then the update stamp touched, when the
+    """`apt-get update --error-on=any`, then the update stamp touched (apt_lists.py: a failed
+    source fails the host only where the lists must follow an input), when the
     current host's lists need it (apt_lists.refresh_reason: older than `cache_time_s` seconds,
     never refreshed, or older than one of the apt inputs of a host with `roles`);
     `host.noop` otherwise. The read is the host's planning read (planning_reads.apt_lists),
     made again only after one of the host's operations ran a command: after this run wrote an
     input, the new modification time asks for the refresh. The stamp is touched here because
     Debian's apt does not (deploy_facts.APT_UPDATE_STAMP)."""
-    reason = refresh_reason(read_kept(host, planning_reads.apt_lists(roles)), cache_time_s)
-    if reason is None:
+    lists = read_kept(host, planning_reads.apt_lists(roles))
+    if refresh_reason(lists, cache_time_s) is None:
         host.noop("apt lists are newer than apt_cache_time_s and than their inputs")
         return
-    # A source that failed to download fails the operation (apt >= 2.1.16): with apt's default,
-    # exit 0, the stamp would mark lists that lack it as fresh.
-    yield StringCommand("apt-get", "update", "--error-on=any")
-    yield StringCommand("touch", QuoteString(APT_UPDATE_STAMP))
+    # A source that failed to download is an error (apt >= 2.1.16): with apt's default, exit 0,
+    # the stamp would mark lists that lack it as fresh. Lists only old go on with a warning.
+    if refresh_must_succeed(lists):
+        yield StringCommand("apt-get", "update", "--error-on=any")
+        yield StringCommand("touch", QuoteString(APT_UPDATE_STAMP))
+        return
+    yield StringCommand(
+        "if apt-get update --error-on=any; then touch", QuoteString(APT_UPDATE_STAMP),
+        "; else echo 'warning: apt lists not refreshed completely (a source failed above);",
+        "going on with them, the next run tries again' >&2; fi")
 
 
 @operation()

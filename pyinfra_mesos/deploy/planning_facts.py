@@ -47,6 +47,8 @@ _DEFERRED: WeakKeyDictionary[State, dict[str, list[tuple[type[FactBase[Any]], di
 # State -> {key: the greenlet making that read} (read_in_background), until an answer is asked
 _PENDING: WeakKeyDictionary[State, dict[tuple[Any, ...], Greenlet]] = WeakKeyDictionary()
 MARK = "@@pyinfra-mesos-fact"
+# A background read's value when it failed (read_in_background): never kept.
+_FAILED = object()
 
 
 def _key(host: Host, fact: type[FactBase[Any]], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -133,7 +135,9 @@ def read_deferred(host: Host) -> int:
     for: the operation that asks for it waits (kept_fact). The host's loading then ends
     without the ZooKeeper ACL read's JVM (about a second on the first member), which ran
     last of every host's loading and held the whole run's start; the operation that takes its
-    answer comes a score of operations later."""
+    answer comes a score of operations later. (That is with `pyinfra -y`, the documented
+    command: without it pyinfra runs each operation's body while loading, to show the changes,
+    and the asking operation waits there.)"""
     state = host.state
     background = [key for key in (_PENDING.get(state) or {}) if key[0] == host.name]
     todo = _not_kept(host, (_DEFERRED.get(state) or {}).pop(host.name, []), background)
@@ -153,31 +157,42 @@ def _not_kept(host: Host, reads: Sequence[tuple[type[FactBase[Any]], dict[str, A
 def _read_together(host: Host, todo: list[tuple[type[FactBase[Any]], dict[str, Any]]]) -> int:
     """The one command of read_deferred and read_together for `todo`; how many answers it
     kept."""
-    if not todo:
-        return 0
-    state = host.state
-    command, instances = deferred_command(todo)
-    # As pyinfra's own fact read (api/facts.py `_get_fact`): the host's connector arguments
-    # (`_sudo`, `_su_user`, ...) from its data. Without them a deploy that connects as a user
-    # and uses sudo would read root's files as that user and keep "missing" for them.
-    arguments, _ = pop_global_arguments(state, host, {})
-    connector = {key: value for key, value in arguments.items()
-                 if key in CONNECTOR_ARGUMENT_KEYS}
-    status, output = host.run_shell_command(StringCommand(command), **connector)
-    if not status:
-        return 0
-    memo = _MEMO.setdefault(state, {})
     executed = executed_operations(host)
-    kept = 0
-    for index, lines in deferred_sections(output.stdout_lines, len(todo)).items():
+    answers = _answers(host, todo)
+    memo = _MEMO.setdefault(host.state, {})
+    for index, answer in answers.items():
         fact, kwargs = todo[index]
+        memo[_key(host, fact, kwargs)] = (executed, answer)
+    return len(answers)
+
+
+def _connector_arguments(host: Host) -> dict[str, Any]:
+    """As pyinfra's own fact read (api/facts.py `_get_fact`): the host's connector arguments
+    (`_sudo`, `_su_user`, ...) from its data. Without them a deploy that connects as a user
+    and uses sudo would read root's files as that user and keep "missing" for them."""
+    arguments, _ = pop_global_arguments(host.state, host, {})
+    return {key: value for key, value in arguments.items() if key in CONNECTOR_ARGUMENT_KEYS}
+
+
+def _answers(host: Host, todo: list[tuple[type[FactBase[Any]], dict[str, Any]]]
+             ) -> dict[int, Any]:
+    """Run `todo`'s reads in ONE command on `host`: `{index in todo: answer}` of the reads
+    whose command succeeded and whose fact processed its output ({} when the command itself
+    failed). Nothing is kept here, and nothing fails the host."""
+    if not todo:
+        return {}
+    command, instances = deferred_command(todo)
+    status, output = host.run_shell_command(StringCommand(command), **_connector_arguments(host))
+    if not status:
+        return {}
+    answers: dict[int, Any] = {}
+    for index, lines in deferred_sections(output.stdout_lines, len(todo)).items():
         try:
-            answer = instances[index].process(lines) if lines else instances[index].default()
+            answers[index] = (instances[index].process(lines) if lines
+                              else instances[index].default())
         except Exception:  # noqa: BLE001 - left to the operation's own read and pyinfra's handling
             continue
-        memo[_key(host, fact, kwargs)] = (executed, answer)
-        kept += 1
-    return kept
+    return answers
 
 
 def _shell(command: Any) -> str:
@@ -247,9 +262,11 @@ def reading_ahead(op: Callable[..., Any],
 def read_in_background(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> None:
     """Start the read (`fact`, hashable `kwargs`) of `host` in a greenlet of its own, on another
     channel of the host's SSH connection, and return at once: for a slow read (a JVM's start)
-    that would otherwise hold up the rest of the host's loading. fact_until_change, kept_fact
-    and read_deferred wait for it and keep its answer; a read that failed is left to them.
-    Only while pyinfra loads the deploy (Prepare); anything else: nothing."""
+    that would otherwise hold up the rest of the host's loading, and may run on into pyinfra's
+    execution. fact_until_change and kept_fact wait for it and keep its answer; a read that
+    failed (an SSH error, a timeout, a fact that raised) is not kept, nor does it fail the host
+    here: the asking operation reads again, with pyinfra's own handling. Only while pyinfra
+    loads the deploy (Prepare); anything else: nothing."""
     if not isinstance(host, Host):
         # pyinfra's `host` proxy, as a task file has it: the greenlet needs the Host itself
         # (ctx_host.use of the proxy would make it forward to itself without end).
@@ -264,19 +281,42 @@ def read_in_background(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> 
     config = ctx_config.get()
 
     def read() -> Any:
-        # pyinfra's per-greenlet context, as its own loader gives each host's greenlet.
+        # pyinfra's per-greenlet context, as its own loader gives each host's greenlet. Not
+        # pyinfra's get_fact: a failure here must not drop the host in the middle of another
+        # operation's output; the operation that asks makes the read again.
         with ctx_config.use(config), ctx_host.use(host):
-            return host.get_fact(fact, **kwargs)
+            try:
+                return _answer_alone(host, fact, kwargs)
+            except Exception:  # noqa: BLE001 - not kept; the asking operation reads again
+                return _FAILED
 
     pending[key] = gevent.spawn(read)
 
 
+def _answer_alone(host: Host, fact: type[FactBase[Any]], kwargs: dict[str, Any]) -> Any:
+    """`fact`'s answer on `host` from its own command, as pyinfra's get_fact makes it (with the
+    host's connector arguments), or _FAILED when the command failed; unlike get_fact, a
+    failure neither fails the host nor prints."""
+    instance = fact()
+    command = instance.command(**kwargs) if callable(instance.command) else instance.command
+    status, output = host.run_shell_command(
+        command if isinstance(command, StringCommand) else StringCommand(command),
+        **_connector_arguments(host))
+    if not status:
+        return _FAILED
+    lines = output.stdout_lines
+    return instance.process(lines) if lines else instance.default()
+
+
 def _settle(state: State, host: Host, key: tuple[Any, ...]) -> None:
-    """Wait for the background read of `key` if there is one, and keep its answer (as read
-    before any operation of the host ran: it began in Prepare)."""
+    """Wait for the background read of `key` if there is one, and keep its answer as made
+    when none of the host's operations had run commands (count 0): it began in Prepare, but
+    may have ended during execution. kept_fact uses a kept answer only while that count is
+    still the host's, so an answer that may have seen an operation's change is dropped and
+    read again. A failed read is not kept."""
     greenlet = (_PENDING.get(state) or {}).pop(key, None)
     if greenlet is None:
         return
     greenlet.join()
-    if greenlet.successful():
+    if greenlet.successful() and greenlet.value is not _FAILED:
         _MEMO.setdefault(state, {})[key] = (0, greenlet.value)

@@ -7,9 +7,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from test_tasks_harness import fake_host, plan
 
-from pyinfra_mesos.apt_lists import ListsState, lists_inputs, refresh_reason
+from pyinfra_mesos.apt_lists import (
+    ListsState,
+    lists_inputs,
+    refresh_must_succeed,
+    refresh_reason,
+)
 from pyinfra_mesos.deploy.deploy_facts import APT_UPDATE_STAMP, AptListsState
 
 KEY_TOOLS = "Install what the aventer-mesos key needs"
@@ -37,6 +43,42 @@ def test_refresh_reasons() -> None:
     assert refresh_reason(ListsState(3600), 3600) == (
         "refreshed 3600 s ago, apt_cache_time_s is 3600")
     assert refresh_reason(ListsState(3599), 3600) is None
+
+
+def test_only_lists_that_must_follow_an_input_or_were_never_refreshed_must_succeed() -> None:
+    assert refresh_must_succeed(ListsState(None))
+    assert refresh_must_succeed(ListsState(10, ("/etc/apt/x.list",)))
+    assert not refresh_must_succeed(ListsState(999999))
+
+
+@pytest.mark.parametrize("apt_rc", [0, 100])
+def test_the_lenient_refresh_touches_the_stamp_only_after_a_complete_update(
+        tmp_path: Path, apt_rc: int) -> None:
+    """The command planned for lists that are only old, run for real with an `apt-get` that
+    exits `apt_rc` (100: a source failed under --error-on=any)."""
+    from test_tasks_harness import plan as plan_tasks
+
+    hosts = {"agents": [fake_host("a1", {"date +now=%s": ["now=999999", "mtime=1000"]},
+                                  ip="10.0.1.11")],
+             "masters": [fake_host("m1", {}, ip="10.0.0.11", zookeeper_id=1)]}
+    command = next(c for op in plan_tasks(hosts, ["tasks/common.py"])["a1"]
+                   for c in op.commands if c.startswith("if apt-get update"))
+    stamp = tmp_path / "stamp"
+    stamp.write_text("")
+    os.utime(stamp, (1000, 1000))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text(f"#!/bin/sh\necho \"apt-get $*\"\nexit {apt_rc}\n")
+    (bin_dir / "apt-get").chmod(0o755)
+    out = subprocess.run(["sh", "-c", command.replace(APT_UPDATE_STAMP, str(stamp))],
+                         capture_output=True, text=True, timeout=10,
+                         env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert out.returncode == 0, out
+    assert "apt-get update --error-on=any" in out.stdout
+    if apt_rc:
+        assert stamp.stat().st_mtime == 1000 and "warning: apt lists" in out.stderr
+    else:
+        assert stamp.stat().st_mtime > 1000 and out.stderr == ""
 
 
 def run_fact(stamp: Path, paths: tuple[str, ...]) -> ListsState:

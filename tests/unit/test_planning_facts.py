@@ -222,3 +222,45 @@ def test_reads_together_run_with_the_hosts_sudo_as_pyinfras_own_reads(
     assert ours.get("_sudo") is True and ours.get("_sudo_user") == "root"
     assert {k: ours.get(k) for k in ("_sudo", "_sudo_user")} == {
         k: theirs.get(k) for k in ("_sudo", "_sudo_user")}
+
+
+def test_a_background_read_is_not_used_once_its_host_ran_commands_nor_kept_when_it_failed(
+        commands: list[tuple[str, str]]) -> None:
+    """The ZooKeeper ACL read may end during execution (read_deferred does not wait for it):
+    its answer counts as made before any operation of the host ran, so once one ran commands
+    it is dropped and the operation reads again. A read that raised is not kept either, nor
+    does it fail the host."""
+    from pyinfra.api.facts import FactBase
+    from pyinfra.api.operation import OperationMeta
+    from pyinfra.api.state import StateOperationHostData
+
+    from pyinfra_mesos.deploy.planning_facts import kept_fact, read_in_background
+
+    class Raises(FactBase[str]):
+        def command(self) -> str:
+            return "echo boom"
+
+        def process(self, output: list[str]) -> str:
+            raise RuntimeError("a fact that raised")
+
+    class Fails(FactBase[str]):
+        def command(self) -> str:
+            return "zkCli-that-fails"
+
+    answers = {**DPKG, "echo boom": ["boom"],
+               "zkCli-that-fails": {"success": False, "stderr": ["connection lost"]}}
+    with prepared({"masters": [fake_host("m1", answers)]}) as (state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        read_in_background(m1, DebPackages)
+        read_in_background(m1, Raises)
+        read_in_background(m1, Fails)
+        assert kept_fact(m1, Fails) == (False, None)  # failed: not kept, the host not failed
+        assert m1 not in state.failed_hosts
+        state.set_stage(StateStage.Execute)
+        meta = OperationMeta("restart", is_change=True)
+        meta.set_complete(True, ["systemctl restart zookeeper"], None)  # type: ignore[arg-type]
+        state.set_op_data_for_host(m1, "restart", StateOperationHostData(
+            lambda: iter(()), {}, meta))  # type: ignore[arg-type]
+        assert kept_fact(m1, DebPackages) == (False, None)
+        assert kept_fact(m1, Raises) == (False, None)
+        assert m1 not in state.failed_hosts

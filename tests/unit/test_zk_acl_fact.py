@@ -2,7 +2,8 @@
 host-side sweep's program on zkCli's real output.
 
 Each JSON fixture holds a real run of zk_acl.fact_command against Debian's ZooKeeper 3.8.0
-(captured on a throwaway server; the port rewritten to 2181): `arg` (the fact's arguments),
+(captured on a throwaway server, before read_lines ended with `quit`, which adds no line to
+the output; the port rewritten to 2181): `arg` (the fact's arguments),
 `output` (stdout lines) and `fact` (what process must return), like pyinfra's own fact tests.
 The credentials behind them are `mesos:s1` and `marathon:s2`. The trees under the bases hold
 children (`/mesos/child`) that the fact never reads.

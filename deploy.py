@@ -8,24 +8,26 @@ masters that elect through it, masters before Marathon and the agents that regis
 import os
 
 import click
-from pyinfra import host, inventory, local, state
+from pyinfra import host, local, state
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
-from pyinfra_mesos.deploy.planning_facts import read_deferred, read_together
+from pyinfra_mesos.deploy.planning_facts import named_reads, read_deferred, read_together
 from pyinfra_mesos.deploy.planning_reads import planning_reads
+from pyinfra_mesos.deploy.remembered_reads import remember_reads, remembered_reads
+from pyinfra_mesos.deploy.run_memo import run_problems, run_topology
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.report import first_time, problems_report
 from pyinfra_mesos.tcp_nodelay import ssh_client_no_delay
-from pyinfra_mesos.topology import SETTLED_BARRIER, TASK_FILES, tasks_for, topology_from_inventory
-from pyinfra_mesos.validation import validate_inventory
+from pyinfra_mesos.topology import SETTLED_BARRIER, TASK_FILES, tasks_for
 
-topo = topology_from_inventory(inventory)
+# Built and validated once per run, not once per host (deploy/run_memo.py).
+topo = run_topology(state)
 
 # The same rules as `check` (keys, groups, values): one place, validation.validate_inventory.
-error_lines, warning_lines = problems_report(validate_inventory(inventory, cli_inventory_path()))
+error_lines, warning_lines = problems_report(run_problems(state, cli_inventory_path()))
 for line in warning_lines + error_lines:
     if first_time(state, line):
         click.echo(line, err=True)
@@ -51,8 +53,9 @@ register_deploy_files([__file__, *(os.path.join(os.path.dirname(__file__), task)
 roles = topo.roles_of(host.name)
 # Every read the task files below make while they load (the hosts block, packages, units, the
 # files each component decides from), in ONE command for this host before they run: they then
-# answer from it instead of waiting for a round trip each (deploy/planning_reads.py).
-read_together(host, planning_reads(host.data.dict(), topo, host.name))
+# answer from it instead of waiting for a round trip each (deploy/planning_reads.py). The reads
+# this host's operations named in the last run join them (deploy/remembered_reads.py).
+read_together(host, planning_reads(host.data.dict(), topo, host.name) + remembered_reads(host))
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra
 # orders operations by the line numbers of the calls that made them (api/util.py
@@ -85,6 +88,8 @@ if "tasks/registry.py" in wanted:
 if roles:
     local.include("tasks/apps.py")
 
-# Every read an operation above named ahead (file sets, restarts' freshness, unit states), in
-# one SSH command for this host, while each host still runs on its own (deploy/planning_facts.py).
+# Every read an operation above named ahead (file sets, restarts' freshness, unit states) and
+# the host's first command did not make, in one SSH command for this host, while each host still
+# runs on its own (deploy/planning_facts.py); the list is kept for the next run's first command.
+remember_reads(host, named_reads(host))
 read_deferred(host)

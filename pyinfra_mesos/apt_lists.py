@@ -23,6 +23,7 @@ Shapes: ``roles`` are topology role names; ages are whole seconds. No host is to
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -62,6 +63,21 @@ def refresh_must_succeed(lists: ListsState) -> bool:
     """Whether a refresh that fails to fetch a source must fail the host: the lists were never
     refreshed, or are older than one of their inputs (a new sources line, key or pin)."""
     return lists.age_s is None or bool(lists.newer_inputs)
+
+
+def refresh_command(must_succeed: bool, stamp: str) -> str:
+    """The refresh, one shell command: `apt-get update --error-on=any` (apt >= 2.1.16: a source
+    that failed to download is an error, where apt's default exits 0), then `stamp` (a path)
+    touched only when every source was fetched. When one failed: exit 1 with an error line
+    when `must_succeed` (refresh_must_succeed), else a warning line and exit 0, the stamp left
+    as it was so that the next run tries again. Both lines go to stderr, after apt's own."""
+    failed = ("echo 'error: apt lists not refreshed completely (a source failed above); this "
+              "host needs them to follow its apt sources, key and pins' >&2; exit 1"
+              if must_succeed else
+              "echo 'warning: apt lists not refreshed completely (a source failed above); "
+              "going on with them, the next run tries again' >&2")
+    return (f"if apt-get update --error-on=any; then touch {shlex.quote(stamp)}; "
+            f"else {failed}; fi")
 
 
 def refresh_reason(lists: ListsState, cache_time_s: int) -> str | None:

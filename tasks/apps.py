@@ -21,15 +21,16 @@ from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.marathon_files import marathon_credential_texts
 from pyinfra_mesos.deploy.operations import CLIENT_PATH, marathon_app
 from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.inventory_loader import cli_inventory_path
 from pyinfra_mesos.marathon import MARATHON_CREDENTIALS_FILE, MARATHON_CURL_CONFIG
 from pyinfra_mesos.report import first_time, problems_report
-from pyinfra_mesos.topology import marathon_urls, topology_from_inventory
+from pyinfra_mesos.topology import marathon_urls
 from pyinfra_mesos.validation import validate_names
 
 CLIENT_SOURCE = marathon_client.__file__
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 
 # deploy_apps.py comes here without deploy.py: unknown keys and groups are refused the same
 # way (a typo such as `apps_instance` would otherwise deploy the file's instance counts).

@@ -5,7 +5,7 @@ package its roles need in one transaction (a host without the key's tools gets t
 The host's own hostname is left alone; the cluster uses addresses (`ip`) everywhere it matters.
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, state
 from pyinfra.operations import files, server
 
 from pyinfra_mesos.common import APT_LOCK_CONF, apt_lock_timeout_conf, hosts_entries
@@ -17,6 +17,7 @@ from pyinfra_mesos.deploy.packages import install_holding, lists_refreshed, miss
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import HOSTS_FILE, HOSTS_MARKER, hosts_block, packages
 from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.docker import DOCKER_PIN_FILE, docker_pin_text
 from pyinfra_mesos.floor import mesos_repo_files, needs_mesos_repo, packages_for
 from pyinfra_mesos.mesos_package import (
@@ -26,14 +27,14 @@ from pyinfra_mesos.mesos_package import (
     normalise_fingerprint,
 )
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import DOCKER_ROLES, topology_from_inventory
+from pyinfra_mesos.topology import DOCKER_ROLES
 from pyinfra_mesos.zookeeper_package import (
     ZOOKEEPER_PIN_FILE,
     zookeeper_packages,
     zookeeper_pin_text,
 )
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 roles = topo.roles_of(host.name)
 cache_time_s = int(host.data.apt_cache_time_s)
 

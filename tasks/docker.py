@@ -1,6 +1,6 @@
 """Docker on agents and Marathon hosts: the distribution's docker.io and its daemon.json."""
 
-from pyinfra import host, inventory, state
+from pyinfra import host, state
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import member_named
@@ -11,6 +11,7 @@ from pyinfra_mesos.deploy.marathon_files import marathon_leader_query
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import packages
 from pyinfra_mesos.deploy.rolling import leader_last_restart
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.docker import (
     DOCKER_DAEMON_JSON,
@@ -23,9 +24,8 @@ from pyinfra_mesos.dpkg import off_pin, pinned_move_command
 from pyinfra_mesos.marathon import MARATHON_CURL_CONFIG
 from pyinfra_mesos.restarts import http_probe
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import topology_from_inventory
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 roles = topo.roles_of(host.name)
 member = member_named(topo, host.name)
 was_running = unit_states([DOCKER_SERVICE])[DOCKER_SERVICE].active

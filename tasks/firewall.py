@@ -11,7 +11,7 @@ session confirms it survived: a second run changes nothing.
 
 import os
 
-from pyinfra import host, inventory, state
+from pyinfra import host, state
 from pyinfra.operations import server
 
 from pyinfra_mesos import firewall
@@ -22,11 +22,11 @@ from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import firewall_loaded
 from pyinfra_mesos.deploy.refused import DeployRefused
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import topology_from_inventory
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 
 if firewall.enabled(member_named(topo, host.name)):
     # Members named by DNS are listed by the addresses this host resolves for them.

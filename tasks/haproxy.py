@@ -10,7 +10,7 @@ import os
 from io import StringIO
 from pathlib import Path
 
-from pyinfra import host, inventory, state
+from pyinfra import host, state
 from pyinfra.operations import files, server
 
 from pyinfra_mesos import haproxy_bridge
@@ -19,11 +19,12 @@ from pyinfra_mesos.deploy.file_set import file_set
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import bridge_config
 from pyinfra_mesos.deploy.private_files import claim_private_directory
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.firewall import reserved_service_ports
 from pyinfra_mesos.marathon import MARATHON_CREDENTIALS_FILE
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import marathon_urls, topology_from_inventory
+from pyinfra_mesos.topology import marathon_urls
 
 # The bridge is a small stdlib-only package here, run as `python3 -m pyinfra_mesos.haproxy_bridge`
 # from this directory (haproxy-bridge.service.j2).
@@ -32,7 +33,7 @@ ENV_FILE = "/etc/default/pyinfra-mesos-haproxy-bridge"
 UNIT = haproxy_bridge.BRIDGE_UNIT
 CONFIG = haproxy_bridge.HAPROXY_CONFIG
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 bridge_urls = marathon_urls(topo.marathons)
 credentials = marathon_credentials(host.data.dict(), state.cwd)
 

@@ -8,7 +8,7 @@ the unit never pulls, so a restart does not depend on the registry. Operations a
 their content is never printed.
 """
 
-from pyinfra import host, inventory, state
+from pyinfra import host, state
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import member_named
@@ -24,6 +24,7 @@ from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import marathon_image
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import leader_last_restart
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.docker import docker_pull_command
 from pyinfra_mesos.flags import (
@@ -41,13 +42,12 @@ from pyinfra_mesos.marathon import (
 )
 from pyinfra_mesos.restarts import http_probe
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "marathon.service"
 # Marathon's own graceful_shutdown_timeout is 45 s (v1.10.26); docker stop must outwait it.
 STOP_TIMEOUT_S = 60
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 member = member_named(topo, host.name)
 image = str(host.data.marathon_image)
 credentials = marathon_credentials(host.data.dict(), state.cwd)

@@ -6,7 +6,7 @@ agent's tasks. The deploy refuses such a change unless mesos_allow_agent_checkpo
 and then removes only that link.
 """
 
-from pyinfra import host, inventory, state
+from pyinfra import host, state
 from pyinfra.operations import server
 
 from pyinfra_mesos.common import check_work_dir, member_named
@@ -20,6 +20,7 @@ from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import agent_checkpoint, agent_env, cgroup_hierarchy
 from pyinfra_mesos.deploy.private_files import private_directory
 from pyinfra_mesos.deploy.rolling import rolling_restart
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import units_running_enabled
 from pyinfra_mesos.docker import DOCKER_SERVICE
 from pyinfra_mesos.flags import (
@@ -40,11 +41,10 @@ from pyinfra_mesos.mesos_agent import (
 from pyinfra_mesos.mesos_package import mesos_inputs
 from pyinfra_mesos.restarts import http_probe
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = MESOS_AGENT_SERVICE
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 # cgroup v2 hosts (Debian 11+, Ubuntu 22.04+) have no v1 systemd hierarchy: systemd support off.
 flags = agent_flags(
     member_named(topo, host.name), topo,

@@ -27,6 +27,7 @@ from pyinfra_mesos.deploy.planning_reads import master_env, replicated_log
 from pyinfra_mesos.deploy.private_files import private_directory
 from pyinfra_mesos.deploy.refused import DeployRefused
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import unit_states, units_running_enabled
 from pyinfra_mesos.flags import (
     MASTER_ZK_FLAG,
@@ -44,11 +45,10 @@ from pyinfra_mesos.mesos_master import (
 )
 from pyinfra_mesos.mesos_package import mesos_inputs
 from pyinfra_mesos.restarts import http_probe
-from pyinfra_mesos.topology import topology_from_inventory
 
 SERVICE = "mesos-master.service"
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 flags = master_flags(member_named(topo, host.name), topo)
 work_dir = flags["work_dir"]
 check_work_dir(host.name, "mesos_master_work_dir", work_dir)

@@ -6,16 +6,16 @@ the host's others. Here: a host that runs an older or newer build moves to the p
 of the role the host does not have stays stopped and disabled.
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, state
 from pyinfra.operations import server
 
 from pyinfra_mesos.deploy.backup_op import mesos_upgrade_reasons, plan_backup_before_upgrade
 from pyinfra_mesos.deploy.mesos_files import mesos_package_moves
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import units_stopped_disabled
 from pyinfra_mesos.dpkg import pinned_move_command
-from pyinfra_mesos.topology import topology_from_inventory
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 roles = topo.roles_of(host.name)
 
 # Before the first operation that changes a version: ZooKeeper copied to the operator's

@@ -20,10 +20,10 @@ from pyinfra_mesos.deploy.planning_reads import (
 )
 from pyinfra_mesos.deploy.private_files import claim_private_directory
 from pyinfra_mesos.deploy.rolling import LeaderQuery, leader_last_restart, rolling_restart
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import units_running
 from pyinfra_mesos.deploy.zk_acl_op import read_zookeeper_acls, zookeeper_acls
 from pyinfra_mesos.templates import render_template
-from pyinfra_mesos.topology import topology_from_inventory
 from pyinfra_mesos.zk_acl import AUTH_FILE, acl_member, auth_file_content, wanted_trees
 from pyinfra_mesos.zookeeper import (
     myid_target,
@@ -35,7 +35,7 @@ from pyinfra_mesos.zookeeper import (
 )
 from pyinfra_mesos.zookeeper_package import move_command, zookeeper_moves, zookeeper_packages
 
-topo = topology_from_inventory(inventory)
+topo = run_topology(state)
 data = host.data.dict()
 zookeeper_id = int(host.data.zookeeper_id)
 service = f"{host.data.zookeeper_service}.service"

@@ -64,8 +64,8 @@ from pyinfra.operations import python
 from pyinfra_mesos import backup
 from pyinfra_mesos.deploy.planning_facts import read_kept
 from pyinfra_mesos.deploy.planning_reads import marathon_container
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.deploy.units import unit_states
-from pyinfra_mesos.topology import topology_from_inventory
 
 OPERATION = "Back up ZooKeeper to the operator's machine before the upgrade"
 MARATHON_SERVICE = "marathon.service"
@@ -174,7 +174,7 @@ def _take(state: State, take: Callable[..., Path]) -> str | None:
     out = Path(state.cwd or ".").absolute() / backup.DEFAULT_OUT
     started = time.monotonic()
     try:
-        target = take(topology_from_inventory(state.inventory), out)
+        target = take(run_topology(state), out)
         size = sum(f.stat().st_size for f in Path(target).iterdir() if f.is_file())
     # Any failure (SSH, a ZooKeeper member not serving, a full disk, a bug) must stop the
     # upgrade with one line, never a traceback.

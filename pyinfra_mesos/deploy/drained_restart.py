@@ -47,9 +47,10 @@ from pyinfra.facts.files import File
 from pyinfra_mesos import drain
 from pyinfra_mesos.deploy.planning_facts import defer_fact, fact_until_change, reading_ahead
 from pyinfra_mesos.deploy.rolling import freshness_read, restart_reasons
+from pyinfra_mesos.deploy.run_memo import run_topology
 from pyinfra_mesos.remote import RemoteError
 from pyinfra_mesos.restarts import restart_and_wait_command
-from pyinfra_mesos.topology import Member, Topology, topology_from_inventory
+from pyinfra_mesos.topology import Member, Topology
 
 # On the agent while its machine is (or may be) scheduled by this deploy: a run stopped before
 # the machine went back in service leaves it, and the next run finishes the job.
@@ -65,7 +66,7 @@ _FAILED: WeakKeyDictionary[State, str] = WeakKeyDictionary()
 
 
 def _agent(state: State, host: Host) -> tuple[Topology, Member]:
-    topo = topology_from_inventory(state.inventory)
+    topo = run_topology(state)
     return topo, next(m for m in topo.agents if m.name == host.name)
 
 

@@ -23,7 +23,7 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import apt
 
-from pyinfra_mesos.apt_lists import refresh_must_succeed, refresh_reason
+from pyinfra_mesos.apt_lists import refresh_command, refresh_must_succeed, refresh_reason
 from pyinfra_mesos.deploy import planning_reads
 from pyinfra_mesos.deploy.deploy_facts import APT_UPDATE_STAMP
 from pyinfra_mesos.deploy.planning_facts import read_kept
@@ -39,8 +39,8 @@ def missing_packages(installed: dict[str, object] | None, names: Sequence[str]) 
 
 @operation()
 def lists_refreshed(roles: Sequence[str], cache_time_s: int):
-    """`apt-get update --error-on=any`, then the update stamp touched (apt_lists.py: a failed
-    source fails the host only where the lists must follow an input), when the
+    """apt_lists.refresh_command (`apt-get update --error-on=any`, then the update stamp
+    touched; a failed source fails the host only where the lists must follow an input), when the
     current host's lists need it (apt_lists.refresh_reason: older than `cache_time_s` seconds,
     never refreshed, or older than one of the apt inputs of a host with `roles`);
     `host.noop` otherwise. The read is the host's planning read (planning_reads.apt_lists),
@@ -51,16 +51,9 @@ def lists_refreshed(roles: Sequence[str], cache_time_s: int):
     if refresh_reason(lists, cache_time_s) is None:
         host.noop("apt lists are newer than apt_cache_time_s and than their inputs")
         return
-    # A source that failed to download is an error (apt >= 2.1.16): with apt's default, exit 0,
-    # the stamp would mark lists that lack it as fresh. Lists only old go on with a warning.
-    if refresh_must_succeed(lists):
-        yield StringCommand("apt-get", "update", "--error-on=any")
-        yield StringCommand("touch", QuoteString(APT_UPDATE_STAMP))
-        return
-    yield StringCommand(
-        "if apt-get update --error-on=any; then touch", QuoteString(APT_UPDATE_STAMP),
-        "; else echo 'warning: apt lists not refreshed completely (a source failed above);",
-        "going on with them, the next run tries again' >&2; fi")
+    # A source that failed to download fails the host where the lists must follow an input;
+    # lists only old go on with a warning (apt_lists.refresh_command).
+    yield StringCommand(refresh_command(refresh_must_succeed(lists), APT_UPDATE_STAMP))
 
 
 @operation()

@@ -126,6 +126,13 @@ def read_kept(host: Host, read: tuple[type[FactBase[T]], dict[str, Any]]) -> T:
     return fact_until_change(host, fact, **kwargs)
 
 
+def named_reads(host: Host) -> list[tuple[type[FactBase[Any]], dict[str, Any]]]:
+    """The reads `host`'s operations named so far in this run (defer_fact), in order, kept or
+    not: what read_deferred is about to make, less what is kept already."""
+    return [(fact, dict(kwargs)) for fact, kwargs in
+            (_DEFERRED.get(host.state) or {}).get(host.name, [])]
+
+
 def read_deferred(host: Host) -> int:
     """Make `host`'s deferred reads (defer_fact) in ONE SSH command and keep each answer for
     fact_until_change; returns how many it kept. Nothing while no operation of the host has run

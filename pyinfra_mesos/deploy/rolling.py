@@ -48,13 +48,16 @@ class ServiceFreshness(FactBase[Freshness]):
     modified (symlinks followed). One command for all of it: one round trip."""
 
     def command(self, unit: str, paths: Sequence[str]) -> StringCommand:
-        # Three programs, whatever the number of inputs (every fork costs the host's CPU,
-        # shared by every host of a small machine): systemctl's own `Key=value` lines, which
-        # parse_freshness reads (the state without --timestamp, which an older systemctl
-        # would refuse), and one stat for the inputs that exist (builtin tests).
+        # Two programs, whatever the number of inputs (every fork, and every unit systemd
+        # serialises for `show`, costs the host's CPU, shared by every host of a small
+        # machine): systemctl's own `Key=value` lines, which parse_freshness reads, and one
+        # stat for the inputs that exist (builtin tests). A systemctl older than
+        # --timestamp (systemd 248) refuses the option: the state alone then, as it
+        # reads an unknown start as "not started before its inputs".
         parts: list[object] = [
-            "systemctl show -p ActiveState", QuoteString(unit), ";",
-            "systemctl show --timestamp=us+utc -p ActiveEnterTimestamp", QuoteString(unit), ";",
+            "{ systemctl show --timestamp=us+utc -p ActiveState -p ActiveEnterTimestamp",
+            QuoteString(unit), "2>/dev/null || systemctl show -p ActiveState", QuoteString(unit),
+            "; };",
         ]
         if paths:
             parts += ["set --; for p in", *[QuoteString(path) for path in paths], "; do",

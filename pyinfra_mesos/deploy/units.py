@@ -120,7 +120,9 @@ def unit_states(units: Sequence[str]) -> dict[str, UnitState]:
     list reads inactive and disabled). Units all in `managed_units` come from the host's one
     read of them, read again only after one of the host's operations ran a command
     (fact_until_change); others are read on their own."""
-    fact, where = unit_read(host.data.dict())
+    # Only the key managed_units reads: host.data.dict() merges every layer of the host's data
+    # on each call (1.3 ms; eight calls a master).
+    fact, where = unit_read({"zookeeper_service": host.data.zookeeper_service})
     if set(units) <= set(where["units"]):
         read = fact_until_change(host, fact, **where)
     else:

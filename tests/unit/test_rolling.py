@@ -129,6 +129,38 @@ def test_the_freshness_command_runs_for_real_against_this_machine(tmp_path) -> N
     assert abs(fresh.inputs[str(newer)] - newer.stat().st_mtime) < 0.001
 
 
+@pytest.mark.parametrize("has_timestamp_option", [True, False])
+def test_the_freshness_command_asks_systemctl_once_and_an_old_one_for_the_state_alone(
+        tmp_path, has_timestamp_option: bool) -> None:
+    """One `systemctl show` for state and start (one unit serialised by systemd, one fork);
+    a systemctl older than --timestamp (systemd 248) refuses it, and the state alone is read."""
+    import os
+    import subprocess
+
+    from pyinfra_mesos.deploy.rolling import ServiceFreshness
+
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "systemctl"
+    fake.parent.mkdir()
+    refuse = "" if has_timestamp_option else (
+        'case "$*" in *--timestamp*) echo "unrecognized option" >&2; exit 1;; esac\n')
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n{refuse}'
+                    'echo ActiveState=active\n'
+                    'case "$*" in *ActiveEnterTimestamp*) '
+                    'echo "ActiveEnterTimestamp=Wed 2026-12-02 06:00:42.208123 UTC";; esac\n')
+    fake.chmod(0o755)
+    command = ServiceFreshness().command("x.service", ()).get_raw_value()
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"})
+    fresh = parse_freshness(out.stdout.splitlines())
+    calls = log.read_text().splitlines()
+    assert fresh.active
+    if has_timestamp_option:
+        assert len(calls) == 1 and fresh.started is not None
+    else:
+        assert len(calls) == 2 and fresh.started is None and out.stderr == ""
+
+
 def test_systemctl_us_utc_timestamps_read_as_epoch_seconds_with_microseconds() -> None:
     from datetime import UTC, datetime
 

@@ -1,0 +1,137 @@
+"""The reads a host's operations named in the last run, made this run with its planning reads.
+
+A host's loading waited for two SSH commands: its planning reads (deploy/planning_reads.py),
+sent first, and the reads its operations name while they are planned (planning_facts
+`defer_fact`: file sets, restarts' freshness), sent last, when the task files have run. The
+second one came at the end of every host's loading, when pyinfra's one process was busiest with
+the other hosts' task files: its answer waited for them (gevent runs one greenlet at a time), and
+the run's execution waited for the last of them. Those reads are the same from one run to the
+next as long as the inventory and the task files are: the list each host named is kept here, on
+the operator's machine, and sent with the host's planning reads the next time.
+
+Nothing depends on the list being right. A read it names that no operation asks for costs its
+few milliseconds on the host; a read an operation names that it lacks is made as before, at the
+end of the host's loading (read_deferred reads only what is not kept yet). The file holds fact
+names and their arguments (paths, unit names), never a fact's answer nor a secret; it is written
+0600 all the same, and only when a host's list changed, so a converged run writes nothing.
+
+Shapes: a read is (fact class, arguments) as planning_facts takes it; the file is JSON,
+`{cluster_name: {host name: [["module:Class", {argument: value}], ...]}}`, under the run's
+working directory (REMEMBERED_READS). Only facts of pyinfra_mesos and pyinfra.facts are taken
+back from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from pyinfra.api.facts import FactBase
+from pyinfra.api.host import Host
+from pyinfra.api.state import State
+
+Read = tuple[type[FactBase[Any]], dict[str, Any]]
+Rows = dict[str, dict[str, list[Any]]]
+
+REMEMBERED_READS = Path(".cache") / "pyinfra-mesos" / "planning-reads.json"
+# A fact named in the file is imported only from these packages: the file is input.
+_FACT_PACKAGES = ("pyinfra_mesos.", "pyinfra.facts.")
+
+# State -> the file's rows as read at the run's first use (and as updated since)
+_ROWS: WeakKeyDictionary[State, Rows] = WeakKeyDictionary()
+
+
+def encode(reads: Sequence[Read]) -> list[list[Any]]:
+    """`reads` as JSON rows, each `["module:Class", {argument: value}]` as JSON gives it back
+    (arrays as lists); a read whose arguments would not come back equal from JSON (a type
+    JSON lacks) is left out."""
+    rows = []
+    for fact, kwargs in reads:
+        try:
+            row = json.loads(json.dumps([f"{fact.__module__}:{fact.__qualname__}", kwargs]))
+        except (TypeError, ValueError):
+            continue
+        if decode([row]) == [(fact, kwargs)]:
+            rows.append(row)
+    return rows
+
+
+def decode(rows: Any) -> list[Read]:
+    """encode's rows back as reads; a row that is malformed, names a fact outside
+    pyinfra_mesos and pyinfra.facts, or one that no longer exists is skipped. JSON arrays come
+    back as tuples (planning_facts keys reads by hashable arguments)."""
+    reads: list[Read] = []
+    for row in rows if isinstance(rows, list) else []:
+        if not (isinstance(row, list) and len(row) == 2 and isinstance(row[0], str)
+                and isinstance(row[1], dict)):
+            continue
+        module_name, _, name = row[0].partition(":")
+        if not module_name.startswith(_FACT_PACKAGES) or not name.isidentifier():
+            continue
+        try:
+            fact = getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):
+            continue
+        if isinstance(fact, type) and issubclass(fact, FactBase):
+            reads.append((fact, {str(k): _hashable(v) for k, v in row[1].items()}))
+    return reads
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(item) for item in value)
+    return value
+
+
+def _path(state: State) -> Path:
+    return Path(state.cwd or ".") / REMEMBERED_READS
+
+
+def _rows(state: State) -> Rows:
+    rows = _ROWS.get(state)
+    if rows is None:
+        try:
+            loaded = json.loads(_path(state).read_text())
+        except (OSError, ValueError):
+            loaded = {}
+        rows = _ROWS[state] = loaded if isinstance(loaded, dict) else {}
+    return rows
+
+
+def remembered_reads(host: Host) -> list[Read]:
+    """The reads `host` named in the last run of its cluster (host data `cluster_name`); []
+    when none was kept or the file cannot be read."""
+    cluster = _rows(host.state).get(str(host.data.cluster_name))
+    return decode(cluster.get(host.name)) if isinstance(cluster, dict) else []
+
+
+def remember_reads(host: Host, reads: Sequence[Read]) -> None:
+    """Keep `reads` as the ones `host` named in this run, for the next; the file is rewritten
+    (0600, atomically) only when they differ from what it holds. A file that cannot be written
+    is left as it is: the next run makes those reads at the end of loading, as without it."""
+    state = host.state
+    rows = _rows(state)
+    cluster = rows.get(str(host.data.cluster_name))
+    if not isinstance(cluster, dict):
+        cluster = rows[str(host.data.cluster_name)] = {}
+    encoded = encode(reads)
+    if cluster.get(host.name) == encoded:
+        return
+    cluster[host.name] = encoded
+    path = _path(state)
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".planning-reads.")
+        with os.fdopen(fd, "w") as out:  # mkstemp: 0600
+            json.dump(rows, out, indent=1, sort_keys=True)
+        os.replace(temporary, path)
+    except OSError:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)

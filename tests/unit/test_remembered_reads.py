@@ -1,0 +1,153 @@
+"""deploy/remembered_reads.py and deploy/run_memo.py: what one run keeps for the next, and what
+it computes once for all its hosts (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyinfra.connectors.fake import FakeConnector
+from pyinfra.context import ctx_host
+from pyinfra.facts.files import File, FileContents
+from test_tasks_harness import fake_host, prepared
+
+from pyinfra_mesos.deploy.file_set import FileSetState
+from pyinfra_mesos.deploy.planning_facts import (
+    MARK,
+    defer_fact,
+    named_reads,
+    read_deferred,
+    read_together,
+)
+from pyinfra_mesos.deploy.remembered_reads import (
+    REMEMBERED_READS,
+    decode,
+    encode,
+    remember_reads,
+    remembered_reads,
+)
+from pyinfra_mesos.deploy.rolling import ServiceFreshness
+
+READS = [
+    (FileSetState, {"paths": ("/etc/a", "/etc/b c"), "dirs": ("/etc/pyinfra-mesos",)}),
+    (ServiceFreshness, {"unit": "docker.service", "paths": ("/etc/docker/daemon.json",)}),
+    (File, {"path": "/var/lib/pyinfra-mesos/docker-drain-pending"}),
+]
+
+
+def test_reads_come_back_from_json_as_the_same_hashable_reads() -> None:
+    rows = json.loads(json.dumps(encode(READS)))
+    assert decode(rows) == READS
+    for _, kwargs in decode(rows):
+        hash(tuple(sorted(kwargs.items())))  # planning_facts keys reads by them
+
+
+def test_rows_naming_anything_but_a_fact_of_ours_or_pyinfras_are_skipped() -> None:
+    good = encode(READS[:1])
+    rows = [["os:system", {"command": "true"}],  # not a fact package: never imported
+            ["pyinfra_mesos.deploy.file_set:no_such_fact", {}],
+            ["pyinfra_mesos.deploy.remembered_reads:encode", {}],  # not a FactBase
+            ["pyinfra_mesos.deploy.file_set:FileSetState"],  # malformed
+            "FileSetState", *good]
+    assert decode(rows) == READS[:1]
+    assert decode({"not": "a list"}) == []
+    # Arguments JSON cannot give back equal are left out, not kept wrong.
+    assert encode([(FileContents, {"path": object()})]) == []
+
+
+def _in(tmp_path: Path, state: Any) -> None:
+    state.cwd = str(tmp_path)
+
+
+def test_a_host_s_reads_are_kept_0600_for_its_cluster_and_rewritten_only_when_they_change(
+        tmp_path: Path) -> None:
+    hosts = {"masters": [fake_host("m1", {}), fake_host("m2", {}, cluster_name="other")]}
+    with prepared(hosts) as (state, inventory):
+        _in(tmp_path, state)
+        m1, m2 = inventory.get_host("@fake/m1"), inventory.get_host("@fake/m2")
+        assert remembered_reads(m1) == []  # no file yet
+        remember_reads(m1, READS)
+        remember_reads(m2, READS[:1])
+        path = tmp_path / REMEMBERED_READS
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        before = path.stat().st_mtime_ns
+        remember_reads(m1, READS)  # the same: not written
+        assert path.stat().st_mtime_ns == before
+    saved = json.loads(path.read_text())
+    assert set(saved) == {"pyinfra-mesos", "other"}
+    assert list(saved["pyinfra-mesos"]) == ["@fake/m1"]
+    with prepared(hosts) as (state, inventory):  # the next run
+        _in(tmp_path, state)
+        assert remembered_reads(inventory.get_host("@fake/m1")) == READS
+        assert remembered_reads(inventory.get_host("@fake/m2")) == READS[:1]
+    # A file that is not JSON is as no file; nothing fails.
+    path.write_text("{not json")
+    with prepared(hosts) as (state, inventory):
+        _in(tmp_path, state)
+        assert remembered_reads(inventory.get_host("@fake/m1")) == []
+
+
+def test_reads_named_last_run_go_in_the_first_command_and_none_is_left_for_the_last(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case the module exists for: with last run's list, a converged host's loading sends
+    one command; read_deferred finds every named read kept and sends nothing."""
+    seen: list[str] = []
+    original = FakeConnector.run_shell_command
+
+    def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(command if isinstance(command, str) else command.get_raw_value())
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(FakeConnector, "run_shell_command", record)
+    answer = [line for index in range(len(READS))
+              for line in (f"{MARK} {index}", f"{MARK} {index} rc=0")]
+    hosts = {"masters": [fake_host("m1", {MARK: answer})]}
+    with prepared(hosts) as (state, inventory):
+        _in(tmp_path, state)
+        m1 = inventory.get_host("@fake/m1")
+        remember_reads(m1, READS)
+    with prepared(hosts) as (state, inventory):
+        _in(tmp_path, state)
+        m1 = inventory.get_host("@fake/m1")
+        with ctx_host.use(m1):
+            assert read_together(m1, remembered_reads(m1)) == len(READS)
+            for fact, kwargs in READS:  # what the operations name while they are planned
+                defer_fact(m1, fact, **kwargs)
+            assert named_reads(m1) == READS
+            before = len(seen)
+            assert read_deferred(m1) == 0
+            assert len(seen) == before
+    assert sum(MARK in command for command in seen) == 1
+
+
+def test_the_topology_and_the_inventory_s_problems_are_computed_once_per_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyinfra
+
+    from pyinfra_mesos import validation
+    from pyinfra_mesos.deploy.run_memo import run_problems, run_topology
+
+    calls: list[str | None] = []
+
+    def validate(inventory: Any, path: str | None) -> list[Any]:
+        calls.append(path)
+        return []
+
+    monkeypatch.setattr(validation, "validate_inventory", validate)
+    hosts = {"masters": [fake_host("m1", {}, ip="10.0.0.11")],
+             "agents": [fake_host("a1", {}, ip="10.0.1.11")]}
+    with prepared(hosts) as (state, _inventory):
+        first = run_topology(pyinfra.state)  # the proxy, as a task file passes it
+        assert run_topology(state) is first
+        assert [m.name for m in first.agents] == ["@fake/a1"]
+        problems = run_problems(state, "inventory/x.py")
+        problems.append("a caller's own line")  # a copy: the kept list is not changed
+        assert run_problems(pyinfra.state, "inventory/x.py") == []
+        assert calls == ["inventory/x.py"]
+    with prepared(hosts) as (state, _inventory):  # another run: computed again
+        assert run_topology(state) is not first
+        run_problems(state, "inventory/x.py")
+        assert calls == ["inventory/x.py", "inventory/x.py"]

@@ -14,7 +14,13 @@ from pyinfra.operations import server
 
 from pyinfra_mesos.credentials import ensure_all
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
-from pyinfra_mesos.deploy.planning_facts import named_reads, read_deferred, read_together
+from pyinfra_mesos.deploy.planning_facts import (
+    background_reads,
+    named_reads,
+    read_deferred,
+    read_in_background,
+    read_together,
+)
 from pyinfra_mesos.deploy.planning_reads import planning_reads
 from pyinfra_mesos.deploy.remembered_reads import remember_reads, remembered_reads
 from pyinfra_mesos.deploy.run_memo import run_problems, run_topology
@@ -55,7 +61,10 @@ roles = topo.roles_of(host.name)
 # files each component decides from), in ONE command for this host before they run: they then
 # answer from it instead of waiting for a round trip each (deploy/planning_reads.py). The reads
 # this host's operations named in the last run join them (deploy/remembered_reads.py).
-read_together(host, planning_reads(host.data.dict(), topo, host.name) + remembered_reads(host))
+remembered = remembered_reads(host)
+for fact, arguments in remembered.background:  # the ZooKeeper ACL read's JVM, from now on
+    read_in_background(host, fact, **arguments)
+read_together(host, planning_reads(host.data.dict(), topo, host.name) + remembered.reads)
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra
 # orders operations by the line numbers of the calls that made them (api/util.py
@@ -91,5 +100,5 @@ if roles:
 # Every read an operation above named ahead (file sets, restarts' freshness, unit states) and
 # the host's first command did not make, in one SSH command for this host, while each host still
 # runs on its own (deploy/planning_facts.py); the list is kept for the next run's first command.
-remember_reads(host, named_reads(host))
+remember_reads(host, named_reads(host), background_reads(host))
 read_deferred(host)

@@ -38,14 +38,17 @@ from pyinfra.api.state import State, StateStage
 from pyinfra.context import ctx_config, ctx_host
 
 T = TypeVar("T")
+# One read: a fact class and its (hashable) arguments.
+Read = tuple[type[FactBase[Any]], dict[str, Any]]
 
 # State -> {(host name, fact, arguments): (executed operations at the read, answer)}
 _MEMO: WeakKeyDictionary[State, dict[tuple[Any, ...], tuple[int, Any]]] = WeakKeyDictionary()
 # State -> {host name: [(fact, arguments), ...]} named by defer_fact, not read yet
-_DEFERRED: WeakKeyDictionary[State, dict[str, list[tuple[type[FactBase[Any]], dict[str, Any]]]]] = (
-    WeakKeyDictionary())
+_DEFERRED: WeakKeyDictionary[State, dict[str, list[Read]]] = WeakKeyDictionary()
 # State -> {key: the greenlet making that read} (read_in_background), until an answer is asked
 _PENDING: WeakKeyDictionary[State, dict[tuple[Any, ...], Greenlet]] = WeakKeyDictionary()
+# State -> {host name: [(fact, arguments), ...]} every read_in_background asked for, in order
+_BACKGROUND: WeakKeyDictionary[State, dict[str, list[Read]]] = WeakKeyDictionary()
 MARK = "@@pyinfra-mesos-fact"
 # A background read's value when it failed (read_in_background): never kept.
 _FAILED = object()
@@ -126,11 +129,18 @@ def read_kept(host: Host, read: tuple[type[FactBase[T]], dict[str, Any]]) -> T:
     return fact_until_change(host, fact, **kwargs)
 
 
-def named_reads(host: Host) -> list[tuple[type[FactBase[Any]], dict[str, Any]]]:
+def named_reads(host: Host) -> list[Read]:
     """The reads `host`'s operations named so far in this run (defer_fact), in order, kept or
     not: what read_deferred is about to make, less what is kept already."""
     return [(fact, dict(kwargs)) for fact, kwargs in
             (_DEFERRED.get(host.state) or {}).get(host.name, [])]
+
+
+def background_reads(host: Host) -> list[Read]:
+    """The reads started for `host` with read_in_background in this run, in order (made, under
+    way, or already taken by their operation)."""
+    return [(fact, dict(kwargs)) for fact, kwargs in
+            (_BACKGROUND.get(host.state) or {}).get(host.name, [])]
 
 
 def read_deferred(host: Host) -> int:
@@ -285,6 +295,7 @@ def read_in_background(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> 
     pending = _PENDING.setdefault(state, {})
     if key in pending or key in (_MEMO.get(state) or {}):
         return
+    _BACKGROUND.setdefault(state, {}).setdefault(host.name, []).append((fact, dict(kwargs)))
     config = ctx_config.get()
 
     def read() -> Any:

@@ -15,10 +15,14 @@ end of the host's loading (read_deferred reads only what is not kept yet). The f
 names and their arguments (paths, unit names), never a fact's answer nor a secret; it is written
 0600 all the same, and only when a host's list changed, so a converged run writes nothing.
 
+The ZooKeeper ACL read is kept the same way and started, in the background, as the first
+member's loading begins (it waited for the planning reads before, and its JVM then ran alone at
+the end, the last thing the run's execution waited for).
+
 Shapes: a read is (fact class, arguments) as planning_facts takes it; the file is JSON,
-`{cluster_name: {host name: [["module:Class", {argument: value}], ...]}}`, under the run's
-working directory (REMEMBERED_READS). Only facts of pyinfra_mesos and pyinfra.facts are taken
-back from it.
+`{cluster_name: {host name: {"reads": [row, ...], "background": [row, ...]}}}`, each row
+`["module:Class", {argument: value}]`, under the run's working directory (REMEMBERED_READS).
+Only facts of pyinfra_mesos and pyinfra.facts are taken back from it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -37,7 +42,7 @@ from pyinfra.api.host import Host
 from pyinfra.api.state import State
 
 Read = tuple[type[FactBase[Any]], dict[str, Any]]
-Rows = dict[str, dict[str, list[Any]]]
+Rows = dict[str, dict[str, dict[str, list[Any]]]]
 
 REMEMBERED_READS = Path(".cache") / "pyinfra-mesos" / "planning-reads.json"
 # A fact named in the file is imported only from these packages: the file is input.
@@ -104,23 +109,37 @@ def _rows(state: State) -> Rows:
     return rows
 
 
-def remembered_reads(host: Host) -> list[Read]:
-    """The reads `host` named in the last run of its cluster (host data `cluster_name`); []
-    when none was kept or the file cannot be read."""
+@dataclass(frozen=True)
+class Remembered:
+    """What a host asked for in the last run: `reads` its operations named (planning_facts
+    `defer_fact`), `background` the slow reads its task files started on their own
+    (`read_in_background`: the ZooKeeper ACL read's JVM on the first member)."""
+
+    reads: list[Read] = field(default_factory=list)
+    background: list[Read] = field(default_factory=list)
+
+
+def remembered_reads(host: Host) -> Remembered:
+    """What `host` asked for in the last run of its cluster (host data `cluster_name`); empty
+    when nothing was kept or the file cannot be read."""
     cluster = _rows(host.state).get(str(host.data.cluster_name))
-    return decode(cluster.get(host.name)) if isinstance(cluster, dict) else []
+    kept = cluster.get(host.name) if isinstance(cluster, dict) else None
+    if not isinstance(kept, dict):
+        return Remembered()
+    return Remembered(decode(kept.get("reads")), decode(kept.get("background")))
 
 
-def remember_reads(host: Host, reads: Sequence[Read]) -> None:
-    """Keep `reads` as the ones `host` named in this run, for the next; the file is rewritten
-    (0600, atomically) only when they differ from what it holds. A file that cannot be written
-    is left as it is: the next run makes those reads at the end of loading, as without it."""
+def remember_reads(host: Host, reads: Sequence[Read], background: Sequence[Read] = ()) -> None:
+    """Keep `reads` and `background` (as Remembered's) as what `host` asked for in this run,
+    for the next; the file is rewritten (0600, atomically) only when they differ from what it
+    holds. A file that cannot be written is left as it is: the next run makes those reads as
+    it would without it."""
     state = host.state
     rows = _rows(state)
     cluster = rows.get(str(host.data.cluster_name))
     if not isinstance(cluster, dict):
         cluster = rows[str(host.data.cluster_name)] = {}
-    encoded = encode(reads)
+    encoded = {"reads": encode(reads), "background": encode(background)}
     if cluster.get(host.name) == encoded:
         return
     cluster[host.name] = encoded

@@ -14,6 +14,7 @@ from pyinfra.context import ctx_host
 from pyinfra.facts.files import File, FileContents
 from test_tasks_harness import fake_host, prepared
 
+from pyinfra_mesos.deploy import remembered_reads as remembered_module
 from pyinfra_mesos.deploy.file_set import FileSetState
 from pyinfra_mesos.deploy.planning_facts import (
     MARK,
@@ -24,6 +25,7 @@ from pyinfra_mesos.deploy.planning_facts import (
 )
 from pyinfra_mesos.deploy.remembered_reads import (
     REMEMBERED_READS,
+    Remembered,
     decode,
     encode,
     remember_reads,
@@ -58,8 +60,9 @@ def test_rows_naming_anything_but_a_fact_of_ours_or_pyinfras_are_skipped() -> No
     assert encode([(FileContents, {"path": object()})]) == []
 
 
-def _in(tmp_path: Path, state: Any) -> None:
-    state.cwd = str(tmp_path)
+def _in(tmp_path: Path, _state: Any) -> None:
+    """This test's file, in place of the scratch one prepared() gives each run."""
+    remembered_module.REMEMBERED_READS = tmp_path / REMEMBERED_READS
 
 
 def test_a_host_s_reads_are_kept_0600_for_its_cluster_and_rewritten_only_when_they_change(
@@ -68,26 +71,29 @@ def test_a_host_s_reads_are_kept_0600_for_its_cluster_and_rewritten_only_when_th
     with prepared(hosts) as (state, inventory):
         _in(tmp_path, state)
         m1, m2 = inventory.get_host("@fake/m1"), inventory.get_host("@fake/m2")
-        assert remembered_reads(m1) == []  # no file yet
-        remember_reads(m1, READS)
+        assert remembered_reads(m1) == Remembered()  # no file yet
+        remember_reads(m1, READS, READS[2:])
         remember_reads(m2, READS[:1])
         path = tmp_path / REMEMBERED_READS
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         before = path.stat().st_mtime_ns
-        remember_reads(m1, READS)  # the same: not written
+        remember_reads(m1, READS, READS[2:])  # the same: not written
         assert path.stat().st_mtime_ns == before
+        remember_reads(m1, READS)  # the background read no longer asked for: written
+        assert path.stat().st_mtime_ns > before
+        remember_reads(m1, READS, READS[2:])
     saved = json.loads(path.read_text())
     assert set(saved) == {"pyinfra-mesos", "other"}
     assert list(saved["pyinfra-mesos"]) == ["@fake/m1"]
     with prepared(hosts) as (state, inventory):  # the next run
         _in(tmp_path, state)
-        assert remembered_reads(inventory.get_host("@fake/m1")) == READS
-        assert remembered_reads(inventory.get_host("@fake/m2")) == READS[:1]
+        assert remembered_reads(inventory.get_host("@fake/m1")) == Remembered(READS, READS[2:])
+        assert remembered_reads(inventory.get_host("@fake/m2")) == Remembered(READS[:1], [])
     # A file that is not JSON is as no file; nothing fails.
     path.write_text("{not json")
     with prepared(hosts) as (state, inventory):
         _in(tmp_path, state)
-        assert remembered_reads(inventory.get_host("@fake/m1")) == []
+        assert remembered_reads(inventory.get_host("@fake/m1")) == Remembered()
 
 
 def test_reads_named_last_run_go_in_the_first_command_and_none_is_left_for_the_last(
@@ -113,7 +119,7 @@ def test_reads_named_last_run_go_in_the_first_command_and_none_is_left_for_the_l
         _in(tmp_path, state)
         m1 = inventory.get_host("@fake/m1")
         with ctx_host.use(m1):
-            assert read_together(m1, remembered_reads(m1)) == len(READS)
+            assert read_together(m1, remembered_reads(m1).reads) == len(READS)
             for fact, kwargs in READS:  # what the operations name while they are planned
                 defer_fact(m1, fact, **kwargs)
             assert named_reads(m1) == READS
@@ -151,3 +157,35 @@ def test_the_topology_and_the_inventory_s_problems_are_computed_once_per_run(
         assert run_topology(state) is not first
         run_problems(state, "inventory/x.py")
         assert calls == ["inventory/x.py", "inventory/x.py"]
+
+
+def test_a_background_read_is_recorded_once_and_a_second_start_makes_no_second_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy.py starts last run's background reads (the ACL read's JVM) as a host's loading
+    begins; the task file that asks for the same read later starts nothing more."""
+    from pyinfra.facts.deb import DebPackages
+
+    from pyinfra_mesos.deploy.planning_facts import (
+        background_reads,
+        kept_fact,
+        read_in_background,
+    )
+
+    seen: list[str] = []
+    original = FakeConnector.run_shell_command
+
+    def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(command if isinstance(command, str) else command.get_raw_value())
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(FakeConnector, "run_shell_command", record)
+    answer = [f"{MARK} 0", "ii  zookeeper  3.8.0-11  all  coordination", f"{MARK} 0 rc=0"]
+    with prepared({"masters": [fake_host("m1", {MARK: answer, "dpkg -l": answer[1:2]})]}) as (
+            _state, inventory):
+        m1 = inventory.get_host("@fake/m1")
+        read_in_background(m1, DebPackages)  # deploy.py, from the remembered list
+        read_in_background(m1, DebPackages)  # the task file
+        assert background_reads(m1) == [(DebPackages, {})]
+        found, answer_kept = kept_fact(m1, DebPackages)
+        assert found and "zookeeper" in answer_kept
+    assert sum("dpkg" in command for command in seen) == 1

@@ -27,6 +27,7 @@ from pyinfra.connectors.util import CommandOutput
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 from pyinfra_cli.util import exec_file
 
+from pyinfra_mesos.deploy import remembered_reads
 from pyinfra_mesos.deploy.frame_modules import register_deploy_files
 from pyinfra_mesos.firewall import UNIT as FIREWALL_UNIT
 from pyinfra_mesos.topology import ROLE_TASKS, SETTLED_BARRIER, TASK_FILES, topology_from_inventory
@@ -135,6 +136,10 @@ def prepared(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
     state = State(check_for_changes=check_for_changes)
     state.init(inventory, Config())
     old_cwd, old_is_cli = os.getcwd(), pyinfra.is_cli
+    # The reads deploy.py remembers for the next run go to the scratch directory too: one
+    # test's hosts must not change what the next test's first command reads.
+    old_remembered = remembered_reads.REMEMBERED_READS
+    remembered_reads.REMEMBERED_READS = Path(scratch) / "planning-reads.json"
     os.chdir(ROOT)
     pyinfra.is_cli = True
     state.cwd = str(ROOT)
@@ -147,6 +152,7 @@ def prepared(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],
     finally:
         os.chdir(old_cwd)
         pyinfra.is_cli = old_is_cli
+        remembered_reads.REMEMBERED_READS = old_remembered
 
 
 def plan(groups: Mapping[str, Iterable[tuple[str, dict[str, Any]]]],

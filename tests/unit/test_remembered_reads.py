@@ -96,18 +96,24 @@ def test_a_host_s_reads_are_kept_0600_for_its_cluster_and_rewritten_only_when_th
         assert remembered_reads(inventory.get_host("@fake/m1")) == Remembered()
 
 
-def test_reads_named_last_run_go_in_the_first_command_and_none_is_left_for_the_last(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The case the module exists for: with last run's list, a converged host's loading sends
-    one command; read_deferred finds every named read kept and sends nothing."""
-    seen: list[str] = []
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every command the @fake hosts are sent, as its shell text."""
+    commands: list[str] = []
     original = FakeConnector.run_shell_command
 
     def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(command if isinstance(command, str) else command.get_raw_value())
+        commands.append(command if isinstance(command, str) else command.get_raw_value())
         return original(self, command, *args, **kwargs)
 
     monkeypatch.setattr(FakeConnector, "run_shell_command", record)
+    return commands
+
+
+def test_reads_named_last_run_go_in_the_first_command_and_none_is_left_for_the_last(
+        tmp_path: Path, seen: list[str]) -> None:
+    """The case the module exists for: with last run's list, a converged host's loading sends
+    one command; read_deferred finds every named read kept and sends nothing."""
     answer = [line for index in range(len(READS))
               for line in (f"{MARK} {index}", f"{MARK} {index} rc=0")]
     hosts = {"masters": [fake_host("m1", {MARK: answer})]}
@@ -160,7 +166,7 @@ def test_the_topology_and_the_inventory_s_problems_are_computed_once_per_run(
 
 
 def test_a_background_read_is_recorded_once_and_a_second_start_makes_no_second_read(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        seen: list[str]) -> None:
     """deploy.py starts last run's background reads (the ACL read's JVM) as a host's loading
     begins; the task file that asks for the same read later starts nothing more."""
     from pyinfra.facts.deb import DebPackages
@@ -171,14 +177,6 @@ def test_a_background_read_is_recorded_once_and_a_second_start_makes_no_second_r
         read_in_background,
     )
 
-    seen: list[str] = []
-    original = FakeConnector.run_shell_command
-
-    def record(self: FakeConnector, command: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(command if isinstance(command, str) else command.get_raw_value())
-        return original(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(FakeConnector, "run_shell_command", record)
     answer = [f"{MARK} 0", "ii  zookeeper  3.8.0-11  all  coordination", f"{MARK} 0 rc=0"]
     with prepared({"masters": [fake_host("m1", {MARK: answer, "dpkg -l": answer[1:2]})]}) as (
             _state, inventory):

@@ -18,8 +18,8 @@ from pyinfra_mesos.deploy.planning_facts import (
     background_reads,
     named_reads,
     read_deferred,
-    read_in_background,
     read_together,
+    start_in_background,
 )
 from pyinfra_mesos.deploy.planning_reads import planning_reads
 from pyinfra_mesos.deploy.remembered_reads import remember_reads, remembered_reads
@@ -62,8 +62,7 @@ roles = topo.roles_of(host.name)
 # answer from it instead of waiting for a round trip each (deploy/planning_reads.py). The reads
 # this host's operations named in the last run join them (deploy/remembered_reads.py).
 remembered = remembered_reads(host)
-for fact, arguments in remembered.background:  # the ZooKeeper ACL read's JVM, from now on
-    read_in_background(host, fact, **arguments)
+start_in_background(host, remembered.background)  # the ZooKeeper ACL read's JVM, from now on
 read_together(host, planning_reads(host.data.dict(), topo, host.name) + remembered.reads)
 # Which task files a host's roles include, in which order: topology.ROLE_TASKS, the one table
 # (floor.py and the tests read it too). One include per line, in the table's order: pyinfra

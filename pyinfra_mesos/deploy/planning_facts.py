@@ -223,14 +223,19 @@ def deferred_command(reads: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]]
     `process` reads each section (a fact may keep state from `command` for `process`).
     Per read: a marker line with its index, its command in a subshell (stderr dropped; behind
     `command -v` when the fact requires a binary), then a marker line with the index and the
-    command's exit status."""
+    command's exit status. A read whose fact refuses its arguments gets a failing section."""
     parts, instances = [], []
     for index, (fact, kwargs) in enumerate(reads):
         instance = fact()
         instances.append(instance)
-        command = instance.command(**kwargs) if callable(instance.command) else instance.command
-        requires = (instance.requires_command(**kwargs) if callable(instance.requires_command)
-                    else instance.requires_command)
+        try:
+            command = (instance.command(**kwargs) if callable(instance.command)
+                       else instance.command)
+            requires = (instance.requires_command(**kwargs)
+                        if callable(instance.requires_command) else instance.requires_command)
+        except Exception:  # noqa: BLE001 - arguments the fact refuses: that section fails,
+            # and the read is made alone by whoever asks for it, with pyinfra's own handling.
+            command, requires = "false", None
         guard = (f"command -v {shlex.quote(_shell(requires))} >/dev/null 2>&1 && "
                  if requires else "")
         parts.append(f"echo '{MARK} {index}'; {guard}( {_shell(command)} ) 2>/dev/null; "
@@ -282,20 +287,43 @@ def read_in_background(host: Host, fact: type[FactBase[Any]], **kwargs: Any) -> 
     that would otherwise hold up the rest of the host's loading, and may run on into pyinfra's
     execution. fact_until_change and kept_fact wait for it and keep its answer; a read that
     failed (an SSH error, a timeout, a fact that raised) is not kept, nor does it fail the host
-    here: the asking operation reads again, with pyinfra's own handling. Only while pyinfra
-    loads the deploy (Prepare); anything else: nothing."""
-    if not isinstance(host, Host):
-        # pyinfra's `host` proxy, as a task file has it: the greenlet needs the Host itself
-        # (ctx_host.use of the proxy would make it forward to itself without end).
-        host = ctx_host.get()
-    state = host.state
-    if state.current_stage != StateStage.Prepare:
+    here: the asking operation reads again, with pyinfra's own handling. Recorded as asked for
+    (background_reads) even when it is under way already. Only while pyinfra loads the deploy
+    (Prepare); anything else: nothing."""
+    host = _the_host(host)
+    if host.state.current_stage != StateStage.Prepare:
         return
+    asked = _BACKGROUND.setdefault(host.state, {}).setdefault(host.name, [])
+    if (fact, kwargs) not in asked:
+        asked.append((fact, dict(kwargs)))
+    _start(host, fact, kwargs)
+
+
+def start_in_background(host: Host, reads: Sequence[Read]) -> None:
+    """read_in_background for each of `reads`, but not recorded as asked for: deploy.py starts
+    the ones a host asked for in the last run (remembered_reads) before its task files load;
+    only a task file's own request keeps a read for the run after, so one no task file asks
+    for any more (another first ZooKeeper member, ACLs off) is not started again."""
+    host = _the_host(host)
+    if host.state.current_stage != StateStage.Prepare:
+        return
+    for fact, kwargs in reads:
+        _start(host, fact, kwargs)
+
+
+def _the_host(host: Host) -> Host:
+    """The Host itself for pyinfra's `host` proxy, as a task file has it: a greenlet needs the
+    Host (ctx_host.use of the proxy would make it forward to itself without end)."""
+    return host if isinstance(host, Host) else ctx_host.get()
+
+
+def _start(host: Host, fact: type[FactBase[Any]], kwargs: dict[str, Any]) -> None:
+    """The greenlet of read_in_background, unless that read is under way or kept already."""
+    state = host.state
     key = _key(host, fact, kwargs)
     pending = _PENDING.setdefault(state, {})
     if key in pending or key in (_MEMO.get(state) or {}):
         return
-    _BACKGROUND.setdefault(state, {}).setdefault(host.name, []).append((fact, dict(kwargs)))
     config = ctx_config.get()
 
     def read() -> Any:

@@ -10,8 +10,10 @@ next as long as the inventory and the task files are: the list each host named i
 the operator's machine, and sent with the host's planning reads the next time.
 
 Nothing depends on the list being right. A read it names that no operation asks for costs its
-few milliseconds on the host; a read an operation names that it lacks is made as before, at the
-end of the host's loading (read_deferred reads only what is not kept yet). The file holds fact
+few milliseconds on the host (a background read nobody asks for any more, the JVM's 0.3 s, is
+made once more: only a task file's own request keeps one for the next run); a read an operation
+names that it lacks is made as before, at the end of the host's loading (read_deferred reads
+only what is not kept yet). A row the deploy no longer understands is skipped. The file holds fact
 names and their arguments (paths, unit names), never a fact's answer nor a secret; it is written
 0600 all the same, and only when a host's list changed, so a converged run writes nothing.
 
@@ -22,12 +24,12 @@ the end, the last thing the run's execution waited for).
 Shapes: a read is (fact class, arguments) as planning_facts takes it; the file is JSON,
 `{cluster_name: {host name: {"reads": [row, ...], "background": [row, ...]}}}`, each row
 `["module:Class", {argument: value}]`, under the run's working directory (REMEMBERED_READS).
-Only facts of pyinfra_mesos and pyinfra.facts are taken back from it.
+Only the facts of REMEMBERED_FACTS are taken back from it, with arguments their commands take.
 """
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import json
 import os
 import tempfile
@@ -40,13 +42,28 @@ from weakref import WeakKeyDictionary
 from pyinfra.api.facts import FactBase
 from pyinfra.api.host import Host
 from pyinfra.api.state import State
+from pyinfra.facts.files import File
+
+from pyinfra_mesos.deploy.file_set import FileSetState
+from pyinfra_mesos.deploy.rolling import ServiceFreshness
+from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
 
 Read = tuple[type[FactBase[Any]], dict[str, Any]]
 Rows = dict[str, dict[str, dict[str, list[Any]]]]
 
 REMEMBERED_READS = Path(".cache") / "pyinfra-mesos" / "planning-reads.json"
-# A fact named in the file is imported only from these packages: the file is input.
-_FACT_PACKAGES = ("pyinfra_mesos.", "pyinfra.facts.")
+
+
+def _name(fact: type[FactBase[Any]]) -> str:
+    return f"{fact.__module__}:{fact.__qualname__}"
+
+
+# The facts the deploy names ahead or reads in the background, the only ones the file is
+# taken back for: the file is input, and nothing in it is imported or runs but these
+# read-only facts with arguments their commands take (FileSetState and File quote their
+# paths, ServiceFreshness its unit and paths, ZookeeperAcls its paths and port).
+REMEMBERED_FACTS: dict[str, type[FactBase[Any]]] = {
+    _name(fact): fact for fact in (FileSetState, ServiceFreshness, File, ZookeeperAcls)}
 
 # State -> the file's rows as read at the run's first use (and as updated since)
 _ROWS: WeakKeyDictionary[State, Rows] = WeakKeyDictionary()
@@ -54,12 +71,12 @@ _ROWS: WeakKeyDictionary[State, Rows] = WeakKeyDictionary()
 
 def encode(reads: Sequence[Read]) -> list[list[Any]]:
     """`reads` as JSON rows, each `["module:Class", {argument: value}]` as JSON gives it back
-    (arrays as lists); a read whose arguments would not come back equal from JSON (a type
-    JSON lacks) is left out."""
+    (arrays as lists); a read of a fact not in REMEMBERED_FACTS, or whose arguments would not
+    come back equal from JSON (a type JSON lacks), is left out."""
     rows = []
     for fact, kwargs in reads:
         try:
-            row = json.loads(json.dumps([f"{fact.__module__}:{fact.__qualname__}", kwargs]))
+            row = json.loads(json.dumps([_name(fact), kwargs]))
         except (TypeError, ValueError):
             continue
         if decode([row]) == [(fact, kwargs)]:
@@ -68,24 +85,30 @@ def encode(reads: Sequence[Read]) -> list[list[Any]]:
 
 
 def decode(rows: Any) -> list[Read]:
-    """encode's rows back as reads; a row that is malformed, names a fact outside
-    pyinfra_mesos and pyinfra.facts, or one that no longer exists is skipped. JSON arrays come
-    back as tuples (planning_facts keys reads by hashable arguments)."""
+    """encode's rows back as reads; a row that is malformed, names a fact not in
+    REMEMBERED_FACTS, or whose arguments that fact's command does not take (the file of an
+    older version) is skipped. JSON arrays come back as tuples (planning_facts keys reads by
+    hashable arguments)."""
     reads: list[Read] = []
     for row in rows if isinstance(rows, list) else []:
         if not (isinstance(row, list) and len(row) == 2 and isinstance(row[0], str)
                 and isinstance(row[1], dict)):
             continue
-        module_name, _, name = row[0].partition(":")
-        if not module_name.startswith(_FACT_PACKAGES) or not name.isidentifier():
+        fact = REMEMBERED_FACTS.get(row[0])
+        kwargs = {str(k): _hashable(v) for k, v in row[1].items()}
+        if fact is None or not _takes(fact, kwargs):
             continue
-        try:
-            fact = getattr(importlib.import_module(module_name), name)
-        except (ImportError, AttributeError):
-            continue
-        if isinstance(fact, type) and issubclass(fact, FactBase):
-            reads.append((fact, {str(k): _hashable(v) for k, v in row[1].items()}))
+        reads.append((fact, kwargs))
     return reads
+
+
+def _takes(fact: type[FactBase[Any]], kwargs: dict[str, Any]) -> bool:
+    """Whether `fact`'s command accepts `kwargs` by name."""
+    try:
+        inspect.signature(fact().command).bind(**kwargs)
+    except TypeError:
+        return False
+    return True
 
 
 def _hashable(value: Any) -> Any:

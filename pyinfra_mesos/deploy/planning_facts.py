@@ -132,15 +132,19 @@ def read_kept(host: Host, read: tuple[type[FactBase[T]], dict[str, Any]]) -> T:
 def named_reads(host: Host) -> list[Read]:
     """The reads `host`'s operations named so far in this run (defer_fact), in order, kept or
     not: what read_deferred is about to make, less what is kept already."""
-    return [(fact, dict(kwargs)) for fact, kwargs in
-            (_DEFERRED.get(host.state) or {}).get(host.name, [])]
+    return _listed(_DEFERRED, host)
 
 
 def background_reads(host: Host) -> list[Read]:
     """The reads started for `host` with read_in_background in this run, in order (made, under
     way, or already taken by their operation)."""
+    return _listed(_BACKGROUND, host)
+
+
+def _listed(store: WeakKeyDictionary[State, dict[str, list[Read]]], host: Host) -> list[Read]:
+    """A copy of `host`'s list in `store` ([] when it has none)."""
     return [(fact, dict(kwargs)) for fact, kwargs in
-            (_BACKGROUND.get(host.state) or {}).get(host.name, [])]
+            (store.get(host.state) or {}).get(host.name, [])]
 
 
 def read_deferred(host: Host) -> int:

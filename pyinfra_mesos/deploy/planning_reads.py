@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pyinfra.api.facts import FactBase
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Block, Directory, FileContents, FindInFile, Link
 from pyinfra.facts.server import LinuxDistribution
@@ -37,6 +36,7 @@ from pyinfra_mesos.deploy.deploy_facts import (
     UnitEnabledState,
 )
 from pyinfra_mesos.deploy.firewall_facts import LoadedMarker
+from pyinfra_mesos.deploy.planning_facts import Read
 from pyinfra_mesos.deploy.units import unit_read
 from pyinfra_mesos.firewall import enabled as firewall_enabled
 from pyinfra_mesos.flag_tables import SYSTEMD_CGROUP_HIERARCHY, program_flag
@@ -46,8 +46,6 @@ from pyinfra_mesos.mesos_agent import MESOS_AGENT_ENV
 from pyinfra_mesos.mesos_master import MESOS_MASTER_ENV
 from pyinfra_mesos.mesos_package import MESOS_KEYRING
 from pyinfra_mesos.topology import Topology
-
-Read = tuple[type[FactBase[Any]], dict[str, Any]]
 
 HOSTS_FILE = "/etc/hosts"
 HOSTS_MARKER = "# {mark} pyinfra-mesos cluster members"  # files.block's marker in HOSTS_FILE

@@ -45,10 +45,10 @@ from pyinfra.api.state import State
 from pyinfra.facts.files import File
 
 from pyinfra_mesos.deploy.file_set import FileSetState
+from pyinfra_mesos.deploy.planning_facts import Read
 from pyinfra_mesos.deploy.rolling import ServiceFreshness
 from pyinfra_mesos.deploy.zk_acl_fact import ZookeeperAcls
 
-Read = tuple[type[FactBase[Any]], dict[str, Any]]
 Rows = dict[str, dict[str, dict[str, list[Any]]]]
 
 REMEMBERED_READS = Path(".cache") / "pyinfra-mesos" / "planning-reads.json"
